@@ -1,0 +1,162 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { ConfigurationError, startPoolServer, type PoolServer } from '../gateway/poolServer';
+import { describeExit, GatewayListenError } from '../gateway/server';
+import { PoolUnavailableError } from '../pool/pool';
+import type { PoolEvent } from '../pool/types';
+import { parseServeArgs, usage, UsageError, type ServeOptions } from './options';
+
+/** Exit codes: 0 ok, 1 runtime failure, 2 bad usage or configuration. */
+async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+    process.stdout.write(usage + '\n');
+    return command === undefined ? 2 : 0;
+  }
+  if (command !== 'serve') {
+    process.stderr.write(`fastcgi-pool: unknown command "${command}"\n\n${usage}\n`);
+    return 2;
+  }
+  let options: ServeOptions;
+  try {
+    const parsed = parseServeArgs(rest, process.cwd());
+    if (parsed === 'help') {
+      process.stdout.write(usage + '\n');
+      return 0;
+    }
+    options = parsed;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`fastcgi-pool: ${error.message}\nRun "fastcgi-pool serve --help" for the options.\n`);
+      return 2;
+    }
+    throw error;
+  }
+  return serve(options);
+}
+
+async function serve(options: ServeOptions): Promise<number> {
+  const events = openEventLog(options.events);
+  const writeEvent = (event: object): void => {
+    events?.write(JSON.stringify({ time: new Date().toISOString(), ...event }) + '\n');
+  };
+  let server: PoolServer;
+  try {
+    server = await startPoolServer({
+      documentRoot: options.documentRoot,
+      pool: {
+        phpCgi: options.phpCgi,
+        minWorkers: options.minWorkers,
+        maxWorkers: options.maxWorkers,
+        maxRequests: options.maxRequests,
+        idleTimeoutMs: options.idleTimeoutMs,
+        busyTimeoutMs: options.busyTimeoutMs,
+        queueTimeoutMs: options.queueTimeoutMs,
+        maxQueue: options.maxQueue,
+        ini: options.ini,
+      },
+      gateway: {
+        host: options.host,
+        port: options.port,
+        frontController: options.frontController,
+        allowedHosts: options.allowedHosts,
+        maxBodyBytes: options.maxBodyBytes,
+      },
+      onPoolEvent: (event) => {
+        writeEvent(event);
+        reportPoolEvent(event);
+      },
+      onGatewayEvent: (event) => {
+        writeEvent(event);
+        if (event.type === 'php-stderr') {
+          process.stderr.write(prefixLines(`[${event.workerId} ${event.uri}] `, event.text));
+        } else if (!options.quiet && options.events !== '-') {
+          process.stdout.write(`${event.method} ${event.uri} ${event.status} ${event.durationMs} ms${event.workerId ? ' ' + event.workerId : ''}\n`);
+        }
+      },
+    });
+  } catch (error) {
+    await closeEventLog(events);
+    if (error instanceof ConfigurationError || error instanceof GatewayListenError || error instanceof PoolUnavailableError) {
+      process.stderr.write(`fastcgi-pool: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+
+  process.stdout.write(`Listening on ${server.url}\n`);
+  const snapshot = server.pool.snapshot();
+  process.stderr.write(`document root ${server.gateway.options.documentRoot}; workers ${snapshot.limits.minWorkers}–${snapshot.limits.maxWorkers}; status at ${server.url}${server.gateway.options.statusPath.slice(1)}\n`);
+
+  await new Promise<void>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      signals++;
+      if (signals === 1) {
+        process.stderr.write(`${signal}: finishing requests and stopping workers…\n`);
+        void server.stop().then(resolve);
+      } else {
+        // A second Ctrl+C: do not wait for in-flight requests any longer.
+        server.gateway.closeAllConnections();
+      }
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  await closeEventLog(events);
+  process.stderr.write('stopped; no workers left running\n');
+  return 0;
+}
+
+/** One readable line on stderr for the pool events a developer must see. */
+function reportPoolEvent(event: PoolEvent): void {
+  switch (event.type) {
+    case 'worker-exited':
+      if (event.reason === 'crashed') {
+        process.stderr.write(`worker ${event.workerId} (pid ${event.pid}) ${describeExit(event.exit)} after ${event.accesses} requests\n`);
+      }
+      break;
+    case 'worker-stderr':
+      process.stderr.write(prefixLines(`[${event.workerId}] `, event.text));
+      break;
+    case 'spawn-failed':
+      process.stderr.write(`cannot start a worker: ${event.error}\n`);
+      break;
+    case 'spawn-throttled':
+      process.stderr.write(`workers keep crashing (${event.consecutiveCrashes} in a row): next start in ${event.delayMs} ms\n`);
+      break;
+    case 'lease-protocol-error':
+      process.stderr.write(`warning: lease ${event.leaseId} ${event.problem} by ${event.holder}\n`);
+      break;
+    default:
+      break;
+  }
+}
+
+function openEventLog(target: string | null): WriteStream | NodeJS.WriteStream | null {
+  if (target === null) return null;
+  if (target === '-') return process.stdout;
+  return createWriteStream(target, { flags: 'a' });
+}
+
+function closeEventLog(stream: WriteStream | NodeJS.WriteStream | null): Promise<void> {
+  if (!stream || stream === process.stdout) return Promise.resolve();
+  return new Promise((resolve) => stream.end(() => resolve()));
+}
+
+function prefixLines(prefix: string, text: string): string {
+  return text
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => prefix + line + '\n')
+    .join('');
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`fastcgi-pool: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

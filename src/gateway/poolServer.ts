@@ -1,0 +1,104 @@
+import { realpathSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { findExecutable } from '../platform/spawnWorker';
+import { Pool, type PoolOptions } from '../pool/pool';
+import type { PoolEvent } from '../pool/types';
+import { Gateway, type GatewayEvent, type GatewayOptions } from './server';
+
+/** Everything needed to serve one document root. */
+export interface PoolServerOptions {
+  pool: Partial<Omit<PoolOptions, 'cwd'>>;
+  gateway: Partial<Omit<GatewayOptions, 'documentRoot'>>;
+  documentRoot: string;
+  /** Subscribed before anything starts, so that no start-up event is missed. */
+  onPoolEvent?: (event: PoolEvent) => void;
+  onGatewayEvent?: (event: GatewayEvent) => void;
+}
+
+/** A running pool with its HTTP front. */
+export interface PoolServer {
+  readonly pool: Pool;
+  readonly gateway: Gateway;
+  readonly url: string;
+  readonly port: number;
+  /**
+   * Stops accepting requests, lets in-flight ones finish for up to
+   * `drainMs`, then stops every worker; resolves when all have been reaped.
+   */
+  stop(drainMs?: number): Promise<void>;
+}
+
+/** Bad input that the user can fix; the message says how. */
+export class ConfigurationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigurationError';
+  }
+}
+
+/**
+ * Checks the configuration, starts the workers and then the HTTP server.
+ * Fails before spawning anything when the document root or php-cgi is wrong,
+ * and stops the workers again when the port cannot be bound.
+ */
+export async function startPoolServer(options: PoolServerOptions): Promise<PoolServer> {
+  const documentRoot = checkDocumentRoot(options.documentRoot);
+  const phpCgi = options.pool.phpCgi ?? 'php-cgi';
+  const env = options.pool.env ?? process.env;
+  if (!findExecutable(phpCgi, env.PATH ?? '')) {
+    throw new ConfigurationError(
+      `php-cgi not found: "${phpCgi}". Install it (Debian/Ubuntu: sudo apt-get install php-cgi; macOS: brew install php) ` +
+        `or pass its path with --php-cgi (the extension's setting is fastcgiPool.phpCgiPath).`,
+    );
+  }
+  const pool = new Pool({ ...options.pool, phpCgi, env, cwd: documentRoot });
+  const gateway = new Gateway(pool, { ...options.gateway, documentRoot });
+  if (options.onPoolEvent) pool.onEvent(options.onPoolEvent);
+  if (options.onGatewayEvent) gateway.onEvent(options.onGatewayEvent);
+  try {
+    await pool.start();
+  } catch (error) {
+    await pool.stop();
+    throw error;
+  }
+  let address;
+  try {
+    address = await gateway.listen();
+  } catch (error) {
+    await pool.stop();
+    throw error;
+  }
+  let stopping: Promise<void> | null = null;
+  return {
+    pool,
+    gateway,
+    url: address.url,
+    port: address.port,
+    stop(drainMs = 5_000) {
+      stopping ??= (async () => {
+        const closed = gateway.close();
+        const drained = await Promise.race([closed.then(() => true), delay(drainMs).then(() => false)]);
+        if (!drained) gateway.closeAllConnections();
+        await pool.stop();
+        await closed;
+      })();
+      return stopping;
+    },
+  };
+}
+
+function checkDocumentRoot(path: string): string {
+  const absolute = resolve(path);
+  let stat;
+  try {
+    stat = statSync(absolute);
+  } catch {
+    throw new ConfigurationError(`document root not found: ${absolute}`);
+  }
+  if (!stat.isDirectory()) throw new ConfigurationError(`document root is not a folder: ${absolute}`);
+  return realpathSync(absolute);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,566 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import type { FastCgiConnection, FastCgiConnectionError, ResponseHandler } from '../fastcgi/connection';
+import { ParamTooLargeError } from '../fastcgi/params';
+import type { ProcessExit } from '../platform/processControl';
+import { PoolSaturatedError, PoolUnavailableError, type Lease, type Pool } from '../pool/pool';
+import type { Disposable, LeaseHolder, LeaseRevocation } from '../pool/types';
+import { buildCgiParams, type ServerInfo } from './cgiParams';
+import { CgiHeaderParser } from './cgiResponse';
+import { errorPage } from './errorPages';
+import { isHostAllowed } from './hostAllowList';
+import { BodyAbortedError, BodyTimeoutError, BodyTooLargeError, receiveBody, type RequestBody } from './requestBody';
+import { resolveRequest, type ResolveConfig, type Resolution } from './resolve';
+import { serveStatic } from './staticFiles';
+
+/** Settings of the HTTP front server. */
+export interface GatewayOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Absolute, real path of the document root. */
+  documentRoot: string;
+  indexFiles: readonly string[];
+  /** nginx's `try_files $uri $uri/ /index.php?$query_string`; null = plain 404. */
+  frontController: string | null;
+  /** Host names accepted besides localhost, 127.0.0.1 and [::1]. */
+  allowedHosts: readonly string[];
+  /** Largest request body (413 beyond). */
+  maxBodyBytes: number;
+  /** Bodies up to this size stay in memory, larger ones go to a temp file. */
+  bodyMemoryThreshold: number;
+  tempDir: string;
+  /** A client that sends no body bytes for this long gets 408. */
+  bodyIdleTimeoutMs: number;
+  /** A client that has not sent its headers by then is cut off. */
+  headersTimeoutMs: number;
+  /** Where the pool's snapshot is served as JSON. */
+  statusPath: string;
+}
+
+/** Defaults: loopback only, nginx-like limits scaled for development. */
+export const defaultGatewayOptions: Omit<GatewayOptions, 'documentRoot'> = {
+  host: '127.0.0.1',
+  port: 8080,
+  indexFiles: ['index.php', 'index.html'],
+  frontController: '/index.php',
+  allowedHosts: [],
+  maxBodyBytes: 64 * 1024 * 1024,
+  bodyMemoryThreshold: 1024 * 1024,
+  tempDir: tmpdir(),
+  bodyIdleTimeoutMs: 30_000,
+  headersTimeoutMs: 20_000,
+  statusPath: '/.fastcgi-pool/status',
+};
+
+/** What the gateway tells its consumers (the CLI log, the extension). */
+export type GatewayEvent =
+  | { type: 'request'; method: string; uri: string; status: number; durationMs: number; workerId: string | null; leaseId: string | null; bytes: number }
+  | { type: 'php-stderr'; workerId: string; leaseId: string; scriptFilename: string; uri: string; text: string };
+
+/** The port is taken, or the address cannot be bound. */
+export class GatewayListenError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+    this.name = 'GatewayListenError';
+  }
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-connection']);
+
+/**
+ * The HTTP front: routes each request to a static file or to a PHP script run
+ * by a leased worker, streaming the response with backpressure.
+ */
+export class Gateway {
+  readonly options: GatewayOptions;
+  private readonly server: Server;
+  private readonly resolveConfig: ResolveConfig;
+  private serverInfo: ServerInfo;
+  private readonly listeners = new Set<(event: GatewayEvent) => void>();
+  private nextExchangeId = 1;
+
+  constructor(
+    readonly pool: Pool,
+    options: Partial<GatewayOptions> & { documentRoot: string },
+  ) {
+    this.options = { ...defaultGatewayOptions, ...options };
+    this.resolveConfig = {
+      documentRoot: this.options.documentRoot,
+      indexFiles: this.options.indexFiles,
+      frontController: this.options.frontController,
+      scriptExtension: '.php',
+    };
+    this.serverInfo = {
+      serverName: 'localhost',
+      serverAddr: this.options.host,
+      serverPort: this.options.port,
+      serverSoftware: 'fastcgi-pool',
+      documentRoot: this.options.documentRoot,
+      scheme: 'http',
+    };
+    // 128 KiB of headers: larger than nginx's default so that an oversized
+    // single header reaches our FastCGI check and gets an explanatory 431.
+    // connectionsCheckingInterval: how often Node enforces headersTimeout (30 s
+    // by default, far too lax against a client that trickles its headers).
+    this.server = createServer({ maxHeaderSize: 128 * 1024, requestTimeout: 0, headersTimeout: this.options.headersTimeoutMs, connectionsCheckingInterval: 1_000 }, (req, res) => this.handle(req, res));
+    this.server.keepAliveTimeout = 5_000;
+    this.server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) return socket.destroy();
+      const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      const text = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    });
+  }
+
+  /** Subscribes to gateway events. */
+  onEvent(listener: (event: GatewayEvent) => void): Disposable {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  /** Starts listening; a busy port rejects with {@link GatewayListenError}. */
+  listen(): Promise<{ host: string; port: number; url: string }> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException): void => {
+        const where = `${this.options.host}:${this.options.port}`;
+        const message =
+          error.code === 'EADDRINUSE'
+            ? `port ${this.options.port} on ${this.options.host} is already in use; choose another with --port (0 picks a free one)`
+            : error.code === 'EACCES'
+              ? `no permission to listen on ${where}; ports below 1024 need privileges, choose another with --port`
+              : `cannot listen on ${where}: ${error.message}`;
+        reject(new GatewayListenError(message, error.code));
+      };
+      this.server.once('error', onError);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off('error', onError);
+        const address = this.server.address() as AddressInfo;
+        this.serverInfo = { ...this.serverInfo, serverPort: address.port, serverAddr: address.address };
+        const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+        resolve({ host: address.address, port: address.port, url: `http://${host}:${address.port}/` });
+      });
+    });
+  }
+
+  /** Stops accepting connections and closes idle ones; in-flight requests finish. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+    });
+  }
+
+  /** Cuts every connection, in-flight or idle (used after the drain period). */
+  closeAllConnections(): void {
+    this.server.closeAllConnections();
+  }
+
+  /** @internal */
+  emit(event: GatewayEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A consumer's bug must not break serving.
+      }
+    }
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const startedAt = Date.now();
+    const url = req.url ?? '/';
+    if (!isHostAllowed(req.headers.host, this.options.allowedHosts)) {
+      this.sendError(req, res, 421, 'Misdirected Request', `The Host header "${req.headers.host ?? ''}" is not allowed here.`, [
+        'The pool answers only localhost, 127.0.0.1 and [::1] (and names you add), which protects against DNS rebinding.',
+      ]);
+      return;
+    }
+    if (req.method === 'TRACE' || req.method === 'TRACK' || req.method === 'CONNECT') {
+      this.sendError(req, res, 405, 'Method Not Allowed', `${req.method} is not supported.`);
+      return;
+    }
+    if (url === this.options.statusPath || url.startsWith(this.options.statusPath + '?')) {
+      this.sendStatus(res);
+      return;
+    }
+    resolveRequest(url, this.resolveConfig).then(
+      (resolution) => this.route(req, res, resolution, startedAt),
+      (error: Error) => this.sendError(req, res, 500, 'Internal Server Error', `Cannot resolve ${url}: ${error.message}`),
+    );
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse, resolution: Resolution, startedAt: number): void {
+    switch (resolution.kind) {
+      case 'static':
+        serveStatic(req, res, resolution.filePath);
+        res.once('finish', () => this.logRequest(req, res, startedAt, null, null));
+        return;
+      case 'script':
+        void new PhpExchange(this, req, res, resolution, startedAt, this.nextExchangeId++).run();
+        return;
+      case 'redirect':
+        res.writeHead(301, { Location: resolution.location, 'Content-Length': '0' });
+        res.end();
+        return;
+      case 'not-found':
+        this.sendError(req, res, 404, 'Not Found', `Nothing at ${req.url ?? '/'} in the document root.`);
+        return;
+      case 'forbidden':
+        this.sendError(req, res, 403, 'Forbidden', resolution.reason);
+        return;
+      case 'bad-request':
+        this.sendError(req, res, 400, 'Bad Request', resolution.reason);
+        return;
+    }
+  }
+
+  /** @internal */
+  get cgiServerInfo(): ServerInfo {
+    return this.serverInfo;
+  }
+
+  /** @internal */
+  sendError(req: IncomingMessage, res: ServerResponse, status: number, title: string, detail: string, hints?: string[], extraHeaders?: Record<string, string>): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const page = errorPage(status, title, detail, hints);
+    res.writeHead(status, { 'Content-Type': page.contentType, 'Content-Length': Buffer.byteLength(page.body), 'Cache-Control': 'no-store', ...extraHeaders });
+    res.end(req.method === 'HEAD' ? undefined : page.body);
+  }
+
+  /** @internal */
+  logRequest(req: IncomingMessage, res: ServerResponse, startedAt: number, workerId: string | null, leaseId: string | null, bytes = 0): void {
+    if (this.listeners.size === 0) return;
+    this.emit({ type: 'request', method: req.method ?? 'GET', uri: req.url ?? '/', status: res.statusCode, durationMs: Date.now() - startedAt, workerId, leaseId, bytes });
+  }
+
+  private sendStatus(res: ServerResponse): void {
+    const body = JSON.stringify({ ...this.pool.snapshot(), gateway: { documentRoot: this.options.documentRoot, port: this.serverInfo.serverPort } });
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+}
+
+/**
+ * One PHP request from the HTTP side to a worker and back. It is the lease's
+ * holder and the FastCGI response handler at once, so the hot path allocates
+ * one object per request instead of a closure per callback.
+ */
+class PhpExchange implements LeaseHolder, ResponseHandler {
+  readonly description: string;
+  private lease: Lease | null = null;
+  private connection: FastCgiConnection | null = null;
+  private body: RequestBody | null = null;
+  private readonly parser = new CgiHeaderParser();
+  private headersDone = false;
+  private fcgiEnded = false;
+  private finished = false;
+  private bytes = 0;
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly gateway: Gateway,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly script: Extract<Resolution, { kind: 'script' }>,
+    private readonly startedAt: number,
+    id: number,
+  ) {
+    this.description = `http ${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'} #${id}`;
+    res.once('close', () => this.onClientClose());
+  }
+
+  async run(): Promise<void> {
+    const { req, res, gateway } = this;
+    try {
+      this.body = await receiveBody(req, {
+        maxBytes: gateway.options.maxBodyBytes,
+        memoryThreshold: gateway.options.bodyMemoryThreshold,
+        tempDir: gateway.options.tempDir,
+        idleTimeoutMs: gateway.options.bodyIdleTimeoutMs,
+      });
+    } catch (error) {
+      this.failBody(error);
+      return;
+    }
+    const params = buildCgiParams(
+      { method: req.method ?? 'GET', httpVersion: req.httpVersion, rawHeaders: req.rawHeaders, socketRemoteAddress: req.socket.remoteAddress ?? '', socketRemotePort: req.socket.remotePort ?? 0 },
+      this.script,
+      gateway.cgiServerInfo,
+      { contentLength: this.body.length > 0 || hasBodyHeaders(req) ? this.body.length : null },
+    );
+    const oversized = findOversizedParam(params);
+    if (oversized) {
+      this.finish();
+      gateway.sendError(req, res, 431, 'Request Header Fields Too Large', `${oversized} is larger than one FastCGI record can carry (65535 bytes), so PHP could never receive it.`);
+      return;
+    }
+    for (let attempt = 0; ; attempt++) {
+      if (this.finished) return;
+      try {
+        this.lease = await gateway.pool.acquire(
+          { method: req.method ?? 'GET', uri: req.url ?? '/', scriptFilename: this.script.scriptFilename, clientAddress: req.socket.remoteAddress ?? '' },
+          this,
+          this.abort.signal,
+        );
+      } catch (error) {
+        this.failAcquire(error);
+        return;
+      }
+      try {
+        this.connection = await this.lease.connection();
+        break;
+      } catch (error) {
+        // The worker died before we sent anything: nothing was lost, so the
+        // request may try another worker once.
+        const lease = this.lease;
+        this.lease = null;
+        gateway.pool.release(lease, 'worker-died');
+        if (attempt >= 1 || this.finished) {
+          this.finish();
+          gateway.sendError(req, res, 502, 'Bad Gateway', `Cannot connect to worker ${lease.workerId} (pid ${lease.workerPid ?? '?'}): ${(error as Error).message}`);
+          return;
+        }
+      }
+    }
+    if (this.finished) {
+      // The client left while we connected.
+      this.releaseLease('ok');
+      return;
+    }
+    try {
+      this.connection.beginRequest(params, this);
+    } catch (error) {
+      this.releaseLease(error instanceof ParamTooLargeError ? 'ok' : 'error');
+      this.finish();
+      if (error instanceof ParamTooLargeError) {
+        gateway.sendError(req, res, 431, 'Request Header Fields Too Large', error.message);
+      } else {
+        gateway.sendError(req, res, 502, 'Bad Gateway', `Cannot send the request to the worker: ${(error as Error).message}`);
+      }
+      return;
+    }
+    if (this.body.length === 0) {
+      this.connection.endStdin();
+    } else {
+      this.connection.pipeStdin(this.body.open()).catch(() => undefined);
+    }
+  }
+
+  // ---- ResponseHandler: what the worker sends back
+
+  onStdout(chunk: Buffer): void {
+    if (this.finished) return;
+    if (!this.headersDone) {
+      this.lease?.markFirstByte();
+      let result;
+      try {
+        result = this.parser.push(chunk);
+      } catch (error) {
+        this.badResponse((error as Error).message);
+        return;
+      }
+      if (!result.done) return;
+      this.headersDone = true;
+      const { res } = this;
+      res.statusCode = result.status;
+      if (result.statusText) res.statusMessage = result.statusText;
+      for (const [name, value] of result.headers) {
+        const lower = name.toLowerCase();
+        if (HOP_BY_HOP.has(lower) || lower === 'status') continue;
+        const existing = res.getHeader(name);
+        if (existing === undefined) res.setHeader(name, value);
+        else res.setHeader(name, Array.isArray(existing) ? [...existing, value] : [String(existing), value]);
+      }
+      chunk = result.bodyStart;
+      if (chunk.length === 0) return;
+    }
+    this.bytes += chunk.length;
+    if (!this.res.write(chunk)) {
+      // HTTP backpressure: stop reading the worker until the client drains.
+      this.connection?.pauseOutput();
+      this.res.once('drain', this.resumeOutput);
+    }
+  }
+
+  private readonly resumeOutput = (): void => {
+    this.connection?.resumeOutput();
+  };
+
+  onStderr(chunk: Buffer): void {
+    const lease = this.lease;
+    if (!lease) return;
+    this.gateway.emit({ type: 'php-stderr', workerId: lease.workerId, leaseId: lease.id, scriptFilename: this.script.scriptFilename, uri: this.req.url ?? '/', text: chunk.toString('utf8') });
+  }
+
+  onEnd(): void {
+    this.fcgiEnded = true;
+    if (this.finished) {
+      this.releaseLease('ok');
+      return;
+    }
+    if (!this.headersDone) {
+      const error = this.parser.finish();
+      if (error) {
+        this.releaseLease('ok');
+        this.badResponse(error.message);
+        return;
+      }
+    }
+    const lease = this.lease;
+    this.releaseLease('ok');
+    this.finish();
+    this.res.end();
+    this.gateway.logRequest(this.req, this.res, this.startedAt, lease?.workerId ?? null, lease?.id ?? null, this.bytes);
+  }
+
+  onError(error: FastCgiConnectionError): void {
+    const lease = this.lease;
+    if (!lease || this.finished) {
+      if (lease) this.releaseLease(error.kind === 'closed-before-end' ? 'worker-died' : 'error');
+      return;
+    }
+    if (error.kind === 'protocol') {
+      this.releaseLease('error');
+      this.badResponse(`the worker sent malformed FastCGI data: ${error.message}`);
+      return;
+    }
+    // The connection dropped before END_REQUEST: how a crashed worker shows.
+    // Wait a moment for the exit status so the page can say how it died.
+    void lease.workerExit(300).then((exit) => {
+      this.releaseLease('worker-died');
+      if (this.finished) return;
+      this.finish();
+      const how = exit ? describeExit(exit) : `closed its connection (${error.message})`;
+      this.gateway.sendError(this.req, this.res, 502, 'Bad Gateway', `Worker ${lease.workerId} (pid ${lease.workerPid ?? '?'}) ${how} while running ${this.script.scriptName}.`, [
+        'The pool has replaced the worker. Check the log for PHP errors; a segfault often means a faulty extension.',
+      ]);
+    });
+  }
+
+  // ---- LeaseHolder: the pool ended the lease on its own
+
+  revoke(revocation: LeaseRevocation): void {
+    const lease = this.lease;
+    this.lease = null;
+    this.connection?.destroy();
+    if (this.finished) return;
+    this.finish();
+    const { req, res, gateway } = this;
+    const who = lease ? `Worker ${lease.workerId} (pid ${lease.workerPid ?? '?'})` : 'The worker';
+    switch (revocation.kind) {
+      case 'busy-timeout':
+        gateway.sendError(req, res, 504, 'Gateway Timeout', `${who} did not finish ${this.script.scriptName} within the busy timeout of ${revocation.timeoutMs / 1000} s; it was killed and replaced.`, [
+          'Raise the busy timeout (--busy-timeout) for long requests, or look for an endless loop or a blocking call.',
+        ]);
+        return;
+      case 'worker-exited':
+        gateway.sendError(req, res, 502, 'Bad Gateway', `${who} ${describeExit(revocation.exit)} while running ${this.script.scriptName}.`);
+        return;
+      case 'worker-retired':
+        gateway.sendError(req, res, 502, 'Bad Gateway', `${who} was stopped (${revocation.reason}) while running ${this.script.scriptName}.`);
+        return;
+      case 'pool-stopping':
+        gateway.sendError(req, res, 503, 'Service Unavailable', 'The pool is stopping.', undefined, { 'Retry-After': '1' });
+        return;
+    }
+  }
+
+  // ---- helpers
+
+  private onClientClose(): void {
+    if (this.res.writableFinished) return;
+    // The client went away before its response was complete.
+    const wasFinished = this.finished;
+    this.finished = true;
+    this.abort.abort();
+    if (this.lease && !this.fcgiEnded) {
+      // Release first: the pool recycles the worker gracefully, and the
+      // connection error that destroy() raises then finds no lease to end.
+      this.releaseLease('client-abort');
+      this.connection?.destroy();
+    }
+    if (!wasFinished) void this.body?.dispose();
+  }
+
+  private releaseLease(outcome: 'ok' | 'client-abort' | 'worker-died' | 'error'): void {
+    const lease = this.lease;
+    if (!lease) return;
+    this.lease = null;
+    this.gateway.pool.release(lease, outcome);
+    void this.body?.dispose();
+  }
+
+  private finish(): void {
+    this.finished = true;
+    void this.body?.dispose();
+  }
+
+  private badResponse(detail: string): void {
+    const lease = this.lease;
+    if (lease) {
+      this.connection?.destroy();
+      this.releaseLease('error');
+    }
+    if (this.finished && this.res.headersSent) return;
+    this.finish();
+    this.gateway.sendError(this.req, this.res, 502, 'Bad Gateway', `Invalid response from the worker: ${detail}`);
+  }
+
+  private failBody(error: unknown): void {
+    this.finish();
+    const { req, res, gateway } = this;
+    if (error instanceof BodyTooLargeError) {
+      gateway.sendError(req, res, 413, 'Content Too Large', error.message, ['Raise the limit with --max-body if this upload is expected.'], { Connection: 'close' });
+    } else if (error instanceof BodyTimeoutError) {
+      gateway.sendError(req, res, 408, 'Request Timeout', error.message, undefined, { Connection: 'close' });
+    } else if (error instanceof BodyAbortedError) {
+      res.destroy();
+    } else {
+      gateway.sendError(req, res, 500, 'Internal Server Error', `Cannot read the request body: ${(error as Error).message}`);
+    }
+  }
+
+  private failAcquire(error: unknown): void {
+    const wasFinished = this.finished;
+    this.finish();
+    if (wasFinished) return;
+    const { req, res, gateway } = this;
+    if (error instanceof PoolSaturatedError) {
+      const retryAfter = String(Math.max(1, Math.ceil(gateway.pool.options.queueTimeoutMs / 10_000)));
+      gateway.sendError(req, res, 503, 'Service Unavailable', `The pool is saturated: ${error.message}.`, [
+        'Raise --max-workers, or find what keeps the workers busy in the status page.',
+      ], { 'Retry-After': retryAfter });
+    } else if (error instanceof PoolUnavailableError) {
+      gateway.sendError(req, res, 503, 'Service Unavailable', error.message, undefined, { 'Retry-After': '5' });
+    } else {
+      gateway.sendError(req, res, 500, 'Internal Server Error', (error as Error).message);
+    }
+  }
+}
+
+function hasBodyHeaders(req: IncomingMessage): boolean {
+  return req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+}
+
+/** Names the first param whose pair cannot fit one FastCGI record, if any. */
+function findOversizedParam(params: ReadonlyArray<readonly [string, string]>): string | null {
+  for (const [name, value] of params) {
+    // Cheap test first: UTF-8 needs at most 3 bytes per UTF-16 unit.
+    if ((name.length + value.length) * 3 + 8 <= 65535) continue;
+    if (Buffer.byteLength(name) + Buffer.byteLength(value) + 8 > 65535) return name;
+  }
+  return null;
+}
+
+/** "was killed by SIGKILL" / "exited with code 255". */
+export function describeExit(exit: ProcessExit): string {
+  return exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code ?? '?'}`;
+}

@@ -1,0 +1,793 @@
+import type { ChildProcess } from 'node:child_process';
+import { FastCgiConnection } from '../fastcgi/connection';
+import { killProcessGroup, stopProcessGroup, type ProcessExit } from '../platform/processControl';
+import { createSocketDir, removeSocketDir, spawnWorker, WorkerSpawnError } from '../platform/spawnWorker';
+import { SpawnBackoff } from './spawnBackoff';
+import type {
+  Disposable,
+  LeaseHolder,
+  LeaseOutcome,
+  LeaseRequestInfo,
+  LeaseRevocation,
+  LeaseSnapshot,
+  PoolEvent,
+  PoolLimits,
+  PoolSnapshot,
+  PoolState,
+  WorkerExitReason,
+  WorkerExitRecord,
+  WorkerSnapshot,
+  WorkerState,
+} from './types';
+import { WorkerList, type ListNode } from './workerList';
+
+/** Everything a pool needs to run php-cgi workers. */
+export interface PoolOptions extends PoolLimits {
+  /** php-cgi executable (path or name on PATH). */
+  phpCgi: string;
+  /** Working directory of the workers (the document root). */
+  cwd: string;
+  /** `-d name=value` overrides for every worker. */
+  ini: Readonly<Record<string, string>>;
+  /** The workers' environment. */
+  env: NodeJS.ProcessEnv;
+  /** Grace period between SIGTERM and SIGKILL when stopping a worker. */
+  stopGraceMs: number;
+  /** Arm the parent-death signal on Linux (setpriv). */
+  parentDeathSignal: boolean;
+  /** How often idle timeouts are checked. */
+  maintenanceIntervalMs: number;
+}
+
+/** Defaults in the spirit of mod_fcgid and nginx, scaled for a laptop. */
+export const defaultPoolOptions: Omit<PoolOptions, 'cwd'> = {
+  phpCgi: 'php-cgi',
+  ini: {},
+  env: process.env,
+  minWorkers: 1,
+  maxWorkers: 4,
+  maxRequests: 0,
+  idleTimeoutMs: 60_000,
+  // nginx's fastcgi_read_timeout; PHP's own max_execution_time is 30 s.
+  busyTimeoutMs: 60_000,
+  // mod_fcgid waits up to ~64 s silently; a developer wants an answer sooner.
+  queueTimeoutMs: 10_000,
+  maxQueue: 256,
+  stopGraceMs: 3_000,
+  parentDeathSignal: true,
+  maintenanceIntervalMs: 1_000,
+};
+
+/** The pool cannot serve at all (stopped, or php-cgi cannot start). */
+export class PoolUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PoolUnavailableError';
+  }
+}
+
+/** Every worker is busy and the wait queue is full, or the wait ran out. */
+export class PoolSaturatedError extends Error {
+  constructor(
+    readonly reason: 'queue-full' | 'queue-timeout',
+    readonly waitedMs: number,
+    readonly limits: { maxWorkers: number; maxQueue: number; queueTimeoutMs: number },
+  ) {
+    super(
+      reason === 'queue-full'
+        ? `all ${limits.maxWorkers} workers are busy and ${limits.maxQueue} requests are already waiting`
+        : `all ${limits.maxWorkers} workers stayed busy for ${waitedMs} ms (queue timeout ${limits.queueTimeoutMs} ms)`,
+    );
+    this.name = 'PoolSaturatedError';
+  }
+}
+
+/** A worker process and its place on the lists. */
+class Worker implements ListNode<Worker> {
+  prev: Worker | null = null;
+  next: Worker | null = null;
+  list: WorkerList<Worker> | null = null;
+
+  state: WorkerState = 'starting';
+  pid: number | null = null;
+  child: ChildProcess | null = null;
+  address = '';
+  connection: FastCgiConnection | null = null;
+  accesses = 0;
+  readonly startedAt = Date.now();
+  lastActiveAt = Date.now();
+  lease: Lease | null = null;
+  exitReason: WorkerExitReason | null = null;
+  exit: ProcessExit | null = null;
+  /** Resolves when the process has exited and been reaped. */
+  exited: Promise<ProcessExit> | null = null;
+
+  constructor(readonly id: string) {}
+}
+
+/**
+ * One worker lent to one request. The holder must call {@link Pool.release}
+ * exactly once; the pool may end it first (busy timeout, worker death) and
+ * then tells the holder through {@link LeaseHolder.revoke}.
+ */
+export class Lease {
+  /** Set once the lease has ended, by its holder or by the pool. */
+  endedAt = 0;
+  endedBy: 'holder' | 'pool' | null = null;
+  outcome: LeaseOutcome | null = null;
+  firstByteAt = 0;
+  /** @internal */ timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly id: string,
+    /** @internal */ readonly worker: Worker,
+    readonly request: LeaseRequestInfo,
+    readonly holder: LeaseHolder,
+    readonly queuedAt: number,
+    readonly acquiredAt: number,
+    private readonly pool: Pool,
+  ) {}
+
+  get workerId(): string {
+    return this.worker.id;
+  }
+
+  get workerPid(): number | null {
+    return this.worker.pid;
+  }
+
+  /** Whether the lease is still held. */
+  get active(): boolean {
+    return this.endedAt === 0;
+  }
+
+  /**
+   * The worker's kept FastCGI connection, opened on first use: php-cgi drops
+   * a new connection that sends nothing within 5 s, so we connect only when
+   * a request is ready to go, and then keep it (FCGI_KEEP_CONN).
+   */
+  async connection(): Promise<FastCgiConnection> {
+    const worker = this.worker;
+    if (worker.connection && worker.connection.isOpen) return worker.connection;
+    const connection = await FastCgiConnection.connect(worker.address, { timeoutMs: 5_000 });
+    if (!this.active || worker.lease !== this) {
+      connection.destroy();
+      throw new Error(`lease ${this.id} ended while connecting to worker ${worker.id}`);
+    }
+    worker.connection = connection;
+    connection.once('close', () => {
+      if (worker.connection === connection) worker.connection = null;
+    });
+    return connection;
+  }
+
+  /** Marks the moment the worker's first response byte arrived (for history and latency). */
+  markFirstByte(): void {
+    if (this.firstByteAt === 0) this.firstByteAt = Date.now();
+  }
+
+  /** How the leased worker's process ended, or null if it is still alive after `waitMs`. */
+  workerExit(waitMs: number): Promise<ProcessExit | null> {
+    return this.pool.waitForWorkerExit(this.worker, waitMs);
+  }
+
+  snapshot(): LeaseSnapshot {
+    return Object.freeze({
+      id: this.id,
+      workerId: this.worker.id,
+      method: this.request.method,
+      uri: this.request.uri,
+      scriptFilename: this.request.scriptFilename,
+      clientAddress: this.request.clientAddress,
+      holder: this.holder.description,
+      queuedAt: this.queuedAt,
+      acquiredAt: this.acquiredAt,
+    });
+  }
+}
+
+interface Waiter {
+  request: LeaseRequestInfo;
+  holder: LeaseHolder;
+  queuedAt: number;
+  resolve: (lease: Lease) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+  settled: boolean;
+}
+
+/**
+ * The process manager: php-cgi workers on starting / idle / busy / draining /
+ * error lists, leased one request at a time (php-cgi does not multiplex).
+ *
+ * Spawning after crashes is throttled with an exponential backoff rather than
+ * mod_fcgid's score: a single crash is retried at once-ish (100 ms), a crash
+ * loop settles at one attempt per 10 s, and the snapshot can say exactly when
+ * the next attempt comes, which a score cannot.
+ */
+export class Pool {
+  readonly options: PoolOptions;
+  private state: PoolState = 'stopped';
+  private problem: string | null = null;
+  private startedAt: number | null = null;
+  private socketDir: string | null = null;
+
+  private readonly starting = new WorkerList<Worker>('starting');
+  private readonly idle = new WorkerList<Worker>('idle');
+  private readonly busy = new WorkerList<Worker>('busy');
+  private readonly draining = new WorkerList<Worker>('draining');
+  private readonly errored = new WorkerList<Worker>('error');
+  private readonly lists: Record<WorkerState, WorkerList<Worker>> = {
+    starting: this.starting,
+    idle: this.idle,
+    busy: this.busy,
+    draining: this.draining,
+    error: this.errored,
+  };
+
+  private readonly waiters: Waiter[] = [];
+  private waitersHead = 0;
+  private liveWaiters = 0;
+
+  private readonly backoff = new SpawnBackoff();
+  private spawnTimer: NodeJS.Timeout | null = null;
+  private maintenanceTimer: NodeJS.Timeout | null = null;
+  private readonly exits = new Set<Promise<unknown>>();
+  private readonly recentExits: WorkerExitRecord[] = [];
+
+  private nextWorkerId = 1;
+  private nextLeaseId = 1;
+  private version = 0;
+  private cachedSnapshot: PoolSnapshot | null = null;
+  private readonly listeners = new Set<(event: PoolEvent) => void>();
+
+  private readonly totals = { requests: 0, spawned: 0, exited: 0, crashed: 0, queueRejected: 0, busyTimeouts: 0 };
+
+  constructor(options: Partial<PoolOptions> & { cwd: string }) {
+    this.options = { ...defaultPoolOptions, ...options };
+    const o = this.options;
+    if (o.minWorkers < 0 || o.maxWorkers < 1 || o.minWorkers > o.maxWorkers) {
+      throw new RangeError(`worker limits must satisfy 0 ≤ min (${o.minWorkers}) ≤ max (${o.maxWorkers}), max ≥ 1`);
+    }
+  }
+
+  /** Subscribes to every pool event; events are delivered synchronously. */
+  onEvent(listener: (event: PoolEvent) => void): Disposable {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  /** Starts the minimum number of workers; resolves once they are spawned. */
+  async start(): Promise<void> {
+    if (this.state !== 'stopped' && this.state !== 'failed') throw new Error(`pool is ${this.state}`);
+    this.socketDir = createSocketDir();
+    this.startedAt = Date.now();
+    this.problem = null;
+    this.setState('starting');
+    const spawns: Promise<void>[] = [];
+    for (let i = 0; i < this.options.minWorkers; i++) spawns.push(this.spawnOne());
+    await Promise.all(spawns);
+    if ((this.state as PoolState) === 'starting') this.setState('running');
+    this.maintenanceTimer = setInterval(() => this.maintain(), this.options.maintenanceIntervalMs);
+    this.maintenanceTimer.unref();
+    if ((this.state as PoolState) === 'failed') throw new PoolUnavailableError(this.problem ?? 'pool failed to start');
+  }
+
+  /**
+   * Leases a worker: an idle one at once, else a new one if the limit allows,
+   * else a place in the bounded wait queue. Rejects with
+   * {@link PoolSaturatedError} when the queue is full or the wait runs out,
+   * and with {@link PoolUnavailableError} when the pool cannot serve.
+   */
+  acquire(request: LeaseRequestInfo, holder: LeaseHolder, signal?: AbortSignal): Promise<Lease> {
+    const queuedAt = Date.now();
+    const lease = this.tryAcquire(request, holder, queuedAt);
+    if (lease) return Promise.resolve(lease);
+    if (this.state !== 'running') {
+      return Promise.reject(new PoolUnavailableError(this.unavailableMessage()));
+    }
+    this.ensureCapacity();
+    if (this.liveWaiters >= this.options.maxQueue) {
+      this.totals.queueRejected++;
+      this.emit({ type: 'queue-rejected', reason: 'queue-full', waitedMs: 0, uri: request.uri });
+      return Promise.reject(new PoolSaturatedError('queue-full', 0, this.options));
+    }
+    return new Promise<Lease>((resolve, reject) => {
+      const waiter: Waiter = {
+        request,
+        holder,
+        queuedAt,
+        resolve,
+        reject,
+        settled: false,
+        timer: setTimeout(() => this.expireWaiter(waiter), this.options.queueTimeoutMs),
+      };
+      this.waiters.push(waiter);
+      this.liveWaiters++;
+      this.changed();
+      // A client that leaves while waiting gives its place up at once.
+      signal?.addEventListener('abort', () => this.cancelWaiter(waiter), { once: true });
+    });
+  }
+
+  /** The synchronous fast path of {@link acquire}: a lease if a worker is idle now. */
+  tryAcquire(request: LeaseRequestInfo, holder: LeaseHolder, queuedAt = Date.now()): Lease | null {
+    if (this.state !== 'running' || this.liveWaiters > 0) return null;
+    const worker = this.idle.popLast();
+    if (!worker) return null;
+    return this.lend(worker, request, holder, queuedAt);
+  }
+
+  /**
+   * Ends a lease. Returns false if the lease had already ended: a second
+   * release by its holder is reported as a `lease-protocol-error` event, never
+   * silently ignored; a release after the pool revoked the lease is expected.
+   */
+  release(lease: Lease, outcome: LeaseOutcome): boolean {
+    if (lease.endedBy === 'pool') return false;
+    if (lease.endedBy === 'holder') {
+      this.emit({ type: 'lease-protocol-error', leaseId: lease.id, workerId: lease.workerId, problem: 'double-release', holder: lease.holder.description });
+      return false;
+    }
+    this.endLease(lease, outcome, 'holder');
+    const worker = lease.worker;
+    if (worker.state !== 'busy') return true;
+    if (outcome === 'ok') {
+      if (this.options.maxRequests > 0 && worker.accesses >= this.options.maxRequests) {
+        this.retire(worker, 'max-requests', 'graceful');
+      } else {
+        this.makeIdle(worker);
+      }
+    } else if (outcome === 'client-abort') {
+      // The script may still be running; we cannot know when it ends, so the
+      // worker is recycled rather than returned to the idle list under a lie.
+      this.retire(worker, 'client-abort', 'graceful');
+    } else if (outcome === 'timeout') {
+      this.retire(worker, 'busy-timeout', 'kill');
+    } else {
+      this.retire(worker, outcome === 'worker-died' ? 'crashed' : 'connection-lost', 'kill');
+    }
+    return true;
+  }
+
+  /** Recycles a worker by id: graceful (finish the request first) or at once. */
+  recycleWorker(workerId: string, mode: 'graceful' | 'kill'): boolean {
+    const worker = this.findWorker(workerId);
+    if (!worker || worker.state === 'error') return false;
+    if (mode === 'graceful' && worker.state === 'busy') {
+      // Finishes its lease first; `release` sees the draining state and retires it.
+      this.moveTo(worker, 'draining', 'recycled-by-user');
+      return true;
+    }
+    this.retire(worker, mode === 'kill' ? 'killed-by-user' : 'recycled-by-user', mode);
+    return true;
+  }
+
+  /** Stops every worker; resolves only when each has exited and been reaped. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.setState('stopping');
+    if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
+    if (this.spawnTimer) clearTimeout(this.spawnTimer);
+    this.maintenanceTimer = this.spawnTimer = null;
+    this.rejectAllWaiters(new PoolUnavailableError('the pool is stopping'));
+    for (const worker of this.allWorkers()) {
+      if (worker.state !== 'starting') this.retire(worker, 'pool-stopping', 'graceful');
+    }
+    // Spawns in flight finish, see the stopping state and retire themselves.
+    while (this.exits.size > 0) await Promise.allSettled([...this.exits]);
+    if (this.socketDir) removeSocketDir(this.socketDir);
+    this.socketDir = null;
+    this.setState('stopped');
+  }
+
+  /** The current immutable snapshot (cached until the next change). */
+  snapshot(): PoolSnapshot {
+    if (this.cachedSnapshot) return this.cachedSnapshot;
+    const workers = this.allWorkers().map((worker) => this.workerSnapshot(worker));
+    workers.sort((a, b) => a.startedAt - b.startedAt || compareIds(a.id, b.id));
+    let oldest = 0;
+    for (let i = this.waitersHead; i < this.waiters.length; i++) {
+      const waiter = this.waiters[i] as Waiter;
+      if (!waiter.settled) {
+        oldest = Date.now() - waiter.queuedAt;
+        break;
+      }
+    }
+    const o = this.options;
+    const snapshot: PoolSnapshot = {
+      version: this.version,
+      takenAt: Date.now(),
+      state: this.state,
+      problem: this.problem,
+      startedAt: this.startedAt,
+      limits: {
+        minWorkers: o.minWorkers,
+        maxWorkers: o.maxWorkers,
+        maxRequests: o.maxRequests,
+        idleTimeoutMs: o.idleTimeoutMs,
+        busyTimeoutMs: o.busyTimeoutMs,
+        queueTimeoutMs: o.queueTimeoutMs,
+        maxQueue: o.maxQueue,
+      },
+      counts: {
+        starting: this.starting.size,
+        idle: this.idle.size,
+        busy: this.busy.size,
+        draining: this.draining.size,
+        error: this.errored.size,
+        total: this.starting.size + this.idle.size + this.busy.size + this.draining.size + this.errored.size,
+      },
+      workers,
+      queue: { length: this.liveWaiters, oldestWaitMs: oldest },
+      spawnBackoff: this.backoff.consecutiveCrashes > 0 ? { consecutiveCrashes: this.backoff.consecutiveCrashes, delayMs: this.backoff.delayMs() } : null,
+      totals: { ...this.totals },
+      recentExits: this.recentExits.slice(),
+    };
+    this.cachedSnapshot = deepFreeze(snapshot);
+    return this.cachedSnapshot;
+  }
+
+  /** @internal Used by {@link Lease.workerExit}. */
+  waitForWorkerExit(worker: Worker, waitMs: number): Promise<ProcessExit | null> {
+    if (worker.exit) return Promise.resolve(worker.exit);
+    if (!worker.exited) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(null), waitMs);
+      void worker.exited?.then((exit) => {
+        clearTimeout(timer);
+        resolve(exit);
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private lend(worker: Worker, request: LeaseRequestInfo, holder: LeaseHolder, queuedAt: number): Lease {
+    const now = Date.now();
+    const lease = new Lease(`L${this.nextLeaseId++}`, worker, request, holder, queuedAt, now, this);
+    worker.lease = lease;
+    worker.lastActiveAt = now;
+    this.moveTo(worker, 'busy', null);
+    if (this.options.busyTimeoutMs > 0) {
+      lease.timer = setTimeout(() => this.busyTimeout(lease), this.options.busyTimeoutMs);
+    }
+    this.totals.requests++;
+    if (this.listeners.size > 0) this.emit({ type: 'lease-acquired', lease: lease.snapshot(), waitedMs: now - queuedAt });
+    return lease;
+  }
+
+  private endLease(lease: Lease, outcome: LeaseOutcome, by: 'holder' | 'pool'): void {
+    lease.endedAt = Date.now();
+    lease.endedBy = by;
+    lease.outcome = outcome;
+    if (lease.timer) clearTimeout(lease.timer);
+    lease.timer = null;
+    const worker = lease.worker;
+    if (worker.lease === lease) worker.lease = null;
+    worker.accesses++;
+    worker.lastActiveAt = lease.endedAt;
+    if (outcome === 'ok') this.backoff.recordSuccess();
+    this.changed();
+    if (this.listeners.size > 0) {
+      this.emit({ type: 'lease-released', lease: lease.snapshot(), outcome, heldMs: lease.endedAt - lease.acquiredAt });
+    }
+  }
+
+  /** The pool ends a lease on its own and tells the holder. */
+  private revoke(lease: Lease, revocation: LeaseRevocation, outcome: LeaseOutcome): void {
+    if (!lease.active) return;
+    this.endLease(lease, outcome, 'pool');
+    this.emit({ type: 'lease-revoked', lease: lease.snapshot(), revocation });
+    try {
+      lease.holder.revoke(revocation);
+    } catch {
+      // A faulty holder must not break the pool's bookkeeping.
+    }
+  }
+
+  private busyTimeout(lease: Lease): void {
+    lease.timer = null;
+    if (!lease.active) return;
+    this.totals.busyTimeouts++;
+    const worker = lease.worker;
+    this.revoke(lease, { kind: 'busy-timeout', timeoutMs: this.options.busyTimeoutMs }, 'timeout');
+    // A hung or stopped script ignores SIGTERM, so the worker is killed.
+    this.retire(worker, 'busy-timeout', 'kill');
+  }
+
+  private makeIdle(worker: Worker): void {
+    if (this.state !== 'running' && this.state !== 'starting') {
+      this.retire(worker, 'pool-stopping', 'graceful');
+      return;
+    }
+    const waiter = this.nextWaiter();
+    if (waiter) {
+      clearTimeout(waiter.timer);
+      waiter.resolve(this.lend(worker, waiter.request, waiter.holder, waiter.queuedAt));
+      return;
+    }
+    this.moveTo(worker, 'idle', null);
+  }
+
+  private nextWaiter(): Waiter | null {
+    while (this.waitersHead < this.waiters.length) {
+      const waiter = this.waiters[this.waitersHead++] as Waiter;
+      if (this.waitersHead > 1024 && this.waitersHead * 2 > this.waiters.length) {
+        this.waiters.splice(0, this.waitersHead);
+        this.waitersHead = 0;
+      }
+      if (waiter.settled) continue;
+      waiter.settled = true;
+      this.liveWaiters--;
+      return waiter;
+    }
+    return null;
+  }
+
+  private expireWaiter(waiter: Waiter): void {
+    if (waiter.settled) return;
+    waiter.settled = true;
+    this.liveWaiters--;
+    const waitedMs = Date.now() - waiter.queuedAt;
+    this.totals.queueRejected++;
+    this.changed();
+    this.emit({ type: 'queue-rejected', reason: 'queue-timeout', waitedMs, uri: waiter.request.uri });
+    waiter.reject(new PoolSaturatedError('queue-timeout', waitedMs, this.options));
+  }
+
+  private cancelWaiter(waiter: Waiter): void {
+    if (waiter.settled) return;
+    waiter.settled = true;
+    this.liveWaiters--;
+    clearTimeout(waiter.timer);
+    this.changed();
+    waiter.reject(new Error('the client went away while waiting for a worker'));
+  }
+
+  private rejectAllWaiters(error: Error): void {
+    let waiter: Waiter | null;
+    while ((waiter = this.nextWaiter())) {
+      clearTimeout(waiter.timer);
+      waiter.reject(error);
+    }
+    this.changed();
+  }
+
+  /** Workers alive or on their way (not yet on the error list). */
+  private get liveCount(): number {
+    return this.starting.size + this.idle.size + this.busy.size + this.draining.size;
+  }
+
+  /** Spawns workers for waiters and the minimum, within the limits and the backoff. */
+  private ensureCapacity(): void {
+    if (this.state !== 'running' && this.state !== 'starting') return;
+    if (this.spawnTimer) return;
+    const wanted = Math.max(this.options.minWorkers - this.liveCount, this.liveWaiters + 1 - this.idle.size - this.starting.size);
+    const room = this.options.maxWorkers - this.liveCount;
+    const count = Math.min(wanted, room);
+    if (count <= 0) return;
+    const delay = this.backoff.delayMs();
+    if (delay > 0 && this.backoff.nextAllowedAt > Date.now()) {
+      const wait = this.backoff.nextAllowedAt - Date.now();
+      this.spawnTimer = setTimeout(() => {
+        this.spawnTimer = null;
+        this.ensureCapacity();
+      }, wait);
+      this.spawnTimer.unref();
+      this.emit({ type: 'spawn-throttled', delayMs: wait, consecutiveCrashes: this.backoff.consecutiveCrashes });
+      return;
+    }
+    // After a crash, probe with one worker until one survives.
+    const n = this.backoff.consecutiveCrashes > 0 ? Math.min(count, 1) : count;
+    for (let i = 0; i < n; i++) void this.spawnOne();
+  }
+
+  private async spawnOne(): Promise<void> {
+    const worker = new Worker(`w${this.nextWorkerId++}`);
+    this.starting.push(worker);
+    this.changed();
+    this.emit({ type: 'worker-starting', workerId: worker.id });
+    this.backoff.recordAttempt();
+    let settle!: () => void;
+    const tracked = new Promise<void>((resolve) => (settle = resolve));
+    this.exits.add(tracked);
+    try {
+      const spawned = await spawnWorker({
+        command: this.options.phpCgi,
+        args: iniArgs(this.options.ini),
+        env: this.options.env,
+        cwd: this.options.cwd,
+        socketDir: this.socketDir as string,
+        name: worker.id,
+        parentDeathSignal: this.options.parentDeathSignal,
+      });
+      worker.pid = spawned.pid;
+      worker.child = spawned.child;
+      worker.address = spawned.address;
+      this.totals.spawned++;
+      worker.exited = new Promise<ProcessExit>((resolve) => {
+        spawned.child.once('exit', (code, signal) => {
+          const exit = { code, signal };
+          this.onWorkerExit(worker, exit);
+          resolve(exit);
+        });
+      });
+      spawned.child.stderr?.setEncoding('utf8');
+      spawned.child.stderr?.on('data', (text: string) => {
+        this.emit({ type: 'worker-stderr', workerId: worker.id, pid: spawned.pid, text });
+      });
+      this.exits.add(worker.exited);
+      void worker.exited.then(() => this.exits.delete(worker.exited as Promise<ProcessExit>));
+      this.emit({ type: 'worker-ready', workerId: worker.id, pid: spawned.pid });
+      if (this.state === 'stopping' || this.state === 'stopped') {
+        this.retire(worker, 'pool-stopping', 'graceful');
+      } else if (worker.state === 'starting') {
+        this.makeIdle(worker);
+      }
+    } catch (error) {
+      this.starting.remove(worker);
+      const code = error instanceof WorkerSpawnError ? (error.code ?? null) : null;
+      const message = error instanceof Error ? error.message : String(error);
+      this.emit({ type: 'spawn-failed', workerId: worker.id, error: message, code });
+      this.changed();
+      if (code === 'ENOENT' || code === 'EACCES' || code === 'ENOSYS') {
+        // A wrong path will not fix itself: fail once, clearly, without a spawn loop.
+        this.fail(`${message}. Set the php-cgi path (e.g. --php-cgi /usr/bin/php-cgi) or install it: sudo apt-get install php-cgi`);
+      } else {
+        this.backoff.recordCrash();
+        this.ensureCapacity();
+      }
+    } finally {
+      settle();
+      this.exits.delete(tracked);
+    }
+  }
+
+  private onWorkerExit(worker: Worker, exit: ProcessExit): void {
+    worker.exit = exit;
+    worker.connection?.destroy();
+    worker.connection = null;
+    const expected = worker.state === 'error' || worker.state === 'draining';
+    const reason: WorkerExitReason = expected && worker.exitReason ? worker.exitReason : 'crashed';
+    const uptimeMs = Date.now() - worker.startedAt;
+    if (!expected) {
+      this.totals.crashed++;
+      // An exit before serving anything counts toward the crash backoff.
+      if (worker.accesses === 0) this.backoff.recordCrash();
+    }
+    if (worker.lease) this.revoke(worker.lease, { kind: 'worker-exited', exit }, 'worker-died');
+    this.totals.exited++;
+    // Reaped: it is no longer a process, so it leaves every list (mod_fcgid's
+    // error → free); the exit stays visible in `recentExits`.
+    worker.list?.remove(worker);
+    worker.exitReason = reason;
+    worker.state = 'error';
+    this.recentExits.push({ workerId: worker.id, pid: worker.pid as number, exit, reason, exitedAt: Date.now(), uptimeMs, accesses: worker.accesses });
+    if (this.recentExits.length > 20) this.recentExits.shift();
+    this.changed();
+    this.emit({ type: 'worker-exited', workerId: worker.id, pid: worker.pid as number, exit, reason, uptimeMs, accesses: worker.accesses });
+    this.ensureCapacity();
+  }
+
+  /**
+   * Takes a worker out of service. `graceful`: SIGTERM (php-cgi finishes a
+   * running request), SIGKILL after the grace period; `kill`: SIGKILL now.
+   */
+  private retire(worker: Worker, reason: WorkerExitReason, mode: 'graceful' | 'kill'): void {
+    if (worker.state === 'error') return;
+    if (worker.lease) {
+      const revocation: LeaseRevocation = reason === 'pool-stopping' ? { kind: 'pool-stopping' } : { kind: 'worker-retired', reason };
+      this.revoke(worker.lease, revocation, reason === 'pool-stopping' ? 'pool-stopping' : 'error');
+    }
+    this.moveTo(worker, 'error', reason);
+    worker.connection?.destroy();
+    worker.connection = null;
+    const child = worker.child;
+    if (child && !worker.exit) {
+      const stopping = mode === 'kill' ? killProcessGroup(child) : stopProcessGroup(child, this.options.stopGraceMs);
+      stopping.catch(() => undefined);
+    }
+    this.ensureCapacity();
+  }
+
+  private moveTo(worker: Worker, to: WorkerState, reason: WorkerExitReason | null): void {
+    const from = worker.state;
+    worker.state = to;
+    if (reason) worker.exitReason = reason;
+    this.lists[to].push(worker);
+    this.changed();
+    if (this.listeners.size > 0 && from !== to) {
+      this.emit({ type: 'worker-state', workerId: worker.id, pid: worker.pid, from, to, reason });
+    }
+  }
+
+  /** Idle timeout above the minimum: the least recently used go first. */
+  private maintain(): void {
+    const now = Date.now();
+    if (this.options.idleTimeoutMs > 0) {
+      let worker = this.idle.first();
+      while (worker && this.liveCount > this.options.minWorkers) {
+        const next: Worker | null = worker.next;
+        if (now - worker.lastActiveAt >= this.options.idleTimeoutMs) this.retire(worker, 'idle-timeout', 'graceful');
+        worker = next;
+      }
+    }
+    this.ensureCapacity();
+  }
+
+  private fail(problem: string): void {
+    this.problem = problem;
+    this.rejectAllWaiters(new PoolUnavailableError(problem));
+    this.setState('failed');
+  }
+
+  private unavailableMessage(): string {
+    if (this.state === 'failed') return this.problem ?? 'the pool has failed';
+    return `the pool is ${this.state}`;
+  }
+
+  private findWorker(id: string): Worker | null {
+    return this.allWorkers().find((worker) => worker.id === id) ?? null;
+  }
+
+  /** Every worker on any list, copied so that callers may move them. */
+  private allWorkers(): Worker[] {
+    const workers: Worker[] = [];
+    for (const list of Object.values(this.lists)) workers.push(...list);
+    return workers;
+  }
+
+  private workerSnapshot(worker: Worker): WorkerSnapshot {
+    return {
+      id: worker.id,
+      pid: worker.pid,
+      state: worker.state,
+      accesses: worker.accesses,
+      startedAt: worker.startedAt,
+      lastActiveAt: worker.lastActiveAt,
+      lease: worker.lease ? worker.lease.snapshot() : null,
+      exitReason: worker.exitReason,
+      exit: worker.exit,
+    };
+  }
+
+  private setState(state: PoolState): void {
+    this.state = state;
+    this.changed();
+    this.emit({ type: 'pool-state', state, problem: this.problem });
+  }
+
+  private changed(): void {
+    this.version++;
+    this.cachedSnapshot = null;
+  }
+
+  private emit(event: PoolEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // One consumer's bug must not stop the others or the pool.
+      }
+    }
+  }
+}
+
+function iniArgs(ini: Readonly<Record<string, string>>): string[] {
+  const args: string[] = [];
+  for (const [name, value] of Object.entries(ini)) args.push('-d', `${name}=${value}`);
+  return args;
+}
+
+function compareIds(a: string, b: string): number {
+  return Number(a.slice(1)) - Number(b.slice(1));
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value as Record<string, unknown>)) deepFreeze(inner);
+  }
+  return value;
+}

@@ -1,0 +1,118 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { isRunning, phpCgi, waitFor } from '../support/helpers';
+
+const cli = resolve(__dirname, '../../dist/cli.js');
+const exampleApp = resolve(__dirname, '../../examples/hello-php');
+
+interface Run {
+  child: ChildProcess;
+  stdout: string;
+  stderr: string;
+  exit: Promise<number | null>;
+}
+
+const running: Run[] = [];
+let scratch: string;
+
+function runCli(args: string[]): Run {
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const run: Run = { child, stdout: '', stderr: '', exit: new Promise((r) => child.once('exit', (code) => r(code))) };
+  child.stdout?.on('data', (d: Buffer) => (run.stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (run.stderr += d.toString()));
+  running.push(run);
+  return run;
+}
+
+async function listeningUrl(run: Run): Promise<string> {
+  await waitFor(() => /Listening on (\S+)/.test(run.stdout) || run.child.exitCode !== null, 'the CLI to listen', 10_000);
+  const match = /Listening on (\S+)/.exec(run.stdout);
+  if (!match) throw new Error(`CLI did not start: ${run.stderr}`);
+  return match[1] as string;
+}
+
+beforeAll(() => {
+  scratch = mkdtempSync(join(tmpdir(), 'cli-test-'));
+});
+
+afterEach(async () => {
+  for (const run of running.splice(0)) {
+    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
+    await run.exit;
+  }
+});
+
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe('fastcgi-pool serve', () => {
+  it('serves the example app, reports status JSON, and leaves nothing running after SIGTERM', async () => {
+    const events = join(scratch, 'events.ndjson');
+    const run = runCli(['serve', exampleApp, '--port', '0', '--php-cgi', phpCgi, '--min-workers', '2', '--events', events]);
+    const url = await listeningUrl(run);
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+
+    const home = await fetch(url);
+    expect(home.status).toBe(200);
+    const status = (await (await fetch(new URL('.fastcgi-pool/status', url))).json()) as {
+      workers: Array<{ id: string; pid: number; state: string; accesses: number; startedAt: number; lease: unknown }>;
+    };
+    expect(status.workers.length).toBeGreaterThanOrEqual(2);
+    for (const worker of status.workers) {
+      expect(worker).toMatchObject({ id: expect.any(String), pid: expect.any(Number), state: 'idle', accesses: expect.any(Number), startedAt: expect.any(Number), lease: null });
+    }
+    const pids = status.workers.map((w) => w.pid);
+    for (const pid of pids) expect(isRunning(pid)).toBe(true);
+
+    run.child.kill('SIGTERM');
+    expect(await run.exit).toBe(0);
+    for (const pid of pids) expect(isRunning(pid)).toBe(false);
+    expect(run.stderr).toContain('no workers left running');
+
+    const lines = readFileSync(events, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { type: string; time: string });
+    expect(lines.some((e) => e.type === 'worker-ready')).toBe(true);
+    expect(lines.some((e) => e.type === 'lease-acquired')).toBe(true);
+    expect(lines.some((e) => e.type === 'request')).toBe(true);
+    expect(lines.every((e) => typeof e.time === 'string')).toBe(true);
+  });
+
+  it('names the flag and the install command when php-cgi is missing, and spawns nothing', async () => {
+    const run = runCli(['serve', exampleApp, '--port', '0', '--php-cgi', '/nonexistent/php-cgi']);
+    expect(await run.exit).toBe(2);
+    expect(run.stderr).toMatch(/php-cgi not found: "\/nonexistent\/php-cgi"/);
+    expect(run.stderr).toContain('apt-get install php-cgi');
+    expect(run.stderr).toContain('--php-cgi');
+    expect(run.stdout).not.toContain('Listening');
+  });
+
+  it('gives a clear error for a busy port and stops the workers it started', async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const run = runCli(['serve', exampleApp, '--port', String(port), '--php-cgi', phpCgi]);
+      expect(await run.exit).toBe(2);
+      expect(run.stderr).toContain(`port ${port} on 127.0.0.1 is already in use`);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('rejects bad options with a message that says what to change', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['serve', '--max-workers', 'lots'], /--max-workers takes a whole number/],
+      [['serve', '--min-workers', '5', '--max-workers', '2'], /--min-workers \(5\) cannot exceed --max-workers \(2\)/],
+      [['serve', '--busy-timeout', 'soon'], /--busy-timeout takes a time/],
+      [['serve', '/definitely/not/here', '--port', '0'], /document root not found: \/definitely\/not\/here/],
+      [['serve', '--bogus'], /Unknown option '--bogus'/],
+    ];
+    for (const [args, message] of cases) {
+      const run = runCli(args);
+      expect(await run.exit, args.join(' ')).toBe(2);
+      expect(run.stderr).toMatch(message);
+    }
+  });
+});
