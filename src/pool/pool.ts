@@ -363,6 +363,18 @@ export class Pool {
     return true;
   }
 
+  /**
+   * Ends a lease from outside its holder (a developer's "Release Lease"): the
+   * holder is told, and the worker, whose request was cut, is recycled.
+   */
+  releaseLease(leaseId: string): boolean {
+    const worker = this.allWorkers().find((w) => w.lease?.id === leaseId);
+    if (!worker?.lease) return false;
+    this.revoke(worker.lease, { kind: 'worker-retired', reason: 'recycled-by-user' }, 'error');
+    this.retire(worker, 'recycled-by-user', 'graceful');
+    return true;
+  }
+
   /** Stops every worker; resolves only when each has exited and been reaped. */
   async stop(): Promise<void> {
     if (this.state === 'stopped') return;
@@ -423,6 +435,9 @@ export class Pool {
       spawnBackoff: this.backoff.consecutiveCrashes > 0 ? { consecutiveCrashes: this.backoff.consecutiveCrashes, delayMs: this.backoff.delayMs() } : null,
       totals: { ...this.totals },
       recentExits: this.recentExits.slice(),
+      findings: [],
+      history: [],
+      leakPolicy: 'reclaim',
     };
     this.cachedSnapshot = deepFreeze(snapshot);
     return this.cachedSnapshot;
@@ -749,6 +764,8 @@ export class Pool {
       lease: worker.lease ? worker.lease.snapshot() : null,
       exitReason: worker.exitReason,
       exit: worker.exit,
+      findingIds: [],
+      defunct: false,
     };
   }
 

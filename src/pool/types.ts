@@ -80,6 +80,10 @@ export interface WorkerSnapshot {
   readonly exitReason: WorkerExitReason | null;
   /** How its process ended, once it has. */
   readonly exit: ProcessExit | null;
+  /** Open findings about this worker (ids into PoolSnapshot.findings). */
+  readonly findingIds: readonly string[];
+  /** True when the OS says its process is gone or a zombie while the lists still hold it (policy `keep`). */
+  readonly defunct: boolean;
 }
 
 /** A worker that has exited and been reaped. */
@@ -91,6 +95,63 @@ export interface WorkerExitRecord {
   readonly exitedAt: number;
   readonly uptimeMs: number;
   readonly accesses: number;
+}
+
+/** What kind of divergence between the lists and the OS (or the lease protocol) a finding reports. */
+export type FindingKind = 'defunct-busy' | 'holder-gone' | 'busy-timeout' | 'zombie-descendant' | 'lease-protocol';
+
+/** What the pool does about a leaked lease: repair it, or keep it for inspection. */
+export type LeakPolicy = 'reclaim' | 'keep';
+
+/** How a finding stopped being true. */
+export interface FindingResolution {
+  readonly at: number;
+  readonly how: 'reclaimed' | 'released' | 'worker-killed' | 'worker-exited' | 'pool-stopped' | 'descendant-reaped';
+  readonly detail: string;
+}
+
+/**
+ * One divergence the reconciler found, with everything a developer needs to
+ * act on it: the worker, its process, the lease and when it was noticed.
+ */
+export interface Finding {
+  readonly id: string;
+  readonly kind: FindingKind;
+  readonly workerId: string | null;
+  readonly pid: number | null;
+  /** How the worker's process ended, where it has. */
+  readonly exit: ProcessExit | null;
+  /** The kernel's state letter when it was seen (Z for a zombie), where known. */
+  readonly processState: string | null;
+  /** The lease involved, if any, as it was when found. */
+  readonly lease: LeaseSnapshot | null;
+  /** A defunct descendant (zombie-descendant), or the php-cgi behind a wrapper. */
+  readonly descendant: { readonly pid: number; readonly comm: string; readonly state: string } | null;
+  /** Epoch ms when the reconciler noticed. */
+  readonly detectedAt: number;
+  /** From when it became true (exit, holder end, timeout) to detection, where known. */
+  readonly detectionLatencyMs: number | null;
+  /** One readable sentence naming pid, signal, request and script. */
+  readonly message: string;
+  /** Null while the finding still holds. */
+  readonly resolution: FindingResolution | null;
+}
+
+/** A finished lease, for the dashboard and the status endpoint. */
+export interface LeaseHistoryEntry {
+  readonly id: string;
+  readonly workerId: string;
+  readonly pid: number | null;
+  readonly method: string;
+  readonly uri: string;
+  readonly scriptFilename: string;
+  readonly clientAddress: string;
+  readonly queuedAt: number;
+  readonly acquiredAt: number;
+  /** 0 when no response byte arrived. */
+  readonly firstByteAt: number;
+  readonly releasedAt: number;
+  readonly outcome: 'ok' | 'client-abort' | 'worker-died' | 'timeout' | 'leaked' | 'error';
 }
 
 /** The pool's own state. */
@@ -141,6 +202,11 @@ export interface PoolSnapshot {
   };
   /** The last workers that exited, oldest first (at most 20). */
   readonly recentExits: readonly WorkerExitRecord[];
+  /** Open findings, and resolved ones until they age out (newest last). */
+  readonly findings: readonly Finding[];
+  /** Finished leases, oldest first (a bounded ring, 1 000 by default). */
+  readonly history: readonly LeaseHistoryEntry[];
+  readonly leakPolicy: LeakPolicy;
 }
 
 /** Everything the pool tells its consumers, as one discriminated union. */
@@ -157,7 +223,9 @@ export type PoolEvent =
   | { type: 'lease-released'; lease: LeaseSnapshot; outcome: LeaseOutcome; heldMs: number }
   | { type: 'lease-revoked'; lease: LeaseSnapshot; revocation: LeaseRevocation }
   | { type: 'lease-protocol-error'; leaseId: string; workerId: string | null; problem: 'double-release' | 'unknown-lease'; holder: string }
-  | { type: 'queue-rejected'; reason: 'queue-full' | 'queue-timeout'; waitedMs: number; uri: string };
+  | { type: 'queue-rejected'; reason: 'queue-full' | 'queue-timeout'; waitedMs: number; uri: string }
+  | { type: 'finding'; finding: Finding }
+  | { type: 'finding-resolved'; finding: Finding };
 
 /** A listener registration that can be undone. */
 export interface Disposable {
