@@ -53,6 +53,10 @@ async function serve(options: ServeOptions): Promise<number> {
         queueTimeoutMs: options.queueTimeoutMs,
         maxQueue: options.maxQueue,
         ini: options.ini,
+        stateDir: options.stateDir,
+        leakPolicy: options.leakPolicy,
+        scanIntervalMs: options.scanIntervalMs,
+        parentDeathSignal: options.parentDeathSignal,
       },
       gateway: {
         host: options.host,
@@ -124,8 +128,13 @@ function reportPoolEvent(event: PoolEvent): void {
     case 'spawn-throttled':
       process.stderr.write(`workers keep crashing (${event.consecutiveCrashes} in a row): next start in ${event.delayMs} ms\n`);
       break;
-    case 'lease-protocol-error':
-      process.stderr.write(`warning: lease ${event.leaseId} ${event.problem} by ${event.holder}\n`);
+    case 'finding':
+      process.stderr.write(`warning: ${event.finding.kind}: ${event.finding.message}\n`);
+      break;
+    case 'stale-workers-cleaned':
+      if (event.killed.length > 0) {
+        process.stderr.write(`cleaned ${event.killed.length} stale worker${event.killed.length === 1 ? '' : 's'} left by a previous run (pids ${event.killed.join(', ')})\n`);
+      }
       break;
     default:
       break;

@@ -19,6 +19,9 @@ export interface ServeOptions {
   allowedHosts: string[];
   events: string | null;
   stateDir: string | null;
+  leakPolicy: 'reclaim' | 'keep';
+  scanIntervalMs: number;
+  parentDeathSignal: boolean;
   quiet: boolean;
 }
 
@@ -51,7 +54,13 @@ Options:
   -d, --ini NAME=VALUE    php.ini override for every worker (repeatable)
   --allow-host NAME       accept this Host name too (repeatable)
   --events FILE|-         write every pool event as a JSON line to FILE or stdout
-  --state-dir DIR         where the pool keeps its worker registry
+  --state-dir DIR         keep a registry of our workers here; at start, workers
+                          left running by a crashed earlier run are stopped
+  --leak-policy P         reclaim (default): end a leaked lease, replace the worker;
+                          keep: leave the worker marked on the busy list to inspect it
+  --scan-interval T       how often the lists are checked against the OS (default 1s)
+  --no-pdeathsig          do not tie workers to this process's life (setpriv); the
+                          state-dir registry is then the only cleanup after a crash
   -q, --quiet             no access log
   -h, --help              show this help
 
@@ -83,6 +92,9 @@ export function parseServeArgs(argv: readonly string[], cwd: string): ServeOptio
         'allow-host': { type: 'string', multiple: true },
         events: { type: 'string' },
         'state-dir': { type: 'string' },
+        'leak-policy': { type: 'string' },
+        'scan-interval': { type: 'string' },
+        'no-pdeathsig': { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -103,6 +115,8 @@ export function parseServeArgs(argv: readonly string[], cwd: string): ServeOptio
     if (eq <= 0) throw new UsageError(`--ini takes NAME=VALUE, got "${entry}"`);
     ini[entry.slice(0, eq)] = entry.slice(eq + 1);
   }
+  const leakPolicy = values['leak-policy'] ?? 'reclaim';
+  if (leakPolicy !== 'reclaim' && leakPolicy !== 'keep') throw new UsageError(`--leak-policy is reclaim or keep, got "${leakPolicy}"`);
   const frontController = values['front-controller'] ?? '/index.php';
   if (frontController !== 'none' && !frontController.startsWith('/')) {
     throw new UsageError(`--front-controller must be a path starting with /, or "none", got "${frontController}"`);
@@ -125,6 +139,9 @@ export function parseServeArgs(argv: readonly string[], cwd: string): ServeOptio
     allowedHosts: values['allow-host'] ?? [],
     events: values.events ?? null,
     stateDir: values['state-dir'] ?? null,
+    leakPolicy,
+    scanIntervalMs: duration(values['scan-interval'], '--scan-interval', 1_000),
+    parentDeathSignal: !(values['no-pdeathsig'] ?? false),
     quiet: values.quiet ?? false,
   };
 }

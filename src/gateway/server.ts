@@ -263,6 +263,7 @@ class PhpExchange implements LeaseHolder, ResponseHandler {
   private fcgiEnded = false;
   private finished = false;
   private bytes = 0;
+  private responseClosed = false;
   private readonly abort = new AbortController();
 
   constructor(
@@ -473,9 +474,15 @@ class PhpExchange implements LeaseHolder, ResponseHandler {
     }
   }
 
+  /** The exchange is over once its response has closed, completed or cut. */
+  isActive(): boolean {
+    return !this.responseClosed;
+  }
+
   // ---- helpers
 
   private onClientClose(): void {
+    this.responseClosed = true;
     if (this.res.writableFinished) return;
     // The client went away before its response was complete.
     const wasFinished = this.finished;

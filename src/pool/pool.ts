@@ -1,10 +1,19 @@
 import type { ChildProcess } from 'node:child_process';
 import { FastCgiConnection } from '../fastcgi/connection';
 import { killProcessGroup, stopProcessGroup, type ProcessExit } from '../platform/processControl';
+import { descendantsOf, inspectProcess, readStat, type ProcessTruth } from '../platform/processState';
 import { createSocketDir, removeSocketDir, spawnWorker, WorkerSpawnError } from '../platform/spawnWorker';
+import { WorkerRegistry } from '../platform/workerRegistry';
+import { FindingLog } from './findings';
+import { LeaseHistory } from './history';
 import { SpawnBackoff } from './spawnBackoff';
 import type {
   Disposable,
+  Finding,
+  FindingKind,
+  FindingResolution,
+  LeakPolicy,
+  LeaseHistoryEntry,
   LeaseHolder,
   LeaseOutcome,
   LeaseRequestInfo,
@@ -37,6 +46,14 @@ export interface PoolOptions extends PoolLimits {
   parentDeathSignal: boolean;
   /** How often idle timeouts are checked. */
   maintenanceIntervalMs: number;
+  /** How often the reconciler compares the lists with the OS. */
+  scanIntervalMs: number;
+  /** `reclaim`: repair a leaked lease; `keep`: leave the worker marked, for inspection. */
+  leakPolicy: LeakPolicy;
+  /** Where the registry of our workers lives, for cleanup after a crash; null = none. */
+  stateDir: string | null;
+  /** Finished leases kept for the dashboard and the status endpoint. */
+  historySize: number;
 }
 
 /** Defaults in the spirit of mod_fcgid and nginx, scaled for a laptop. */
@@ -56,6 +73,10 @@ export const defaultPoolOptions: Omit<PoolOptions, 'cwd'> = {
   stopGraceMs: 3_000,
   parentDeathSignal: true,
   maintenanceIntervalMs: 1_000,
+  scanIntervalMs: 1_000,
+  leakPolicy: 'reclaim',
+  stateDir: null,
+  historySize: 1_000,
 };
 
 /** The pool cannot serve at all (stopped, or php-cgi cannot start). */
@@ -101,6 +122,14 @@ class Worker implements ListNode<Worker> {
   exit: ProcessExit | null = null;
   /** Resolves when the process has exited and been reaped. */
   exited: Promise<ProcessExit> | null = null;
+  /** Kernel start time: with pid, the identity the reconciler checks. */
+  startTime: number | null = null;
+  /** The php-cgi that serves, when the worker is a wrapper that did not exec it. */
+  serving: { pid: number; startTime: number; comm: string } | null = null;
+  /** The OS says the process (or the php-cgi behind a wrapper) is gone or a zombie. */
+  defunct = false;
+  /** Under `keep`, the lease a finding is about, kept on the worker as evidence. */
+  keptLease: LeaseSnapshot | null = null;
 
   constructor(readonly id: string) {}
 }
@@ -125,7 +154,7 @@ export class Lease {
     readonly holder: LeaseHolder,
     readonly queuedAt: number,
     readonly acquiredAt: number,
-    private readonly pool: Pool,
+    /** @internal */ readonly pool: Pool,
   ) {}
 
   get workerId(): string {
@@ -234,6 +263,12 @@ export class Pool {
   private maintenanceTimer: NodeJS.Timeout | null = null;
   private readonly exits = new Set<Promise<unknown>>();
   private readonly recentExits: WorkerExitRecord[] = [];
+  private readonly findings = new FindingLog();
+  private readonly history: LeaseHistory;
+  private registry: WorkerRegistry | null = null;
+  private scanTimer: NodeJS.Timeout | null = null;
+  private scanning = false;
+  private lastScanAt = 0;
 
   private nextWorkerId = 1;
   private nextLeaseId = 1;
@@ -245,6 +280,7 @@ export class Pool {
 
   constructor(options: Partial<PoolOptions> & { cwd: string }) {
     this.options = { ...defaultPoolOptions, ...options };
+    this.history = new LeaseHistory(this.options.historySize);
     const o = this.options;
     if (o.minWorkers < 0 || o.maxWorkers < 1 || o.minWorkers > o.maxWorkers) {
       throw new RangeError(`worker limits must satisfy 0 ≤ min (${o.minWorkers}) ≤ max (${o.maxWorkers}), max ≥ 1`);
@@ -264,12 +300,24 @@ export class Pool {
     this.startedAt = Date.now();
     this.problem = null;
     this.setState('starting');
+    if (this.options.stateDir) {
+      this.registry = new WorkerRegistry(this.options.stateDir);
+      const cleanup = await this.registry.cleanStale();
+      if (cleanup.killed.length > 0 || cleanup.reusedPids.length > 0) {
+        this.emit({ type: 'stale-workers-cleaned', killed: cleanup.killed.map((w) => w.pid), reusedPids: cleanup.reusedPids, stateDir: this.options.stateDir });
+      }
+    }
     const spawns: Promise<void>[] = [];
     for (let i = 0; i < this.options.minWorkers; i++) spawns.push(this.spawnOne());
     await Promise.all(spawns);
     if ((this.state as PoolState) === 'starting') this.setState('running');
     this.maintenanceTimer = setInterval(() => this.maintain(), this.options.maintenanceIntervalMs);
     this.maintenanceTimer.unref();
+    this.lastScanAt = Date.now();
+    if (this.options.scanIntervalMs > 0) {
+      this.scanTimer = setInterval(() => void this.scan(), this.options.scanIntervalMs);
+      this.scanTimer.unref();
+    }
     if ((this.state as PoolState) === 'failed') throw new PoolUnavailableError(this.problem ?? 'pool failed to start');
   }
 
@@ -324,13 +372,23 @@ export class Pool {
    * silently ignored; a release after the pool revoked the lease is expected.
    */
   release(lease: Lease, outcome: LeaseOutcome): boolean {
+    if (lease.pool !== this) {
+      this.protocolError(lease, 'unknown-lease');
+      return false;
+    }
     if (lease.endedBy === 'pool') return false;
     if (lease.endedBy === 'holder') {
-      this.emit({ type: 'lease-protocol-error', leaseId: lease.id, workerId: lease.workerId, problem: 'double-release', holder: lease.holder.description });
+      this.protocolError(lease, 'double-release');
       return false;
     }
     this.endLease(lease, outcome, 'holder');
     const worker = lease.worker;
+    this.resolveWorkerFindings(worker, 'released', `lease ${lease.id} released by its holder (${outcome})`);
+    if (worker.exit) {
+      // Kept (policy keep) after its process had died: now it can go.
+      this.dropExited(worker);
+      return true;
+    }
     if (worker.state !== 'busy') return true;
     if (outcome === 'ok') {
       if (this.options.maxRequests > 0 && worker.accesses >= this.options.maxRequests) {
@@ -354,6 +412,14 @@ export class Pool {
   recycleWorker(workerId: string, mode: 'graceful' | 'kill'): boolean {
     const worker = this.findWorker(workerId);
     if (!worker || worker.state === 'error') return false;
+    if (worker.exit) {
+      // A defunct worker kept for inspection: its process is already gone.
+      if (worker.lease) this.revoke(worker.lease, { kind: 'worker-exited', exit: worker.exit }, 'worker-died');
+      this.resolveWorkerFindings(worker, 'worker-killed', 'removed by the developer');
+      this.dropExited(worker);
+      return true;
+    }
+    this.resolveWorkerFindings(worker, 'worker-killed', mode === 'kill' ? 'killed by the developer' : 'recycled by the developer');
     if (mode === 'graceful' && worker.state === 'busy') {
       // Finishes its lease first; `release` sees the draining state and retires it.
       this.moveTo(worker, 'draining', 'recycled-by-user');
@@ -368,10 +434,12 @@ export class Pool {
    * holder is told, and the worker, whose request was cut, is recycled.
    */
   releaseLease(leaseId: string): boolean {
-    const worker = this.allWorkers().find((w) => w.lease?.id === leaseId);
-    if (!worker?.lease) return false;
-    this.revoke(worker.lease, { kind: 'worker-retired', reason: 'recycled-by-user' }, 'error');
-    this.retire(worker, 'recycled-by-user', 'graceful');
+    const worker = this.allWorkers().find((w) => w.lease?.id === leaseId || w.keptLease?.id === leaseId);
+    if (!worker) return false;
+    if (worker.lease) this.revoke(worker.lease, { kind: 'worker-retired', reason: 'recycled-by-user' }, 'error');
+    this.resolveWorkerFindings(worker, 'released', `lease ${leaseId} released by the developer`);
+    if (worker.exit) this.dropExited(worker);
+    else this.retire(worker, 'recycled-by-user', 'graceful');
     return true;
   }
 
@@ -382,14 +450,20 @@ export class Pool {
     if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
     if (this.spawnTimer) clearTimeout(this.spawnTimer);
     this.maintenanceTimer = this.spawnTimer = null;
+    if (this.scanTimer) clearInterval(this.scanTimer);
+    this.scanTimer = null;
     this.rejectAllWaiters(new PoolUnavailableError('the pool is stopping'));
+    for (const finding of this.findings.openFindings()) this.resolveFinding(finding, 'pool-stopped', 'the pool stopped');
     for (const worker of this.allWorkers()) {
-      if (worker.state !== 'starting') this.retire(worker, 'pool-stopping', 'graceful');
+      if (worker.exit) this.dropExited(worker);
+      else if (worker.state !== 'starting') this.retire(worker, 'pool-stopping', 'graceful');
     }
     // Spawns in flight finish, see the stopping state and retire themselves.
     while (this.exits.size > 0) await Promise.allSettled([...this.exits]);
     if (this.socketDir) removeSocketDir(this.socketDir);
     this.socketDir = null;
+    this.registry?.close();
+    this.registry = null;
     this.setState('stopped');
   }
 
@@ -435,9 +509,9 @@ export class Pool {
       spawnBackoff: this.backoff.consecutiveCrashes > 0 ? { consecutiveCrashes: this.backoff.consecutiveCrashes, delayMs: this.backoff.delayMs() } : null,
       totals: { ...this.totals },
       recentExits: this.recentExits.slice(),
-      findings: [],
-      history: [],
-      leakPolicy: 'reclaim',
+      findings: this.findings.all(),
+      history: this.history.list(),
+      leakPolicy: this.options.leakPolicy,
     };
     this.cachedSnapshot = deepFreeze(snapshot);
     return this.cachedSnapshot;
@@ -483,6 +557,22 @@ export class Pool {
     worker.accesses++;
     worker.lastActiveAt = lease.endedAt;
     if (outcome === 'ok') this.backoff.recordSuccess();
+    this.history.add(
+      Object.freeze({
+        id: lease.id,
+        workerId: worker.id,
+        pid: worker.pid,
+        method: lease.request.method,
+        uri: lease.request.uri,
+        scriptFilename: lease.request.scriptFilename,
+        clientAddress: lease.request.clientAddress,
+        queuedAt: lease.queuedAt,
+        acquiredAt: lease.acquiredAt,
+        firstByteAt: lease.firstByteAt,
+        releasedAt: lease.endedAt,
+        outcome: historyOutcome(outcome),
+      }),
+    );
     this.changed();
     if (this.listeners.size > 0) {
       this.emit({ type: 'lease-released', lease: lease.snapshot(), outcome, heldMs: lease.endedAt - lease.acquiredAt });
@@ -506,9 +596,24 @@ export class Pool {
     if (!lease.active) return;
     this.totals.busyTimeouts++;
     const worker = lease.worker;
+    const now = Date.now();
+    const snapshot = lease.snapshot();
+    const finding = this.addFinding(`busy-timeout:${lease.id}`, 'busy-timeout', worker, {
+      lease: snapshot,
+      detectionLatencyMs: now - (lease.acquiredAt + this.options.busyTimeoutMs),
+      message: `worker ${worker.id} (pid ${worker.pid ?? '?'}) has been busy with ${describeRequest(snapshot)} for ${formatMs(now - lease.acquiredAt)}, past the busy timeout of ${formatMs(this.options.busyTimeoutMs)}`,
+    });
+    // The client is answered (504) under either policy: nobody waits for ever.
     this.revoke(lease, { kind: 'busy-timeout', timeoutMs: this.options.busyTimeoutMs }, 'timeout');
+    if (this.options.leakPolicy === 'keep') {
+      // Left as it is (perhaps stopped in a debugger or hung) for inspection.
+      worker.keptLease = snapshot;
+      this.changed();
+      return;
+    }
     // A hung or stopped script ignores SIGTERM, so the worker is killed.
     this.retire(worker, 'busy-timeout', 'kill');
+    if (finding) this.resolveFinding(finding, 'reclaimed', 'the client got 504; the worker was killed and replaced');
   }
 
   private makeIdle(worker: Worker): void {
@@ -620,6 +725,10 @@ export class Pool {
       worker.pid = spawned.pid;
       worker.child = spawned.child;
       worker.address = spawned.address;
+      worker.startTime = readStat(spawned.pid)?.startTime ?? null;
+      if (worker.startTime !== null) {
+        this.registry?.add({ pid: spawned.pid, startTime: worker.startTime, pgid: spawned.pid, socketPath: spawned.address });
+      }
       this.totals.spawned++;
       worker.exited = new Promise<ProcessExit>((resolve) => {
         spawned.child.once('exit', (code, signal) => {
@@ -671,15 +780,38 @@ export class Pool {
       // An exit before serving anything counts toward the crash backoff.
       if (worker.accesses === 0) this.backoff.recordCrash();
     }
-    if (worker.lease) this.revoke(worker.lease, { kind: 'worker-exited', exit }, 'worker-died');
     this.totals.exited++;
+    this.registry?.remove(worker.pid as number);
+    const lease = worker.lease;
+    if (lease) {
+      // The seed bug: a worker died while its lease is still held.
+      const snapshot = lease.snapshot();
+      const finding = this.addFinding(`defunct-busy:${lease.id}`, 'defunct-busy', worker, {
+        lease: snapshot,
+        exit,
+        detectionLatencyMs: 0,
+        message: `worker ${worker.id} (pid ${worker.pid ?? '?'}) ${exitText(exit)} while serving ${describeRequest(snapshot)} (lease ${lease.id}, ${formatMs(Date.now() - lease.acquiredAt)})`,
+      });
+      if (this.options.leakPolicy === 'keep') {
+        // Stays on the busy list, marked, until its holder releases it or a
+        // developer acts: the process table and the snapshot agree it is gone.
+        worker.defunct = true;
+        worker.exitReason = 'crashed';
+        this.recordExit(worker, exit, 'crashed', uptimeMs);
+        this.changed();
+        this.emit({ type: 'worker-exited', workerId: worker.id, pid: worker.pid as number, exit, reason: 'crashed', uptimeMs, accesses: worker.accesses });
+        return;
+      }
+      this.revoke(lease, { kind: 'worker-exited', exit }, 'worker-died');
+      if (finding) this.resolveFinding(finding, 'reclaimed', 'lease ended, worker reaped and replaced');
+    }
+    this.resolveWorkerFindings(worker, 'worker-exited', `the process ${exitText(exit)}`);
     // Reaped: it is no longer a process, so it leaves every list (mod_fcgid's
     // error → free); the exit stays visible in `recentExits`.
     worker.list?.remove(worker);
     worker.exitReason = reason;
     worker.state = 'error';
-    this.recentExits.push({ workerId: worker.id, pid: worker.pid as number, exit, reason, exitedAt: Date.now(), uptimeMs, accesses: worker.accesses });
-    if (this.recentExits.length > 20) this.recentExits.shift();
+    this.recordExit(worker, exit, reason, uptimeMs);
     this.changed();
     this.emit({ type: 'worker-exited', workerId: worker.id, pid: worker.pid as number, exit, reason, uptimeMs, accesses: worker.accesses });
     this.ensureCapacity();
@@ -731,6 +863,191 @@ export class Pool {
     this.ensureCapacity();
   }
 
+  // ------------------------------------------------------------ reconciler
+
+  /**
+   * Compares every worker with what the OS says: process alive, zombie or
+   * gone (pid *and* start time), the php-cgi behind a wrapper, defunct
+   * descendants, and whether each lease's holder still exists. Runs on an
+   * interval and works in slices, yielding to the event loop between them,
+   * so that even hundreds of workers never stall request handling.
+   */
+  async scan(): Promise<void> {
+    if (this.scanning || (this.state !== 'running' && this.state !== 'starting')) return;
+    this.scanning = true;
+    const previousScanAt = this.lastScanAt;
+    try {
+      const workers = this.allWorkers();
+      for (let i = 0; i < workers.length; i += SCAN_SLICE) {
+        if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+        for (const worker of workers.slice(i, i + SCAN_SLICE)) this.reconcile(worker, previousScanAt);
+      }
+    } finally {
+      this.lastScanAt = Date.now();
+      this.scanning = false;
+    }
+  }
+
+  private reconcile(worker: Worker, previousScanAt: number): void {
+    if (worker.pid === null || worker.exit || worker.list === null) return;
+    const truth = inspectProcess(worker.pid, worker.startTime);
+    if (truth.status !== 'alive') {
+      this.markDefunct(worker, truth, null, previousScanAt);
+      return;
+    }
+    if (truth.stat.comm === 'setpriv') return; // still on its way to exec php-cgi
+    const descendants = descendantsOf(worker.pid);
+    if (!worker.serving && !isPhp(truth.stat.comm)) {
+      // A wrapper that did not exec php-cgi: remember the php-cgi it started.
+      const php = descendants.find((d) => isPhp(d.comm) && d.state !== 'Z');
+      if (php) {
+        worker.serving = { pid: php.pid, startTime: php.startTime, comm: php.comm };
+        this.changed();
+      }
+    }
+    if (worker.serving) {
+      const served = inspectProcess(worker.serving.pid, worker.serving.startTime);
+      if (served.status !== 'alive') {
+        this.markDefunct(worker, served, worker.serving, previousScanAt);
+        return;
+      }
+    }
+    for (const descendant of descendants) {
+      const key = `zombie-descendant:${descendant.pid}:${descendant.startTime}`;
+      if (descendant.state !== 'Z' || this.findings.hasOpen(key)) continue;
+      this.addFinding(key, 'zombie-descendant', worker, {
+        descendant: { pid: descendant.pid, comm: descendant.comm, state: descendant.state },
+        processState: truth.stat.state,
+        lease: worker.lease?.snapshot() ?? null,
+        detectionLatencyMs: Date.now() - previousScanAt,
+        message: `${descendant.comm} (pid ${descendant.pid}), a descendant of worker ${worker.id} (pid ${worker.pid}), is defunct: its parent has not reaped it`,
+      });
+    }
+    // A zombie descendant that is gone now has been reaped.
+    for (const finding of this.findings.openFor(worker.id)) {
+      if (finding.kind !== 'zombie-descendant' || !finding.descendant) continue;
+      const still = descendants.some((d) => d.pid === finding.descendant?.pid && d.state === 'Z');
+      if (!still) this.resolveFinding(finding, 'descendant-reaped', `pid ${finding.descendant.pid} was reaped`);
+    }
+    const lease = worker.lease;
+    if (lease && lease.holder.isActive?.() === false) {
+      const snapshot = lease.snapshot();
+      const finding = this.addFinding(`holder-gone:${lease.id}`, 'holder-gone', worker, {
+        lease: snapshot,
+        processState: truth.stat.state,
+        detectionLatencyMs: Date.now() - previousScanAt,
+        message: `${lease.holder.description} ended without releasing lease ${lease.id} on worker ${worker.id} (pid ${worker.pid}) for ${describeRequest(snapshot)} (held ${formatMs(Date.now() - lease.acquiredAt)})`,
+      });
+      if (finding && this.options.leakPolicy === 'reclaim') {
+        this.endLease(lease, 'leaked', 'pool');
+        // Its request may still run: recycle rather than reuse.
+        this.retire(worker, 'connection-lost', 'graceful');
+        this.resolveFinding(finding, 'reclaimed', 'lease ended as leaked; the worker was recycled');
+      } else if (finding) {
+        worker.keptLease = snapshot;
+      }
+    }
+  }
+
+  /** The process (or the php-cgi behind a wrapper) is gone or a zombie. */
+  private markDefunct(worker: Worker, truth: Exclude<ProcessTruth, { status: 'alive' }>, served: Worker['serving'], previousScanAt: number): void {
+    const lease = worker.lease;
+    const state = truth.status === 'zombie' ? truth.stat.state : null;
+    const what = served ? `its ${served.comm} (pid ${served.pid})` : `its process`;
+    const how = truth.status === 'zombie' ? 'is defunct (zombie)' : truth.reused ? 'is gone (the pid now belongs to another process)' : 'is gone';
+    if (lease) {
+      const snapshot = lease.snapshot();
+      const finding = this.addFinding(`defunct-busy:${lease.id}`, 'defunct-busy', worker, {
+        lease: snapshot,
+        processState: state,
+        descendant: served ? { pid: served.pid, comm: served.comm, state: state ?? 'gone' } : null,
+        detectionLatencyMs: Date.now() - previousScanAt,
+        message: `worker ${worker.id} (pid ${worker.pid}): ${what} ${how} while serving ${describeRequest(snapshot)} (lease ${lease.id}, ${formatMs(Date.now() - lease.acquiredAt)})`,
+      });
+      if (this.options.leakPolicy === 'keep') {
+        if (!worker.defunct) {
+          worker.defunct = true;
+          this.changed();
+        }
+        return;
+      }
+      this.revoke(lease, { kind: 'worker-retired', reason: 'crashed' }, 'worker-died');
+      this.retire(worker, 'crashed', 'kill');
+      if (finding) this.resolveFinding(finding, 'reclaimed', 'lease ended; the worker group was killed and replaced');
+      return;
+    }
+    // Idle (or starting, draining) and dead: it leaves its list now, not
+    // whenever its exit event comes.
+    this.retire(worker, 'crashed', 'kill');
+  }
+
+  private addFinding(
+    key: string,
+    kind: FindingKind,
+    worker: Worker | null,
+    fields: Partial<Omit<Finding, 'id' | 'kind' | 'resolution' | 'detectedAt'>> & { message: string },
+  ): Finding | null {
+    const finding = this.findings.add(key, {
+      kind,
+      workerId: worker?.id ?? null,
+      pid: worker?.pid ?? null,
+      exit: worker?.exit ?? null,
+      processState: null,
+      lease: null,
+      descendant: null,
+      detectionLatencyMs: null,
+      detectedAt: Date.now(),
+      ...fields,
+    });
+    if (!finding) return null;
+    this.changed();
+    this.emit({ type: 'finding', finding });
+    return finding;
+  }
+
+  private resolveFinding(finding: Finding, how: FindingResolution['how'], detail: string): void {
+    const done = this.findings.resolve(finding.id, how, detail);
+    if (!done) return;
+    this.changed();
+    this.emit({ type: 'finding-resolved', finding: done });
+  }
+
+  private resolveWorkerFindings(worker: Worker, how: FindingResolution['how'], detail: string): void {
+    for (const finding of this.findings.openFor(worker.id)) this.resolveFinding(finding, how, detail);
+    if (worker.keptLease) {
+      worker.keptLease = null;
+      this.changed();
+    }
+  }
+
+  private protocolError(lease: Lease, problem: 'double-release' | 'unknown-lease'): void {
+    this.emit({ type: 'lease-protocol-error', leaseId: lease.id, workerId: lease.pool === this ? lease.workerId : null, problem, holder: lease.holder.description });
+    const finding = this.addFinding(`lease-protocol:${lease.id}:${Date.now()}:${Math.random()}`, 'lease-protocol', lease.pool === this ? lease.worker : null, {
+      lease: lease.snapshot(),
+      detectionLatencyMs: 0,
+      message:
+        problem === 'double-release'
+          ? `lease ${lease.id} was released a second time by ${lease.holder.description}; the second release was ignored and the counts are unchanged`
+          : `${lease.holder.description} released lease ${lease.id}, which this pool never issued; ignored`,
+    });
+    if (finding) this.resolveFinding(finding, 'released', 'ignored: the lease had already ended');
+  }
+
+  /** Takes a worker whose process has exited off every list. */
+  private dropExited(worker: Worker): void {
+    worker.defunct = false;
+    worker.keptLease = null;
+    worker.list?.remove(worker);
+    worker.state = 'error';
+    this.changed();
+    this.ensureCapacity();
+  }
+
+  private recordExit(worker: Worker, exit: ProcessExit, reason: WorkerExitReason, uptimeMs: number): void {
+    this.recentExits.push({ workerId: worker.id, pid: worker.pid as number, exit, reason, exitedAt: Date.now(), uptimeMs, accesses: worker.accesses });
+    if (this.recentExits.length > 20) this.recentExits.shift();
+  }
+
   private fail(problem: string): void {
     this.problem = problem;
     this.rejectAllWaiters(new PoolUnavailableError(problem));
@@ -761,11 +1078,12 @@ export class Pool {
       accesses: worker.accesses,
       startedAt: worker.startedAt,
       lastActiveAt: worker.lastActiveAt,
-      lease: worker.lease ? worker.lease.snapshot() : null,
+      lease: worker.lease ? worker.lease.snapshot() : worker.keptLease,
       exitReason: worker.exitReason,
       exit: worker.exit,
-      findingIds: [],
-      defunct: false,
+      findingIds: this.findings.openFor(worker.id).map((f) => f.id),
+      defunct: worker.defunct,
+      servingPid: worker.serving && worker.serving.pid !== worker.pid ? worker.serving.pid : null,
     };
   }
 
@@ -807,4 +1125,39 @@ function deepFreeze<T>(value: T): T {
     for (const inner of Object.values(value as Record<string, unknown>)) deepFreeze(inner);
   }
   return value;
+}
+
+/** How many workers one scan slice inspects before yielding to the event loop. */
+const SCAN_SLICE = 32;
+
+/** php-cgi, php-cgi8.2, php8.2 — but not a wrapper script named php-fastcgi-wrapper. */
+function isPhp(comm: string): boolean {
+  return /^php(-cgi)?[\d.]*$/.test(comm);
+}
+
+function historyOutcome(outcome: LeaseOutcome): LeaseHistoryEntry['outcome'] {
+  switch (outcome) {
+    case 'ok':
+    case 'client-abort':
+    case 'worker-died':
+    case 'timeout':
+    case 'leaked':
+      return outcome;
+    default:
+      return 'error';
+  }
+}
+
+/** `GET /api/users (index.php)`. */
+function describeRequest(lease: LeaseSnapshot): string {
+  return `${lease.method} ${lease.uri} (${lease.scriptFilename})`;
+}
+
+/** "was killed by SIGKILL" / "exited with code 3". */
+function exitText(exit: ProcessExit): string {
+  return exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code ?? '?'}`;
+}
+
+function formatMs(ms: number): string {
+  return ms < 1_000 ? `${Math.max(0, Math.round(ms))} ms` : `${(ms / 1_000).toFixed(1)} s`;
 }

@@ -44,10 +44,15 @@ export interface LeaseHolder {
   /** A short human description, e.g. `http 127.0.0.1:50312 #42`. */
   readonly description: string;
   revoke(revocation: LeaseRevocation): void;
+  /**
+   * False once the holder has ended (its HTTP exchange finished or its client
+   * went away). A lease still held then has leaked: a `holder-gone` finding.
+   */
+  isActive?(): boolean;
 }
 
 /** How a lease ended. */
-export type LeaseOutcome = 'ok' | 'client-abort' | 'worker-died' | 'timeout' | 'error' | 'pool-stopping';
+export type LeaseOutcome = 'ok' | 'client-abort' | 'worker-died' | 'timeout' | 'leaked' | 'error' | 'pool-stopping';
 
 /** A lease as consumers see it. */
 export interface LeaseSnapshot {
@@ -84,6 +89,8 @@ export interface WorkerSnapshot {
   readonly findingIds: readonly string[];
   /** True when the OS says its process is gone or a zombie while the lists still hold it (policy `keep`). */
   readonly defunct: boolean;
+  /** The php-cgi doing the work when `pid` is a wrapper script that did not exec it. */
+  readonly servingPid: number | null;
 }
 
 /** A worker that has exited and been reaped. */
@@ -224,6 +231,7 @@ export type PoolEvent =
   | { type: 'lease-revoked'; lease: LeaseSnapshot; revocation: LeaseRevocation }
   | { type: 'lease-protocol-error'; leaseId: string; workerId: string | null; problem: 'double-release' | 'unknown-lease'; holder: string }
   | { type: 'queue-rejected'; reason: 'queue-full' | 'queue-timeout'; waitedMs: number; uri: string }
+  | { type: 'stale-workers-cleaned'; killed: number[]; reusedPids: number[]; stateDir: string }
   | { type: 'finding'; finding: Finding }
   | { type: 'finding-resolved'; finding: Finding };
 
