@@ -68,12 +68,13 @@ export class WorkerRegistry {
       if (inspectProcess(entry.ownerPid, entry.ownerStartTime).status === 'alive') continue; // another live manager's workers
       for (const worker of entry.workers) {
         const truth = inspectProcess(worker.pid, worker.startTime);
-        if (truth.status === 'gone') {
-          if (truth.reused) result.reusedPids.push(worker.pid);
-        } else {
+        if (truth.status === 'alive') {
           signalProcessGroup(worker.pgid, 'SIGKILL');
           result.killed.push(worker);
+        } else if (truth.status === 'gone' && truth.reused) {
+          result.reusedPids.push(worker.pid);
         }
+        // A zombie is already dead: only its new parent (init) can reap it.
         rmSync(worker.socketPath, { force: true });
       }
       rmSync(path, { force: true });
