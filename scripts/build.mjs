@@ -15,6 +15,8 @@ const common = {
 const targets = [
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  // The engine as a library, for bench/ and the soak run.
+  { ...common, entryPoints: ['src/index.ts'], outfile: 'dist/engine.js' },
 ];
 
 if (watch) {

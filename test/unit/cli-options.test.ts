@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { duration, parseServeArgs, size, UsageError } from '../../src/cli/options';
+
+describe('serve options', () => {
+  it('has defaults that serve the current folder on 127.0.0.1:8080', () => {
+    const options = parseServeArgs([], '/srv/app');
+    expect(options).toMatchObject({ documentRoot: '/srv/app', host: '127.0.0.1', port: 8080, phpCgi: 'php-cgi', minWorkers: 1, maxWorkers: 4, leakPolicy: 'reclaim', parentDeathSignal: true, frontController: '/index.php', stateDir: null });
+  });
+
+  it('parses every flag', () => {
+    const options = parseServeArgs(
+      ['docroot', '--host', '::1', '--port', '0', '--php-cgi', '/opt/php-cgi', '--min-workers', '2', '--max-workers', '8', '--max-requests', '500', '--idle-timeout', '2m', '--busy-timeout', '1500ms', '--queue-timeout', '3', '--max-queue', '10', '--max-body', '512K', '--front-controller', 'none', '-d', 'memory_limit=1G', '--ini', 'a=b=c', '--allow-host', 'app.test', '--events', '-', '--state-dir', '/tmp/s', '--leak-policy', 'keep', '--scan-interval', '250ms', '--no-pdeathsig', '-q'],
+      '/cwd',
+    );
+    expect(options).toEqual({
+      documentRoot: 'docroot', host: '::1', port: 0, phpCgi: '/opt/php-cgi', minWorkers: 2, maxWorkers: 8, maxRequests: 500, idleTimeoutMs: 120_000, busyTimeoutMs: 1_500, queueTimeoutMs: 3_000, maxQueue: 10, maxBodyBytes: 512 * 1024, frontController: null, ini: { memory_limit: '1G', a: 'b=c' }, allowedHosts: ['app.test'], events: '-', stateDir: '/tmp/s', leakPolicy: 'keep', scanIntervalMs: 250, parentDeathSignal: false, quiet: true,
+    });
+    expect(parseServeArgs(['--help'], '/')).toBe('help');
+  });
+
+  it('says what is wrong with a bad value', () => {
+    const bad: Array<[string[], RegExp]> = [
+      [['--port', '70000'], /--port must be between 0 and 65535/],
+      [['--port', '-1'], /Option '--port' argument is ambiguous|--port takes a whole number/],
+      [['--ini', 'novalue'], /--ini takes NAME=VALUE/],
+      [['--leak-policy', 'ignore'], /--leak-policy is reclaim or keep/],
+      [['--front-controller', 'index.php'], /must be a path starting with \//],
+      [['a', 'b'], /one document root/],
+    ];
+    for (const [args, message] of bad) {
+      expect(() => parseServeArgs(args, '/'), args.join(' ')).toThrow(UsageError);
+      expect(() => parseServeArgs(args, '/')).toThrow(message);
+    }
+  });
+
+  it('reads durations and sizes', () => {
+    expect(duration('250ms', 'x', 0)).toBe(250);
+    expect(duration('1.5', 'x', 0)).toBe(1_500);
+    expect(duration(undefined, 'x', 7)).toBe(7);
+    expect(() => duration('1h', '--t', 0)).toThrow('--t takes a time like 500ms, 30s or 2m, got "1h"');
+    expect(size('64M', 'x', 0)).toBe(64 * 1024 * 1024);
+    expect(size('2g', 'x', 0)).toBe(2 * 1024 ** 3);
+    expect(size('100', 'x', 0)).toBe(100);
+    expect(() => size('lots', '--max-body', 0)).toThrow('--max-body takes a size');
+  });
+});
