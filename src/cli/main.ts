@@ -1,6 +1,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { ConfigurationError, startPoolServer, type PoolServer } from '../gateway/poolServer';
-import { describeExit, GatewayListenError } from '../gateway/server';
+import { GatewayListenError } from '../gateway/server';
+import { describeExit } from '../platform/processControl';
 import { PoolUnavailableError } from '../pool/pool';
 import type { PoolEvent } from '../pool/types';
 import { parseServeArgs, usage, UsageError, type ServeOptions } from './options';

@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import type { FastCgiConnection, FastCgiConnectionError, ResponseHandler } from '../fastcgi/connection';
 import { ParamTooLargeError } from '../fastcgi/params';
-import type { ProcessExit } from '../platform/processControl';
+import { describeExit } from '../platform/processControl';
+
+export { describeExit };
 import { PoolSaturatedError, PoolUnavailableError, type Lease, type Pool } from '../pool/pool';
 import type { Disposable, LeaseHolder, LeaseRevocation } from '../pool/types';
 import { buildCgiParams, type ServerInfo } from './cgiParams';
@@ -565,9 +567,4 @@ function findOversizedParam(params: ReadonlyArray<readonly [string, string]>): s
     if (Buffer.byteLength(name) + Buffer.byteLength(value) + 8 > 65535) return name;
   }
   return null;
-}
-
-/** "was killed by SIGKILL" / "exited with code 255". */
-export function describeExit(exit: ProcessExit): string {
-  return exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code ?? '?'}`;
 }

@@ -9,6 +9,11 @@ export interface ProcessExit {
   signal: NodeJS.Signals | null;
 }
 
+/** "was killed by SIGKILL" / "exited with code 255": how a process ended, in words. */
+export function describeExit(exit: ProcessExit): string {
+  return exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code ?? '?'}`;
+}
+
 /**
  * Sends a signal to a whole process group (our workers lead their own group,
  * so the group id is the worker's pid). Returns false when the group is gone.

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { FastCgiConnection } from '../fastcgi/connection';
-import { killProcessGroup, stopProcessGroup, type ProcessExit } from '../platform/processControl';
+import { describeExit, killProcessGroup, stopProcessGroup, type ProcessExit } from '../platform/processControl';
 import { descendantsOf, inspectProcess, readStat, type ProcessTruth } from '../platform/processState';
 import { createSocketDir, removeSocketDir, spawnWorker, WorkerSpawnError } from '../platform/spawnWorker';
 import { WorkerRegistry } from '../platform/workerRegistry';
@@ -790,7 +790,7 @@ export class Pool {
         lease: snapshot,
         exit,
         detectionLatencyMs: 0,
-        message: `worker ${worker.id} (pid ${worker.pid ?? '?'}) ${exitText(exit)} while serving ${describeRequest(snapshot)} (lease ${lease.id}, ${formatMs(Date.now() - lease.acquiredAt)})`,
+        message: `worker ${worker.id} (pid ${worker.pid ?? '?'}) ${describeExit(exit)} while serving ${describeRequest(snapshot)} (lease ${lease.id}, ${formatMs(Date.now() - lease.acquiredAt)})`,
       });
       if (this.options.leakPolicy === 'keep') {
         // Stays on the busy list, marked, until its holder releases it or a
@@ -805,7 +805,7 @@ export class Pool {
       this.revoke(lease, { kind: 'worker-exited', exit }, 'worker-died');
       if (finding) this.resolveFinding(finding, 'reclaimed', 'lease ended, worker reaped and replaced');
     }
-    this.resolveWorkerFindings(worker, 'worker-exited', `the process ${exitText(exit)}`);
+    this.resolveWorkerFindings(worker, 'worker-exited', `the process ${describeExit(exit)}`);
     // Reaped: it is no longer a process, so it leaves every list (mod_fcgid's
     // error → free); the exit stays visible in `recentExits`.
     worker.list?.remove(worker);
@@ -1153,10 +1153,6 @@ function describeRequest(lease: LeaseSnapshot): string {
   return `${lease.method} ${lease.uri} (${lease.scriptFilename})`;
 }
 
-/** "was killed by SIGKILL" / "exited with code 3". */
-function exitText(exit: ProcessExit): string {
-  return exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code ?? '?'}`;
-}
 
 function formatMs(ms: number): string {
   return ms < 1_000 ? `${Math.max(0, Math.round(ms))} ms` : `${(ms / 1_000).toFixed(1)} s`;
