@@ -54,6 +54,7 @@ async function serve(options: ServeOptions): Promise<number> {
         queueTimeoutMs: options.queueTimeoutMs,
         maxQueue: options.maxQueue,
         ini: options.ini,
+        env: options.env,
         stateDir: options.stateDir,
         leakPolicy: options.leakPolicy,
         scanIntervalMs: options.scanIntervalMs,

@@ -16,6 +16,7 @@ export interface ServeOptions {
   maxBodyBytes: number;
   frontController: string | null;
   ini: Record<string, string>;
+  env: Record<string, string>;
   allowedHosts: string[];
   events: string | null;
   stateDir: string | null;
@@ -52,6 +53,8 @@ Options:
   --max-body SIZE         largest request body, e.g. 64M (default 64M)
   --front-controller URI  script for paths that match no file (default /index.php; "none" = 404)
   -d, --ini NAME=VALUE    php.ini override for every worker (repeatable)
+  -e, --env NAME=VALUE    environment variable for every worker (repeatable); workers
+                          otherwise get a clean environment, like PHP-FPM's clear_env
   --allow-host NAME       accept this Host name too (repeatable)
   --events FILE|-         write every pool event as a JSON line to FILE or stdout
   --state-dir DIR         keep a registry of our workers here; at start, workers
@@ -89,6 +92,7 @@ export function parseServeArgs(argv: readonly string[], cwd: string): ServeOptio
         'max-body': { type: 'string' },
         'front-controller': { type: 'string' },
         ini: { type: 'string', short: 'd', multiple: true },
+        env: { type: 'string', short: 'e', multiple: true },
         'allow-host': { type: 'string', multiple: true },
         events: { type: 'string' },
         'state-dir': { type: 'string' },
@@ -109,12 +113,8 @@ export function parseServeArgs(argv: readonly string[], cwd: string): ServeOptio
   const minWorkers = integer(values['min-workers'], '--min-workers', 1, 0);
   const maxWorkers = integer(values['max-workers'], '--max-workers', Math.max(4, minWorkers), 1);
   if (minWorkers > maxWorkers) throw new UsageError(`--min-workers (${minWorkers}) cannot exceed --max-workers (${maxWorkers})`);
-  const ini: Record<string, string> = {};
-  for (const entry of values.ini ?? []) {
-    const eq = entry.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--ini takes NAME=VALUE, got "${entry}"`);
-    ini[entry.slice(0, eq)] = entry.slice(eq + 1);
-  }
+  const ini = pairs(values.ini, '--ini');
+  const env = pairs(values.env, '--env');
   const leakPolicy = values['leak-policy'] ?? 'reclaim';
   if (leakPolicy !== 'reclaim' && leakPolicy !== 'keep') throw new UsageError(`--leak-policy is reclaim or keep, got "${leakPolicy}"`);
   const frontController = values['front-controller'] ?? '/index.php';
@@ -136,6 +136,7 @@ export function parseServeArgs(argv: readonly string[], cwd: string): ServeOptio
     maxBodyBytes: size(values['max-body'], '--max-body', 64 * 1024 * 1024),
     frontController: frontController === 'none' ? null : frontController,
     ini,
+    env,
     allowedHosts: values['allow-host'] ?? [],
     events: values.events ?? null,
     stateDir: values['state-dir'] ?? null,
@@ -144,6 +145,17 @@ export function parseServeArgs(argv: readonly string[], cwd: string): ServeOptio
     parentDeathSignal: !(values['no-pdeathsig'] ?? false),
     quiet: values.quiet ?? false,
   };
+}
+
+/** NAME=VALUE entries of a repeatable flag. */
+function pairs(entries: string[] | undefined, flag: string): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const entry of entries ?? []) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0) throw new UsageError(`${flag} takes NAME=VALUE, got "${entry}"`);
+    result[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  return result;
 }
 
 function integer(text: string | undefined, flag: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {

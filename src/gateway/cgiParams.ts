@@ -78,10 +78,10 @@ export function buildCgiParams(
     ['REQUEST_METHOD', req.method],
     ['CONTENT_TYPE', contentType],
     ['CONTENT_LENGTH', body.contentLength === null ? '' : String(body.contentLength)],
-    ['SCRIPT_NAME', resolution.scriptName],
+    ['SCRIPT_NAME', utf8AsLatin1(resolution.scriptName)],
     ['REQUEST_URI', resolution.requestUri],
-    ['DOCUMENT_URI', resolution.documentUri],
-    ['DOCUMENT_ROOT', server.documentRoot],
+    ['DOCUMENT_URI', utf8AsLatin1(resolution.documentUri)],
+    ['DOCUMENT_ROOT', utf8AsLatin1(server.documentRoot)],
     ['SERVER_PROTOCOL', 'HTTP/' + req.httpVersion],
     ['REQUEST_SCHEME', server.scheme],
     ['GATEWAY_INTERFACE', 'CGI/1.1'],
@@ -92,8 +92,8 @@ export function buildCgiParams(
     ['SERVER_PORT', String(server.serverPort)],
     ['SERVER_NAME', server.serverName],
     ['REDIRECT_STATUS', '200'],
-    ['SCRIPT_FILENAME', resolution.scriptFilename],
-    ['PATH_INFO', resolution.pathInfo],
+    ['SCRIPT_FILENAME', utf8AsLatin1(resolution.scriptFilename)],
+    ['PATH_INFO', utf8AsLatin1(resolution.pathInfo)],
   ];
 
   // Repeats are joined into the entry of their first occurrence.
@@ -112,6 +112,19 @@ export function buildCgiParams(
     }
   }
   return params;
+}
+
+/**
+ * The params are byte strings (one char per byte, sent as latin1), because
+ * Node hands us header values that way: a raw UTF-8 cookie must reach PHP
+ * as the same bytes. Values we decoded from the path are real UTF-8 text,
+ * so they are turned into their bytes here. ASCII, the usual case, is free.
+ */
+export function utf8AsLatin1(value: string): string {
+  for (let i = 0; i < value.length; i++) {
+    if (value.charCodeAt(i) > 0x7f) return Buffer.from(value, 'utf8').toString('latin1');
+  }
+  return value;
 }
 
 /**

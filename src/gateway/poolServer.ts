@@ -44,14 +44,13 @@ export class ConfigurationError extends Error {
 export async function startPoolServer(options: PoolServerOptions): Promise<PoolServer> {
   const documentRoot = checkDocumentRoot(options.documentRoot);
   const phpCgi = options.pool.phpCgi ?? 'php-cgi';
-  const env = options.pool.env ?? process.env;
-  if (!findExecutable(phpCgi, env.PATH ?? '')) {
+  if (!findExecutable(phpCgi, options.pool.env?.PATH ?? process.env.PATH ?? '')) {
     throw new ConfigurationError(
       `php-cgi not found: "${phpCgi}". Install it (Debian/Ubuntu: sudo apt-get install php-cgi; macOS: brew install php) ` +
         `or pass its path with --php-cgi (the extension's setting is fastcgiPool.phpCgiPath).`,
     );
   }
-  const pool = new Pool({ ...options.pool, phpCgi, env, cwd: documentRoot });
+  const pool = new Pool({ ...options.pool, phpCgi, cwd: documentRoot });
   const gateway = new Gateway(pool, { ...options.gateway, documentRoot });
   if (options.onPoolEvent) pool.onEvent(options.onPoolEvent);
   if (options.onGatewayEvent) gateway.onEvent(options.onGatewayEvent);

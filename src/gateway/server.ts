@@ -323,10 +323,14 @@ class PhpExchange implements LeaseHolder, ResponseHandler {
       } catch (error) {
         // The worker died before we sent anything: nothing was lost, so the
         // request may try another worker once.
+        // The client may have left meanwhile (onClientClose released the
+        // lease, which is why connecting failed): then nothing is owed.
         const lease = this.lease;
         this.lease = null;
+        if (lease === null) return;
         gateway.pool.release(lease, 'worker-died');
-        if (attempt >= 1 || this.finished) {
+        if (this.finished) return;
+        if (attempt >= 1) {
           this.finish();
           gateway.sendError(req, res, 502, 'Bad Gateway', `Cannot connect to worker ${lease.workerId} (pid ${lease.workerPid ?? '?'}): ${(error as Error).message}`);
           return;
@@ -339,7 +343,8 @@ class PhpExchange implements LeaseHolder, ResponseHandler {
       return;
     }
     try {
-      this.connection.beginRequest(params, this);
+      // Params are byte strings (see utf8AsLatin1): latin1 sends each as one byte.
+      this.connection.beginRequest(params, this, { paramEncoding: 'latin1' });
     } catch (error) {
       this.releaseLease(error instanceof ParamTooLargeError ? 'ok' : 'error');
       this.finish();
@@ -437,7 +442,7 @@ class PhpExchange implements LeaseHolder, ResponseHandler {
     }
     // The connection dropped before END_REQUEST: how a crashed worker shows.
     // Wait a moment for the exit status so the page can say how it died.
-    void lease.workerExit(300).then((exit) => {
+    void lease.workerExit(1_000).then((exit) => {
       this.releaseLease('worker-died');
       if (this.finished) return;
       this.finish();

@@ -3,6 +3,7 @@ import { FastCgiConnection } from '../fastcgi/connection';
 import { describeExit, killProcessGroup, stopProcessGroup, type ProcessExit } from '../platform/processControl';
 import { descendantsOf, inspectProcess, readStat, type ProcessTruth } from '../platform/processState';
 import { createSocketDir, removeSocketDir, spawnWorker, WorkerSpawnError } from '../platform/spawnWorker';
+import { workerEnvironment } from '../platform/workerEnvironment';
 import { WorkerRegistry } from '../platform/workerRegistry';
 import { FindingLog } from './findings';
 import { LeaseHistory } from './history';
@@ -38,8 +39,11 @@ export interface PoolOptions extends PoolLimits {
   cwd: string;
   /** `-d name=value` overrides for every worker. */
   ini: Readonly<Record<string, string>>;
-  /** The workers' environment. */
-  env: NodeJS.ProcessEnv;
+  /**
+   * Variables for the workers on top of a clean environment (PATH, HOME,
+   * locale, TZ, PHPRC…: see workerEnvironment), like PHP-FPM's clear_env.
+   */
+  env: Readonly<Record<string, string | undefined>>;
   /** Grace period between SIGTERM and SIGKILL when stopping a worker. */
   stopGraceMs: number;
   /** Arm the parent-death signal on Linux (setpriv). */
@@ -60,7 +64,7 @@ export interface PoolOptions extends PoolLimits {
 export const defaultPoolOptions: Omit<PoolOptions, 'cwd'> = {
   phpCgi: 'php-cgi',
   ini: {},
-  env: process.env,
+  env: {},
   minWorkers: 1,
   maxWorkers: 4,
   maxRequests: 0,
@@ -130,6 +134,8 @@ class Worker implements ListNode<Worker> {
   defunct = false;
   /** Under `keep`, the lease a finding is about, kept on the worker as evidence. */
   keptLease: LeaseSnapshot | null = null;
+  /** The holder saw it die mid-request before its exit was reaped: the finding waits for the exit status. */
+  diedDuringLease: { lease: LeaseSnapshot; detectedAt: number; processState: string | null } | null = null;
 
   constructor(readonly id: string) {}
 }
@@ -381,9 +387,20 @@ export class Pool {
       this.protocolError(lease, 'double-release');
       return false;
     }
-    this.endLease(lease, outcome, 'holder');
     const worker = lease.worker;
+    // The holder saw the connection drop before the exit event came (a busy
+    // event loop delays reaping): ask the OS now, so the finding never depends
+    // on which of the two Node noticed first.
+    const died = outcome === 'worker-died' && !worker.exit && worker.pid !== null ? inspectProcess(worker.pid, worker.startTime) : null;
+    const diedSnapshot = died && died.status !== 'alive' ? lease.snapshot() : null;
+    this.endLease(lease, outcome, 'holder');
     this.resolveWorkerFindings(worker, 'released', `lease ${lease.id} released by its holder (${outcome})`);
+    if (died && died.status !== 'alive' && diedSnapshot) {
+      // The finding waits for the exit status (it names the signal), dated now.
+      worker.diedDuringLease = { lease: diedSnapshot, detectedAt: Date.now(), processState: died.status === 'zombie' ? died.stat.state : null };
+      this.retire(worker, 'crashed', 'kill');
+      return true;
+    }
     if (worker.exit) {
       // Kept (policy keep) after its process had died: now it can go.
       this.dropExited(worker);
@@ -716,7 +733,7 @@ export class Pool {
       const spawned = await spawnWorker({
         command: this.options.phpCgi,
         args: iniArgs(this.options.ini),
-        env: this.options.env,
+        env: workerEnvironment(process.env, this.options.env),
         cwd: this.options.cwd,
         socketDir: this.socketDir as string,
         name: worker.id,
@@ -782,6 +799,19 @@ export class Pool {
     }
     this.totals.exited++;
     this.registry?.remove(worker.pid as number);
+    const died = worker.diedDuringLease;
+    if (died) {
+      worker.diedDuringLease = null;
+      const finding = this.addFinding(`defunct-busy:${died.lease.id}`, 'defunct-busy', worker, {
+        lease: died.lease,
+        exit,
+        processState: died.processState,
+        detectedAt: died.detectedAt,
+        detectionLatencyMs: 0,
+        message: `worker ${worker.id} (pid ${worker.pid ?? '?'}) ${describeExit(exit)} while serving ${describeRequest(died.lease)} (lease ${died.lease.id}, ${formatMs(died.detectedAt - died.lease.acquiredAt)})`,
+      });
+      if (finding) this.resolveFinding(finding, 'reclaimed', 'lease ended, worker reaped and replaced');
+    }
     const lease = worker.lease;
     if (lease) {
       // The seed bug: a worker died while its lease is still held.
@@ -985,7 +1015,7 @@ export class Pool {
     key: string,
     kind: FindingKind,
     worker: Worker | null,
-    fields: Partial<Omit<Finding, 'id' | 'kind' | 'resolution' | 'detectedAt'>> & { message: string },
+    fields: Partial<Omit<Finding, 'id' | 'kind' | 'resolution'>> & { message: string },
   ): Finding | null {
     const finding = this.findings.add(key, {
       kind,

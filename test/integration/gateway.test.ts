@@ -128,19 +128,22 @@ describe('gateway faults', () => {
       );
     }
     expect(aborted).toBe(200);
-    await waitFor(() => server.pool.snapshot().counts.busy === 0, 'no busy leases', 5_000);
-    await waitFor(() => server.pool.snapshot().counts.error === 0 && server.pool.snapshot().counts.draining === 0, 'recycled workers to be reaped', 10_000);
+    // Each abort recycles its worker (the script may still run), so the
+    // server works through its backlog of replacements for a while on a busy
+    // machine; what matters is that it ends with no lease held.
+    await waitFor(() => server.pool.snapshot().counts.busy === 0, 'no busy leases', 30_000);
+    await waitFor(() => server.pool.snapshot().counts.error === 0 && server.pool.snapshot().counts.draining === 0, 'recycled workers to be reaped', 30_000);
     const snap = server.pool.snapshot();
     expect(snap.counts.busy).toBe(0);
     expect(snap.queue.length).toBe(0);
     for (const worker of snap.workers) expect(isRunning(worker.pid as number)).toBe(true);
     expect((await fetch(new URL('pid.php', server.url))).status).toBe(200);
-  });
+  }, 90_000);
 
   for (const mode of ['bad-version', 'unknown-type', 'bad-end', 'headerless']) {
     it(`answers 502 and stays alive when a worker sends malformed output (${mode})`, async () => {
       const fake = resolve(__dirname, '../fixtures/fake-worker.mjs');
-      const server = await start({ phpCgi: fake, minWorkers: 1, maxWorkers: 1, env: { ...process.env, FAKE_WORKER_MODE: mode } });
+      const server = await start({ phpCgi: fake, minWorkers: 1, maxWorkers: 1, env: { FAKE_WORKER_MODE: mode } });
       const res = await fetch(new URL('pid.php', server.url));
       if (mode === 'bad-end') {
         // The headers and body had already gone out when the bad END_REQUEST
