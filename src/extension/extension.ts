@@ -1,42 +1,93 @@
+import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
-import { startPoolServer, type PoolServer } from '../gateway/poolServer';
+import { startPoolServer } from '../gateway/poolServer';
+import { registerCommands } from './commands/table';
+import { ContextKeyProjection } from './contextKeys';
+import { DiagnosticsProjection } from './diagnostics/diagnostics';
+import { FindingLedger } from './diagnostics/findingLedger';
+import { FindingQuickFixes } from './diagnostics/quickFixes';
+import { DisposableStore } from './disposables';
+import { CONFIG_SECTION, LOG_CHANNEL_NAME, WORKER_LOG_SCHEME } from './ids';
+import { LogProjection, WorkerLogStore } from './log';
+import { PoolManager } from './poolManager';
+import { isPortFree } from './ports';
+import { readSettings } from './settings';
+import { poolStateDir, sweepStaleWorkers } from './staleWorkers';
+import { StatusBarProjection } from './statusBar';
+import { WorkersView } from './tree/workersView';
+
+/** The running extension's services, for `deactivate`. */
+let manager: PoolManager | undefined;
 
 /**
- * The composition root. For now it wires the engine to two commands and a
- * log channel; the tree, diagnostics and status bar are projections that
- * come with the extension issue.
+ * The composition root: builds the services, wires them and hands them to
+ * `context.subscriptions` in one store that disposes in reverse order, so
+ * the projections unsubscribe before the manager stops the pools. The pool
+ * manager is the single source of truth; the tree, diagnostics, status bar
+ * and log are projections of its snapshots and events.
  */
 export function activate(context: vscode.ExtensionContext): void {
-  const log = vscode.window.createOutputChannel('FastCGI Pool', { log: true });
-  context.subscriptions.push(log);
-  let server: PoolServer | null = null;
+  const store = new DisposableStore();
+  context.subscriptions.push(store);
 
-  context.subscriptions.push(
-    vscode.commands.registerCommand('fastcgiPool.start', async () => {
-      if (server) return;
-      const folder = vscode.workspace.workspaceFolders?.[0];
-      if (!folder) {
-        void vscode.window.showErrorMessage('FastCGI Pool: open a folder with a PHP app first.');
-        return;
-      }
-      try {
-        server = await startPoolServer({ documentRoot: folder.uri.fsPath, pool: {}, gateway: { port: 0 } });
-        server.pool.onEvent((event) => log.debug(JSON.stringify(event)));
-        log.info(`Listening on ${server.url}`);
-      } catch (error) {
-        log.error(String(error));
-        void vscode.window.showErrorMessage(`FastCGI Pool: ${(error as Error).message}`);
-      }
+  const log = store.add(vscode.window.createOutputChannel(LOG_CHANNEL_NAME, { log: true }));
+  // Workspace storage when a folder is open, so each workspace's registry is its own.
+  const storageRoot = (context.storageUri ?? context.globalStorageUri).fsPath;
+  const pools = store.add(
+    new PoolManager({
+      startServer: startPoolServer,
+      isPortFree,
+      readSettings: (folder) => readSettings(vscode.workspace.getConfiguration(CONFIG_SECTION, folder.uri)),
+      stateDirFor: (folder) => poolStateDir(storageRoot, folder.uri.toString()),
+      isTrusted: () => vscode.workspace.isTrusted,
+      log,
     }),
-    vscode.commands.registerCommand('fastcgiPool.stop', async () => {
-      const running = server;
-      server = null;
-      await running?.stop();
-    }),
-    { dispose: () => void server?.stop() },
   );
+  manager = pools;
+  void pools.syncFolders(vscode.workspace.workspaceFolders ?? []);
+
+  const workerLogs = store.add(new WorkerLogStore());
+  const ledger = store.add(new FindingLedger(pools));
+  const view = store.add(new WorkersView(pools, ledger));
+  const diagnostics = store.add(new DiagnosticsProjection(pools, ledger, readmeUri(context.extensionUri)));
+  store.add(new StatusBarProjection(pools, ledger));
+  store.add(new LogProjection(pools, log, workerLogs));
+  store.add(new ContextKeyProjection(pools));
+
+  store.add(vscode.workspace.registerTextDocumentContentProvider(WORKER_LOG_SCHEME, workerLogs));
+  store.add(vscode.languages.registerCodeActionsProvider({ scheme: 'file' }, new FindingQuickFixes(diagnostics), { providedCodeActionKinds: FindingQuickFixes.kinds }));
+  for (const registration of registerCommands({ manager: pools, view, log, workerLogs, ledger })) store.add(registration);
+
+  store.add(vscode.workspace.onDidChangeWorkspaceFolders(() => void pools.syncFolders(vscode.workspace.workspaceFolders ?? [])));
+  store.add(vscode.workspace.onDidGrantWorkspaceTrust(() => log.info('workspace trusted: "FastCGI: Start Pool" can run now')));
+  store.add(
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      for (const pool of pools.pools) {
+        // Not applied on the fly: a restart would cut requests the developer may be debugging.
+        if (pool.server && event.affectsConfiguration(CONFIG_SECTION, pool.folder.uri)) {
+          log.info(`[${pool.name}] settings changed; run "FastCGI: Restart Pool" to apply them`);
+        }
+      }
+    }),
+  );
+
+  // Workers an earlier, crashed or reloaded, extension host left behind.
+  void sweepStaleWorkers(storageRoot, log);
 }
 
-export function deactivate(): void {
-  // Pools are stopped through the subscriptions' dispose.
+/**
+ * The README that explains each finding kind (diagnostic codes link to its
+ * anchors). vsce stores it as `readme.md` in the .vsix; a development
+ * checkout has `README.md`, and file systems may care about case.
+ */
+function readmeUri(extensionUri: vscode.Uri): vscode.Uri {
+  const packaged = vscode.Uri.joinPath(extensionUri, 'readme.md');
+  return existsSync(packaged.fsPath) ? packaged : vscode.Uri.joinPath(extensionUri, 'README.md');
+}
+
+/** Stops every pool and resolves once all workers have exited (VS Code waits for it). */
+export async function deactivate(): Promise<void> {
+  const running = manager;
+  manager = undefined;
+  await running?.stopAll(1_000);
 }

@@ -1,4 +1,4 @@
-import { describeExit } from '../gateway/server';
+import { describeExit } from '../platform/processControl';
 import type { LeaseSnapshot, WorkerSnapshot } from '../pool/types';
 
 export { describeExit };
@@ -87,4 +87,15 @@ export function shellQuote(value: string): string {
 /** `1 finding` / `3 findings`. */
 export function plural(count: number, word: string): string {
   return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+/** `05:50:14`, local time. */
+export function clock(epochMs: number): string {
+  const d = new Date(epochMs);
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+}
+
+/** Escapes Markdown punctuation in free text (engine messages, folder names), `$(` included, so no icon or link can be injected. */
+export function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>$]/g, (c) => `\\${c}`);
 }

@@ -37,9 +37,9 @@ export class ConfigurationError extends Error {
 }
 
 /**
- * Checks the configuration, starts the workers and then the HTTP server.
- * Fails before spawning anything when the document root or php-cgi is wrong,
- * and stops the workers again when the port cannot be bound.
+ * Checks the configuration, binds the HTTP port, then starts the workers.
+ * Fails before spawning anything when the document root, php-cgi or the port
+ * is wrong, and closes the port again when the workers cannot start.
  */
 export async function startPoolServer(options: PoolServerOptions): Promise<PoolServer> {
   const documentRoot = checkDocumentRoot(options.documentRoot);
@@ -54,16 +54,14 @@ export async function startPoolServer(options: PoolServerOptions): Promise<PoolS
   const gateway = new Gateway(pool, { ...options.gateway, documentRoot });
   if (options.onPoolEvent) pool.onEvent(options.onPoolEvent);
   if (options.onGatewayEvent) gateway.onEvent(options.onGatewayEvent);
+  // The port first: a busy port is the commonest start failure, and finding
+  // it before any worker is spawned leaves nothing to clean up. Requests that
+  // arrive while the workers start wait in the pool's queue.
+  const address = await gateway.listen();
   try {
     await pool.start();
   } catch (error) {
-    await pool.stop();
-    throw error;
-  }
-  let address;
-  try {
-    address = await gateway.listen();
-  } catch (error) {
+    await gateway.close();
     await pool.stop();
     throw error;
   }

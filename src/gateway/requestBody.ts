@@ -26,6 +26,12 @@ export interface RequestBody {
   readonly length: number;
   /** Whether the bytes are in memory (false: in a temp file). */
   readonly inMemory: boolean;
+  /**
+   * In-memory bodies only: all the bytes as one buffer (a concat on first
+   * call, none for a single chunk), so the gateway can send the body in the
+   * same socket write as BEGIN_REQUEST and PARAMS. Undefined for a temp file.
+   */
+  buffer?(): Buffer;
   /** A fresh stream of the bytes; may be called more than once (a retry on another worker). */
   open(): Readable;
   /** Deletes the temp file and ends open streams. Idempotent. */
@@ -68,12 +74,30 @@ export class BodyAbortedError extends Error {
   }
 }
 
+const NO_BYTES = Buffer.alloc(0);
+
 const EMPTY_BODY: RequestBody = Object.freeze({
   length: 0,
   inMemory: true,
+  buffer: () => NO_BYTES,
   open: () => Readable.from([]),
   dispose: () => Promise.resolve(),
 });
+
+/**
+ * The synchronous fast path of {@link receiveBody} for a request that
+ * declares no body (no Transfer-Encoding, no or a zero Content-Length), as
+ * nearly every GET: the empty body, with no promise. Null when there may be
+ * a body to receive (then call receiveBody).
+ */
+export function emptyBodyIfNone(req: IncomingMessage): RequestBody | null {
+  const headers = req.headers;
+  if (headers['transfer-encoding'] !== undefined) return null;
+  const declared = headers['content-length'];
+  if (declared !== undefined && Number(declared) !== 0) return null;
+  if (!req.readableEnded) req.resume();
+  return EMPTY_BODY;
+}
 
 /**
  * Reads the whole request body before a worker is leased, as nginx buffers
@@ -270,9 +294,11 @@ class BodyReceiver {
 function ignore(): void {}
 
 function memoryBody(chunks: Buffer[], length: number): RequestBody {
+  let whole: Buffer | null = null;
   return {
     length,
     inMemory: true,
+    buffer: () => (whole ??= chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length)),
     // Readable.from(array) emits each Buffer as one chunk, without copying.
     open: () => Readable.from(chunks),
     dispose: () => Promise.resolve(),

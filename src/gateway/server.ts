@@ -2,18 +2,19 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import type { FastCgiConnection, FastCgiConnectionError, ResponseHandler } from '../fastcgi/connection';
+import type { ParamList } from '../fastcgi/params';
 import { ParamTooLargeError } from '../fastcgi/params';
 import { describeExit } from '../platform/processControl';
 
 export { describeExit };
 import { PoolSaturatedError, PoolUnavailableError, type Lease, type Pool } from '../pool/pool';
-import type { Disposable, LeaseHolder, LeaseRevocation } from '../pool/types';
+import type { Disposable, LeaseHolder, LeaseRequestInfo, LeaseRevocation } from '../pool/types';
 import { buildCgiParams, type ServerInfo } from './cgiParams';
 import { CgiHeaderParser } from './cgiResponse';
 import { errorPage } from './errorPages';
 import { isHostAllowed } from './hostAllowList';
-import { BodyAbortedError, BodyTimeoutError, BodyTooLargeError, receiveBody, type RequestBody } from './requestBody';
-import { resolveRequest, type ResolveConfig, type Resolution } from './resolve';
+import { BodyAbortedError, BodyTimeoutError, BodyTooLargeError, emptyBodyIfNone, receiveBody, type RequestBody } from './requestBody';
+import { resolveRequestSync, type ResolveConfig, type Resolution } from './resolve';
 import { serveStatic } from './staticFiles';
 
 /** Settings of the HTTP front server. */
@@ -59,7 +60,7 @@ export const defaultGatewayOptions: Omit<GatewayOptions, 'documentRoot'> = {
 /** What the gateway tells its consumers (the CLI log, the extension). */
 export type GatewayEvent =
   | { type: 'request'; method: string; uri: string; status: number; durationMs: number; workerId: string | null; leaseId: string | null; bytes: number }
-  | { type: 'php-stderr'; workerId: string; leaseId: string; scriptFilename: string; uri: string; text: string };
+  | { type: 'php-stderr'; workerId: string; leaseId: string; scriptFilename: string; method: string; uri: string; text: string };
 
 /** The port is taken, or the address cannot be bound. */
 export class GatewayListenError extends Error {
@@ -85,6 +86,8 @@ export class Gateway {
   private serverInfo: ServerInfo;
   private readonly listeners = new Set<(event: GatewayEvent) => void>();
   private nextExchangeId = 1;
+  /** The last Host header that passed {@link isHostAllowed}. */
+  private lastAllowedHost: string | undefined = undefined;
 
   constructor(
     readonly pool: Pool,
@@ -176,34 +179,45 @@ export class Gateway {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const startedAt = Date.now();
     const url = req.url ?? '/';
-    if (!isHostAllowed(req.headers.host, this.options.allowedHosts)) {
-      this.sendError(req, res, 421, 'Misdirected Request', `The Host header "${req.headers.host ?? ''}" is not allowed here.`, [
-        'The pool answers only localhost, 127.0.0.1 and [::1] (and names you add), which protects against DNS rebinding.',
-      ]);
-      return;
+    const host = req.headers.host;
+    // Every request of a client carries the same Host: the check is pure, so
+    // the last accepted value is remembered.
+    if (host !== this.lastAllowedHost || host === undefined) {
+      if (!isHostAllowed(host, this.options.allowedHosts)) {
+        this.sendError(req, res, 421, 'Misdirected Request', `The Host header "${host ?? ''}" is not allowed here.`, [
+          'The pool answers only localhost, 127.0.0.1 and [::1] (and names you add), which protects against DNS rebinding.',
+        ]);
+        return;
+      }
+      this.lastAllowedHost = host;
     }
     if (req.method === 'TRACE' || req.method === 'TRACK' || req.method === 'CONNECT') {
       this.sendError(req, res, 405, 'Method Not Allowed', `${req.method} is not supported.`);
       return;
     }
-    if (url === this.options.statusPath || url.startsWith(this.options.statusPath + '?')) {
+    const statusPath = this.options.statusPath;
+    if (url.startsWith(statusPath) && (url.length === statusPath.length || url.charCodeAt(statusPath.length) === 0x3f /* ? */)) {
       this.sendStatus(res);
       return;
     }
-    resolveRequest(url, this.resolveConfig).then(
-      (resolution) => this.route(req, res, resolution, startedAt),
-      (error: Error) => this.sendError(req, res, 500, 'Internal Server Error', `Cannot resolve ${url}: ${error.message}`),
-    );
+    let resolution: Resolution;
+    try {
+      resolution = resolveRequestSync(url, this.resolveConfig);
+    } catch (error) {
+      this.sendError(req, res, 500, 'Internal Server Error', `Cannot resolve ${url}: ${(error as Error).message}`);
+      return;
+    }
+    this.route(req, res, resolution, startedAt);
   }
 
   private route(req: IncomingMessage, res: ServerResponse, resolution: Resolution, startedAt: number): void {
     switch (resolution.kind) {
       case 'static':
         serveStatic(req, res, resolution.filePath);
-        res.once('finish', () => this.logRequest(req, res, startedAt, null, null));
+        if (this.listeners.size > 0) res.once('finish', () => this.logRequest(req, res, startedAt, null, null));
         return;
       case 'script':
-        void new PhpExchange(this, req, res, resolution, startedAt, this.nextExchangeId++).run();
+        new PhpExchange(this, req, res, resolution, startedAt, this.nextExchangeId++).run();
         return;
       case 'redirect':
         res.writeHead(301, { Location: resolution.location, 'Content-Length': '0' });
@@ -250,23 +264,53 @@ export class Gateway {
   }
 }
 
+/** Where a response's exchange is kept, for the shared 'close' and 'drain' listeners. */
+const EXCHANGE = Symbol('fastcgi-pool.exchange');
+type ResponseWithExchange = ServerResponse & { [EXCHANGE]?: PhpExchange };
+
+/** Shared listener (no closure per request): the response closed. */
+function onResponseClose(this: ResponseWithExchange): void {
+  this[EXCHANGE]?.onClientClose();
+}
+
+/** Shared listener: the client drained what we wrote. */
+function onResponseDrain(this: ResponseWithExchange): void {
+  this[EXCHANGE]?.resumeOutput();
+}
+
+/** A Lease, optionally with a synchronous accessor for its worker's open connection. */
+type LeaseWithOpenConnection = Lease & { openConnection?: () => FastCgiConnection | null };
+
+/** Hop-by-hop header names have these lengths: a cheap test before lower-casing. */
+function maybeHopByHop(name: string): boolean {
+  const n = name.length;
+  return (n === 2 || n === 7 || n === 10 || n === 16 || n === 17) && HOP_BY_HOP.has(name.toLowerCase());
+}
+
 /**
  * One PHP request from the HTTP side to a worker and back. It is the lease's
  * holder and the FastCGI response handler at once, so the hot path allocates
  * one object per request instead of a closure per callback.
+ *
+ * The common case runs synchronously from the HTTP request to the FastCGI
+ * write: no body to wait for, an idle worker (pool.tryAcquire) and its kept
+ * connection. Promises, an AbortController and closures appear only on the
+ * slow paths (a body to receive, a wait in the queue, a new connection).
  */
 class PhpExchange implements LeaseHolder, ResponseHandler {
-  readonly description: string;
   private lease: Lease | null = null;
   private connection: FastCgiConnection | null = null;
   private body: RequestBody | null = null;
+  private params: ParamList | null = null;
   private readonly parser = new CgiHeaderParser();
   private headersDone = false;
   private fcgiEnded = false;
   private finished = false;
   private bytes = 0;
   private responseClosed = false;
-  private readonly abort = new AbortController();
+  /** Only while waiting in the pool's queue: lets a client that leaves give its place up. */
+  private abort: AbortController | null = null;
+  private attempt = 0;
 
   constructor(
     private readonly gateway: Gateway,
@@ -274,30 +318,52 @@ class PhpExchange implements LeaseHolder, ResponseHandler {
     private readonly res: ServerResponse,
     private readonly script: Extract<Resolution, { kind: 'script' }>,
     private readonly startedAt: number,
-    id: number,
+    private readonly id: number,
   ) {
-    this.description = `http ${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'} #${id}`;
-    res.once('close', () => this.onClientClose());
+    (res as ResponseWithExchange)[EXCHANGE] = this;
+    res.on('close', onResponseClose);
   }
 
-  async run(): Promise<void> {
-    const { req, res, gateway } = this;
-    try {
-      this.body = await receiveBody(req, {
-        maxBytes: gateway.options.maxBodyBytes,
-        memoryThreshold: gateway.options.bodyMemoryThreshold,
-        tempDir: gateway.options.tempDir,
-        idleTimeoutMs: gateway.options.bodyIdleTimeoutMs,
-      });
-    } catch (error) {
-      this.failBody(error);
+  /** Who holds the lease, for snapshots and findings (built only when asked). */
+  get description(): string {
+    const socket = this.req.socket;
+    return `http ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'} #${this.id}`;
+  }
+
+  run(): void {
+    const { req, gateway } = this;
+    const empty = emptyBodyIfNone(req);
+    if (empty !== null) {
+      this.body = empty;
+      this.prepare();
       return;
     }
+    receiveBody(req, {
+      maxBytes: gateway.options.maxBodyBytes,
+      memoryThreshold: gateway.options.bodyMemoryThreshold,
+      tempDir: gateway.options.tempDir,
+      idleTimeoutMs: gateway.options.bodyIdleTimeoutMs,
+    }).then(
+      (body) => {
+        this.body = body;
+        // The client may have left while the body was on its way.
+        if (this.finished) void body.dispose();
+        else this.prepare();
+      },
+      (error: unknown) => this.failBody(error),
+    );
+  }
+
+  /** The body is in: build the params and get a worker. */
+  private prepare(): void {
+    const { req, res, gateway } = this;
+    const body = this.body as RequestBody;
+    const socket = req.socket;
     const params = buildCgiParams(
-      { method: req.method ?? 'GET', httpVersion: req.httpVersion, rawHeaders: req.rawHeaders, socketRemoteAddress: req.socket.remoteAddress ?? '', socketRemotePort: req.socket.remotePort ?? 0 },
+      { method: req.method ?? 'GET', httpVersion: req.httpVersion, rawHeaders: req.rawHeaders, socketRemoteAddress: socket.remoteAddress ?? '', socketRemotePort: socket.remotePort ?? 0 },
       this.script,
       gateway.cgiServerInfo,
-      { contentLength: this.body.length > 0 || hasBodyHeaders(req) ? this.body.length : null },
+      { contentLength: body.length > 0 || hasBodyHeaders(req) ? body.length : null },
     );
     const oversized = findOversizedParam(params);
     if (oversized) {
@@ -305,46 +371,86 @@ class PhpExchange implements LeaseHolder, ResponseHandler {
       gateway.sendError(req, res, 431, 'Request Header Fields Too Large', `${oversized} is larger than one FastCGI record can carry (65535 bytes), so PHP could never receive it.`);
       return;
     }
-    for (let attempt = 0; ; attempt++) {
-      if (this.finished) return;
-      try {
-        this.lease = await gateway.pool.acquire(
-          { method: req.method ?? 'GET', uri: req.url ?? '/', scriptFilename: this.script.scriptFilename, clientAddress: req.socket.remoteAddress ?? '' },
-          this,
-          this.abort.signal,
-        );
-      } catch (error) {
-        this.failAcquire(error);
-        return;
-      }
-      try {
-        this.connection = await this.lease.connection();
-        break;
-      } catch (error) {
-        // The worker died before we sent anything: nothing was lost, so the
-        // request may try another worker once.
-        // The client may have left meanwhile (onClientClose released the
-        // lease, which is why connecting failed): then nothing is owed.
-        const lease = this.lease;
-        this.lease = null;
-        if (lease === null) return;
-        gateway.pool.release(lease, 'worker-died');
-        if (this.finished) return;
-        if (attempt >= 1) {
-          this.finish();
-          gateway.sendError(req, res, 502, 'Bad Gateway', `Cannot connect to worker ${lease.workerId} (pid ${lease.workerPid ?? '?'}): ${(error as Error).message}`);
-          return;
-        }
-      }
+    this.params = params;
+    this.acquire();
+  }
+
+  private acquire(): void {
+    if (this.finished) return;
+    const { req, gateway } = this;
+    const info: LeaseRequestInfo = { method: req.method ?? 'GET', uri: req.url ?? '/', scriptFilename: this.script.scriptFilename, clientAddress: req.socket.remoteAddress ?? '' };
+    const lease = gateway.pool.tryAcquire(info, this);
+    if (lease !== null) {
+      this.leased(lease);
+      return;
     }
+    // No idle worker: queue (or learn why not) the slow way.
+    this.abort = new AbortController();
+    gateway.pool.acquire(info, this, this.abort.signal).then(
+      (queued) => {
+        this.abort = null;
+        this.leased(queued);
+      },
+      (error: unknown) => {
+        this.abort = null;
+        this.failAcquire(error);
+      },
+    );
+  }
+
+  private leased(lease: Lease): void {
+    this.lease = lease;
+    if (this.finished) {
+      // The client left while we waited.
+      this.releaseLease('ok');
+      return;
+    }
+    // A pool that offers the kept connection synchronously saves a promise
+    // per request (see bench/proposals/); otherwise connection() it is.
+    const open = (lease as LeaseWithOpenConnection).openConnection?.();
+    if (open) {
+      this.connected(lease, open);
+      return;
+    }
+    lease.connection().then(
+      (connection) => this.connected(lease, connection),
+      (error: unknown) => this.connectFailed(lease, error),
+    );
+  }
+
+  private connectFailed(lease: Lease, error: unknown): void {
+    // The lease may already have ended: the client left (onClientClose
+    // released it, which is why connecting failed) or the pool revoked it.
+    if (this.lease !== lease) return;
+    this.lease = null;
+    // The worker died before we sent anything: nothing was lost, so the
+    // request may try another worker once.
+    this.gateway.pool.release(lease, 'worker-died');
+    if (this.finished) return;
+    if (this.attempt++ < 1) {
+      this.acquire();
+      return;
+    }
+    this.finish();
+    this.gateway.sendError(this.req, this.res, 502, 'Bad Gateway', `Cannot connect to worker ${lease.workerId} (pid ${lease.workerPid ?? '?'}): ${(error as Error).message}`);
+  }
+
+  private connected(lease: Lease, connection: FastCgiConnection): void {
+    if (this.lease !== lease) return; // revoked or released meanwhile
+    this.connection = connection;
     if (this.finished) {
       // The client left while we connected.
       this.releaseLease('ok');
       return;
     }
+    const { req, res, gateway } = this;
+    const body = this.body as RequestBody;
+    // The body, when it is in memory (always for a GET), goes out in the same
+    // socket write as BEGIN_REQUEST and PARAMS: one syscall per request.
+    const stdin = body.buffer?.();
     try {
       // Params are byte strings (see utf8AsLatin1): latin1 sends each as one byte.
-      this.connection.beginRequest(params, this, { paramEncoding: 'latin1' });
+      connection.beginRequest(this.params as ParamList, this, { paramEncoding: 'latin1', stdin });
     } catch (error) {
       this.releaseLease(error instanceof ParamTooLargeError ? 'ok' : 'error');
       this.finish();
@@ -355,11 +461,7 @@ class PhpExchange implements LeaseHolder, ResponseHandler {
       }
       return;
     }
-    if (this.body.length === 0) {
-      this.connection.endStdin();
-    } else {
-      this.connection.pipeStdin(this.body.open()).catch(() => undefined);
-    }
+    if (stdin === undefined) connection.pipeStdin(body.open()).catch(() => undefined);
   }
 
   // ---- ResponseHandler: what the worker sends back
@@ -377,16 +479,17 @@ class PhpExchange implements LeaseHolder, ResponseHandler {
       }
       if (!result.done) return;
       this.headersDone = true;
-      const { res } = this;
-      res.statusCode = result.status;
-      if (result.statusText) res.statusMessage = result.statusText;
-      for (const [name, value] of result.headers) {
-        const lower = name.toLowerCase();
-        if (HOP_BY_HOP.has(lower) || lower === 'status') continue;
-        const existing = res.getHeader(name);
-        if (existing === undefined) res.setHeader(name, value);
-        else res.setHeader(name, Array.isArray(existing) ? [...existing, value] : [String(existing), value]);
+      // writeHead with a flat [name, value, ...] list: no per-header
+      // setHeader bookkeeping; repeats (Set-Cookie) stay separate lines.
+      const headers = result.headers;
+      const flat: string[] = [];
+      for (let i = 0; i < headers.length; i++) {
+        const header = headers[i] as [string, string];
+        if (maybeHopByHop(header[0])) continue;
+        flat.push(header[0], header[1]);
       }
+      if (result.statusText) this.res.writeHead(result.status, result.statusText, flat);
+      else this.res.writeHead(result.status, flat);
       chunk = result.bodyStart;
       if (chunk.length === 0) return;
     }
@@ -394,18 +497,19 @@ class PhpExchange implements LeaseHolder, ResponseHandler {
     if (!this.res.write(chunk)) {
       // HTTP backpressure: stop reading the worker until the client drains.
       this.connection?.pauseOutput();
-      this.res.once('drain', this.resumeOutput);
+      this.res.once('drain', onResponseDrain);
     }
   }
 
-  private readonly resumeOutput = (): void => {
+  /** @internal The client drained: read the worker again. */
+  resumeOutput(): void {
     this.connection?.resumeOutput();
-  };
+  }
 
   onStderr(chunk: Buffer): void {
     const lease = this.lease;
     if (!lease) return;
-    this.gateway.emit({ type: 'php-stderr', workerId: lease.workerId, leaseId: lease.id, scriptFilename: this.script.scriptFilename, uri: this.req.url ?? '/', text: chunk.toString('utf8') });
+    this.gateway.emit({ type: 'php-stderr', workerId: lease.workerId, leaseId: lease.id, scriptFilename: this.script.scriptFilename, method: this.req.method ?? 'GET', uri: this.req.url ?? '/', text: chunk.toString('utf8') });
   }
 
   onEnd(): void {
@@ -488,13 +592,14 @@ class PhpExchange implements LeaseHolder, ResponseHandler {
 
   // ---- helpers
 
-  private onClientClose(): void {
+  /** @internal The response closed: completed, cut, or the client left. */
+  onClientClose(): void {
     this.responseClosed = true;
     if (this.res.writableFinished) return;
     // The client went away before its response was complete.
     const wasFinished = this.finished;
     this.finished = true;
-    this.abort.abort();
+    this.abort?.abort();
     if (this.lease && !this.fcgiEnded) {
       // Release first: the pool recycles the worker gracefully, and the
       // connection error that destroy() raises then finds no lease to end.

@@ -1,6 +1,20 @@
+import { readFileSync, statSync, type Stats } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { basename, dirname } from 'node:path';
-import send from 'send';
+import { basename, dirname, extname } from 'node:path';
+import type sendType from 'send';
+
+/**
+ * `send` (with mime-types and its 190 KB MIME database) is loaded on the
+ * first static request that needs it, not at start-up: it was the largest
+ * part of loading the engine, which every `fastcgi-pool serve` and every
+ * extension activation pays before its first response.
+ */
+let sendModule: typeof sendType | null = null;
+function send(...args: Parameters<typeof sendType>): ReturnType<typeof sendType> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  sendModule ??= require('send') as typeof sendType;
+  return sendModule(...args);
+}
 import { errorPage } from './errorPages';
 
 /** Why a static file could not be sent; `status` is the HTTP status to answer. */
@@ -26,6 +40,41 @@ export interface StaticOptions {
    * destroys the response (the client sees a truncated transfer).
    */
   onError?: (error: StaticFileError, req: IncomingMessage, res: ServerResponse) => void;
+  /** The file's stat, if the caller already has it (resolve.ts does): saves a stat() per request. */
+  stats?: Stats;
+}
+
+/** Files up to this size are kept in memory (see {@link serveStatic}). */
+export const STATIC_CACHE_MAX_FILE = 256 * 1024;
+/** All cached files together stay below this. */
+export const STATIC_CACHE_MAX_TOTAL = 16 * 1024 * 1024;
+
+interface CachedFile {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  maxAgeSeconds: number;
+  body: Buffer;
+  /** The response headers, as send would write them, flat for writeHead. */
+  headers: string[];
+}
+
+/** Small files by absolute path; validated against a fresh stat on every request. */
+const fileCache = new Map<string, CachedFile>();
+let fileCacheBytes = 0;
+/**
+ * Content-Type by lower-cased extension, as send (mime-types) chose it for
+ * a file it served: the fast path never guesses a type itself, it reuses
+ * send's answer, so the two paths cannot disagree.
+ */
+const typeByExtension = new Map<string, string>();
+
+/** Empties the small-file cache (tests; memory pressure). */
+export function clearStaticCache(): void {
+  fileCache.clear();
+  fileCacheBytes = 0;
+  typeByExtension.clear();
 }
 
 /**
@@ -56,6 +105,8 @@ export function serveStatic(req: IncomingMessage, res: ServerResponse, filePath:
     return;
   }
 
+  if (serveFromMemory(req, res, filePath, options)) return;
+
   // With `root` set to the file's folder, send only looks at the name (for
   // dotfiles and `..`), so a document root below a dot-folder still works.
   // send percent-decodes its path argument, hence the encoding.
@@ -75,7 +126,117 @@ export function serveStatic(req: IncomingMessage, res: ServerResponse, filePath:
   });
   // The file turned into a directory between resolve and send: treat it as gone.
   stream.on('directory', () => fail(new StaticFileError(404, `${filePath} is a directory`)));
+  // 'stream': send has set every header of a 200 and starts reading the file.
+  stream.on('stream', () => learnType(filePath, res));
   stream.pipe(res);
+}
+
+function learnType(filePath: string, res: ServerResponse): void {
+  const type = res.getHeader('Content-Type');
+  if (res.statusCode === 200 && typeof type === 'string' && typeByExtension.size < 1000) {
+    typeByExtension.set(extname(filePath).toLowerCase(), type);
+  }
+}
+
+/**
+ * The fast path: a plain GET or HEAD (no Range, no conditional or
+ * precondition header) of a small regular file whose type send has already
+ * told us, answered from memory in one write with exactly the headers send
+ * writes (Accept-Ranges, Cache-Control, Last-Modified, a weak ETag from size
+ * and mtime, Content-Type, Content-Length). The file is read once and kept
+ * while its size, mtime, ctime and inode stay the same: every request still
+ * stats it, so an edit is served at once. Everything else goes to send.
+ * Returns false, having done nothing, when it does not apply.
+ */
+function serveFromMemory(req: IncomingMessage, res: ServerResponse, filePath: string, options: StaticOptions): boolean {
+  const h = req.headers;
+  if (
+    h.range !== undefined ||
+    h['if-none-match'] !== undefined ||
+    h['if-modified-since'] !== undefined ||
+    h['if-match'] !== undefined ||
+    h['if-unmodified-since'] !== undefined ||
+    h['if-range'] !== undefined ||
+    res.headersSent ||
+    res.getHeaderNames().length > 0
+  ) {
+    return false;
+  }
+  const type = typeByExtension.get(extname(filePath).toLowerCase());
+  if (type === undefined) return false;
+  const name = basename(filePath);
+  if (name.charCodeAt(0) === 0x2e /* . */) return false;
+  let stats = options.stats;
+  if (stats === undefined) {
+    try {
+      stats = statSync(filePath, { throwIfNoEntry: false });
+    } catch {
+      return false;
+    }
+    if (stats === undefined) return false;
+  }
+  if (!stats.isFile() || stats.size > STATIC_CACHE_MAX_FILE) return false;
+  const maxAgeSeconds = options.maxAgeSeconds ?? 0;
+  let entry = fileCache.get(filePath);
+  if (
+    entry === undefined ||
+    entry.size !== stats.size ||
+    entry.mtimeMs !== stats.mtimeMs ||
+    entry.ctimeMs !== stats.ctimeMs ||
+    entry.ino !== stats.ino ||
+    entry.maxAgeSeconds !== maxAgeSeconds
+  ) {
+    if (entry !== undefined) forget(filePath, entry);
+    entry = load(filePath, stats, type, maxAgeSeconds);
+    if (entry === undefined) return false;
+  }
+  res.writeHead(200, entry.headers);
+  res.end(req.method === 'HEAD' ? undefined : entry.body);
+  return true;
+}
+
+function forget(filePath: string, entry: CachedFile): void {
+  fileCache.delete(filePath);
+  fileCacheBytes -= entry.size;
+}
+
+function load(filePath: string, stats: Stats, type: string, maxAgeSeconds: number): CachedFile | undefined {
+  let body: Buffer;
+  try {
+    body = readFileSync(filePath);
+  } catch {
+    return undefined;
+  }
+  // Changed between the stat and the read: let send deal with it.
+  if (body.length !== stats.size) return undefined;
+  // send: max-age in whole seconds, clamped to 0 … 1 year.
+  const maxAge = Math.floor(Math.min(Math.max(0, maxAgeSeconds * 1000), 365 * 24 * 60 * 60 * 1000) / 1000);
+  // The Date the etag package and send use for this stat.
+  const mtime = stats.mtime;
+  const entry: CachedFile = {
+    size: stats.size,
+    mtimeMs: stats.mtimeMs,
+    ctimeMs: stats.ctimeMs,
+    ino: stats.ino,
+    maxAgeSeconds,
+    body,
+    headers: [
+      'Accept-Ranges', 'bytes',
+      'Cache-Control', `public, max-age=${maxAge}`,
+      'Last-Modified', mtime.toUTCString(),
+      // The etag package's weak validator for a Stats object.
+      'ETag', `W/"${stats.size.toString(16)}-${mtime.getTime().toString(16)}"`,
+      'Content-Type', type,
+      'Content-Length', String(stats.size),
+    ],
+  };
+  while (fileCacheBytes + entry.size > STATIC_CACHE_MAX_TOTAL && fileCache.size > 0) {
+    const [oldestPath, oldest] = fileCache.entries().next().value as [string, CachedFile];
+    forget(oldestPath, oldest);
+  }
+  fileCache.set(filePath, entry);
+  fileCacheBytes += entry.size;
+  return entry;
 }
 
 function describe(status: number, filePath: string, err: Error): string {

@@ -337,7 +337,7 @@ export class Pool {
     const queuedAt = Date.now();
     const lease = this.tryAcquire(request, holder, queuedAt);
     if (lease) return Promise.resolve(lease);
-    if (this.state !== 'running') {
+    if (this.state !== 'running' && this.state !== 'starting') {
       return Promise.reject(new PoolUnavailableError(this.unavailableMessage()));
     }
     this.ensureCapacity();

@@ -107,8 +107,10 @@ async function compare(
       { contentLength: hasBody ? Buffer.byteLength(body.data) : null },
     ),
   );
+  // Our params are byte strings (sent as latin1); PHP reads those bytes as
+  // UTF-8, so compare what PHP will see.
   for (const [key, value] of ours) {
-    expect(theirs.server[key], `${key} for ${method} ${target}`).toBe(value);
+    expect(theirs.server[key], `${key} for ${method} ${target}`).toBe(Buffer.from(value, 'latin1').toString('utf8'));
   }
   // And nothing request-derived that nginx sent is missing on our side
   // (PHP_SELF is computed by PHP from SCRIPT_NAME + PATH_INFO).

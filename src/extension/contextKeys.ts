@@ -1,0 +1,35 @@
+import * as vscode from 'vscode';
+import { ContextKeys } from './ids';
+import type { PoolManager } from './poolManager';
+
+/**
+ * Keeps the context keys that menus and the palette read in step with the
+ * pools, setting each only when its value changes.
+ */
+export class ContextKeyProjection implements vscode.Disposable {
+  private readonly values = new Map<string, boolean>();
+  private readonly subscription: vscode.Disposable;
+
+  constructor(private readonly manager: PoolManager) {
+    this.subscription = manager.onDidChange((change) => {
+      if (change.kind !== 'pool-event' && change.kind !== 'gateway-event') this.update();
+    });
+    this.update();
+  }
+
+  update(): void {
+    const pools = this.manager.pools;
+    this.set(ContextKeys.running, pools.some((pool) => pool.status === 'running'));
+    this.set(ContextKeys.canStart, pools.some((pool) => pool.status === 'stopped' || pool.status === 'failed'));
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+  }
+
+  private set(key: string, value: boolean): void {
+    if (this.values.get(key) === value) return;
+    this.values.set(key, value);
+    void vscode.commands.executeCommand('setContext', key, value);
+  }
+}

@@ -1,0 +1,56 @@
+import type { WorkerState } from '../pool/types';
+import type { PoolStatus } from './poolManager';
+
+/**
+ * The `contextValue` grammar of the Workers tree. Menus in package.json
+ * match these with `viewItem == …` or `viewItem =~ /…/`; the manifest test
+ * checks that every such clause matches a value the tree really emits.
+ *
+ * ```
+ * pool.<status>                      status: stopped | starting | running | stopping | failed
+ * group.<list>                       list:   busy | idle | starting | draining | error
+ * worker.<state>[.lease][.finding]   state:  starting | idle | busy | draining | error
+ *                                    .lease    it holds a lease (Release Lease, Reveal Request, Copy as curl)
+ *                                    .finding  it has an open finding (marked in the tree, quick fixes)
+ * lease.<field>                      field:  request | script | client | age  (a busy worker's lease details)
+ * ```
+ *
+ * Flags are appended in that fixed order, so a regex such as
+ * `/^worker\.(idle|busy)(\.|$)/` selects by state and `/\.lease(\.|$)/` by flag.
+ */
+
+/** The lists shown as group nodes. */
+export type GroupKind = WorkerState;
+
+/** The rows under a busy worker. */
+export type LeaseField = 'request' | 'script' | 'client' | 'age';
+
+export const POOL_STATUSES: readonly PoolStatus[] = ['stopped', 'starting', 'running', 'stopping', 'failed'];
+export const GROUP_KINDS: readonly GroupKind[] = ['busy', 'idle', 'starting', 'draining', 'error'];
+export const WORKER_STATES: readonly WorkerState[] = ['starting', 'idle', 'busy', 'draining', 'error'];
+export const LEASE_FIELDS: readonly LeaseField[] = ['request', 'script', 'client', 'age'];
+
+export function poolContext(status: PoolStatus): string {
+  return `pool.${status}`;
+}
+
+export function groupContext(kind: GroupKind): string {
+  return `group.${kind}`;
+}
+
+export function workerContext(state: WorkerState, flags: { lease: boolean; finding: boolean }): string {
+  return `worker.${state}${flags.lease ? '.lease' : ''}${flags.finding ? '.finding' : ''}`;
+}
+
+export function leaseContext(field: LeaseField): string {
+  return `lease.${field}`;
+}
+
+/** Every value the grammar allows (the manifest test's universe). */
+export function allContextValues(): string[] {
+  const values = [...POOL_STATUSES.map(poolContext), ...GROUP_KINDS.map(groupContext), ...LEASE_FIELDS.map(leaseContext)];
+  for (const state of WORKER_STATES) {
+    for (const lease of [false, true]) for (const finding of [false, true]) values.push(workerContext(state, { lease, finding }));
+  }
+  return values;
+}

@@ -1,0 +1,193 @@
+import * as vscode from 'vscode';
+import type { GatewayEvent } from '../gateway/server';
+import type { PoolEvent } from '../pool/types';
+import { findingMessage } from './diagnostics/findingText';
+import { describeExit, formatRequest, formatWholeAge, plural } from './format';
+import { WORKER_LOG_SCHEME } from './ids';
+import type { PoolChange, PoolManager } from './poolManager';
+import { RefreshScheduler } from './refreshScheduler';
+
+/** A log level of `LogOutputChannel`. */
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+
+/** One line for the log, and the worker it is about (for that worker's own log). */
+export interface LogLine {
+  readonly level: LogLevel;
+  readonly text: string;
+  readonly workerId: string | null;
+}
+
+/** The log line for a pool event; lease traffic is `trace`, failures `warn`/`error`. */
+export function describePoolEvent(event: PoolEvent): LogLine[] {
+  const line = (level: LogLevel, text: string, workerId: string | null): LogLine[] => [{ level, text, workerId }];
+  switch (event.type) {
+    case 'pool-state':
+      return line(event.state === 'failed' ? 'error' : 'info', `pool ${event.state}${event.problem ? `: ${event.problem}` : ''}`, null);
+    case 'worker-starting':
+      return line('debug', `worker ${event.workerId} starting`, event.workerId);
+    case 'worker-ready':
+      return line('info', `worker ${event.workerId} ready (pid ${event.pid})`, event.workerId);
+    case 'worker-state':
+      return line('trace', `worker ${event.workerId} ${event.from} → ${event.to}${event.reason ? ` (${event.reason})` : ''}`, event.workerId);
+    case 'worker-exited': {
+      const text = `worker ${event.workerId} (pid ${event.pid}) ${describeExit(event.exit)} after ${plural(event.accesses, 'request')}, up ${formatWholeAge(event.uptimeMs)} (${event.reason})`;
+      return line(event.reason === 'crashed' ? 'warn' : 'info', text, event.workerId);
+    }
+    case 'worker-stderr':
+      return stderrLines(`[${event.workerId}] `, event.text, event.workerId);
+    case 'spawn-failed':
+      return line('error', `cannot start worker ${event.workerId}: ${event.error}`, event.workerId);
+    case 'spawn-throttled':
+      return line('warn', `workers keep crashing (${event.consecutiveCrashes} in a row): next start in ${event.delayMs} ms`, null);
+    case 'lease-acquired':
+      return line('trace', `lease ${event.lease.id} → ${event.lease.workerId}: ${formatRequest(event.lease)} (waited ${event.waitedMs} ms)`, event.lease.workerId);
+    case 'lease-released':
+      return line('trace', `lease ${event.lease.id} ← ${event.lease.workerId}: ${event.outcome} after ${event.heldMs} ms`, event.lease.workerId);
+    case 'lease-revoked': {
+      const r = event.revocation;
+      const why =
+        r.kind === 'busy-timeout' ? `busy timeout (${r.timeoutMs} ms)` : r.kind === 'worker-exited' ? `the worker ${describeExit(r.exit)}` : r.kind === 'worker-retired' ? `worker retired (${r.reason})` : 'the pool is stopping';
+      return line(r.kind === 'pool-stopping' ? 'info' : 'warn', `lease ${event.lease.id} of ${event.lease.workerId} (${formatRequest(event.lease)}) revoked: ${why}`, event.lease.workerId);
+    }
+    case 'lease-protocol-error':
+      return line('warn', `lease ${event.leaseId}: ${event.problem} by ${event.holder}`, event.workerId);
+    case 'queue-rejected':
+      return line('warn', `${event.uri} rejected: ${event.reason === 'queue-full' ? 'the wait queue is full' : `no worker within ${event.waitedMs} ms`}`, null);
+    case 'stale-workers-cleaned':
+      return event.killed.length > 0
+        ? line('info', `stopped ${plural(event.killed.length, 'worker')} left behind by an earlier session (pids ${event.killed.join(', ')})`, null)
+        : line('debug', `no workers left behind by an earlier session (${event.stateDir})`, null);
+    case 'finding':
+      return line(event.finding.kind === 'defunct-busy' || event.finding.kind === 'holder-gone' ? 'error' : 'warn', `finding ${event.finding.id}: ${findingMessage(event.finding)}`, event.finding.workerId);
+    case 'finding-resolved': {
+      const resolution = event.finding.resolution;
+      return line('info', `finding ${event.finding.id} (${event.finding.kind}) resolved${resolution ? `: ${resolution.how}${resolution.detail ? ` — ${resolution.detail}` : ''}` : ''}`, event.finding.workerId);
+    }
+    default:
+      return [];
+  }
+}
+
+/** The log line for a gateway event: one per request, PHP's stderr as warnings. */
+export function describeGatewayEvent(event: GatewayEvent): LogLine[] {
+  switch (event.type) {
+    case 'request':
+      return [{ level: event.status >= 500 ? 'warn' : 'info', text: `${event.method} ${event.uri} ${event.status} ${event.durationMs} ms${event.workerId ? ` ${event.workerId}` : ''}`, workerId: event.workerId }];
+    case 'php-stderr':
+      return stderrLines(`[${event.workerId} ${event.uri}] `, event.text, event.workerId);
+    default:
+      return [];
+  }
+}
+
+function stderrLines(prefix: string, text: string, workerId: string): LogLine[] {
+  return text
+    .split(/\r?\n/)
+    .filter((line) => line.trim().length > 0)
+    .map((line) => ({ level: 'warn' as const, text: prefix + line, workerId }));
+}
+
+/** The lines a worker log keeps (the oldest go first). */
+const WORKER_LOG_LINES = 2_000;
+/** Exited workers whose logs are kept per folder. */
+const WORKER_LOGS_PER_FOLDER = 100;
+
+/**
+ * Each worker's own log (its events, requests and stderr) as read-only
+ * documents: `fastcgi-pool-log:/<folder>/<worker>.log`. Kept in memory,
+ * bounded, and emptied when the folder's pool starts again (worker ids
+ * restart at w1).
+ */
+export class WorkerLogStore implements vscode.TextDocumentContentProvider, vscode.Disposable {
+  private readonly logs = new Map<string, string[]>();
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChange = this.changed.event;
+  private readonly dirty = new Map<string, vscode.Uri>();
+  private readonly scheduler = new RefreshScheduler(() => this.flush(), 250);
+
+  /** The document of one worker's log. */
+  uriFor(folderKey: string, folderName: string, workerId: string): vscode.Uri {
+    return vscode.Uri.from({ scheme: WORKER_LOG_SCHEME, path: `/${folderName}/${workerId}.log`, query: new URLSearchParams({ folder: folderKey, worker: workerId }).toString() });
+  }
+
+  append(folderKey: string, folderName: string, workerId: string, level: LogLevel, text: string): void {
+    const key = `${folderKey}#${workerId}`;
+    let lines = this.logs.get(key);
+    if (!lines) {
+      lines = [];
+      this.logs.set(key, lines);
+      this.trimFolder(folderKey);
+    }
+    lines.push(`${timestamp(Date.now())} [${level}] ${text}`);
+    if (lines.length > WORKER_LOG_LINES) lines.splice(0, lines.length - WORKER_LOG_LINES);
+    this.dirty.set(key, this.uriFor(folderKey, folderName, workerId));
+    this.scheduler.request();
+  }
+
+  /** Forgets a folder's worker logs (its pool starts anew). */
+  clearFolder(folderKey: string): void {
+    for (const key of [...this.logs.keys()]) if (key.startsWith(`${folderKey}#`)) this.logs.delete(key);
+  }
+
+  provideTextDocumentContent(uri: vscode.Uri): string {
+    const params = new URLSearchParams(uri.query);
+    const lines = this.logs.get(`${params.get('folder') ?? ''}#${params.get('worker') ?? ''}`);
+    return lines ? lines.join('\n') + '\n' : `No log lines for worker ${params.get('worker') ?? '?'} (yet).\n`;
+  }
+
+  dispose(): void {
+    this.scheduler.dispose();
+    this.changed.dispose();
+  }
+
+  private trimFolder(folderKey: string): void {
+    const keys = [...this.logs.keys()].filter((key) => key.startsWith(`${folderKey}#`));
+    for (const key of keys.slice(0, Math.max(0, keys.length - WORKER_LOGS_PER_FOLDER))) this.logs.delete(key);
+  }
+
+  private flush(): void {
+    const uris = [...this.dirty.values()];
+    this.dirty.clear();
+    for (const uri of uris) this.changed.fire(uri);
+  }
+}
+
+function timestamp(ms: number): string {
+  const d = new Date(ms);
+  const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+}
+
+/**
+ * Writes every pool and gateway event to the "FastCGI Pool" log channel
+ * (prefixed with the folder, for multi-root workspaces) and to the worker's
+ * own log.
+ */
+export class LogProjection implements vscode.Disposable {
+  private readonly subscription: vscode.Disposable;
+
+  constructor(
+    manager: PoolManager,
+    private readonly channel: vscode.LogOutputChannel,
+    private readonly workerLogs: WorkerLogStore,
+  ) {
+    this.subscription = manager.onDidChange((change) => this.onChange(change));
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+  }
+
+  private onChange(change: PoolChange): void {
+    if (change.kind === 'folders') return;
+    if (change.kind === 'lifecycle') {
+      if (change.pool.status === 'starting') this.workerLogs.clearFolder(change.pool.key);
+      return;
+    }
+    const lines = change.kind === 'pool-event' ? describePoolEvent(change.event) : describeGatewayEvent(change.event);
+    for (const line of lines) {
+      this.channel[line.level](`[${change.pool.name}] ${line.text}`);
+      if (line.workerId) this.workerLogs.append(change.pool.key, change.pool.name, line.workerId, line.level, line.text);
+    }
+  }
+}

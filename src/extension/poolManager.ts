@@ -1,0 +1,309 @@
+import * as vscode from 'vscode';
+import { ConfigurationError, type PoolServerOptions } from '../gateway/poolServer';
+import { GatewayListenError, type GatewayEvent } from '../gateway/server';
+import { PoolUnavailableError } from '../pool/pool';
+import type { PoolEvent, PoolSnapshot } from '../pool/types';
+import { PORT_FALLBACK_RANGE, toServerOptions, type FolderSettings, type SettingsResult } from './settings';
+
+/** The part of the engine's `Pool` the extension uses (so tests can hand in a fake). */
+export interface PoolHandle {
+  snapshot(): PoolSnapshot;
+  recycleWorker(workerId: string, mode: 'graceful' | 'kill'): boolean;
+  releaseLease(leaseId: string): boolean;
+}
+
+/** The part of the engine's `PoolServer` the extension uses. */
+export interface ServerHandle {
+  readonly pool: PoolHandle;
+  readonly url: string;
+  readonly port: number;
+  stop(drainMs?: number): Promise<void>;
+}
+
+/** `startPoolServer`, or a fake of it. */
+export type StartServer = (options: PoolServerOptions) => Promise<ServerHandle>;
+
+/** Where a folder's pool is in its life, as the extension manages it. */
+export type PoolStatus = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed';
+
+/** The read side of a folder's pool, as the projections see it (`FolderPool` is one; tests build others). */
+export interface PoolSource {
+  readonly key: string;
+  readonly name: string;
+  readonly status: PoolStatus;
+  readonly problem: string | null;
+  readonly portMoved: { readonly from: number; readonly to: number } | null;
+  readonly server: { readonly port: number; readonly url: string } | null;
+  snapshot(): PoolSnapshot | null;
+}
+
+/** What changed: the set of folders, a pool's lifecycle, or an event from the engine. */
+export type PoolChange =
+  | { readonly kind: 'folders' }
+  | { readonly pool: FolderPool; readonly kind: 'lifecycle' }
+  | { readonly pool: FolderPool; readonly kind: 'pool-event'; readonly event: PoolEvent }
+  | { readonly pool: FolderPool; readonly kind: 'gateway-event'; readonly event: GatewayEvent };
+
+/** The log lines the manager writes itself (settings problems, a moved port). */
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+/** What the manager needs from the outside world; tests pass fakes. */
+export interface PoolManagerDeps {
+  readonly startServer: StartServer;
+  readonly isPortFree: (host: string, port: number) => Promise<boolean>;
+  readonly readSettings: (folder: vscode.WorkspaceFolder) => SettingsResult;
+  /** Where the pool keeps its stale-worker registry, or null for none. */
+  readonly stateDirFor: (folder: vscode.WorkspaceFolder) => string | null;
+  readonly isTrusted: () => boolean;
+  readonly log: Logger;
+}
+
+/** A start that failed for a reason the user can act on; `setting` is the one to look at. */
+export class PoolStartError extends Error {
+  constructor(
+    message: string,
+    readonly setting: string | null,
+  ) {
+    super(message);
+    this.name = 'PoolStartError';
+  }
+}
+
+/** Start was refused because the workspace is not trusted. */
+export class UntrustedWorkspaceError extends Error {
+  constructor() {
+    super('FastCGI Pool runs php-cgi on this workspace\'s code, so it cannot start in Restricted Mode. Trust the workspace to start a pool.');
+    this.name = 'UntrustedWorkspaceError';
+  }
+}
+
+/** One workspace folder's pool: at most one running server, and how it got there. */
+export class FolderPool implements PoolSource {
+  status: PoolStatus = 'stopped';
+  server: ServerHandle | null = null;
+  /** Why the last start failed, while `status` is `failed`. */
+  problem: string | null = null;
+  /** Set when the configured port was busy and the pool moved on. */
+  portMoved: { readonly from: number; readonly to: number } | null = null;
+  /** The settings the running pool was started with. */
+  settings: FolderSettings | null = null;
+  /** Lifecycle operations run one after the other (a stop waits for a start). */
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Events of a superseded start attempt are dropped. */
+  attempt = 0;
+
+  constructor(public folder: vscode.WorkspaceFolder) {}
+
+  /** The folder's URI: the pool's identity in the tree, commands and diagnostics. */
+  get key(): string {
+    return this.folder.uri.toString();
+  }
+
+  get name(): string {
+    return this.folder.name;
+  }
+
+  /** The engine's current snapshot, or null while no server runs. */
+  snapshot(): PoolSnapshot | null {
+    return this.server ? this.server.pool.snapshot() : null;
+  }
+
+  /** @internal */
+  enqueue<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(operation, operation);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+}
+
+/**
+ * One pool per workspace folder, keyed by the folder's URI. The single
+ * source of truth for the projections: they subscribe to `onDidChange` and
+ * read `FolderPool.snapshot()`.
+ */
+export class PoolManager implements vscode.Disposable {
+  private readonly byKey = new Map<string, FolderPool>();
+  private readonly changes = new vscode.EventEmitter<PoolChange>();
+  /** Fires for lifecycle changes and for every engine event, synchronously. */
+  readonly onDidChange = this.changes.event;
+  private disposed = false;
+
+  constructor(private readonly deps: PoolManagerDeps) {}
+
+  /** Every folder's pool, in folder order. */
+  get pools(): readonly FolderPool[] {
+    return [...this.byKey.values()].sort((a, b) => a.folder.index - b.folder.index);
+  }
+
+  get(key: string): FolderPool | undefined {
+    return this.byKey.get(key);
+  }
+
+  /** Follows the workspace's folders: a removed folder's pool is stopped. */
+  async syncFolders(folders: readonly vscode.WorkspaceFolder[]): Promise<void> {
+    const keep = new Set(folders.map((folder) => folder.uri.toString()));
+    const removed = [...this.byKey.values()].filter((pool) => !keep.has(pool.key));
+    for (const folder of folders) {
+      const existing = this.byKey.get(folder.uri.toString());
+      if (existing) existing.folder = folder;
+      else this.byKey.set(folder.uri.toString(), new FolderPool(folder));
+    }
+    for (const pool of removed) this.byKey.delete(pool.key);
+    this.fire({ kind: 'folders' });
+    await Promise.all(removed.map((pool) => pool.enqueue(() => this.doStop(pool, 1_000))));
+  }
+
+  /**
+   * Starts a folder's pool on the configured port, or on the next free one
+   * (up to +20) when it is taken. Rejects with {@link PoolStartError} or
+   * {@link UntrustedWorkspaceError}.
+   */
+  start(key: string): Promise<void> {
+    const pool = this.require(key);
+    return pool.enqueue(() => this.doStart(pool));
+  }
+
+  /** Stops a folder's pool; resolves once every worker has exited. */
+  stop(key: string, drainMs = 5_000): Promise<void> {
+    const pool = this.require(key);
+    return pool.enqueue(() => this.doStop(pool, drainMs));
+  }
+
+  async restart(key: string): Promise<void> {
+    await this.stop(key);
+    await this.start(key);
+  }
+
+  /** Stops every pool; resolves once all their workers have exited. */
+  async stopAll(drainMs = 5_000): Promise<void> {
+    await Promise.all(this.pools.map((pool) => pool.enqueue(() => this.doStop(pool, drainMs))));
+  }
+
+  /** Stops every pool without waiting (`deactivate` awaits {@link stopAll} itself). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    void this.stopAll(1_000).finally(() => this.changes.dispose());
+  }
+
+  private require(key: string): FolderPool {
+    const pool = this.byKey.get(key);
+    if (!pool) throw new Error(`no workspace folder ${key}`);
+    return pool;
+  }
+
+  private fire(change: PoolChange): void {
+    this.changes.fire(change);
+  }
+
+  private setStatus(pool: FolderPool, status: PoolStatus): void {
+    pool.status = status;
+    this.fire({ pool, kind: 'lifecycle' });
+  }
+
+  private async doStart(pool: FolderPool): Promise<void> {
+    if (pool.server) return;
+    if (this.disposed) return;
+    if (!this.deps.isTrusted()) throw new UntrustedWorkspaceError();
+    const { log } = this.deps;
+    const { settings, problems } = this.deps.readSettings(pool.folder);
+    for (const problem of problems) log.warn(`[${pool.name}] ${problem}`);
+    pool.problem = null;
+    pool.portMoved = null;
+    pool.settings = settings;
+    this.setStatus(pool, 'starting');
+    try {
+      const server = await this.startOnFreePort(pool, settings);
+      pool.server = server;
+      if (server.port !== settings.port && settings.port !== 0) {
+        pool.portMoved = { from: settings.port, to: server.port };
+        log.warn(`[${pool.name}] port ${settings.port} on ${settings.host} is in use; serving on ${server.port} instead`);
+      }
+      const snapshot = server.pool.snapshot();
+      log.info(`[${pool.name}] listening on ${server.url} (workers ${snapshot.limits.minWorkers}–${snapshot.limits.maxWorkers}, leak policy ${snapshot.leakPolicy})`);
+      this.setStatus(pool, 'running');
+    } catch (error) {
+      const failure = toStartError(error);
+      pool.problem = failure.message;
+      log.error(`[${pool.name}] cannot start: ${failure.message}`);
+      this.setStatus(pool, 'failed');
+      throw failure;
+    }
+  }
+
+  private async startOnFreePort(pool: FolderPool, settings: FolderSettings): Promise<ServerHandle> {
+    const first = settings.port;
+    const last = first === 0 ? 0 : Math.min(65_535, first + PORT_FALLBACK_RANGE);
+    const stateDir = this.deps.stateDirFor(pool.folder);
+    for (let port = first; port <= last; port++) {
+      // Probing first spares us spawning workers only to stop them again.
+      if (port !== 0 && !(await this.deps.isPortFree(settings.host, port))) continue;
+      const attempt = ++pool.attempt;
+      try {
+        return await this.deps.startServer({
+          ...toServerOptions(settings, pool.folder.uri.fsPath, port, stateDir),
+          onPoolEvent: (event) => {
+            if (pool.attempt === attempt) this.fire({ pool, kind: 'pool-event', event });
+          },
+          onGatewayEvent: (event) => {
+            if (pool.attempt === attempt) this.fire({ pool, kind: 'gateway-event', event });
+          },
+        });
+      } catch (error) {
+        // Taken between the probe and the listen: move on like for a busy probe.
+        if (error instanceof GatewayListenError && error.code === 'EADDRINUSE' && port !== 0) continue;
+        throw error;
+      }
+    }
+    throw new PoolStartError(
+      `ports ${first}–${last} on ${settings.host} are all in use. Set fastcgiPool.port to a free port, or to 0 for any free one.`,
+      'fastcgiPool.port',
+    );
+  }
+
+  private async doStop(pool: FolderPool, drainMs: number): Promise<void> {
+    const server = pool.server;
+    if (!server) {
+      if (pool.status !== 'stopped') {
+        pool.problem = null;
+        this.setStatus(pool, 'stopped');
+      }
+      return;
+    }
+    this.setStatus(pool, 'stopping');
+    try {
+      await server.stop(drainMs);
+      this.deps.log.info(`[${pool.name}] stopped; every worker has exited`);
+    } catch (error) {
+      this.deps.log.error(`[${pool.name}] error while stopping: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    // Events after this point belong to no pool we show.
+    pool.attempt++;
+    pool.server = null;
+    pool.portMoved = null;
+    this.setStatus(pool, 'stopped');
+  }
+}
+
+/** Turns an engine error into a message and the setting that fixes it. */
+function toStartError(error: unknown): PoolStartError {
+  if (error instanceof PoolStartError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof ConfigurationError) {
+    const setting = /php-cgi/.test(message) ? 'fastcgiPool.phpCgiPath' : /document root/.test(message) ? 'fastcgiPool.documentRoot' : null;
+    return new PoolStartError(message, setting);
+  }
+  if (error instanceof GatewayListenError) {
+    // The engine's wording names the CLI's --port; ours names the setting.
+    return new PoolStartError(message.replace(/--port/g, 'fastcgiPool.port'), error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND' ? 'fastcgiPool.host' : 'fastcgiPool.port');
+  }
+  if (error instanceof PoolUnavailableError) {
+    return new PoolStartError(message.replace(/\(e\.g\. --php-cgi [^)]*\)/g, '(fastcgiPool.phpCgiPath)'), 'fastcgiPool.phpCgiPath');
+  }
+  if (error instanceof RangeError) return new PoolStartError(message, 'fastcgiPool.maxWorkers');
+  return new PoolStartError(message, null);
+}

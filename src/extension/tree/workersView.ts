@@ -1,0 +1,151 @@
+import * as vscode from 'vscode';
+import type { FindingLedger } from '../diagnostics/findingLedger';
+import { Views } from '../ids';
+import type { PoolManager } from '../poolManager';
+import { plural } from '../format';
+import { present, WorkersTreeModel, type TreeNode } from './model';
+import { RefreshScheduler } from '../refreshScheduler';
+import { tooltipMarkdown } from './tooltips';
+
+/** How often ages in descriptions move on while the view is visible. */
+const TICK_MS = 1_000;
+
+/**
+ * The Workers tree: a projection of the pool manager. Engine events only
+ * schedule a sync; the sync reads snapshots, diffs them against what VS Code
+ * shows and refreshes just the nodes that changed, at most four times a
+ * second and never while the view is hidden.
+ */
+export class WorkersView implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
+  private readonly model = new WorkersTreeModel();
+  private readonly changed = new vscode.EventEmitter<TreeNode | TreeNode[] | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  readonly treeView: vscode.TreeView<TreeNode>;
+  private readonly scheduler: RefreshScheduler;
+  /** The badge is on the activity bar, visible while the view is not: it has its own, never suspended, schedule. */
+  private readonly badgeScheduler: RefreshScheduler;
+  private ticker: NodeJS.Timeout | null = null;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly manager: PoolManager,
+    private readonly ledger: FindingLedger,
+  ) {
+    this.treeView = vscode.window.createTreeView(Views.workers, { treeDataProvider: this, showCollapseAll: true });
+    this.scheduler = new RefreshScheduler(() => this.refresh(), 250, { suspended: !this.treeView.visible });
+    this.badgeScheduler = new RefreshScheduler(() => this.updateBadge(), 250);
+    this.disposables.push(
+      this.treeView,
+      this.changed,
+      this.scheduler,
+      this.badgeScheduler,
+      manager.onDidChange(() => {
+        this.scheduler.request();
+        this.badgeScheduler.request();
+      }),
+      this.treeView.onDidChangeVisibility(({ visible }) => this.setVisible(visible)),
+      ledger.onDidChange(() => this.badgeScheduler.request()),
+    );
+    if (this.treeView.visible) this.startTicker();
+  }
+
+  getTreeItem(node: TreeNode): vscode.TreeItem {
+    const p = present(node, Date.now());
+    const state =
+      p.collapsible === 'none' ? vscode.TreeItemCollapsibleState.None : p.collapsible === 'collapsed' ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded;
+    const item = new vscode.TreeItem(p.label, state);
+    item.id = node.id;
+    item.description = p.description;
+    item.contextValue = p.contextValue;
+    item.iconPath = new vscode.ThemeIcon(p.icon.id, p.icon.color ? new vscode.ThemeColor(p.icon.color) : undefined);
+    if (node.kind === 'lease' && node.field === 'script' && node.lease.scriptFilename) {
+      item.command = { command: 'vscode.open', title: 'Open Script', arguments: [vscode.Uri.file(node.lease.scriptFilename)] };
+    }
+    return item;
+  }
+
+  /** Tooltips are built on hover: they are the expensive part and most are never seen. */
+  resolveTreeItem(item: vscode.TreeItem, node: TreeNode): vscode.TreeItem {
+    const markdown = tooltipMarkdown(node, Date.now());
+    if (markdown !== null) {
+      const tooltip = new vscode.MarkdownString(markdown);
+      tooltip.supportThemeIcons = true;
+      item.tooltip = tooltip;
+    }
+    return item;
+  }
+
+  getChildren(node?: TreeNode): TreeNode[] {
+    if (node) return [...this.model.children(node)];
+    // VS Code asks for the roots only on a full refresh: sync so it reads the present.
+    this.sync();
+    return [...this.model.rootNodes()];
+  }
+
+  getParent(node: TreeNode): TreeNode | undefined {
+    return this.model.parentOf(node);
+  }
+
+  /**
+   * Selects a worker, expanded so its lease shows; resolves false if it is not
+   * in the tree. The sync first makes the node's id known to VS Code's side
+   * through a refresh, since reveal needs it registered.
+   */
+  async revealWorker(folderKey: string, workerId: string, focus: boolean): Promise<boolean> {
+    this.refresh();
+    const node = this.model.byId(`worker:${folderKey}#${workerId}`);
+    if (!node) return false;
+    await this.treeView.reveal(node, { select: true, focus, expand: true });
+    return true;
+  }
+
+  /** The live node with this id (commands receive nodes; tests look them up). */
+  nodeById(id: string): TreeNode | undefined {
+    return this.model.byId(id);
+  }
+
+  dispose(): void {
+    this.stopTicker();
+    for (const disposable of this.disposables.splice(0).reverse()) disposable.dispose();
+  }
+
+  private setVisible(visible: boolean): void {
+    if (visible) {
+      this.scheduler.resume();
+      this.startTicker();
+    } else {
+      this.scheduler.suspend();
+      this.stopTicker();
+    }
+  }
+
+  private startTicker(): void {
+    if (this.ticker) return;
+    this.ticker = setInterval(() => {
+      if (this.model.hasLiveTimes()) this.scheduler.request();
+    }, TICK_MS);
+  }
+
+  private stopTicker(): void {
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = null;
+  }
+
+  private sync(): ReturnType<WorkersTreeModel['sync']> {
+    return this.model.sync(this.manager.pools, (key) => this.manager.get(key)?.folder.uri.fsPath ?? null, Date.now());
+  }
+
+  private refresh(): void {
+    const change = this.sync();
+    if (change.kind === 'all') this.changed.fire(undefined);
+    else if (change.kind === 'nodes') this.changed.fire([...change.nodes]);
+    this.updateBadge();
+  }
+
+  /** The badge counts the findings listed in Problems: open ones, and those the pool resolved on its own. */
+  private updateBadge(): void {
+    const count = this.ledger.all().length;
+    const open = this.ledger.openCount();
+    this.treeView.badge = count > 0 ? { value: count, tooltip: `FastCGI Pool: ${plural(count, 'finding')} (${open} open), see Problems` } : undefined;
+  }
+}

@@ -1,0 +1,165 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+vi.mock('vscode', () => vi.importActual('../support/fakeVscode'));
+
+import type * as vscode from 'vscode';
+import type { CommandContext } from '../../src/extension/commands/context';
+import { commandTable, registerCommands } from '../../src/extension/commands/table';
+import { FindingLedger } from '../../src/extension/diagnostics/findingLedger';
+import { Commands } from '../../src/extension/ids';
+import { WorkerLogStore } from '../../src/extension/log';
+import { PoolManager } from '../../src/extension/poolManager';
+import type { TreeNode } from '../../src/extension/tree/model';
+import { WorkersView } from '../../src/extension/tree/workersView';
+import { ConfigurationError } from '../../src/gateway/poolServer';
+import { fake, window as fakeWindow, type FakeLogChannel } from '../support/fakeVscode';
+import { busyWorker, FakeServers, managerDeps, snapshot, T0, worker } from './extension-fixtures';
+
+describe('commands', () => {
+  let servers: FakeServers;
+  let manager: PoolManager;
+  let view: WorkersView;
+  let ledger: FindingLedger;
+  let log: FakeLogChannel;
+  let store: WorkerLogStore;
+  let registrations: vscode.Disposable[];
+  const app = fake.folder('/ws/app', 0, 'app');
+  const api = fake.folder('/ws/api', 1, 'api');
+  const key = app.uri.toString();
+
+  const run = (id: string, ...args: unknown[]) => (fake.commands.get(id) as (...a: unknown[]) => Promise<void>)(...args);
+
+  beforeEach(async () => {
+    vi.useFakeTimers({ now: T0, toFake: ['Date'] });
+    fake.reset();
+    servers = new FakeServers();
+    manager = new PoolManager(managerDeps(servers, { isTrusted: () => fake.isTrusted }));
+    await manager.syncFolders([app]);
+    ledger = new FindingLedger(manager);
+    view = new WorkersView(manager, ledger);
+    log = fakeWindow.createOutputChannel('FastCGI Pool');
+    store = new WorkerLogStore();
+    const ctx: CommandContext = { manager, view, log: log as unknown as vscode.LogOutputChannel, workerLogs: store, ledger };
+    registrations = registerCommands(ctx);
+  });
+
+  afterEach(() => {
+    for (const registration of registrations) registration.dispose();
+    view.dispose();
+    ledger.dispose();
+    store.dispose();
+    vi.useRealTimers();
+  });
+
+  it('registers exactly the command table', () => {
+    expect([...fake.commands.keys()].sort()).toEqual(Object.keys(commandTable).sort());
+  });
+
+  it('Start in Restricted Mode explains why and offers to manage trust, starting nothing', async () => {
+    fake.isTrusted = false;
+    fake.messageChoices.push('Manage Workspace Trust');
+    await run(Commands.start);
+    expect(fake.messages[0]).toMatchObject({ kind: 'warning', message: expect.stringMatching(/cannot start in Restricted Mode/), items: ['Manage Workspace Trust'] });
+    expect(fake.executed.map((e) => e.command)).toContain('workbench.trust.manage');
+    expect(servers.attempts).toEqual([]);
+  });
+
+  it('Start failures the user caused get one notification with Show Log and Open Settings', async () => {
+    servers.failWith = new ConfigurationError('php-cgi not found: "php-cgi". Install it …');
+    fake.messageChoices.push('Open Settings');
+    await run(Commands.start);
+    expect(fake.messages).toEqual([
+      { kind: 'error', message: 'FastCGI Pool could not start for "app": php-cgi not found: "php-cgi". Install it …', items: ['Show Log', 'Open Settings'] },
+    ]);
+    expect(fake.executed).toContainEqual({ command: 'workbench.action.openSettings', args: ['fastcgiPool.phpCgiPath'] });
+    servers.failWith = new ConfigurationError('document root not found: /x');
+    fake.messageChoices.push('Show Log');
+    await run(Commands.start);
+    expect(log.shown).toBe(1);
+  });
+
+  it('Start and Stop pick the folder in a multi-root workspace, or take it from the pool node', async () => {
+    await manager.syncFolders([app, api]);
+    fake.quickPickResponder = (items) => items.find((i) => i.label === 'api');
+    await run(Commands.start);
+    expect(fake.quickPicks[0]?.items.map((i) => i.label)).toEqual(['app', 'api']);
+    expect(manager.get(api.uri.toString())?.status).toBe('running');
+    await run(Commands.start, { kind: 'pool', folderKey: key });
+    expect(manager.get(key)?.status).toBe('running');
+    await run(Commands.stop, { kind: 'pool', folderKey: api.uri.toString() });
+    expect(manager.get(api.uri.toString())?.status).toBe('stopped');
+  });
+
+  describe('with a running pool', () => {
+    beforeEach(async () => {
+      await run(Commands.start);
+      servers.last.pool.current = snapshot([worker({ id: 'w1', pid: 1001 }), busyWorker('w2', 1234, { method: 'POST', uri: '/form' })]);
+    });
+
+    it('Open in Browser opens the pool\'s URL', async () => {
+      await run(Commands.openInBrowser);
+      expect(fake.openedExternal).toEqual(['http://127.0.0.1:8080/']);
+    });
+
+    it('Kill and Recycle act on the tree node\'s worker and acknowledge its findings', async () => {
+      const acknowledge = vi.spyOn(ledger, 'acknowledge');
+      view.getChildren();
+      await run(Commands.killWorker, view.nodeById(`worker:${key}#w2`) as TreeNode);
+      await run(Commands.recycleWorker, view.nodeById(`worker:${key}#w1`) as TreeNode);
+      expect(servers.last.pool.recycled).toEqual([
+        { workerId: 'w2', mode: 'kill' },
+        { workerId: 'w1', mode: 'graceful' },
+      ]);
+      expect(acknowledge.mock.calls).toEqual([
+        [key, 'w2'],
+        [key, 'w1'],
+      ]);
+    });
+
+    it('from the palette, each worker command asks through a QuickPick of the workers it applies to', async () => {
+      fake.quickPickResponder = (items) => items[0];
+      await run(Commands.releaseLease);
+      expect(fake.quickPicks[0]?.items.map((i) => i.label)).toEqual(['worker w2 · pid 1234']);
+      expect(servers.last.pool.released).toEqual(['L7']);
+      await run(Commands.killWorker);
+      expect(fake.quickPicks[1]?.items.map((i) => i.label)).toEqual(['worker w1 · pid 1001', 'worker w2 · pid 1234']);
+      await run(Commands.copyPid);
+      expect(fake.clipboard).toBe('1001');
+    });
+
+    it('says so when no worker fits, and when the worker has moved on', async () => {
+      servers.last.pool.current = snapshot([worker({ id: 'w1' })]);
+      await run(Commands.copyAsCurl);
+      expect(fake.messages.at(-1)).toMatchObject({ kind: 'info', message: 'No worker is serving a request right now.' });
+      await run(Commands.releaseLease, { folderKey: key, workerId: 'w1', leaseId: 'L7' });
+      expect(fake.messages.at(-1)).toMatchObject({ kind: 'warning', message: 'Lease L7 of worker w1 has already ended.' });
+      await run(Commands.killWorker, { folderKey: key, workerId: 'w9' });
+      expect(fake.messages.at(-1)).toMatchObject({ kind: 'warning', message: 'Worker w9 is no longer in the pool.' });
+    });
+
+    it('Copy Request as curl, from a lease row, copies method and URL', async () => {
+      view.getChildren();
+      await run(Commands.copyAsCurl, view.nodeById(`worker:${key}#w2/L7/request`) as TreeNode);
+      expect(fake.clipboard).toBe('curl -i -X POST http://127.0.0.1:8080/form');
+    });
+
+    it('Reveal Request shows the worker in the tree and opens the script', async () => {
+      await run(Commands.revealRequest, { folderKey: key, workerId: 'w2' });
+      expect(fake.treeViews[0]?.reveals.length).toBe(1);
+      expect(String(fake.shownDocuments[0]?.target)).toBe('file:///app/index.php');
+    });
+
+    it('Open Worker Log opens the worker\'s read-only log document', async () => {
+      await run(Commands.openWorkerLog, { folderKey: key, workerId: 'w1' });
+      expect((fake.shownDocuments[0]?.target as { uri: { path: string } }).uri.path).toBe('/app/w1.log');
+    });
+
+    it('a failing handler is logged, not thrown at VS Code', async () => {
+      servers.last.pool.recycleWorker = () => {
+        throw new Error('boom');
+      };
+      await run(Commands.recycleWorker, { folderKey: key, workerId: 'w1' });
+      expect(log.lines.at(-1)).toMatchObject({ level: 'error', text: expect.stringMatching(/^fastcgiPool\.worker\.recycle failed: Error: boom/) });
+    });
+  });
+});

@@ -1,0 +1,181 @@
+/**
+ * Builders for the extension's unit tests: pool snapshots, workers, leases
+ * and findings with sensible defaults, and a fake `startPoolServer` whose
+ * pools the test drives by hand. Not a test file itself (no `.test.ts`).
+ */
+import type * as vscode from 'vscode';
+import type { PoolServerOptions } from '../../src/gateway/poolServer';
+import { GatewayListenError } from '../../src/gateway/server';
+import type { Finding, LeaseSnapshot, PoolEvent, PoolSnapshot, WorkerSnapshot } from '../../src/pool/types';
+import type { Logger, PoolHandle, PoolManagerDeps, ServerHandle } from '../../src/extension/poolManager';
+import { readSettings } from '../../src/extension/settings';
+
+export const T0 = Date.UTC(2026, 10, 28, 5, 0, 0);
+
+export function lease(overrides: Partial<LeaseSnapshot> = {}): LeaseSnapshot {
+  return {
+    id: 'L7',
+    workerId: 'w2',
+    method: 'GET',
+    uri: '/slow?ms=3000',
+    scriptFilename: '/app/index.php',
+    clientAddress: '127.0.0.1:50312',
+    holder: 'http 127.0.0.1:50312 #42',
+    queuedAt: T0,
+    acquiredAt: T0,
+    ...overrides,
+  };
+}
+
+export function worker(overrides: Partial<WorkerSnapshot> = {}): WorkerSnapshot {
+  return {
+    id: 'w1',
+    pid: 1001,
+    state: 'idle',
+    accesses: 5,
+    startedAt: T0 - 60_000,
+    lastActiveAt: T0 - 12_000,
+    lease: null,
+    exitReason: null,
+    exit: null,
+    findingIds: [],
+    defunct: false,
+    servingPid: null,
+    ...overrides,
+  };
+}
+
+/** A busy worker with a lease acquired `ageMs` before T0. */
+export function busyWorker(id: string, pid: number, request: Partial<LeaseSnapshot> = {}, ageMs = 2_300): WorkerSnapshot {
+  return worker({ id, pid, state: 'busy', lease: lease({ workerId: id, acquiredAt: T0 - ageMs, queuedAt: T0 - ageMs, ...request }), lastActiveAt: T0 - ageMs });
+}
+
+export function finding(overrides: Partial<Finding> = {}): Finding {
+  return {
+    id: 'F1',
+    kind: 'defunct-busy',
+    workerId: 'w2',
+    pid: 1234,
+    exit: { code: null, signal: 'SIGKILL' },
+    processState: null,
+    lease: lease({ uri: '/die', acquiredAt: T0 - 400 }),
+    descendant: null,
+    detectedAt: T0,
+    detectionLatencyMs: 0,
+    message: 'worker w2 (pid 1234) was killed by SIGKILL while serving GET /die (lease L7, 0.4 s)',
+    resolution: null,
+    ...overrides,
+  };
+}
+
+export function snapshot(workers: WorkerSnapshot[] = [worker()], overrides: Partial<PoolSnapshot> = {}): PoolSnapshot {
+  const count = (state: WorkerSnapshot['state']): number => workers.filter((w) => w.state === state).length;
+  return {
+    version: 1,
+    takenAt: T0,
+    state: 'running',
+    problem: null,
+    startedAt: T0 - 120_000,
+    limits: { minWorkers: 1, maxWorkers: 4, maxRequests: 0, idleTimeoutMs: 60_000, busyTimeoutMs: 60_000, queueTimeoutMs: 10_000, maxQueue: 256 },
+    counts: { starting: count('starting'), idle: count('idle'), busy: count('busy'), draining: count('draining'), error: count('error'), total: workers.length },
+    workers,
+    queue: { length: 0, oldestWaitMs: 0 },
+    spawnBackoff: null,
+    totals: { requests: 10, spawned: workers.length, exited: 0, crashed: 0, queueRejected: 0, busyTimeouts: 0 },
+    recentExits: [],
+    findings: [],
+    history: [],
+    leakPolicy: 'reclaim',
+    ...overrides,
+  };
+}
+
+/** A pool the test sets the snapshot of, recording what commands asked of it. */
+export class FakePool implements PoolHandle {
+  current: PoolSnapshot = snapshot();
+  readonly recycled: { workerId: string; mode: 'graceful' | 'kill' }[] = [];
+  readonly released: string[] = [];
+  snapshot(): PoolSnapshot {
+    return this.current;
+  }
+  recycleWorker(workerId: string, mode: 'graceful' | 'kill'): boolean {
+    this.recycled.push({ workerId, mode });
+    return this.current.workers.some((w) => w.id === workerId && w.state !== 'error');
+  }
+  releaseLease(leaseId: string): boolean {
+    this.released.push(leaseId);
+    return this.current.workers.some((w) => w.lease?.id === leaseId);
+  }
+}
+
+/** A started fake server: its pool, and the event callbacks the manager passed. */
+export class FakeServer implements ServerHandle {
+  readonly pool = new FakePool();
+  stopped = false;
+  readonly url: string;
+  constructor(
+    readonly port: number,
+    readonly options: PoolServerOptions,
+  ) {
+    this.url = `http://127.0.0.1:${port}/`;
+  }
+  async stop(): Promise<void> {
+    this.stopped = true;
+  }
+  /** Sends a pool event as the engine would, with the snapshot it leads to. */
+  emit(event: PoolEvent, next?: PoolSnapshot): void {
+    if (next) this.pool.current = next;
+    this.options.onPoolEvent?.(event);
+  }
+}
+
+/** `startPoolServer` as a fake: `busyPorts` fail with EADDRINUSE, `failWith` fails every start. */
+export class FakeServers {
+  readonly started: FakeServer[] = [];
+  readonly attempts: PoolServerOptions[] = [];
+  busyPorts = new Set<number>();
+  failWith: Error | null = null;
+
+  readonly start = async (options: PoolServerOptions): Promise<FakeServer> => {
+    this.attempts.push(options);
+    if (this.failWith) throw this.failWith;
+    const port = options.gateway.port ?? 8080;
+    if (this.busyPorts.has(port)) throw new GatewayListenError(`port ${port} on 127.0.0.1 is already in use; choose another with --port`, 'EADDRINUSE');
+    const server = new FakeServer(port === 0 ? 49_152 : port, options);
+    this.started.push(server);
+    return server;
+  };
+
+  get last(): FakeServer {
+    const server = this.started[this.started.length - 1];
+    if (!server) throw new Error('no server started');
+    return server;
+  }
+}
+
+/** A logger that keeps its lines. */
+export class MemoryLogger implements Logger {
+  readonly lines: string[] = [];
+  info(message: string): void {
+    this.lines.push(`info ${message}`);
+  }
+  warn(message: string): void {
+    this.lines.push(`warn ${message}`);
+  }
+  error(message: string): void {
+    this.lines.push(`error ${message}`);
+  }
+}
+
+/** Manager dependencies around fake servers; settings come from the fake `vscode` configuration. */
+export function managerDeps(servers: FakeServers, overrides: Partial<PoolManagerDeps> = {}, configuration?: (folder: vscode.WorkspaceFolder) => { get<T>(key: string): T | undefined }): PoolManagerDeps {
+  return {
+    startServer: servers.start,
+    isPortFree: async () => true,
+    readSettings: (folder) => readSettings(configuration ? configuration(folder) : { get: () => undefined }),
+    stateDirFor: () => '/tmp/fastcgi-pool-test-state',
+    isTrusted: () => true,
+    log: new MemoryLogger(),
+    ...overrides,
+  };
+}

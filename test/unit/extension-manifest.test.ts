@@ -1,0 +1,215 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+
+vi.mock('vscode', () => vi.importActual('../support/fakeVscode'));
+
+import { commandTable } from '../../src/extension/commands/table';
+import { allContextValues } from '../../src/extension/contextValues';
+import { Commands, ContextKeys, Views } from '../../src/extension/ids';
+import type { PoolStatus } from '../../src/extension/poolManager';
+import { RESTRICTED_SETTINGS, SETTING_DEFAULTS } from '../../src/extension/settings';
+import { present, WorkersTreeModel, type PoolSource } from '../../src/extension/tree/model';
+import type { PoolSnapshot, WorkerSnapshot } from '../../src/pool/types';
+import { busyWorker, finding, snapshot, T0, worker } from './extension-fixtures';
+
+interface MenuItem {
+  command: string;
+  when?: string;
+  group?: string;
+}
+interface Manifest {
+  main: string;
+  icon: string;
+  engines: { vscode: string };
+  activationEvents: string[];
+  extensionKind: string[];
+  capabilities: { untrustedWorkspaces: { supported: string | boolean; restrictedConfigurations: string[] }; virtualWorkspaces: { supported: boolean } };
+  scripts: Record<string, string>;
+  devDependencies: Record<string, string>;
+  contributes: {
+    commands: { command: string; title: string; category: string; icon?: string }[];
+    menus: Record<string, MenuItem[]>;
+    viewsContainers: { activitybar: { id: string; title: string; icon: string }[] };
+    views: Record<string, { id: string; name: string }[]>;
+    viewsWelcome: { view: string; contents: string; when?: string }[];
+    configuration: { properties: Record<string, { type: string; default: unknown; scope?: string; markdownDescription?: string; enum?: string[] }> };
+  };
+}
+
+const root = join(__dirname, '../..');
+const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Manifest;
+const contributed = new Set(manifest.contributes.commands.map((c) => c.command));
+const allMenuItems = Object.values(manifest.contributes.menus).flat();
+
+/** Every contextValue the tree emits, from pools and workers in every state it can show. */
+function emittedContextValues(): Set<string> {
+  const values = new Set<string>();
+  const source = (key: string, status: PoolStatus, snap: PoolSnapshot | null): PoolSource => ({
+    key,
+    name: key,
+    status,
+    problem: status === 'failed' ? 'php-cgi not found' : null,
+    portMoved: null,
+    server: snap ? { port: 8080, url: 'http://127.0.0.1:8080/' } : null,
+    snapshot: () => snap,
+  });
+  const f = finding({ workerId: 'w6' });
+  const workers: WorkerSnapshot[] = [
+    worker({ id: 'w1', state: 'idle' }),
+    busyWorker('w2', 2),
+    worker({ id: 'w3', state: 'starting', pid: null }),
+    { ...busyWorker('w4', 4), state: 'draining' },
+    worker({ id: 'w5', state: 'draining' }),
+    { ...busyWorker('w6', 6), findingIds: [f.id] },
+    worker({ id: 'w7', state: 'error', exitReason: 'killed-by-user' }),
+    worker({ id: 'w8', state: 'idle', findingIds: ['F8'] }),
+  ];
+  const running = snapshot(workers, { findings: [f, finding({ id: 'F8', workerId: 'w8', kind: 'zombie-descendant' })] });
+  for (const statuses of [
+    ['running', 'stopped', 'starting', 'stopping', 'failed'],
+    ['stopped', 'failed'],
+  ] as PoolStatus[][]) {
+    const model = new WorkersTreeModel();
+    model.sync(
+      statuses.map((status, i) => source(`file:///ws/${i}`, status, status === 'running' || status === 'stopping' ? running : null)),
+      () => '/app',
+      T0,
+    );
+    for (const node of model.allNodes()) values.add(present(node, T0).contextValue);
+  }
+  return values;
+}
+
+/** `viewItem == x` and `viewItem =~ /re/` clauses of a when-clause. */
+function viewItemClauses(when: string): ({ kind: 'eq'; value: string } | { kind: 're'; re: RegExp })[] {
+  const clauses: ({ kind: 'eq'; value: string } | { kind: 're'; re: RegExp })[] = [];
+  for (const match of when.matchAll(/viewItem\s*==\s*([\w.-]+)/g)) clauses.push({ kind: 'eq', value: match[1] as string });
+  for (const match of when.matchAll(/viewItem\s*=~\s*\/((?:\\\/|[^/])+)\/([a-z]*)/g)) clauses.push({ kind: 're', re: new RegExp(match[1] as string, match[2]) });
+  return clauses;
+}
+
+describe('package.json', () => {
+  it('contributes the fixed commands in category "FastCGI", and no dashboard command yet', () => {
+    expect(manifest.contributes.commands.map((c) => `${c.command} "${c.title}" [${c.category}]`)).toEqual([
+      'fastcgiPool.start "Start Pool" [FastCGI]',
+      'fastcgiPool.stop "Stop Pool" [FastCGI]',
+      'fastcgiPool.restart "Restart Pool" [FastCGI]',
+      'fastcgiPool.openInBrowser "Open in Browser" [FastCGI]',
+      'fastcgiPool.showLog "Show Log" [FastCGI]',
+      'fastcgiPool.worker.kill "Kill Worker" [FastCGI]',
+      'fastcgiPool.worker.recycle "Recycle Worker" [FastCGI]',
+      'fastcgiPool.worker.releaseLease "Release Lease" [FastCGI]',
+      'fastcgiPool.worker.revealRequest "Reveal Request" [FastCGI]',
+      'fastcgiPool.worker.copyAsCurl "Copy Request as curl" [FastCGI]',
+      'fastcgiPool.worker.openLog "Open Worker Log" [FastCGI]',
+      'fastcgiPool.worker.copyPid "Copy PID" [FastCGI]',
+    ]);
+    expect(contributed.has('fastcgiPool.showDashboard')).toBe(false);
+  });
+
+  it('has a handler for every contributed command and a contribution for every handler', () => {
+    expect([...contributed].sort()).toEqual(Object.keys(commandTable).sort());
+    expect(Object.values(Commands).sort()).toEqual([...contributed].sort());
+  });
+
+  it('only puts existing commands in menus, and inline items have icons', () => {
+    for (const item of allMenuItems) expect(contributed, item.command).toContain(item.command);
+    for (const item of allMenuItems.filter((i) => i.group?.startsWith('inline') || i.group?.startsWith('navigation'))) {
+      expect(manifest.contributes.commands.find((c) => c.command === item.command)?.icon, item.command).toMatch(/^\$\([a-z-]+\)$/);
+    }
+    for (const item of manifest.contributes.menus['view/item/context'] ?? []) {
+      expect(item.group, item.command).toMatch(/^(inline|1_inspect|2_lifecycle|9_destructive)(@\d+)?$/);
+    }
+  });
+
+  it('matches every viewItem when-clause with a contextValue the tree really emits', () => {
+    const emitted = emittedContextValues();
+    const grammar = new Set(allContextValues());
+    for (const value of emitted) expect(grammar, `emitted "${value}" is outside the documented grammar`).toContain(value);
+    let clauses = 0;
+    for (const item of allMenuItems) {
+      for (const clause of viewItemClauses(item.when ?? '')) {
+        clauses++;
+        const hit = [...emitted].some((value) => (clause.kind === 'eq' ? value === clause.value : clause.re.test(value)));
+        expect(hit, `${item.command}: "${item.when}" matches nothing the tree emits`).toBe(true);
+      }
+      if (item.when?.includes('viewItem')) expect(item.when, item.command).toContain(`view == ${Views.workers}`);
+    }
+    expect(clauses).toBeGreaterThan(15);
+  });
+
+  it('offers each worker action only where it applies', () => {
+    const whenFor = (command: string, group: string): string => (manifest.contributes.menus['view/item/context'] ?? []).find((i) => i.command === command && i.group === group)?.when ?? '';
+    const applies = (command: string, group: string, value: string): boolean => viewItemClauses(whenFor(command, group)).some((c) => (c.kind === 'eq' ? c.value === value : c.re.test(value)));
+    expect(applies(Commands.releaseLease, '2_lifecycle@2', 'worker.busy.lease')).toBe(true);
+    expect(applies(Commands.releaseLease, '2_lifecycle@2', 'worker.idle')).toBe(false);
+    expect(applies(Commands.killWorker, '9_destructive@1', 'worker.busy.lease.finding')).toBe(true);
+    expect(applies(Commands.killWorker, '9_destructive@1', 'worker.error')).toBe(false);
+    expect(applies(Commands.copyPid, '1_inspect@4', 'worker.starting')).toBe(false);
+  });
+
+  it('uses only context keys the extension sets', () => {
+    const ours = new Set<string>(Object.values(ContextKeys));
+    for (const item of allMenuItems) {
+      for (const key of (item.when ?? '').match(/fastcgiPool\.[A-Za-z]+(?![.\w])/g) ?? []) {
+        if (key === Views.workers) continue;
+        expect(ours, `${item.command}: ${item.when}`).toContain(key);
+      }
+    }
+  });
+
+  it('has the activity-bar container, the Workers view and a welcome with a Start link', () => {
+    expect(manifest.contributes.viewsContainers.activitybar).toEqual([{ id: 'fastcgiPool', title: 'FastCGI Pool', icon: 'media/activitybar.svg' }]);
+    expect(manifest.contributes.views.fastcgiPool?.map((v) => `${v.id} ${v.name}`)).toEqual(['fastcgiPool.workers Workers']);
+    const welcome = manifest.contributes.viewsWelcome.filter((w) => w.view === Views.workers);
+    expect(welcome.some((w) => w.contents.includes('[Start Pool](command:fastcgiPool.start)'))).toBe(true);
+    for (const w of welcome) {
+      for (const [, command] of w.contents.matchAll(/\(command:([\w.]+)/g)) {
+        expect(contributed.has(command as string) || ['workbench.action.openSettings', 'workbench.trust.manage', 'vscode.openFolder'].includes(command as string), command).toBe(true);
+      }
+    }
+  });
+
+  it('declares every setting with a schema, a markdown description and the documented default', () => {
+    const properties = manifest.contributes.configuration.properties;
+    expect(Object.keys(properties).sort()).toEqual(Object.keys(SETTING_DEFAULTS).map((k) => `fastcgiPool.${k}`).sort());
+    for (const [name, value] of Object.entries(SETTING_DEFAULTS)) {
+      const property = properties[`fastcgiPool.${name}`];
+      expect(property?.default, name).toEqual(value);
+      expect(property?.markdownDescription, name).toBeTruthy();
+      expect(property?.type, name).toBe(typeof value === 'number' ? 'integer' : typeof value);
+    }
+    expect(properties['fastcgiPool.phpCgiPath']?.scope).toBe('machine-overridable');
+    expect(properties['fastcgiPool.leakPolicy']?.enum).toEqual(['reclaim', 'keep']);
+  });
+
+  it('restricts, in untrusted workspaces, every setting that decides what runs, and each exists in the schema', () => {
+    const restricted = manifest.capabilities.untrustedWorkspaces.restrictedConfigurations;
+    expect(manifest.capabilities.untrustedWorkspaces.supported).toBe('limited');
+    for (const name of restricted) expect(manifest.contributes.configuration.properties, name).toHaveProperty([name]);
+    expect(restricted.sort()).toEqual(RESTRICTED_SETTINGS.map((k) => `fastcgiPool.${k}`).sort());
+    for (const executes of ['phpCgiPath', 'ini', 'env', 'documentRoot', 'frontController']) expect(restricted).toContain(`fastcgiPool.${executes}`);
+  });
+
+  it('activates only through its commands and views, runs on the workspace side, and is not for virtual workspaces', () => {
+    for (const event of manifest.activationEvents) expect(event).toMatch(/^(onCommand:fastcgiPool\.|onView:fastcgiPool\.)/);
+    expect(manifest.extensionKind).toEqual(['workspace']);
+    expect(manifest.capabilities.virtualWorkspaces.supported).toBe(false);
+    expect(manifest.main).toBe('./dist/extension.js');
+  });
+
+  it('packages with vsce 3.x, without dependencies, with a 128 px PNG icon and an allow-list .vscodeignore', () => {
+    expect(manifest.scripts.package).toMatch(/vsce package --no-dependencies/);
+    expect(manifest.devDependencies['@vscode/vsce']).toMatch(/^[~^]?3\./);
+    const png = readFileSync(join(root, manifest.icon));
+    expect(png.subarray(1, 4).toString('ascii')).toBe('PNG');
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([128, 128]);
+    expect(existsSync(join(root, 'media/activitybar.svg'))).toBe(true);
+    const ignore = readFileSync(join(root, '.vscodeignore'), 'utf8').split('\n').filter((line) => line && !line.startsWith('#'));
+    expect(ignore[0]).toBe('**');
+    for (const kept of ignore.slice(1)) expect(kept, 'only allow-list entries after **').toMatch(/^!/);
+    expect(ignore).not.toContain('!node_modules/**');
+    expect(existsSync(join(root, 'CHANGELOG.md'))).toBe(true);
+  });
+});
