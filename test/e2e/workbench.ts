@@ -1,0 +1,307 @@
+import type { Locator, Page } from 'playwright-core';
+
+/**
+ * Drives VS Code 1.100's web workbench (code-server) the way a person does:
+ * the command palette, the activity bar, tree rows, context menus and the
+ * Problems panel, found by their aria labels and text. Every wait polls
+ * with a deadline and says what it was waiting for.
+ */
+
+/** Polls `check` until it returns a value other than undefined/false; throws `what` with the last detail. */
+export async function poll<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+  detail?: () => Promise<string>,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      const seen = detail ? `\n  what the page showed: ${await detail().catch((e) => String(e))}` : '';
+      const cause = lastError ? `\n  last error: ${String(lastError).split('\n')[0]}` : '';
+      throw new Error(`timed out after ${(timeoutMs / 1000).toFixed(0)} s waiting for ${what}${cause}${seen}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** One row of a VS Code tree or list as a screen reader sees it. */
+export interface Row {
+  index: number;
+  /** aria-level (1 for top level); 0 for flat lists. */
+  level: number;
+  expanded: boolean | null;
+  ariaLabel: string;
+  /** The row's label (`.label-name`), or its whole text where it has none. */
+  label: string;
+  /** The row's description (`.label-description`), '' if none. */
+  description: string;
+  /** The row's visible text, every text piece joined by a space. */
+  text: string;
+}
+
+export async function readRows(rows: Locator): Promise<Row[]> {
+  return rows.evaluateAll((elements) =>
+    elements
+      .map((el) => {
+        // Label and description are sibling spans; join the leaf texts with spaces.
+        const parts: string[] = [];
+        const walk = (node: any): void => {
+          if (node.nodeType === 3) {
+            const t = String(node.textContent ?? '').trim();
+            if (t) parts.push(t);
+          } else if (node.childNodes) {
+            for (const c of node.childNodes) walk(c);
+          }
+        };
+        walk(el);
+        const textOf = (selector: string): string | null => {
+          const found = el.querySelector(selector);
+          return found ? String(found.textContent ?? '').trim() : null;
+        };
+        return {
+          index: Number(el.getAttribute('data-index') ?? -1),
+          level: Number(el.getAttribute('aria-level') ?? 0),
+          expanded: el.hasAttribute('aria-expanded') ? el.getAttribute('aria-expanded') === 'true' : null,
+          ariaLabel: el.getAttribute('aria-label') ?? '',
+          label: textOf('.label-name') ?? parts.join(' '),
+          description: textOf('.label-description') ?? '',
+          text: parts.join(' '),
+        };
+      })
+      .sort((a, b) => a.index - b.index),
+  );
+}
+
+export function formatRows(rows: Row[]): string {
+  if (rows.length === 0) return '(no rows)';
+  return rows
+    .map((r) => `${'  '.repeat(Math.max(0, r.level - 1))}${r.text}${r.ariaLabel && r.ariaLabel !== r.text ? `  [aria-label: ${r.ariaLabel}]` : ''}`)
+    .join('\n    ');
+}
+
+export class Workbench {
+  constructor(readonly page: Page) {}
+
+  /** Waits for the workbench with the folder open in the explorer. */
+  async waitForReady(folderName: string): Promise<void> {
+    await this.page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    await poll(
+      `the explorer to show the folder ${folderName}`,
+      async () => {
+        const rows = await readRows(this.page.locator('.part.sidebar .explorer-folders-view .monaco-list-row'));
+        return rows.some((r) => r.text === 'index.php');
+      },
+      60_000,
+      () => this.describeSidebar(),
+    );
+  }
+
+  // ---- command palette ----
+
+  /**
+   * F1, type the command's title, wait until it is the highlighted entry,
+   * Enter. The palette lists the commands known when it opened, and an
+   * extension's commands arrive a few seconds after the window, so a palette
+   * without the entry is closed and opened again until `timeoutMs`.
+   */
+  async runCommand(title: string, beforeEnter?: () => Promise<void>, timeoutMs = 30_000): Promise<void> {
+    const widget = this.page.locator('.quick-input-widget');
+    const input = widget.locator('input[type="text"], input.input').first();
+    const rows = widget.locator('.quick-input-list .monaco-list-row');
+    const isHighlighted = async () => {
+      const focused = await readRows(widget.locator('.quick-input-list .monaco-list-row.focused'));
+      return focused.some((r) => r.ariaLabel === title || r.ariaLabel.startsWith(`${title},`) || r.text.startsWith(title));
+    };
+    await poll(
+      `"${title}" to be the highlighted entry in the command palette`,
+      async () => {
+        if (await widget.isVisible()) await this.page.keyboard.press('Escape');
+        await this.focusWorkbench();
+        await this.page.keyboard.press('F1');
+        await input.waitFor({ state: 'visible', timeout: 5_000 });
+        await input.fill(`>${title}`);
+        // Give the list up to 3 s to filter down to the entry before trying again.
+        const until = Date.now() + 3_000;
+        while (Date.now() < until) {
+          if (await isHighlighted()) return true;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        return false;
+      },
+      timeoutMs,
+      async () => `palette entries: ${formatRows(await readRows(rows))}`,
+    );
+    if (beforeEnter) await beforeEnter();
+    await this.page.keyboard.press('Enter');
+    await widget.waitFor({ state: 'hidden', timeout: 5_000 });
+  }
+
+  /** Click somewhere neutral so key presses go to the workbench. */
+  async focusWorkbench(): Promise<void> {
+    await this.page.locator('.part.statusbar').click({ position: { x: 600, y: 10 } }).catch(() => undefined);
+  }
+
+  async pressEscape(): Promise<void> {
+    await this.page.keyboard.press('Escape');
+  }
+
+  // ---- activity bar and sidebar ----
+
+  /** The activity bar entry whose label starts with `title` (e.g. "FastCGI Pool"). */
+  activityBarItem(title: string): Locator {
+    return this.page.locator(`.part.activitybar [role="tab"]:has(a.action-label[aria-label^="${title}"])`);
+  }
+
+  async openViewContainer(title: string): Promise<void> {
+    const item = this.activityBarItem(title);
+    await poll(
+      `the activity bar item "${title}"`,
+      async () => (await item.count()) === 1,
+      20_000,
+      async () => `activity bar items: ${(await this.activityBarLabels()).join(' | ')}`,
+    );
+    if ((await item.getAttribute('aria-selected')) !== 'true') await item.click();
+    await poll(`the "${title}" view container to be shown in the sidebar`, async () =>
+      (await item.getAttribute('aria-selected')) === 'true',
+    );
+  }
+
+  /** Drags the sash right of the sidebar so tree descriptions fit in the screenshots. */
+  async widenSidebar(width: number): Promise<void> {
+    const box = await this.page.locator('.part.sidebar').boundingBox();
+    if (!box || box.width >= width) return;
+    const y = box.y + box.height / 2;
+    await this.page.mouse.move(box.x + box.width, y);
+    await this.page.mouse.down();
+    await this.page.mouse.move(box.x + width, y, { steps: 5 });
+    await this.page.mouse.up();
+    await this.page.mouse.move(box.x + width + 200, y); // off the sash, which is highlighted while hovered
+  }
+
+  async activityBarLabels(): Promise<string[]> {
+    return this.page
+      .locator('.part.activitybar a.action-label')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? '').filter(Boolean));
+  }
+
+  /** The rows of the sidebar's tree views (all views of the shown container). */
+  sidebarRows(): Locator {
+    return this.page.locator('.part.sidebar .monaco-list-row');
+  }
+
+  async readSidebar(): Promise<Row[]> {
+    return readRows(this.sidebarRows());
+  }
+
+  async describeSidebar(): Promise<string> {
+    const title = await this.page
+      .locator('.part.sidebar .composite.title')
+      .innerText()
+      .catch(() => '?');
+    const panes = await this.page
+      .locator('.part.sidebar .pane-body')
+      .evaluateAll((els) => els.map((e) => String((e as any).innerText ?? '').replace(/\s+/g, ' ').trim()).filter(Boolean))
+      .catch(() => [] as string[]);
+    return `sidebar "${title.replace(/\s+/g, ' ')}":\n    ${formatRows(await this.readSidebar())}\n  sidebar text: ${panes.join(' || ').slice(0, 1500)}`;
+  }
+
+  /**
+   * Clicks the twistie of the first sidebar row that `match`es if that row is
+   * collapsed. Returns whether the row exists. Groups gain children (and
+   * with them a twistie) as the pool changes, so callers poll with this.
+   */
+  async expandIfCollapsed(match: (row: Row) => boolean): Promise<boolean> {
+    const row = (await this.readSidebar()).find(match);
+    if (!row) return false;
+    if (row.expanded === false) await this.rowLocator(row.label).first().locator('.monaco-tl-twistie').click();
+    return true;
+  }
+
+  /** The sidebar row whose label is exactly `label` (descriptions change every second; labels do not). */
+  rowLocator(label: string): Locator {
+    return this.sidebarRows().filter({
+      has: this.page.locator('.label-name', { hasText: new RegExp(`^\\s*${escapeRegExp(label)}\\s*$`) }),
+    });
+  }
+
+  /** Right-clicks the row and clicks the context menu item `item`. */
+  async contextMenu(row: Row, item: string, beforeClick?: () => Promise<void>): Promise<void> {
+    // Near the row's left end, so the menu does not hide the row's description in screenshots.
+    await this.rowLocator(row.label).click({ button: 'right', position: { x: 40, y: 8 } });
+    const menuItem = this.page.getByRole('menuitem', { name: item, exact: true });
+    await poll(
+      `the context menu item "${item}"`,
+      async () => (await menuItem.count()) > 0 && (await menuItem.first().isVisible()),
+      5_000,
+      async () => `menu items: ${(await this.menuItems()).join(' | ')}`,
+    );
+    if (beforeClick) await beforeClick();
+    await menuItem.first().click();
+  }
+
+  async menuItems(): Promise<string[]> {
+    const items = await this.page.getByRole('menuitem').all();
+    const names: string[] = [];
+    for (const i of items) names.push(((await i.getAttribute('aria-label')) ?? (await i.innerText())).replace(/\n/g, ' '));
+    return names;
+  }
+
+  // ---- status bar, notifications, dialogs ----
+
+  async statusBarTexts(): Promise<string[]> {
+    return this.page
+      .locator('.part.statusbar .statusbar-item')
+      .evaluateAll((els) => els.map((e) => String((e as any).innerText ?? '').replace(/\s+/g, ' ').trim()).filter(Boolean));
+  }
+
+  async notifications(): Promise<string[]> {
+    return this.page
+      .locator('.notifications-toasts .notification-list-item, .notifications-center .notification-list-item')
+      .evaluateAll((els) => els.map((e) => String((e as any).innerText ?? '').replace(/\s+/g, ' ').trim()));
+  }
+
+  /** The visible modal dialog's text, or null. */
+  async dialogText(): Promise<string | null> {
+    const dialog = this.page.locator('.monaco-dialog-box');
+    if (!(await dialog.isVisible().catch(() => false))) return null;
+    return (await dialog.innerText()).replace(/\s+/g, ' ');
+  }
+
+  // ---- Problems panel ----
+
+  async openProblems(): Promise<void> {
+    await this.runCommand('Problems: Focus on Problems View');
+    await this.page.locator('.part.panel .markers-panel').waitFor({ state: 'visible', timeout: 10_000 });
+  }
+
+  async readProblems(): Promise<Row[]> {
+    return readRows(this.page.locator('.part.panel .markers-panel .monaco-list-row'));
+  }
+
+  /** Everything a person would read on screen, for failure reports. */
+  async describe(): Promise<string> {
+    const panel = await this.page
+      .locator('.part.panel')
+      .innerText()
+      .catch(() => '');
+    return [
+      await this.describeSidebar(),
+      `status bar: ${(await this.statusBarTexts()).join(' | ')}`,
+      `notifications: ${(await this.notifications()).join(' | ') || '(none)'}`,
+      `dialog: ${(await this.dialogText()) ?? '(none)'}`,
+      `panel: ${panel.replace(/\s+/g, ' ').slice(0, 1500) || '(hidden)'}`,
+    ].join('\n  ');
+  }
+}
+
+function escapeRegExp(value: string): string {
+  return value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
