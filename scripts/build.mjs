@@ -1,6 +1,7 @@
 // Bundles the CLI and the extension with esbuild. Both run on Node 20 inside
 // one file each, so the packaged .vsix needs no node_modules.
 import { build } from 'esbuild';
+import { copyFileSync, mkdirSync } from 'node:fs';
 
 const watch = process.argv.includes('--watch');
 const common = {
@@ -17,7 +18,21 @@ const targets = [
   { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
   // The engine as a library, for bench/ and the soak run.
   { ...common, entryPoints: ['src/index.ts'], outfile: 'dist/engine.js' },
+  // The dashboard webview (browser), its stylesheet, and the toolkit it uses (see dashboardAssets below).
+  { ...common, entryPoints: ['webview/main.ts'], outfile: 'dist/webview/main.js', platform: 'browser', target: 'chrome120', format: 'iife' },
+  { ...common, entryPoints: ['webview/dashboard.css'], outfile: 'dist/webview/dashboard.css', platform: 'browser', target: 'chrome120', sourcemap: false },
 ];
+
+// Loaded by the dashboard as is: @vscode/webview-ui-toolkit's self-registering bundle (pinned 1.4.0),
+// with its licence and third-party notices, which ship along with it.
+const toolkit = 'node_modules/@vscode/webview-ui-toolkit';
+const dashboardAssets = [
+  [`${toolkit}/dist/toolkit.min.js`, 'dist/webview/toolkit.min.js'],
+  [`${toolkit}/LICENSE`, 'dist/webview/toolkit.LICENSE.txt'],
+  [`${toolkit}/NOTICES`, 'dist/webview/toolkit.NOTICES.txt'],
+];
+mkdirSync('dist/webview', { recursive: true });
+for (const [from, to] of dashboardAssets) copyFileSync(from, to);
 
 if (watch) {
   const { context } = await import('esbuild');

@@ -3,6 +3,8 @@ import * as vscode from 'vscode';
 import { startPoolServer } from '../gateway/poolServer';
 import { registerCommands } from './commands/table';
 import { ContextKeyProjection } from './contextKeys';
+import { DashboardPanel, registerDashboardSerializer } from './dashboard/dashboardPanel';
+import { DashboardSources } from './dashboard/folderSource';
 import { DiagnosticsProjection } from './diagnostics/diagnostics';
 import { FindingLedger } from './diagnostics/findingLedger';
 import { FindingQuickFixes } from './diagnostics/quickFixes';
@@ -56,7 +58,21 @@ export function activate(context: vscode.ExtensionContext): void {
 
   store.add(vscode.workspace.registerTextDocumentContentProvider(WORKER_LOG_SCHEME, workerLogs));
   store.add(vscode.languages.registerCodeActionsProvider({ scheme: 'file' }, new FindingQuickFixes(diagnostics), { providedCodeActionKinds: FindingQuickFixes.kinds }));
-  for (const registration of registerCommands({ manager: pools, view, log, workerLogs, ledger })) store.add(registration);
+  // The lease dashboards: one source per folder, panels restored after a reload by the serializer.
+  // Added after the sources, the panels close first; the manager stops the pools after both.
+  const dashboards = store.add(new DashboardSources(pools, { view, ledger, log }));
+  store.add(registerDashboardSerializer(context, (key) => dashboards.sourceForKey(key), log));
+  store.add({ dispose: () => DashboardPanel.disposeAll() });
+  const commands = registerCommands({
+    manager: pools,
+    view,
+    log,
+    workerLogs,
+    ledger,
+    extensionContext: context,
+    dashboardSourceFor: (pool) => dashboards.sourceFor(pool),
+  });
+  for (const registration of commands) store.add(registration);
 
   store.add(vscode.workspace.onDidChangeWorkspaceFolders(() => void pools.syncFolders(vscode.workspace.workspaceFolders ?? [])));
   store.add(vscode.workspace.onDidGrantWorkspaceTrust(() => log.info('workspace trusted: "FastCGI: Start Pool" can run now')));

@@ -10,6 +10,7 @@ export const Commands = {
   restart: 'fastcgiPool.restart',
   openInBrowser: 'fastcgiPool.openInBrowser',
   showLog: 'fastcgiPool.showLog',
+  showDashboard: 'fastcgiPool.showDashboard',
   killWorker: 'fastcgiPool.worker.kill',
   recycleWorker: 'fastcgiPool.worker.recycle',
   releaseLease: 'fastcgiPool.worker.releaseLease',

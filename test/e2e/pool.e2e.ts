@@ -6,8 +6,10 @@
  *   → the Idle group fills in the sidebar → a slow request shows a worker under
  *   Busy with its request → "Kill Worker" from that row's context menu, and a
  *   replacement appears → /die makes its worker SIGKILL itself mid-request and
- *   the Problems panel shows the defunct-busy diagnostic on index.php → "FastCGI:
- *   Stop Pool" leaves no php-cgi behind.
+ *   the Problems panel shows the defunct-busy diagnostic on index.php → under
+ *   load from the test, "FastCGI: Show Dashboard" opens the lease dashboard
+ *   (headline figures, worker rows, the lease timeline, the /die finding) →
+ *   "FastCGI: Stop Pool" leaves no php-cgi behind.
  *
  * Run with `npm run test:e2e` (packages the .vsix first) or, with a .vsix at
  * hand, `node test/e2e/run.mjs`. Screenshots: test-output/e2e/NN-name.png.
@@ -18,11 +20,11 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Frame } from 'playwright-core';
 import { CodeServer, findCodeServer, freePort } from './codeServer';
 import { describe, isAlive, listRunPhpProcesses } from './processes';
 import { StepRunner } from './steps';
-import { Workbench, formatRows, poll, type Row } from './workbench';
+import { Workbench, formatDashboard, formatRows, poll, type DashboardView, type Row } from './workbench';
 
 const repoRoot = process.cwd();
 const outputDir = resolve(repoRoot, 'test-output/e2e');
@@ -98,6 +100,46 @@ function answerOf(request: Promise<Response>): Promise<string> {
     },
     (e) => `no response: ${String(e.cause ?? e)}`,
   );
+}
+
+/**
+ * Keeps the pool busy from the test process: three loops of slow pages
+ * (1.2–2.5 s, so the timeline gets long bars and workers stay busy) and one
+ * of quick pages. `stop()` lets each loop finish its request (an aborted
+ * request would recycle its worker) and says how the requests went.
+ */
+function startLoad(poolUrl: string): { stop(): Promise<string> } {
+  let running = true;
+  const statuses = new Map<string, number>();
+  const count = (status: string) => statuses.set(status, (statuses.get(status) ?? 0) + 1);
+  const get = (path: string) =>
+    fetch(`${poolUrl}${path}`).then(
+      async (r) => {
+        await r.arrayBuffer();
+        count(String(r.status));
+      },
+      (e) => count(`error ${String(e.cause?.code ?? e)}`),
+    );
+  const loop = async (paths: string[], pauseMs: number) => {
+    for (let i = 0; running; i++) {
+      await get(paths[i % paths.length]!);
+      if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
+    }
+  };
+  const loops = [
+    loop(['/slow?ms=2500'], 0),
+    loop(['/slow?ms=1800'], 0),
+    loop(['/slow?ms=1200', '/hello/dashboard'], 0),
+    loop(['/', '/api/users', '/hello/dashboard', '/api/users/1'], 150),
+  ];
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      const total = [...statuses.values()].reduce((a, b) => a + b, 0);
+      return `${total} requests (${[...statuses].map(([s, n]) => `${n}× ${s}`).join(', ')})`;
+    },
+  };
 }
 
 function findVsix(): string {
@@ -199,9 +241,16 @@ async function main(): Promise<number> {
           });
           const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
           page.setDefaultTimeout(15_000);
+          const browserLog = (line: string) => writeFileSync(join(outputDir, 'browser-console.log'), `${line}\n`, { flag: 'a' });
           page.on('console', (m) => {
-            if (m.type() === 'error') writeFileSync(join(outputDir, 'browser-console.log'), `${m.text()}\n`, { flag: 'a' });
+            // Errors, and everything a webview frame says (how its service worker came up).
+            if (m.type() === 'error' || /\/webview\//.test(m.location().url)) browserLog(`${m.type()}: ${m.text()}${m.location().url ? ` (${m.location().url})` : ''}`);
           });
+          // Which resource a "Failed to load resource" was (webview frames included).
+          page.on('response', (r) => {
+            if (r.status() >= 400) browserLog(`HTTP ${r.status()} ${r.request().method()} ${r.url()}`);
+          });
+          page.on('requestfailed', (r) => browserLog(`request failed: ${r.method()} ${r.url()}: ${r.failure()?.errorText ?? '?'}`));
           runner.page = page;
           wb = new Workbench(page);
           runner.describePage = () => wb.describe();
@@ -362,7 +411,69 @@ async function main(): Promise<number> {
         },
       },
       {
-        title: '07 "FastCGI: Stop Pool" stops every worker: no php-cgi of this run is left',
+        title: '07 under load, "FastCGI: Show Dashboard" opens the lease dashboard with its figures, workers and timeline',
+        run: async () => {
+          // Room for the dashboard: the Problems panel and the sidebar step aside (step 08 opens the sidebar again).
+          await wb.runCommand('View: Hide Panel');
+          await wb.runCommand('View: Close Primary Side Bar');
+          const load = startLoad(poolUrl);
+          try {
+            await wb.runCommand('FastCGI: Show Dashboard');
+            let frame: Frame | undefined;
+            let seen: DashboardView | null = null;
+            const describeDashboard = async () =>
+              (seen ? `dashboard:\n    ${formatDashboard(seen)}` : `no dashboard webview found; frames: ${wb.page.frames().map((f) => f.url().slice(0, 160)).join(' | ')}`) +
+              `\n  ${await wb.describe()}`;
+            const shown = await poll(
+              'the dashboard webview to show the running pool: headline figures, a worker row with a request, a timeline with leases, the /die finding',
+              async () => {
+                frame ??= await wb.webviewFrame('[data-figure="busy"]');
+                if (!frame) return undefined;
+                const d = (seen = await wb.readDashboard(frame));
+                const figure = (key: string) => d.figures.find((f) => f.key === key)?.value ?? '';
+                const lanes = Number(/, (\d+) workers?:/.exec(d.timeline)?.[1] ?? 0);
+                const ready =
+                  d.subtitle.startsWith('Pool running') &&
+                  /^\d+$/.test(figure('idle')) &&
+                  Number(figure('busy')) >= 1 &&
+                  d.rows.some((r) => /^w\d+$/.test(r.key) && /^\d+/.test(r.pid)) &&
+                  d.rows.some((r) => r.request.startsWith('GET /')) &&
+                  lanes >= 1 &&
+                  !/no leases/.test(d.timeline) &&
+                  /defunct-busy/.test(d.findings);
+                return ready ? d : undefined;
+              },
+              30_000,
+              describeDashboard,
+            );
+            // The rows are the pool's own workers: each pid a php-cgi of this run.
+            const php = phpLeft().map((p) => p.pid);
+            const pids = shown.rows.filter((r) => /^\d+$/.test(r.pid)).map((r) => Number(r.pid));
+            for (const pid of pids) if (!php.includes(pid) && isAlive(pid)) throw new Error(`the dashboard shows pid ${pid}, which is not a php-cgi of this run (${php.join(', ')})`);
+            for (const pid of pids) seenPids.add(pid);
+            console.log(`      ${formatDashboard(shown).replace(/\n\s*/g, '\n      ')}`);
+            // The run is a minute old: the last minute shows its leases at a readable scale.
+            await frame!.locator('vscode-dropdown').click();
+            await frame!.locator('vscode-option', { hasText: 'Last minute' }).click();
+            // …and a few seconds more of load put a row of short leases next to the slow ones.
+            await poll(
+              'the timeline to span the last minute and show at least 15 finished (ok) leases',
+              async () => {
+                const d = (seen = await wb.readDashboard(frame!));
+                return /^Lease timeline, last 1 min\b/.test(d.timeline) && Number(/(\d+) ok\b/.exec(d.timeline)?.[1] ?? 0) >= 15;
+              },
+              20_000,
+              describeDashboard,
+            );
+            console.log(`      timeline: ${seen!.timeline}`);
+            await runner.screenshot('dashboard');
+          } finally {
+            console.log(`      load: ${await load.stop()}`);
+          }
+        },
+      },
+      {
+        title: '08 "FastCGI: Stop Pool" stops every worker: no php-cgi of this run is left',
         always: true,
         run: async () => {
           if (!runner.page) throw new Error('no workbench to stop the pool from (an earlier step failed)');
@@ -412,7 +523,7 @@ async function main(): Promise<number> {
     const others = swept.filter((p) => !p.comm.startsWith('php'));
     if (others.length > 0) console.log(`  (swept other processes of the run after code-server exited: ${describe(others)})`);
     await runner.runOne({
-      title: '08 after code-server exits, no php-cgi of this run is left behind',
+      title: '09 after code-server exits, no php-cgi of this run is left behind',
       run: async () => {
         const php = swept.filter((p) => p.comm.startsWith('php'));
         if (php.length > 0) throw new Error(`these php processes outlived code-server and were killed: ${describe(php)}`);

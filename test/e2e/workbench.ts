@@ -1,4 +1,4 @@
-import type { Locator, Page } from 'playwright-core';
+import type { Frame, Locator, Page } from 'playwright-core';
 
 /**
  * Drives VS Code 1.100's web workbench (code-server) the way a person does:
@@ -85,6 +85,29 @@ export function formatRows(rows: Row[]): string {
   return rows
     .map((r) => `${'  '.repeat(Math.max(0, r.level - 1))}${r.text}${r.ariaLabel && r.ariaLabel !== r.text ? `  [aria-label: ${r.ariaLabel}]` : ''}`)
     .join('\n    ');
+}
+
+/** The lease dashboard as read from its webview. */
+export interface DashboardView {
+  subtitle: string;
+  /** The "no pool" / "waiting" text while it shows no pool, else ''. */
+  empty: string;
+  figures: { key: string; value: string; detail: string }[];
+  rows: { key: string; pid: string; state: string; request: string }[];
+  /** The timeline canvas's text alternative ("Lease timeline, last 5 minutes, 4 workers: 12 ok, …"). */
+  timeline: string;
+  findings: string;
+  status: string;
+}
+
+export function formatDashboard(d: DashboardView): string {
+  return [
+    `subtitle: ${d.subtitle || '(none)'}${d.empty ? ` | empty state: ${d.empty}` : ''}`,
+    `figures: ${d.figures.map((f) => `${f.key}=${f.value}${f.detail ? ` (${f.detail})` : ''}`).join(', ') || '(none)'}`,
+    `worker rows: ${d.rows.map((r) => `${r.key} pid ${r.pid} ${r.state}${r.request ? ` ${r.request}` : ''}`).join(' | ') || '(none)'}`,
+    `timeline: ${d.timeline || '(no description)'}`,
+    `findings: ${d.findings.slice(0, 300) || '(none)'}`,
+  ].join('\n    ');
 }
 
 export class Workbench {
@@ -273,6 +296,55 @@ export class Workbench {
     const dialog = this.page.locator('.monaco-dialog-box');
     if (!(await dialog.isVisible().catch(() => false))) return null;
     return (await dialog.innerText()).replace(/\s+/g, ' ');
+  }
+
+  // ---- webviews (the lease dashboard) ----
+
+  /**
+   * The frame of the webview whose page has `selector`. In VS Code web a
+   * webview is two iframes deep (iframe.webview, then iframe#active-frame),
+   * on another origin; searching every frame for the page's own content
+   * needs no knowledge of that nesting.
+   */
+  async webviewFrame(selector: string): Promise<Frame | undefined> {
+    for (const frame of this.page.frames()) {
+      if (frame === this.page.mainFrame() || frame.isDetached()) continue;
+      if ((await frame.locator(selector).count().catch(() => 0)) > 0) return frame;
+    }
+    return undefined;
+  }
+
+  /** What the dashboard shows, as text: headline figures, worker rows, the timeline's description, findings. */
+  async readDashboard(frame: Frame): Promise<DashboardView> {
+    const text = (selector: string) =>
+      frame
+        .locator(selector)
+        .first()
+        .evaluate((e) => String((e as any).innerText ?? e.textContent ?? '').replace(/\s+/g, ' ').trim())
+        .catch(() => '');
+    const figures = await frame.locator('[data-figure]').evaluateAll((els) =>
+      els.map((e) => ({
+        key: e.getAttribute('data-figure') ?? '',
+        value: String(e.querySelector('.figure-value')?.textContent ?? '').trim(),
+        detail: String(e.querySelector('.figure-detail')?.textContent ?? '').trim(),
+      })),
+    );
+    const rows = await frame.locator('vscode-data-grid-row[data-key]').evaluateAll((els) =>
+      els.map((e) => {
+        const cell = (column: string) => String((e.querySelector(`[data-column="${column}"]`) as any)?.innerText ?? '').replace(/\s+/g, ' ').trim();
+        return { key: e.getAttribute('data-key') ?? '', pid: cell('PID'), state: cell('State'), request: cell('Current request') };
+      }),
+    );
+    const timeline = (await frame.locator('canvas.timeline-lanes').getAttribute('aria-label').catch(() => null)) ?? '';
+    return {
+      subtitle: await text('.subtitle'),
+      empty: (await frame.locator('.empty:not([hidden])').count()) > 0 ? await text('.empty') : '',
+      figures,
+      rows,
+      timeline,
+      findings: await text('ol.findings'),
+      status: await text('.status'),
+    };
   }
 
   // ---- Problems panel ----

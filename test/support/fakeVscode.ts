@@ -217,6 +217,12 @@ export enum StatusBarAlignment {
   Right = 2,
 }
 
+export enum ViewColumn {
+  Active = -1,
+  Beside = -2,
+  One = 1,
+}
+
 export enum ProgressLocation {
   SourceControl = 1,
   Window = 10,
@@ -367,6 +373,57 @@ export class FakeFileSystemWatcher {
   }
 }
 
+/** A webview panel the extension created (or one handed to its serializer); `posted` keeps its messages. */
+export class FakeWebviewPanel {
+  readonly posted: unknown[] = [];
+  readonly received = new EventEmitter<unknown>();
+  readonly viewStates = new EventEmitter<{ webviewPanel: FakeWebviewPanel }>();
+  readonly disposes = new EventEmitter<void>();
+  readonly onDidChangeViewState = this.viewStates.event;
+  readonly onDidDispose = this.disposes.event;
+  revealed = 0;
+  visible = true;
+  disposed = false;
+  readonly webview: {
+    html: string;
+    options: unknown;
+    readonly cspSource: string;
+    asWebviewUri(uri: Uri): Uri;
+    postMessage(message: unknown): Promise<boolean>;
+    readonly onDidReceiveMessage: EventEmitter<unknown>['event'];
+  };
+
+  constructor(
+    readonly viewType: string,
+    public title: string,
+    readonly showOptions: unknown,
+    options: unknown,
+  ) {
+    const posted = this.posted;
+    this.webview = {
+      html: '',
+      options,
+      cspSource: 'https://fake.vscode-cdn.net',
+      asWebviewUri: (uri) => uri.with({ scheme: 'https', authority: 'fake.vscode-cdn.net' }),
+      postMessage: async (message) => {
+        posted.push(message);
+        return true;
+      },
+      onDidReceiveMessage: this.received.event,
+    };
+  }
+
+  reveal(): void {
+    this.revealed++;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.disposes.fire();
+  }
+}
+
 /** A message shown through showInformation/Warning/ErrorMessage. */
 export interface ShownMessage {
   readonly kind: 'info' | 'warning' | 'error';
@@ -397,6 +454,9 @@ export const fake = {
   codeActionProviders: [] as { selector: unknown; provider: vscode.CodeActionProvider }[],
   contentProviders: new Map<string, vscode.TextDocumentContentProvider>(),
   shownDocuments: [] as { target: unknown; options: unknown }[],
+  webviewPanels: [] as FakeWebviewPanel[],
+  /** Webview panel serializers by view type. */
+  serializers: new Map<string, vscode.WebviewPanelSerializer>(),
   clipboard: '',
   openedExternal: [] as string[],
   /** Settings by folder URI string ('*' for all folders), then by full key (`fastcgiPool.port`). */
@@ -426,6 +486,8 @@ export const fake = {
     this.codeActionProviders.length = 0;
     this.contentProviders.clear();
     this.shownDocuments.length = 0;
+    this.webviewPanels.length = 0;
+    this.serializers.clear();
     this.clipboard = '';
     this.openedExternal.length = 0;
     this.settings.clear();
@@ -492,6 +554,16 @@ export const window = {
   async showTextDocument(target: unknown, options?: unknown): Promise<unknown> {
     fake.shownDocuments.push({ target, options });
     return {};
+  },
+  createWebviewPanel(viewType: string, title: string, showOptions: unknown, options?: unknown): FakeWebviewPanel {
+    const panel = new FakeWebviewPanel(viewType, title, showOptions, options);
+    fake.webviewPanels.push(panel);
+    return panel;
+  },
+  registerWebviewPanelSerializer(viewType: string, serializer: vscode.WebviewPanelSerializer): Disposable {
+    if (fake.serializers.has(viewType)) throw new Error(`a serializer for ${viewType} is already registered`);
+    fake.serializers.set(viewType, serializer);
+    return new Disposable(() => fake.serializers.delete(viewType));
   },
   async withProgress<R>(_options: unknown, task: (progress: { report(value: unknown): void }) => Promise<R>): Promise<R> {
     return task({ report: () => undefined });

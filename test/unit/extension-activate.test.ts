@@ -17,7 +17,7 @@ import type * as vscode from 'vscode';
 import { activate, deactivate } from '../../src/extension/extension';
 import { poolStateDir, sweepStaleWorkers } from '../../src/extension/staleWorkers';
 import { readStat } from '../../src/platform/processState';
-import { fake, Uri, type FakeLogChannel } from '../support/fakeVscode';
+import { fake, FakeWebviewPanel, Uri, type FakeLogChannel } from '../support/fakeVscode';
 import { FakeServers, MemoryLogger, snapshot, busyWorker } from './extension-fixtures';
 
 interface Manifest {
@@ -59,6 +59,27 @@ describe('activate / deactivate', () => {
     expect(fake.codeActionProviders.length).toBe(1);
     expect(fake.contextKeys.get('fastcgiPool.running')).toBe(false);
     expect(fake.contextKeys.get('fastcgiPool.canStart')).toBe(true);
+    expect([...fake.serializers.keys()]).toEqual(['fastcgiPool.dashboard']);
+  });
+
+  it('restores a dashboard left open before a reload onto its folder\'s pool, and one of a closed folder as "no pool"', async () => {
+    activate(context as unknown as vscode.ExtensionContext);
+    await (fake.commands.get('fastcgiPool.start') as () => Promise<void>)();
+    servers.last.pool.current = snapshot([busyWorker('w1', 1)]);
+    const serializer = fake.serializers.get('fastcgiPool.dashboard')!;
+    const restored = new FakeWebviewPanel('fastcgiPool.dashboard', 'FastCGI Pool Dashboard (app)', {}, {});
+    await serializer.deserializeWebviewPanel(restored as unknown as vscode.WebviewPanel, { v: 1, sourceKey: 'file:///ws/app', windowMs: 60_000 });
+    restored.received.fire({ type: 'ready', protocol: 1 });
+    const gone = new FakeWebviewPanel('fastcgiPool.dashboard', 'FastCGI Pool Dashboard (old)', {}, {});
+    await serializer.deserializeWebviewPanel(gone as unknown as vscode.WebviewPanel, { v: 1, sourceKey: 'file:///ws/old', windowMs: 60_000 });
+    gone.received.fire({ type: 'ready', protocol: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(restored.posted).toEqual([{ type: 'snapshot', protocol: 1, source: { key: 'file:///ws/app', label: 'app' }, snapshot: servers.last.pool.current }]);
+    expect(gone.posted).toEqual([{ type: 'snapshot', protocol: 1, source: { key: 'file:///ws/old', label: 'folder no longer open' }, snapshot: null }]);
+    // "Show Dashboard" now brings the restored panel to the front instead of opening a second one.
+    await (fake.commands.get('fastcgiPool.showDashboard') as () => Promise<void>)();
+    expect(fake.webviewPanels).toEqual([]);
+    expect(restored.revealed).toBe(1);
   });
 
   it('starts a pool from the command with a per-folder state dir in workspace storage, and deactivate waits for it to stop', async () => {
@@ -87,6 +108,16 @@ describe('activate / deactivate', () => {
     expect(fake.treeViews[0]?.disposed).toBe(true);
     expect(fake.statusBarItems[0]?.disposed).toBe(true);
     expect(fake.collections[0]?.disposed).toBe(true);
+    expect(fake.serializers.size).toBe(0);
+  });
+
+  it('closes the open dashboards when it is disposed', async () => {
+    activate(context as unknown as vscode.ExtensionContext);
+    await (fake.commands.get('fastcgiPool.showDashboard') as () => Promise<void>)();
+    const panel = fake.webviewPanels[0]!;
+    expect(panel.title).toBe('FastCGI Pool Dashboard (app)');
+    for (const subscription of context.subscriptions) subscription.dispose();
+    expect(panel.disposed).toBe(true);
   });
 });
 

@@ -5,6 +5,8 @@ vi.mock('vscode', () => vi.importActual('../support/fakeVscode'));
 import type * as vscode from 'vscode';
 import type { CommandContext } from '../../src/extension/commands/context';
 import { commandTable, registerCommands } from '../../src/extension/commands/table';
+import { DashboardPanel } from '../../src/extension/dashboard/dashboardPanel';
+import { DashboardSources } from '../../src/extension/dashboard/folderSource';
 import { FindingLedger } from '../../src/extension/diagnostics/findingLedger';
 import { Commands } from '../../src/extension/ids';
 import { WorkerLogStore } from '../../src/extension/log';
@@ -12,7 +14,7 @@ import { PoolManager } from '../../src/extension/poolManager';
 import type { TreeNode } from '../../src/extension/tree/model';
 import { WorkersView } from '../../src/extension/tree/workersView';
 import { ConfigurationError } from '../../src/gateway/poolServer';
-import { fake, window as fakeWindow, type FakeLogChannel } from '../support/fakeVscode';
+import { fake, Uri, window as fakeWindow, type FakeLogChannel } from '../support/fakeVscode';
 import { busyWorker, FakeServers, managerDeps, snapshot, T0, worker } from './extension-fixtures';
 
 describe('commands', () => {
@@ -23,6 +25,7 @@ describe('commands', () => {
   let log: FakeLogChannel;
   let store: WorkerLogStore;
   let registrations: vscode.Disposable[];
+  let dashboards: DashboardSources;
   const app = fake.folder('/ws/app', 0, 'app');
   const api = fake.folder('/ws/api', 1, 'api');
   const key = app.uri.toString();
@@ -39,11 +42,22 @@ describe('commands', () => {
     view = new WorkersView(manager, ledger);
     log = fakeWindow.createOutputChannel('FastCGI Pool');
     store = new WorkerLogStore();
-    const ctx: CommandContext = { manager, view, log: log as unknown as vscode.LogOutputChannel, workerLogs: store, ledger };
+    dashboards = new DashboardSources(manager, { view, ledger, log: log as unknown as vscode.LogOutputChannel });
+    const ctx: CommandContext = {
+      manager,
+      view,
+      log: log as unknown as vscode.LogOutputChannel,
+      workerLogs: store,
+      ledger,
+      extensionContext: { extensionUri: Uri.file('/ext') } as unknown as vscode.ExtensionContext,
+      dashboardSourceFor: (pool) => dashboards.sourceFor(pool),
+    };
     registrations = registerCommands(ctx);
   });
 
   afterEach(() => {
+    DashboardPanel.disposeAll();
+    dashboards.dispose();
     for (const registration of registrations) registration.dispose();
     view.dispose();
     ledger.dispose();
@@ -88,6 +102,48 @@ describe('commands', () => {
     expect(manager.get(key)?.status).toBe('running');
     await run(Commands.stop, { kind: 'pool', folderKey: api.uri.toString() });
     expect(manager.get(api.uri.toString())?.status).toBe('stopped');
+  });
+
+  it('Show Dashboard opens one dashboard per folder: the only folder\'s, even with no pool running', async () => {
+    await run(Commands.showDashboard);
+    expect(fake.quickPicks).toEqual([]);
+    expect(fake.webviewPanels.map((p) => `${p.viewType} ${p.title}`)).toEqual(['fastcgiPool.dashboard FastCGI Pool Dashboard (app)']);
+    const panel = fake.webviewPanels[0]!;
+    expect(panel.webview.html).toContain('https://fake.vscode-cdn.net/ext/dist/webview/main.js');
+    panel.received.fire({ type: 'ready', protocol: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(panel.posted).toEqual([{ type: 'snapshot', protocol: 1, source: { key, label: 'app' }, snapshot: null }]);
+    // Again: the same panel comes to the front.
+    await run(Commands.showDashboard);
+    expect(fake.webviewPanels.length).toBe(1);
+    expect(panel.revealed).toBe(1);
+  });
+
+  it('Show Dashboard picks among the running pools in a multi-root workspace, or takes the folder from the node', async () => {
+    await manager.syncFolders([app, api]);
+    await run(Commands.start, { kind: 'pool', folderKey: api.uri.toString() });
+    // Only api runs: no question asked.
+    await run(Commands.showDashboard);
+    expect(fake.quickPicks).toEqual([]);
+    expect(fake.webviewPanels.map((p) => p.title)).toEqual(['FastCGI Pool Dashboard (api)']);
+    await run(Commands.start, { kind: 'pool', folderKey: key });
+    fake.quickPickResponder = (items) => items.find((i) => i.label === 'app');
+    await run(Commands.showDashboard);
+    expect(fake.quickPicks[0]?.items.map((i) => i.label)).toEqual(['app', 'api']);
+    expect(fake.webviewPanels.map((p) => p.title)).toEqual(['FastCGI Pool Dashboard (api)', 'FastCGI Pool Dashboard (app)']);
+    // A dismissed pick opens nothing.
+    fake.quickPickResponder = () => undefined;
+    await run(Commands.showDashboard);
+    expect(fake.webviewPanels.length).toBe(2);
+    await run(Commands.showDashboard, { kind: 'pool', folderKey: api.uri.toString() });
+    expect(fake.webviewPanels[0]?.revealed).toBe(1);
+  });
+
+  it('Show Dashboard without a folder says to open one', async () => {
+    await manager.syncFolders([]);
+    await run(Commands.showDashboard);
+    expect(fake.messages.at(-1)).toMatchObject({ kind: 'info', message: expect.stringMatching(/open a folder/) });
+    expect(fake.webviewPanels).toEqual([]);
   });
 
   describe('with a running pool', () => {
@@ -147,6 +203,27 @@ describe('commands', () => {
       await run(Commands.revealRequest, { folderKey: key, workerId: 'w2' });
       expect(fake.treeViews[0]?.reveals.length).toBe(1);
       expect(String(fake.shownDocuments[0]?.target)).toBe('file:///app/index.php');
+    });
+
+    it('the dashboard\'s Kill acts like the tree\'s: the pool kills the worker and its findings are acknowledged', async () => {
+      const acknowledge = vi.spyOn(ledger, 'acknowledge');
+      await run(Commands.showDashboard);
+      const panel = fake.webviewPanels[0]!;
+      panel.received.fire({ type: 'ready', protocol: 1 });
+      panel.received.fire({ type: 'kill', requestId: 1, workerId: 'w2' });
+      panel.received.fire({ type: 'releaseLease', requestId: 2, leaseId: 'L7' });
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      expect(servers.last.pool.recycled).toEqual([{ workerId: 'w2', mode: 'kill' }]);
+      expect(servers.last.pool.released).toEqual(['L7']);
+      expect(acknowledge.mock.calls).toEqual([
+        [key, 'w2'],
+        [key, 'w2'],
+      ]);
+      const results = panel.posted.filter((m) => (m as { type: string }).type === 'event').map((m) => (m as { event: { ok: boolean; message: string } }).event);
+      expect(results).toEqual([
+        { kind: 'intent-result', requestId: 1, intent: 'kill', ok: true, message: 'Kill worker w2: done' },
+        { kind: 'intent-result', requestId: 2, intent: 'releaseLease', ok: true, message: 'Release lease L7: done' },
+      ]);
     });
 
     it('Open Worker Log opens the worker\'s read-only log document', async () => {

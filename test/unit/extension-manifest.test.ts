@@ -7,6 +7,7 @@ vi.mock('vscode', () => vi.importActual('../support/fakeVscode'));
 import { commandTable } from '../../src/extension/commands/table';
 import { allContextValues } from '../../src/extension/contextValues';
 import { Commands, ContextKeys, Views } from '../../src/extension/ids';
+import { DASHBOARD_VIEW_TYPE } from '../../src/shared/dashboardProtocol';
 import type { PoolStatus } from '../../src/extension/poolManager';
 import { RESTRICTED_SETTINGS, SETTING_DEFAULTS } from '../../src/extension/settings';
 import { present, WorkersTreeModel, type PoolSource } from '../../src/extension/tree/model';
@@ -90,13 +91,14 @@ function viewItemClauses(when: string): ({ kind: 'eq'; value: string } | { kind:
 }
 
 describe('package.json', () => {
-  it('contributes the fixed commands in category "FastCGI", and no dashboard command yet', () => {
+  it('contributes the fixed commands in category "FastCGI"', () => {
     expect(manifest.contributes.commands.map((c) => `${c.command} "${c.title}" [${c.category}]`)).toEqual([
       'fastcgiPool.start "Start Pool" [FastCGI]',
       'fastcgiPool.stop "Stop Pool" [FastCGI]',
       'fastcgiPool.restart "Restart Pool" [FastCGI]',
       'fastcgiPool.openInBrowser "Open in Browser" [FastCGI]',
       'fastcgiPool.showLog "Show Log" [FastCGI]',
+      'fastcgiPool.showDashboard "Show Dashboard" [FastCGI]',
       'fastcgiPool.worker.kill "Kill Worker" [FastCGI]',
       'fastcgiPool.worker.recycle "Recycle Worker" [FastCGI]',
       'fastcgiPool.worker.releaseLease "Release Lease" [FastCGI]',
@@ -105,7 +107,16 @@ describe('package.json', () => {
       'fastcgiPool.worker.openLog "Open Worker Log" [FastCGI]',
       'fastcgiPool.worker.copyPid "Copy PID" [FastCGI]',
     ]);
-    expect(contributed.has('fastcgiPool.showDashboard')).toBe(false);
+  });
+
+  it('offers Show Dashboard in the palette always and in the Workers view\'s title bar, with an icon', () => {
+    expect(manifest.contributes.commands.find((c) => c.command === Commands.showDashboard)?.icon).toBe('$(dashboard)');
+    expect((manifest.contributes.menus.commandPalette ?? []).some((i) => i.command === Commands.showDashboard)).toBe(false);
+    expect((manifest.contributes.menus['view/title'] ?? []).filter((i) => i.command === Commands.showDashboard)).toEqual([
+      { command: 'fastcgiPool.showDashboard', when: 'view == fastcgiPool.workers', group: 'navigation@5' },
+    ]);
+    const groups = (manifest.contributes.menus['view/title'] ?? []).map((i) => i.group);
+    expect(new Set(groups).size, 'one position per title-bar action').toBe(groups.length);
   });
 
   it('has a handler for every contributed command and a contribution for every handler', () => {
@@ -192,8 +203,10 @@ describe('package.json', () => {
     for (const executes of ['phpCgiPath', 'ini', 'env', 'documentRoot', 'frontController']) expect(restricted).toContain(`fastcgiPool.${executes}`);
   });
 
-  it('activates only through its commands and views, runs on the workspace side, and is not for virtual workspaces', () => {
-    for (const event of manifest.activationEvents) expect(event).toMatch(/^(onCommand:fastcgiPool\.|onView:fastcgiPool\.)/);
+  it('activates only through its commands, views and dashboard panels, runs on the workspace side, and is not for virtual workspaces', () => {
+    for (const event of manifest.activationEvents) expect(event).toMatch(/^(onCommand:fastcgiPool\.|onView:fastcgiPool\.|onWebviewPanel:fastcgiPool\.)/);
+    // A dashboard left open is restored after a reload only if its serializer's extension activates for it.
+    expect(manifest.activationEvents).toContain(`onWebviewPanel:${DASHBOARD_VIEW_TYPE}`);
     expect(manifest.extensionKind).toEqual(['workspace']);
     expect(manifest.capabilities.virtualWorkspaces.supported).toBe(false);
     expect(manifest.main).toBe('./dist/extension.js');
@@ -201,6 +214,8 @@ describe('package.json', () => {
 
   it('packages with vsce 3.x, without dependencies, with a 128 px PNG icon and an allow-list .vscodeignore', () => {
     expect(manifest.scripts.package).toMatch(/vsce package --no-dependencies/);
+    // The webview is browser code with its own tsconfig (DOM types); the type check covers it too.
+    expect(manifest.scripts.typecheck).toBe('tsc --noEmit -p . && tsc --noEmit -p webview');
     expect(manifest.devDependencies['@vscode/vsce']).toMatch(/^[~^]?3\./);
     const png = readFileSync(join(root, manifest.icon));
     expect(png.subarray(1, 4).toString('ascii')).toBe('PNG');
@@ -210,6 +225,9 @@ describe('package.json', () => {
     expect(ignore[0]).toBe('**');
     for (const kept of ignore.slice(1)) expect(kept, 'only allow-list entries after **').toMatch(/^!/);
     expect(ignore).not.toContain('!node_modules/**');
+    // The dashboard's webview files, and the toolkit's licence and notices that ship with it; no source maps.
+    for (const file of ['main.js', 'dashboard.css', 'toolkit.min.js', 'toolkit.LICENSE.txt', 'toolkit.NOTICES.txt']) expect(ignore).toContain(`!dist/webview/${file}`);
+    for (const kept of ignore.slice(1)) expect(kept, 'named files only: no globs, no source maps').not.toMatch(/\.map$|\*/);
     expect(existsSync(join(root, 'CHANGELOG.md'))).toBe(true);
   });
 });

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { WorkerSnapshot } from '../../pool/types';
+import type { DashboardSource } from '../dashboard/source';
 import type { FindingLedger } from '../diagnostics/findingLedger';
 import { workerDescription, workerLabel } from '../format';
 import type { WorkerLogStore } from '../log';
@@ -15,6 +16,10 @@ export interface CommandContext {
   readonly workerLogs: WorkerLogStore;
   /** Told when the developer deals with a worker, so its findings leave Problems. */
   readonly ledger: FindingLedger;
+  /** The extension's context: the dashboard loads its webview files from the extension's folder. */
+  readonly extensionContext: vscode.ExtensionContext;
+  /** The folder's dashboard source (one per folder, made on first use). */
+  readonly dashboardSourceFor: (pool: FolderPool) => DashboardSource;
 }
 
 /** A command's implementation; `args` are what VS Code passes (a tree node, a quick fix's target, nothing). */

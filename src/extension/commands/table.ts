@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { Commands, type CommandId } from '../ids';
 import type { CommandContext, CommandHandler } from './context';
+import { showDashboard } from './dashboardCommands';
 import { openInBrowser, restartPool, showLog, startPool, stopPool } from './poolCommands';
 import { copyAsCurl, copyPid, killWorker, openWorkerLog, recycleWorker, releaseLease, revealRequest } from './workerCommands';
 
@@ -15,6 +16,7 @@ export const commandTable: Readonly<Record<CommandId, CommandHandler>> = {
   [Commands.restart]: restartPool,
   [Commands.openInBrowser]: openInBrowser,
   [Commands.showLog]: showLog,
+  [Commands.showDashboard]: showDashboard,
   [Commands.killWorker]: killWorker,
   [Commands.recycleWorker]: recycleWorker,
   [Commands.releaseLease]: releaseLease,

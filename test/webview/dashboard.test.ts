@@ -1,0 +1,340 @@
+/**
+ * The built dashboard webview (dist/webview) in headless Chromium, loaded
+ * with the host's own HTML and CSP, a stub acquireVsCodeApi and VS Code's
+ * theme variables. It is fed the recorded fixture (a defunct worker with its
+ * kept lease, a leaked lease still held, resolved findings, ~200 finished
+ * leases) and checked for what it draws and the intents it sends back. Any
+ * CSP violation, console error or warning, page error or stray request fails
+ * the test. Screenshots go to test-output/webview/.
+ *
+ * Needs Chromium (Debian `chromium`, or $CHROMIUM); skipped without it.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { PoolSnapshot } from '../../src/pool/types';
+import { checkIntent, parseWebviewMessage } from '../../src/shared/dashboardProtocol';
+import { headline, latency } from '../../webview/derive';
+import { formatDuration } from '../../webview/format';
+import { DashboardPage, DashboardServer, OUTPUT_DIR, findChromium, launchChromium } from './harness';
+import { THEMES } from './themes';
+
+const fixture = JSON.parse(readFileSync(join(__dirname, 'fixtures/snapshot.json'), 'utf8')) as PoolSnapshot;
+const DOCROOT = '/home/dev/shop/public';
+const defunctWorker = fixture.workers.find((w) => w.defunct)!;
+const leakedWorker = fixture.workers.find((w) => !w.defunct && w.findingIds.length > 0)!;
+const GUTTER = 128;
+const LANE_H = 20;
+
+const chromiumPath = findChromium();
+if (!chromiumPath) console.warn('test/webview: no chromium (install Debian chromium or set CHROMIUM): the dashboard browser tests are skipped');
+
+describe.skipIf(!chromiumPath)('dashboard webview in headless Chromium', () => {
+  let browser: Browser;
+  const server = new DashboardServer();
+  const open: DashboardPage[] = [];
+
+  async function load(options: Parameters<typeof DashboardPage.open>[2] = {}): Promise<DashboardPage> {
+    const page = await DashboardPage.open(browser, server, options);
+    open.push(page);
+    return page;
+  }
+
+  beforeAll(async () => {
+    mkdirSync(OUTPUT_DIR, { recursive: true });
+    await server.start();
+    browser = await launchChromium();
+  });
+
+  afterEach(async () => {
+    // Whatever a test did, the page must not have broken the CSP, logged an error or fetched anything foreign.
+    const pages = open.splice(0);
+    const problems = (await Promise.all(pages.map((p) => p.allProblems()))).flat();
+    await Promise.all(pages.map((p) => p.close()));
+    server.unexpected.length = 0;
+    expect(problems).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server.stop();
+  });
+
+  it('says ready once, then draws the headline figures of the snapshot', async () => {
+    const page = await load();
+    const before = await page.record();
+    expect(before.acquired).toBe(1);
+    expect(before.sent).toEqual([{ type: 'ready', protocol: 1 }]);
+    await page.show(fixture);
+
+    const figure = (key: string) => page.page.locator(`[data-figure="${key}"]`);
+    const value = (key: string) => figure(key).locator('.figure-value').textContent();
+    expect(await value('idle')).toBe('2');
+    expect(await value('busy')).toBe('3');
+    expect(await value('error')).toBe('1');
+    expect(await value('queue')).toBe('0');
+    expect(await value('findings')).toBe('2');
+    expect(await figure('busy').locator('.figure-detail').textContent()).toBe('1 defunct');
+    expect(await figure('findings').locator('.figure-detail').textContent()).toBe('open · 6 in all');
+    for (const key of ['busy', 'error', 'findings']) expect(await figure(key).getAttribute('class')).toContain('alert');
+    expect(await figure('idle').getAttribute('class')).not.toContain('alert');
+    // Rates over the last minute, as derive.ts computes them (the page's clock has moved on a little).
+    expect(await value('rps')).toBe('0.2');
+    const p50s = [0, 2_000, 4_000].map((d) => formatDuration(latency(fixture.history, fixture.takenAt + d, 60_000).p50));
+    expect(p50s).toContain(await value('p50'));
+    expect(headline(fixture, fixture.takenAt).latency.count).toBeGreaterThan(5);
+    expect(await page.page.locator('.subtitle').textContent()).toBe('Pool running · shop · leak policy keep · 6/6 workers · snapshot ' + clock(fixture.takenAt));
+    // The source is kept for the serializer.
+    expect((await page.record()).states.at(-1)).toEqual({ v: 1, sourceKey: 'file:///home/dev/shop', windowMs: 300_000 });
+  });
+
+  it('lists the workers in the toolkit data grid, the defunct and the leaked ones marked', async () => {
+    const page = await load();
+    await page.show(fixture);
+    const rows = page.page.locator('vscode-data-grid-row[data-key]');
+    expect(await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-key')))).toEqual(fixture.workers.map((w) => w.id));
+    const cell = (worker: string, column: string) => page.page.locator(`vscode-data-grid-row[data-key="${worker}"] vscode-data-grid-cell[data-column="${column}"]`);
+
+    const defunct = page.page.locator(`vscode-data-grid-row[data-key="${defunctWorker.id}"]`);
+    expect(await defunct.getAttribute('class')).toContain('defunct');
+    expect(await cell(defunctWorker.id, 'Worker').innerText()).toBe(`${defunctWorker.id} defunct`);
+    expect(await cell(defunctWorker.id, 'PID').textContent()).toBe(String(defunctWorker.pid));
+    expect(await cell(defunctWorker.id, 'Current request').textContent()).toBe('POST /upload.php');
+    expect(await cell(defunctWorker.id, 'Lease age').textContent()).toMatch(/^(49|5\d) s$/);
+
+    expect(await page.page.locator(`vscode-data-grid-row[data-key="${leakedWorker.id}"]`).getAttribute('class')).toContain('stuck');
+    expect(await cell(leakedWorker.id, 'Worker').innerText()).toBe(`${leakedWorker.id} leaked`);
+    expect(await cell('w1', 'Worker').innerText()).toBe('w1');
+    expect(await cell(leakedWorker.id, 'Current request').textContent()).toBe('GET /report.php?year=2025');
+
+    expect(await cell('w1', 'State').textContent()).toBe('idle');
+    expect(await cell('w1', 'Accesses').textContent()).toBe(String(fixture.workers[0]!.accesses));
+    expect(await cell('w14', 'State').textContent()).toBe('error (recycled-by-user)');
+    // A worker already stopping cannot be killed or recycled again; one without a lease has nothing to release.
+    expect(await page.page.locator('vscode-button[aria-label="Kill worker w14"]').getAttribute('disabled')).not.toBeNull();
+    expect(await page.page.locator('vscode-data-grid-row[data-key="w1"] vscode-button', { hasText: 'Release lease' }).isHidden()).toBe(true);
+    expect(await page.page.locator('vscode-button[aria-label^="Release lease"]:visible').count()).toBe(3 + 2); // 3 rows + 2 open findings
+  });
+
+  it('draws the lease timeline on a canvas: every worker a lane, the leaks hatched and outlined, in theme colours', async () => {
+    const page = await load();
+    await page.show(fixture);
+    const canvas = page.page.locator('canvas.timeline-lanes');
+    const label = (await canvas.getAttribute('aria-label')) ?? '';
+    expect(label).toContain('Lease timeline, last 5 min, 9 workers:');
+    expect(label).toContain('1 in progress, 2 leaked, still held');
+    expect(label).toContain('Defunct: w9');
+    const box = (await canvas.boundingBox())!;
+    expect(box.height).toBe(9 * LANE_H);
+
+    // Pixels: the defunct lane is tinted with the theme's error background; ok bars are the theme's green; the leaks are the theme's red.
+    const light = THEMES.light.variables;
+    expect(await pixel(page, GUTTER + 3, 2 * LANE_H + 1)).toBe(light['--vscode-inputValidation-errorBackground']);
+    const counts = await colourCounts(page, [light['--vscode-charts-green']!, light['--vscode-charts-red']!, light['--vscode-errorForeground']!]);
+    expect(counts[light['--vscode-charts-green']!]).toBeGreaterThan(100);
+    expect(counts[light['--vscode-charts-red']!]).toBeGreaterThan(300);
+    expect(counts[light['--vscode-errorForeground']!]).toBeGreaterThan(200); // the finding outlines
+  });
+
+  it('shows a lease on hover and opens its script on click', async () => {
+    const page = await load();
+    await page.show(fixture);
+    const box = (await page.page.locator('canvas.timeline-lanes').boundingBox())!;
+    // The defunct worker's kept lease runs to "now", at the right edge of its lane (the third).
+    await page.page.mouse.move(box.x + box.width - 30, box.y + 2 * LANE_H + LANE_H / 2);
+    const tooltip = page.page.locator('.timeline-tooltip');
+    await tooltip.waitFor({ state: 'visible' });
+    const text = await tooltip.textContent();
+    expect(text).toContain('POST /upload.php');
+    expect(text).toContain('leaked, still held');
+    expect(text).toContain(`Lease ${defunctWorker.lease!.id} · worker w9 (pid ${defunctWorker.pid})`);
+    expect(text).toContain('Findings: F6 · worker defunct');
+    await page.page.screenshot({ path: join(OUTPUT_DIR, 'dashboard-tooltip-light.png'), clip: { x: 0, y: 0, width: 1280, height: 520 } });
+    // Off the bars: no tooltip.
+    await page.page.mouse.move(box.x + GUTTER / 2, box.y + 5);
+    await tooltip.waitFor({ state: 'hidden' });
+    await page.page.mouse.click(box.x + box.width - 30, box.y + 2 * LANE_H + LANE_H / 2);
+    expect(await page.intents()).toEqual([{ type: 'openScript', requestId: 1, path: `${DOCROOT}/upload.php` }]);
+  });
+
+  it('walks the timeline from the keyboard, starting at a leak', async () => {
+    const page = await load();
+    await page.show(fixture);
+    const canvas = page.page.locator('canvas.timeline-lanes');
+    await canvas.focus();
+    const live = page.page.locator('.timeline .sr-only');
+    await expect.poll(() => live.textContent()).toContain('POST /upload.php, leaked, still held, worker w9');
+    await page.page.keyboard.press('Enter');
+    await page.page.keyboard.press('ArrowDown');
+    await expect.poll(() => live.textContent()).toContain('GET /report.php?year=2025, leaked, still held, worker w11');
+    await page.page.keyboard.press('Enter');
+    await page.page.keyboard.press('ArrowLeft');
+    await expect.poll(() => live.textContent()).toMatch(/, ok, worker w11, lease L\d+/);
+    expect(await page.intents()).toEqual([
+      { type: 'openScript', requestId: 1, path: `${DOCROOT}/upload.php` },
+      { type: 'openScript', requestId: 2, path: `${DOCROOT}/report.php` },
+    ]);
+  });
+
+  it('sends typed intents from the table, the links and the findings, each one the host would accept', async () => {
+    const page = await load();
+    await page.show(fixture);
+    const click = (label: string) => page.page.locator(`vscode-button[aria-label="${label}"]`).click();
+    await click('Kill worker w9');
+    await click('Recycle worker w1');
+    await click('Reveal worker w11 in the tree');
+    await click(`Release lease ${defunctWorker.lease!.id} on worker w9`);
+    await page.page.locator('vscode-data-grid-row[data-key="w7"] vscode-link').click();
+    const finding = (id: string) => page.page.locator(`li.finding[data-finding="${id}"]`);
+    await finding('F5').locator(`vscode-button[aria-label="Release lease ${leakedWorker.lease!.id}"]`).click();
+    await finding('F6').locator('vscode-button[aria-label="Reveal worker w9"]').click();
+    await finding('F1').locator('vscode-button', { hasText: 'Open script' }).click();
+
+    const intents = await page.intents();
+    expect(intents).toEqual([
+      { type: 'kill', requestId: 1, workerId: 'w9' },
+      { type: 'recycle', requestId: 2, workerId: 'w1' },
+      { type: 'revealWorker', requestId: 3, workerId: 'w11' },
+      { type: 'releaseLease', requestId: 4, leaseId: defunctWorker.lease!.id },
+      { type: 'openScript', requestId: 5, path: `${DOCROOT}/index.php` },
+      { type: 'releaseLease', requestId: 6, leaseId: leakedWorker.lease!.id },
+      { type: 'revealWorker', requestId: 7, workerId: 'w9' },
+      { type: 'openScript', requestId: 8, path: `${DOCROOT}/index.php` },
+    ]);
+    for (const raw of intents) {
+      const parsed = parseWebviewMessage(raw);
+      expect(parsed.ok).toBe(true);
+      if (parsed.ok && parsed.value.type !== 'ready') expect(checkIntent(parsed.value, fixture).ok).toBe(true);
+    }
+  });
+
+  it('shows intent results and flashes a new finding', async () => {
+    const page = await load();
+    await page.show(fixture);
+    const status = page.page.locator('.status');
+    await page.postEvent({ kind: 'intent-result', requestId: 1, intent: 'kill', ok: false, message: 'worker w2 is no longer in the pool' });
+    await expect.poll(() => status.textContent()).toBe('worker w2 is no longer in the pool');
+    expect(await status.getAttribute('class')).toContain('error');
+    await page.postEvent({ kind: 'intent-result', requestId: 2, intent: 'recycle', ok: true, message: 'Recycle worker w1: done' });
+    await expect.poll(() => status.textContent()).toBe('Recycle worker w1: done');
+    expect(await status.getAttribute('class')).not.toContain('error');
+
+    const f6 = fixture.findings.find((f) => f.id === 'F6')!;
+    await page.postEvent({ kind: 'finding', finding: f6 });
+    await expect.poll(() => status.textContent()).toBe(`New finding: ${f6.message}`);
+    await expect.poll(() => page.page.locator('li.finding[data-finding="F6"]').getAttribute('class')).toContain('flash');
+  });
+
+  it('restores its view state, changes the span from the toolkit dropdown, and shows when no pool runs', async () => {
+    const page = await load({ state: { v: 1, sourceKey: 'file:///home/dev/shop', windowMs: 60_000 } });
+    await page.show(fixture);
+    const canvas = page.page.locator('canvas.timeline-lanes');
+    expect(await canvas.getAttribute('aria-label')).toContain('last 1 min, 6 workers');
+    await page.page.locator('vscode-dropdown').click();
+    await page.page.locator('vscode-option', { hasText: 'Last 15 minutes' }).click();
+    await expect.poll(() => canvas.getAttribute('aria-label')).toContain('last 15 min, 14 workers');
+    expect((await page.record()).states.at(-1)).toEqual({ v: 1, sourceKey: 'file:///home/dev/shop', windowMs: 900_000 });
+
+    await page.show(null);
+    expect(await page.page.locator('.empty').textContent()).toBe('No pool is running here. Start one with the command “FastCGI: Start Pool”.');
+    expect(await page.page.locator('.body').isHidden()).toBe(true);
+    await page.page.screenshot({ path: join(OUTPUT_DIR, 'dashboard-no-pool-light.png'), clip: { x: 0, y: 0, width: 1280, height: 200 } });
+  });
+
+  it('renders at most four times a second however often snapshots come', async () => {
+    const page = await load();
+    await page.show(fixture);
+    const before = await page.renders();
+    const started = Date.now();
+    for (let i = 1; i <= 40; i++) {
+      await page.postSnapshot({ ...fixture, version: fixture.version + i });
+      await page.page.waitForTimeout(25);
+    }
+    await page.page.waitForTimeout(300);
+    const elapsed = Date.now() - started;
+    const renders = (await page.renders()) - before;
+    // One per 250 ms, plus the trailing one (the 1 s age ticker falls within).
+    expect(renders).toBeLessThanOrEqual(Math.ceil(elapsed / 250) + 1);
+    expect(renders).toBeGreaterThanOrEqual(2);
+  });
+
+  for (const kind of ['light', 'dark', 'high-contrast'] as const) {
+    it(`follows the ${kind} theme (screenshot dashboard-${kind}.png)`, async () => {
+      const page = await load({ theme: kind });
+      await page.show(fixture);
+      const theme = THEMES[kind];
+      const background = await page.page.locator('body').evaluate((body) => (body.ownerDocument.defaultView as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(body).backgroundColor);
+      expect(background).toBe(rgb(theme.variables['--vscode-editor-background']!));
+      expect(await pixel(page, GUTTER + 3, 2 * LANE_H + 1)).toBe(theme.variables['--vscode-inputValidation-errorBackground']);
+      await page.page.screenshot({ path: join(OUTPUT_DIR, `dashboard-${kind}.png`), fullPage: true });
+    });
+  }
+
+  it('repaints the canvas when VS Code switches the theme under it', async () => {
+    const page = await load({ theme: 'light' });
+    await page.show(fixture);
+    expect(await pixel(page, GUTTER + 3, 2 * LANE_H + 1)).toBe(THEMES.light.variables['--vscode-inputValidation-errorBackground']);
+    await page.setTheme('dark');
+    await expect.poll(() => pixel(page, GUTTER + 3, 2 * LANE_H + 1)).toBe(THEMES.dark.variables['--vscode-inputValidation-errorBackground']);
+  });
+});
+
+function clock(epoch: number): string {
+  const d = new Date(epoch);
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+}
+
+/** `#1e1e1e` → `rgb(30, 30, 30)`. */
+function rgb(hex: string): string {
+  const n = Number.parseInt(hex.slice(1), 16);
+  return `rgb(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255})`;
+}
+
+interface PixelCanvas {
+  width: number;
+  height: number;
+  clientWidth: number;
+  ownerDocument: { createElement(tag: 'canvas'): PixelCanvas };
+  getContext(type: '2d', options?: { willReadFrequently: boolean }): {
+    drawImage(source: unknown, x: number, y: number): void;
+    getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
+  };
+}
+
+/** The lanes canvas's colour at CSS pixel (x, y), as `#rrggbb` (read from a copy: no readback on the page's canvas). */
+async function pixel(page: DashboardPage, x: number, y: number): Promise<string> {
+  return page.page.locator('canvas.timeline-lanes').evaluate(
+    (element, [px, py]) => {
+      const canvas = element as unknown as PixelCanvas;
+      const copy = canvas.ownerDocument.createElement('canvas');
+      copy.width = canvas.width;
+      copy.height = canvas.height;
+      const ctx = copy.getContext('2d', { willReadFrequently: true });
+      ctx.drawImage(canvas, 0, 0);
+      const scale = canvas.width / canvas.clientWidth;
+      const [r, g, b] = ctx.getImageData(Math.round(px! * scale), Math.round(py! * scale), 1, 1).data;
+      return '#' + [r, g, b].map((v) => v!.toString(16).padStart(2, '0')).join('');
+    },
+    [x, y],
+  );
+}
+
+/** How many canvas pixels have exactly each of these colours. */
+async function colourCounts(page: DashboardPage, colours: string[]): Promise<Record<string, number>> {
+  return page.page.locator('canvas.timeline-lanes').evaluate((element, wanted) => {
+    const canvas = element as unknown as PixelCanvas;
+    const copy = canvas.ownerDocument.createElement('canvas');
+    copy.width = canvas.width;
+    copy.height = canvas.height;
+    const ctx = copy.getContext('2d', { willReadFrequently: true });
+    ctx.drawImage(canvas, 0, 0);
+    const data = ctx.getImageData(0, 0, copy.width, copy.height).data;
+    const counts: Record<string, number> = Object.fromEntries(wanted.map((w) => [w, 0]));
+    for (let i = 0; i < data.length; i += 4) {
+      const hex = '#' + [data[i]!, data[i + 1]!, data[i + 2]!].map((v) => v.toString(16).padStart(2, '0')).join('');
+      if (hex in counts) counts[hex]!++;
+    }
+    return counts;
+  }, colours);
+}
