@@ -112,6 +112,16 @@ export interface ResolveConfig {
 /** nginx `index index.php index.html`. */
 export const DEFAULT_INDEX_FILES: readonly string[] = Object.freeze(['index.php', 'index.html']);
 
+/**
+ * Optional out-parameter of {@link resolveRequestSync}: the stat of the file
+ * a static resolution names, so that serving it needs no second stat().
+ * Null for every other outcome. Kept out of the Resolution objects, which
+ * stay plain data.
+ */
+export interface ResolveScratch {
+  stats: Stats | null;
+}
+
 /** A config with the defaults above for a realpath'd document root. */
 export function defaultResolveConfig(documentRoot: string): ResolveConfig {
   return { documentRoot, indexFiles: DEFAULT_INDEX_FILES, frontController: '/index.php', scriptExtension: '.php' };
@@ -185,7 +195,8 @@ export async function resolveRequest(rawTarget: string, config: ResolveConfig): 
  * this directly (one microtask and two closures less per request). Throws
  * where resolveRequest rejects.
  */
-export function resolveRequestSync(rawTarget: string, config: ResolveConfig): Resolution {
+export function resolveRequestSync(rawTarget: string, config: ResolveConfig, scratch?: ResolveScratch): Resolution {
+  if (scratch) scratch.stats = null;
   if (rawTarget.charCodeAt(0) !== 0x2f /* / */) return badForm(rawTarget);
 
   // Rule 2: cut the fragment first, then split off the query at the first '?'.
@@ -222,10 +233,11 @@ export function resolveRequestSync(rawTarget: string, config: ResolveConfig): Re
   const st = statOrNull(fsPath);
   if (st === 'forbidden') return { kind: 'forbidden', reason: `no permission to read ${path}` };
   if (st?.isFile()) {
-    return staticFile(root, fsPath, path);
+    if (scratch) scratch.stats = st;
+    return staticFile(root, fsPath, path, st);
   }
   if (st?.isDirectory()) {
-    const outside = outsideRoot(root, fsPath);
+    const outside = outsideRootCached(root, fsPath, st);
     if (outside) return outside;
     if (!path.endsWith('/')) {
       return { kind: 'redirect', location: encodePath(path) + '/' + (queryString ? '?' + queryString : '') };
@@ -234,9 +246,10 @@ export function resolveRequestSync(rawTarget: string, config: ResolveConfig): Re
       const candidate = path + name;
       const indexSt = statOrNull(root + candidate);
       if (indexSt === null || indexSt === 'forbidden' || !indexSt.isFile()) continue;
+      if (scratch) scratch.stats = indexSt;
       return name.endsWith(config.scriptExtension)
         ? script(root, candidate, '', candidate, queryString, rawTarget)
-        : staticFile(root, root + candidate, candidate);
+        : staticFile(root, root + candidate, candidate, indexSt);
     }
     return { kind: 'forbidden', reason: `the directory ${path} has no index file (${config.indexFiles.join(', ')}) and directory listing is off` };
   }
@@ -249,7 +262,8 @@ export function resolveRequestSync(rawTarget: string, config: ResolveConfig): Re
   }
   const frontSt = statOrNull(root + front);
   if (frontSt === null || frontSt === 'forbidden' || !frontSt.isFile()) return NOT_FOUND;
-  return staticFile(root, root + front, front);
+  if (scratch) scratch.stats = frontSt;
+  return staticFile(root, root + front, front, frontSt);
 }
 
 function badForm(rawTarget: string): Resolution {
@@ -382,20 +396,66 @@ function script(
   const st = statOrNull(scriptFilename);
   if (st === 'forbidden') return { kind: 'forbidden', reason: `no permission to read ${scriptName}` };
   if (st === null || !st.isFile()) return NOT_FOUND;
-  const outside = outsideRoot(root, scriptFilename);
+  const outside = outsideRootCached(root, scriptFilename, st);
   if (outside) return outside;
   return { kind: 'script', scriptFilename, scriptName, pathInfo, documentUri, queryString, requestUri };
 }
 
-function staticFile(root: string, filePath: string, uriPath: string): Resolution {
+function staticFile(root: string, filePath: string, uriPath: string, st: Stats): Resolution {
   const slash = uriPath.lastIndexOf('/');
   const name = uriPath.slice(slash + 1);
   if (SOURCE_NAME.test(name)) {
     return { kind: 'forbidden', reason: `"${name}" looks like PHP source or a backup of it; it is never served as a file` };
   }
-  const outside = outsideRoot(root, filePath);
+  const outside = outsideRootCached(root, filePath, st);
   if (outside) return outside;
   return { kind: 'static', filePath, uriPath };
+}
+
+/** What {@link outsideRoot} said about a path, and about which file. */
+interface Containment {
+  dev: number;
+  ino: number;
+  ctimeMs: number;
+  checkedAt: number;
+  result: Resolution | null;
+}
+
+/** Containment answers by document root, then path. */
+const containmentByRoot = new Map<string, Map<string, Containment>>();
+/** An answer is reused for at most this long. */
+const CONTAINMENT_TTL_MS = 1_000;
+/** Per root; the map is emptied when full, so random URLs cannot grow it without bound. */
+const CONTAINMENT_MAX = 1_000;
+
+/**
+ * {@link outsideRoot}, remembered: realpath() costs a readlink() per path
+ * component (~15 µs per request on a 2-core VM, a tenth of the gateway's
+ * whole cost for hello.php). An answer is reused only while the path still
+ * leads to the very same file (device, inode) with an unchanged ctime (which
+ * a rename of the file, a new hard link or a chmod updates), and for at most
+ * a second. A path whose file was replaced by a symlink, or whose directory
+ * now is one, leads to another inode and is checked again at once.
+ */
+function outsideRootCached(root: string, fsPath: string, st: Stats): Resolution | null {
+  let byPath = containmentByRoot.get(root);
+  if (byPath === undefined) {
+    if (containmentByRoot.size >= 64) containmentByRoot.clear();
+    byPath = new Map();
+    containmentByRoot.set(root, byPath);
+  }
+  const now = Date.now();
+  const known = byPath.get(fsPath);
+  if (known !== undefined && known.ino === st.ino && known.dev === st.dev && known.ctimeMs === st.ctimeMs && now - known.checkedAt < CONTAINMENT_TTL_MS) {
+    return known.result;
+  }
+  const result = outsideRoot(root, fsPath);
+  // NOT_FOUND: the file went away between stat and realpath; nothing to remember.
+  if (result !== NOT_FOUND) {
+    if (byPath.size >= CONTAINMENT_MAX) byPath.clear();
+    byPath.set(fsPath, { dev: st.dev, ino: st.ino, ctimeMs: st.ctimeMs, checkedAt: now, result });
+  }
+  return result;
 }
 
 /** A forbidden resolution when symlinks lead `fsPath` out of `root`, else null. */
