@@ -36,6 +36,10 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 async function serve(options: ServeOptions): Promise<number> {
+  // Listen for Ctrl+C / SIGTERM before anything starts: a signal that comes
+  // while the workers start (or right after "Listening on") must still stop
+  // them gracefully, not kill this process with its default action.
+  const stopSignals = catchStopSignals();
   const events = openEventLog(options.events);
   const writeEvent = (event: object): void => {
     events?.write(JSON.stringify({ time: new Date().toISOString(), ...event }) + '\n');
@@ -94,23 +98,40 @@ async function serve(options: ServeOptions): Promise<number> {
   process.stderr.write(`document root ${server.gateway.options.documentRoot}; workers ${snapshot.limits.minWorkers}–${snapshot.limits.maxWorkers}; status at ${server.url}${server.gateway.options.statusPath.slice(1)}\n`);
 
   await new Promise<void>((resolve) => {
-    let signals = 0;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      signals++;
-      if (signals === 1) {
-        process.stderr.write(`${signal}: finishing requests and stopping workers…\n`);
-        void server.stop().then(resolve);
-      } else {
-        // A second Ctrl+C: do not wait for in-flight requests any longer.
-        server.gateway.closeAllConnections();
-      }
+    const stop = (signal: NodeJS.Signals): void => {
+      process.stderr.write(`${signal}: finishing requests and stopping workers…\n`);
+      void server.stop().then(resolve);
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    if (stopSignals.first) stop(stopSignals.first);
+    else stopSignals.onFirst = stop;
+    // A second Ctrl+C: do not wait for in-flight requests any longer.
+    stopSignals.onAgain = () => server.gateway.closeAllConnections();
   });
   await closeEventLog(events);
   process.stderr.write('stopped; no workers left running\n');
   return 0;
+}
+
+/** The first stop signal, remembered until serving can act on it. */
+interface StopSignals {
+  first: NodeJS.Signals | null;
+  onFirst: ((signal: NodeJS.Signals) => void) | null;
+  onAgain: (() => void) | null;
+}
+
+function catchStopSignals(): StopSignals {
+  const state: StopSignals = { first: null, onFirst: null, onAgain: null };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (state.first === null) {
+      state.first = signal;
+      state.onFirst?.(signal);
+    } else {
+      state.onAgain?.();
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return state;
 }
 
 /** One readable line on stderr for the pool events a developer must see. */

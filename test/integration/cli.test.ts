@@ -1,50 +1,27 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { isRunning, phpCgi, waitFor } from '../support/helpers';
+import { listeningUrl, spawnCli, stopCliRuns, type CliRun } from '../support/cli';
+import { isRunning, phpCgi } from '../support/helpers';
 
-const cli = resolve(__dirname, '../../dist/cli.js');
 const exampleApp = resolve(__dirname, '../../examples/hello-php');
 
-interface Run {
-  child: ChildProcess;
-  stdout: string;
-  stderr: string;
-  exit: Promise<number | null>;
-}
-
-const running: Run[] = [];
+const running: CliRun[] = [];
 let scratch: string;
 
-function runCli(args: string[]): Run {
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const run: Run = { child, stdout: '', stderr: '', exit: new Promise((r) => child.once('exit', (code) => r(code))) };
-  child.stdout?.on('data', (d: Buffer) => (run.stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (run.stderr += d.toString()));
+function runCli(args: string[]): CliRun {
+  const run = spawnCli(args);
   running.push(run);
   return run;
-}
-
-async function listeningUrl(run: Run): Promise<string> {
-  await waitFor(() => /Listening on (\S+)/.test(run.stdout) || run.child.exitCode !== null, 'the CLI to listen', 10_000);
-  const match = /Listening on (\S+)/.exec(run.stdout);
-  if (!match) throw new Error(`CLI did not start: ${run.stderr}`);
-  return match[1] as string;
 }
 
 beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), 'cli-test-'));
 });
 
-afterEach(async () => {
-  for (const run of running.splice(0)) {
-    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
-    await run.exit;
-  }
-});
+afterEach(() => stopCliRuns(running, 'SIGKILL'));
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 

@@ -1,40 +1,23 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readProcessStat } from '../../src/platform/processTable';
 import { WorkerRegistry } from '../../src/platform/workerRegistry';
+import { listeningUrl, spawnCli, stopCliRuns, type CliRun } from '../support/cli';
 import { isRunning, phpCgi, sleep, waitFor } from '../support/helpers';
 
-const cli = resolve(__dirname, '../../dist/cli.js');
 const exampleApp = resolve(__dirname, '../../examples/hello-php');
 
-interface Run {
-  child: ChildProcess;
-  stdout: string;
-  stderr: string;
-  exit: Promise<number | null>;
-}
-
-const runs: Run[] = [];
+const runs: CliRun[] = [];
 const strays: number[] = [];
 let scratch: string;
 
-function runCli(args: string[]): Run {
-  const child = spawn(process.execPath, [cli, 'serve', exampleApp, '--port', '0', '--php-cgi', phpCgi, '--quiet', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const run: Run = { child, stdout: '', stderr: '', exit: new Promise((r) => child.once('exit', (code) => r(code))) };
-  child.stdout?.on('data', (d: Buffer) => (run.stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (run.stderr += d.toString()));
+function runCli(args: string[]): CliRun {
+  const run = spawnCli(['serve', exampleApp, '--port', '0', '--php-cgi', phpCgi, '--quiet', ...args]);
   runs.push(run);
   return run;
-}
-
-async function urlOf(run: Run): Promise<string> {
-  await waitFor(() => /Listening on (\S+)/.test(run.stdout) || run.child.exitCode !== null, 'the CLI to listen', 10_000);
-  const match = /Listening on (\S+)/.exec(run.stdout);
-  if (!match) throw new Error(`the CLI did not start: ${run.stderr}`);
-  return match[1] as string;
 }
 
 async function workerPids(url: string): Promise<number[]> {
@@ -62,10 +45,7 @@ beforeAll(() => {
 });
 
 afterEach(async () => {
-  for (const run of runs.splice(0)) {
-    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGTERM');
-    await run.exit;
-  }
+  await stopCliRuns(runs, 'SIGTERM');
   for (const pid of strays.splice(0)) {
     try {
       process.kill(-pid, 'SIGKILL');
@@ -81,7 +61,7 @@ describe('stale workers after the manager is SIGKILLed', () => {
   it('without the parent-death signal: the next start with the same state dir reports them and they are gone', async () => {
     const stateDir = join(scratch, 'no-pdeathsig');
     const first = runCli(['--state-dir', stateDir, '--no-pdeathsig', '--min-workers', '3', '--max-workers', '3']);
-    const url = await urlOf(first);
+    const url = await listeningUrl(first);
     const pids = await workerPids(url);
     strays.push(...pids); // in case the test fails half-way
     expect(pids).toHaveLength(3);
@@ -96,7 +76,7 @@ describe('stale workers after the manager is SIGKILLed', () => {
     expect(registered).toEqual([`workers-${first.child.pid}.json`]);
 
     const second = runCli(['--state-dir', stateDir, '--min-workers', '1']);
-    await urlOf(second);
+    await listeningUrl(second);
     expect(second.stderr).toMatch(/cleaned 3 stale workers left by a previous run \(pids [\d, ]+\)/);
     for (const pid of pids) expect(isRunning(pid)).toBe(false);
     expect(readdirSync(stateDir)).toEqual([`workers-${second.child.pid}.json`]);
@@ -108,7 +88,7 @@ describe('stale workers after the manager is SIGKILLed', () => {
   it('with the parent-death signal (the default on Linux) the workers die with the manager', async () => {
     const stateDir = join(scratch, 'pdeathsig');
     const first = runCli(['--state-dir', stateDir, '--min-workers', '2']);
-    const url = await urlOf(first);
+    const url = await listeningUrl(first);
     const pids = await workerPids(url);
     strays.push(...pids);
     load(url);
@@ -117,7 +97,7 @@ describe('stale workers after the manager is SIGKILLed', () => {
     await first.exit;
     await waitFor(() => pids.every((pid) => !isRunning(pid)), 'the workers to follow their parent', 2_000);
     const second = runCli(['--state-dir', stateDir]);
-    await urlOf(second);
+    await listeningUrl(second);
     expect(second.stderr).not.toContain('stale worker');
   });
 
@@ -161,7 +141,7 @@ describe('headless surface of findings', () => {
   it('reports a worker that dies mid-request on stderr, in --events and in the status JSON', async () => {
     const events = join(scratch, 'events.ndjson');
     const run = runCli(['--events', events, '--min-workers', '1']);
-    const url = await urlOf(run);
+    const url = await listeningUrl(run);
     const res = await fetch(new URL('die', url)).catch(() => null);
     if (res) await res.text().catch(() => undefined);
     await waitFor(() => run.stderr.includes('warning: defunct-busy'), 'the stderr warning', 3_000);
