@@ -203,6 +203,8 @@ async function main() {
         currentRun = 'warm-up';
         await runWrk({ url: running[id].url + page.path, connections: 64, seconds: warmupSeconds, threads: wrkThreads, postBytes: page.postBytes });
       }
+      // Workers recycled by the warm-up's aborted requests are replaced by now.
+      await new Promise((resolveWait) => setTimeout(resolveWait, 1500));
       const r = treeRss(running[id].rootPids());
       results.targets[id].rssAfterWarmupMiB = r.mib;
       results.targets[id].processesAfterWarmup = r.processes;
@@ -215,6 +217,10 @@ async function main() {
         currentRun = `${s.key} (${TARGETS[id].label} loaded)`;
         const r = await runWrk({ url: running[id].url + page.path, connections: s.c, seconds, threads: wrkThreads, postBytes: page.postBytes });
         results.runs[s.key][id] = r;
+        // Let the target settle before the next one runs: wrk's closing
+        // connections abort the requests in flight, and the pool recycles
+        // each such worker (its replacements would run during the next cell).
+        await settle(running[id], results.targets[id].processesAfterWarmup);
         log(`${s.key.padEnd(10)} ${TARGETS[id].label.padEnd(18)} ${fmt(r.rps, 0).padStart(7)} req/s  p50 ${fmt(r.p50ms, 2)} ms  p99 ${fmt(r.p99ms, 2)} ms${r.errors ? `  errors ${JSON.stringify(r.errorDetail)}` : ''}`);
       }
     }
@@ -242,6 +248,13 @@ async function main() {
   writeFileSync(join(dir, `latest-${meta.mode}.md`), md + '\n');
   if (opt.json) writeFileSync(opt.json, JSON.stringify(results, null, 2));
   if (writeDocs) updateDocs(md);
+}
+
+/** Waits (at most 3 s) until the target's process tree is back to its size after the warm-up. */
+async function settle(target, processes) {
+  const deadline = Date.now() + 3000;
+  await new Promise((r) => setTimeout(r, 100));
+  while (Date.now() < deadline && treeRss(target.rootPids()).processes > processes) await new Promise((r) => setTimeout(r, 50));
 }
 
 function runMicro(quickMode, extra = []) {
