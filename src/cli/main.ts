@@ -75,6 +75,9 @@ async function serve(options: ServeOptions): Promise<number> {
         writeEvent(event);
         reportPoolEvent(event);
       },
+      // Lease and idle⇄busy events are only written to --events; without it,
+      // not building them saves ~15 µs per request.
+      poolEventsPerRequest: options.events !== null,
       onGatewayEvent: (event) => {
         writeEvent(event);
         if (event.type === 'php-stderr') {

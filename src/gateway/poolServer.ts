@@ -12,6 +12,8 @@ export interface PoolServerOptions {
   documentRoot: string;
   /** Subscribed before anything starts, so that no start-up event is missed. */
   onPoolEvent?: (event: PoolEvent) => void;
+  /** Whether onPoolEvent also gets the per-request events (see Pool.onEvent); default true. */
+  poolEventsPerRequest?: boolean;
   onGatewayEvent?: (event: GatewayEvent) => void;
 }
 
@@ -52,7 +54,7 @@ export async function startPoolServer(options: PoolServerOptions): Promise<PoolS
   }
   const pool = new Pool({ ...options.pool, phpCgi, cwd: documentRoot });
   const gateway = new Gateway(pool, { ...options.gateway, documentRoot });
-  if (options.onPoolEvent) pool.onEvent(options.onPoolEvent);
+  if (options.onPoolEvent) pool.onEvent(options.onPoolEvent, { perRequest: options.poolEventsPerRequest ?? true });
   if (options.onGatewayEvent) gateway.onEvent(options.onGatewayEvent);
   // The port first: a busy port is the commonest start failure, and finding
   // it before any worker is spawned leaves nothing to clean up. Requests that

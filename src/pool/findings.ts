@@ -4,6 +4,9 @@ import type { Finding, FindingResolution } from './types';
  * The findings of one pool: open ones by id, plus the last resolved ones so
  * that a developer still sees what happened and how it was resolved.
  */
+/** Shared, frozen: the common answer of openFor when nothing is open. */
+const NONE: Finding[] = Object.freeze([]) as unknown as Finding[];
+
 export class FindingLog {
   private readonly open = new Map<string, Finding>();
   /** Dedupe keys of open findings, e.g. `holder-gone:L7`. */
@@ -42,6 +45,7 @@ export class FindingLog {
   }
 
   openFor(workerId: string): Finding[] {
+    if (this.open.size === 0) return NONE;
     return [...this.open.values()].filter((f) => f.workerId === workerId);
   }
 

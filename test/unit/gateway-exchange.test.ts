@@ -59,6 +59,10 @@ class FakeLease {
   readonly workerId = 'w1';
   readonly workerPid = 4242;
   markFirstByte(): void {}
+  /** Not open yet: every test goes through connection(), the path with the races. */
+  openConnection(): FakeConnection | null {
+    return null;
+  }
   connection(): Promise<FakeConnection> {
     return this.connect();
   }
@@ -74,6 +78,7 @@ function fakePool(connect: () => Promise<FakeConnection>) {
     options: { queueTimeoutMs: 1_000 },
     tryAcquire: (_info: unknown, holder: LeaseHolder) => new FakeLease(`L${++n}`, holder, connect),
     acquire: () => Promise.reject(new Error('the fast path should have leased')),
+    withdraw: () => false,
     release: (lease: FakeLease, outcome: string) => {
       released.push([lease.id, outcome]);
       return true;
