@@ -125,7 +125,7 @@ const RAW_HEADERS = [
 
 function encodeBench() {
   const { buildCgiParams, encodeRequest, encodeParams } = internals;
-  const req = { method: 'GET', httpVersion: '1.1', rawHeaders: RAW_HEADERS, socketRemoteAddress: '127.0.0.1', socketRemotePort: 51234 };
+  const req = { method: 'GET', httpVersion: '1.1', rawHeaders: RAW_HEADERS, remoteAddress: '127.0.0.1', remotePort: 51234 };
   const resolution = {
     kind: 'script',
     scriptFilename: '/home/dev/project/public/index.php',

@@ -22,8 +22,8 @@ export interface CgiRequestInfo {
   httpVersion: string;
   /** Name/value pairs in arrival order, as in IncomingMessage.rawHeaders. */
   rawHeaders: readonly string[];
-  socketRemoteAddress: string;
-  socketRemotePort: number;
+  remoteAddress: string;
+  remotePort: number;
 }
 
 /**
@@ -86,8 +86,8 @@ export function buildCgiParams(
     ['REQUEST_SCHEME', server.scheme],
     ['GATEWAY_INTERFACE', 'CGI/1.1'],
     ['SERVER_SOFTWARE', server.serverSoftware],
-    ['REMOTE_ADDR', unmapIPv4(req.socketRemoteAddress)],
-    ['REMOTE_PORT', String(req.socketRemotePort)],
+    ['REMOTE_ADDR', unmapIPv4(req.remoteAddress)],
+    ['REMOTE_PORT', String(req.remotePort)],
     ['SERVER_ADDR', unmapIPv4(server.serverAddr)],
     ['SERVER_PORT', String(server.serverPort)],
     ['SERVER_NAME', server.serverName],

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Stats } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import type { FastCgiConnection, FastCgiConnectionError, ResponseHandler } from '../fastcgi/connection';
@@ -13,7 +14,8 @@ import { buildCgiParams, type ServerInfo } from './cgiParams';
 import { CgiHeaderParser } from './cgiResponse';
 import { errorPage } from './errorPages';
 import { isHostAllowed } from './hostAllowList';
-import { BodyAbortedError, BodyTimeoutError, BodyTooLargeError, emptyBodyIfNone, receiveBody, type RequestBody } from './requestBody';
+import { NodeHttpIo, type HttpIo, type HttpIoClient } from './httpIo';
+import { BodyAbortedError, BodyTimeoutError, BodyTooLargeError, type RequestBody } from './requestBody';
 import { resolveRequestSync, type ResolveConfig, type ResolveScratch, type Resolution } from './resolve';
 import { serveStatic } from './staticFiles';
 
@@ -178,64 +180,89 @@ export class Gateway {
     }
   }
 
+  /**
+   * Host check. Every request of a client carries the same Host and the
+   * check is pure, so the last accepted value is remembered.
+   * @internal
+   */
+  hostAllowed(host: string | undefined): boolean {
+    if (host === this.lastAllowedHost && host !== undefined) return true;
+    if (!isHostAllowed(host, this.options.allowedHosts)) return false;
+    this.lastAllowedHost = host;
+    return true;
+  }
+
+  /** @internal Whether `url` asks for the pool's status JSON. */
+  isStatusPath(url: string): boolean {
+    const statusPath = this.options.statusPath;
+    return url.startsWith(statusPath) && (url.length === statusPath.length || url.charCodeAt(statusPath.length) === 0x3f /* ? */);
+  }
+
+  /** @internal Resolves a target; {@link lastStats} then holds a static file's stat until the next call. */
+  resolveSync(url: string): Resolution {
+    return resolveRequestSync(url, this.resolveConfig, this.scratch);
+  }
+
+  /** @internal The stat the last {@link resolveSync} made of a static file. */
+  get lastStats(): Stats | null {
+    return this.scratch.stats;
+  }
+
+  /** Every request Node's HTTP server parsed (the lean front hands it all that it does not serve itself). */
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const startedAt = Date.now();
-    const url = req.url ?? '/';
+    const io = new NodeHttpIo(req, res);
+    const url = io.url;
     const host = req.headers.host;
-    // Every request of a client carries the same Host: the check is pure, so
-    // the last accepted value is remembered.
-    if (host !== this.lastAllowedHost || host === undefined) {
-      if (!isHostAllowed(host, this.options.allowedHosts)) {
-        this.sendError(req, res, 421, 'Misdirected Request', `The Host header "${host ?? ''}" is not allowed here.`, [
-          'The pool answers only localhost, 127.0.0.1 and [::1] (and names you add), which protects against DNS rebinding.',
-        ]);
-        return;
-      }
-      this.lastAllowedHost = host;
-    }
-    if (req.method === 'TRACE' || req.method === 'TRACK' || req.method === 'CONNECT') {
-      this.sendError(req, res, 405, 'Method Not Allowed', `${req.method} is not supported.`);
+    if (!this.hostAllowed(host)) {
+      this.sendError(io, 421, 'Misdirected Request', `The Host header "${host ?? ''}" is not allowed here.`, [
+        'The pool answers only localhost, 127.0.0.1 and [::1] (and names you add), which protects against DNS rebinding.',
+      ]);
       return;
     }
-    const statusPath = this.options.statusPath;
-    if (url.startsWith(statusPath) && (url.length === statusPath.length || url.charCodeAt(statusPath.length) === 0x3f /* ? */)) {
-      this.sendStatus(res);
+    if (req.method === 'TRACE' || req.method === 'TRACK' || req.method === 'CONNECT') {
+      this.sendError(io, 405, 'Method Not Allowed', `${req.method} is not supported.`);
+      return;
+    }
+    if (this.isStatusPath(url)) {
+      this.sendStatus(io);
       return;
     }
     let resolution: Resolution;
     try {
-      resolution = resolveRequestSync(url, this.resolveConfig, this.scratch);
+      resolution = this.resolveSync(url);
     } catch (error) {
-      this.sendError(req, res, 500, 'Internal Server Error', `Cannot resolve ${url}: ${(error as Error).message}`);
+      this.sendError(io, 500, 'Internal Server Error', `Cannot resolve ${url}: ${(error as Error).message}`);
       return;
     }
-    this.route(req, res, resolution, startedAt);
-  }
-
-  private route(req: IncomingMessage, res: ServerResponse, resolution: Resolution, startedAt: number): void {
     switch (resolution.kind) {
       case 'static':
         // The stat resolve just made (scratch is only valid until the next resolve).
         serveStatic(req, res, resolution.filePath, { stats: this.scratch.stats ?? undefined });
-        if (this.listeners.size > 0) res.once('finish', () => this.logRequest(req, res, startedAt, null, null));
+        if (this.listeners.size > 0) res.once('finish', () => this.logRequest(io, startedAt, null, null));
         return;
       case 'script':
-        new PhpExchange(this, req, res, resolution, startedAt, this.nextExchangeId++).run();
+        this.runScript(io, resolution, startedAt);
         return;
       case 'redirect':
-        res.writeHead(301, { Location: resolution.location, 'Content-Length': '0' });
-        res.end();
+        io.writeHead(301, undefined, ['Location', resolution.location, 'Content-Length', '0']);
+        io.end();
         return;
       case 'not-found':
-        this.sendError(req, res, 404, 'Not Found', `Nothing at ${req.url ?? '/'} in the document root.`);
+        this.sendError(io, 404, 'Not Found', `Nothing at ${url} in the document root.`);
         return;
       case 'forbidden':
-        this.sendError(req, res, 403, 'Forbidden', resolution.reason);
+        this.sendError(io, 403, 'Forbidden', resolution.reason);
         return;
       case 'bad-request':
-        this.sendError(req, res, 400, 'Bad Request', resolution.reason);
+        this.sendError(io, 400, 'Bad Request', resolution.reason);
         return;
     }
+  }
+
+  /** @internal Runs a PHP script for the request on a leased worker. */
+  runScript(io: HttpIo, script: Extract<Resolution, { kind: 'script' }>, startedAt: number): void {
+    new PhpExchange(this, io, script, startedAt, this.nextExchangeId++).run();
   }
 
   /** @internal */
@@ -243,47 +270,30 @@ export class Gateway {
     return this.serverInfo;
   }
 
-  /** @internal */
-  sendError(req: IncomingMessage, res: ServerResponse, status: number, title: string, detail: string, hints?: string[], extraHeaders?: Record<string, string>): void {
-    if (res.headersSent) {
-      // Headers (and perhaps body) went out but stay corked until the next
-      // tick: let them out, then cut, so the client always sees a broken
-      // response rather than, depending on timing, nothing at all.
-      const socket = res.socket;
-      if (socket !== null && socket.writableCorked > 0) socket.uncork();
-      res.destroy();
+  /** @internal An error page, or a cut connection if the response has already begun. */
+  sendError(io: HttpIo, status: number, title: string, detail: string, hints?: string[], extraHeaders?: Record<string, string>): void {
+    if (io.headersSent) {
+      io.cut();
       return;
     }
     const page = errorPage(status, title, detail, hints);
-    res.writeHead(status, { 'Content-Type': page.contentType, 'Content-Length': Buffer.byteLength(page.body), 'Cache-Control': 'no-store', ...extraHeaders });
-    res.end(req.method === 'HEAD' ? undefined : page.body);
+    const headers = ['Content-Type', page.contentType, 'Content-Length', String(Buffer.byteLength(page.body)), 'Cache-Control', 'no-store'];
+    if (extraHeaders) for (const name of Object.keys(extraHeaders)) headers.push(name, extraHeaders[name] as string);
+    io.writeHead(status, undefined, headers);
+    io.end(page.body);
   }
 
   /** @internal */
-  logRequest(req: IncomingMessage, res: ServerResponse, startedAt: number, workerId: string | null, leaseId: string | null, bytes = 0): void {
+  logRequest(io: HttpIo, startedAt: number, workerId: string | null, leaseId: string | null, bytes = 0): void {
     if (this.listeners.size === 0) return;
-    this.emit({ type: 'request', method: req.method ?? 'GET', uri: req.url ?? '/', status: res.statusCode, durationMs: Date.now() - startedAt, workerId, leaseId, bytes });
+    this.emit({ type: 'request', method: io.method, uri: io.url, status: io.statusCode, durationMs: Date.now() - startedAt, workerId, leaseId, bytes });
   }
 
-  private sendStatus(res: ServerResponse): void {
+  private sendStatus(io: HttpIo): void {
     const body = JSON.stringify({ ...this.pool.snapshot(), gateway: { documentRoot: this.options.documentRoot, port: this.serverInfo.serverPort } });
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(body) });
-    res.end(body);
+    io.writeHead(200, undefined, ['Content-Type', 'application/json', 'Cache-Control', 'no-store', 'Content-Length', String(Buffer.byteLength(body))]);
+    io.end(body);
   }
-}
-
-/** Where a response's exchange is kept, for the shared 'close' and 'drain' listeners. */
-const EXCHANGE = Symbol('fastcgi-pool.exchange');
-type ResponseWithExchange = ServerResponse & { [EXCHANGE]?: PhpExchange };
-
-/** Shared listener (no closure per request): the response closed. */
-function onResponseClose(this: ResponseWithExchange): void {
-  this[EXCHANGE]?.onClientClose();
-}
-
-/** Shared listener: the client drained what we wrote. */
-function onResponseDrain(this: ResponseWithExchange): void {
-  this[EXCHANGE]?.resumeOutput();
 }
 
 /** Hop-by-hop header names have these lengths: a cheap test before lower-casing. */
@@ -302,7 +312,7 @@ function maybeHopByHop(name: string): boolean {
  * connection. Promises, an AbortController and closures appear only on the
  * slow paths (a body to receive, a wait in the queue, a new connection).
  */
-class PhpExchange implements LeaseHolder, ResponseHandler {
+class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
   private lease: Lease | null = null;
   private connection: FastCgiConnection | null = null;
   private body: RequestBody | null = null;
@@ -319,31 +329,28 @@ class PhpExchange implements LeaseHolder, ResponseHandler {
 
   constructor(
     private readonly gateway: Gateway,
-    private readonly req: IncomingMessage,
-    private readonly res: ServerResponse,
+    private readonly io: HttpIo,
     private readonly script: Extract<Resolution, { kind: 'script' }>,
     private readonly startedAt: number,
     private readonly id: number,
   ) {
-    (res as ResponseWithExchange)[EXCHANGE] = this;
-    res.on('close', onResponseClose);
+    io.attach(this);
   }
 
   /** Who holds the lease, for snapshots and findings (built only when asked). */
   get description(): string {
-    const socket = this.req.socket;
-    return `http ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'} #${this.id}`;
+    return `http ${this.io.remoteAddress || '?'}:${this.io.remotePort || '?'} #${this.id}`;
   }
 
   run(): void {
-    const { req, gateway } = this;
-    const empty = emptyBodyIfNone(req);
+    const { io, gateway } = this;
+    const empty = io.bodyIfReady();
     if (empty !== null) {
       this.body = empty;
       this.prepare();
       return;
     }
-    receiveBody(req, {
+    io.receiveBody({
       maxBytes: gateway.options.maxBodyBytes,
       memoryThreshold: gateway.options.bodyMemoryThreshold,
       tempDir: gateway.options.tempDir,
@@ -361,19 +368,13 @@ class PhpExchange implements LeaseHolder, ResponseHandler {
 
   /** The body is in: build the params and get a worker. */
   private prepare(): void {
-    const { req, res, gateway } = this;
+    const { io, gateway } = this;
     const body = this.body as RequestBody;
-    const socket = req.socket;
-    const params = buildCgiParams(
-      { method: req.method ?? 'GET', httpVersion: req.httpVersion, rawHeaders: req.rawHeaders, socketRemoteAddress: socket.remoteAddress ?? '', socketRemotePort: socket.remotePort ?? 0 },
-      this.script,
-      gateway.cgiServerInfo,
-      { contentLength: body.length > 0 || hasBodyHeaders(req) ? body.length : null },
-    );
+    const params = buildCgiParams(io, this.script, gateway.cgiServerInfo, { contentLength: body.length > 0 || io.declaresBody ? body.length : null });
     const oversized = findOversizedParam(params);
     if (oversized) {
       this.finish();
-      gateway.sendError(req, res, 431, 'Request Header Fields Too Large', `${oversized} is larger than one FastCGI record can carry (65535 bytes), so PHP could never receive it.`);
+      gateway.sendError(io, 431, 'Request Header Fields Too Large', `${oversized} is larger than one FastCGI record can carry (65535 bytes), so PHP could never receive it.`);
       return;
     }
     this.params = params;
@@ -382,8 +383,8 @@ class PhpExchange implements LeaseHolder, ResponseHandler {
 
   private acquire(): void {
     if (this.finished) return;
-    const { req, gateway } = this;
-    const info: LeaseRequestInfo = { method: req.method ?? 'GET', uri: req.url ?? '/', scriptFilename: this.script.scriptFilename, clientAddress: req.socket.remoteAddress ?? '' };
+    const { io, gateway } = this;
+    const info: LeaseRequestInfo = { method: io.method, uri: io.url, scriptFilename: this.script.scriptFilename, clientAddress: io.remoteAddress };
     const lease = gateway.pool.tryAcquire(info, this);
     if (lease !== null) {
       this.leased(lease);
@@ -438,7 +439,7 @@ class PhpExchange implements LeaseHolder, ResponseHandler {
       return;
     }
     this.finish();
-    this.gateway.sendError(this.req, this.res, 502, 'Bad Gateway', `Cannot connect to worker ${lease.workerId} (pid ${lease.workerPid ?? '?'}): ${(error as Error).message}`);
+    this.gateway.sendError(this.io, 502, 'Bad Gateway', `Cannot connect to worker ${lease.workerId} (pid ${lease.workerPid ?? '?'}): ${(error as Error).message}`);
   }
 
   private connected(lease: Lease, connection: FastCgiConnection): void {
@@ -449,7 +450,7 @@ class PhpExchange implements LeaseHolder, ResponseHandler {
       this.releaseLease('ok');
       return;
     }
-    const { req, res, gateway } = this;
+    const { io, gateway } = this;
     const body = this.body as RequestBody;
     // The body, when it is in memory (always for a GET), goes out in the same
     // socket write as BEGIN_REQUEST and PARAMS: one syscall per request.
@@ -461,9 +462,9 @@ class PhpExchange implements LeaseHolder, ResponseHandler {
       this.releaseLease(error instanceof ParamTooLargeError ? 'ok' : 'error');
       this.finish();
       if (error instanceof ParamTooLargeError) {
-        gateway.sendError(req, res, 431, 'Request Header Fields Too Large', error.message);
+        gateway.sendError(io, 431, 'Request Header Fields Too Large', error.message);
       } else {
-        gateway.sendError(req, res, 502, 'Bad Gateway', `Cannot send the request to the worker: ${(error as Error).message}`);
+        gateway.sendError(io, 502, 'Bad Gateway', `Cannot send the request to the worker: ${(error as Error).message}`);
       }
       return;
     }
@@ -485,8 +486,6 @@ class PhpExchange implements LeaseHolder, ResponseHandler {
       }
       if (!result.done) return;
       this.headersDone = true;
-      // writeHead with a flat [name, value, ...] list: no per-header
-      // setHeader bookkeeping; repeats (Set-Cookie) stay separate lines.
       const headers = result.headers;
       const flat: string[] = [];
       for (let i = 0; i < headers.length; i++) {
@@ -494,20 +493,16 @@ class PhpExchange implements LeaseHolder, ResponseHandler {
         if (maybeHopByHop(header[0])) continue;
         flat.push(header[0], header[1]);
       }
-      if (result.statusText) this.res.writeHead(result.status, result.statusText, flat);
-      else this.res.writeHead(result.status, flat);
+      this.io.writeHead(result.status, result.statusText, flat);
       chunk = result.bodyStart;
       if (chunk.length === 0) return;
     }
     this.bytes += chunk.length;
-    if (!this.res.write(chunk)) {
-      // HTTP backpressure: stop reading the worker until the client drains.
-      this.connection?.pauseOutput();
-      this.res.once('drain', onResponseDrain);
-    }
+    // HTTP backpressure: stop reading the worker until the client drains.
+    if (!this.io.write(chunk)) this.connection?.pauseOutput();
   }
 
-  /** @internal The client drained: read the worker again. */
+  /** The client drained: read the worker again. */
   resumeOutput(): void {
     this.connection?.resumeOutput();
   }
@@ -515,7 +510,7 @@ class PhpExchange implements LeaseHolder, ResponseHandler {
   onStderr(chunk: Buffer): void {
     const lease = this.lease;
     if (!lease) return;
-    this.gateway.emit({ type: 'php-stderr', workerId: lease.workerId, leaseId: lease.id, scriptFilename: this.script.scriptFilename, method: this.req.method ?? 'GET', uri: this.req.url ?? '/', text: chunk.toString('utf8') });
+    this.gateway.emit({ type: 'php-stderr', workerId: lease.workerId, leaseId: lease.id, scriptFilename: this.script.scriptFilename, method: this.io.method, uri: this.io.url, text: chunk.toString('utf8') });
   }
 
   onEnd(): void {
@@ -535,8 +530,8 @@ class PhpExchange implements LeaseHolder, ResponseHandler {
     const lease = this.lease;
     this.releaseLease('ok');
     this.finish();
-    this.res.end();
-    this.gateway.logRequest(this.req, this.res, this.startedAt, lease?.workerId ?? null, lease?.id ?? null, this.bytes);
+    this.io.end();
+    this.gateway.logRequest(this.io, this.startedAt, lease?.workerId ?? null, lease?.id ?? null, this.bytes);
   }
 
   onError(error: FastCgiConnectionError): void {
@@ -557,7 +552,7 @@ class PhpExchange implements LeaseHolder, ResponseHandler {
       if (this.finished) return;
       this.finish();
       const how = exit ? describeExit(exit) : `closed its connection (${error.message})`;
-      this.gateway.sendError(this.req, this.res, 502, 'Bad Gateway', `Worker ${lease.workerId} (pid ${lease.workerPid ?? '?'}) ${how} while running ${this.script.scriptName}.`, [
+      this.gateway.sendError(this.io, 502, 'Bad Gateway', `Worker ${lease.workerId} (pid ${lease.workerPid ?? '?'}) ${how} while running ${this.script.scriptName}.`, [
         'The pool has replaced the worker. Check the log for PHP errors; a segfault often means a faulty extension.',
       ]);
     });
@@ -571,22 +566,22 @@ class PhpExchange implements LeaseHolder, ResponseHandler {
     this.connection?.destroy();
     if (this.finished) return;
     this.finish();
-    const { req, res, gateway } = this;
+    const { io, gateway } = this;
     const who = lease ? `Worker ${lease.workerId} (pid ${lease.workerPid ?? '?'})` : 'The worker';
     switch (revocation.kind) {
       case 'busy-timeout':
-        gateway.sendError(req, res, 504, 'Gateway Timeout', `${who} did not finish ${this.script.scriptName} within the busy timeout of ${revocation.timeoutMs / 1000} s; it was killed and replaced.`, [
+        gateway.sendError(io, 504, 'Gateway Timeout', `${who} did not finish ${this.script.scriptName} within the busy timeout of ${revocation.timeoutMs / 1000} s; it was killed and replaced.`, [
           'Raise the busy timeout (--busy-timeout) for long requests, or look for an endless loop or a blocking call.',
         ]);
         return;
       case 'worker-exited':
-        gateway.sendError(req, res, 502, 'Bad Gateway', `${who} ${describeExit(revocation.exit)} while running ${this.script.scriptName}.`);
+        gateway.sendError(io, 502, 'Bad Gateway', `${who} ${describeExit(revocation.exit)} while running ${this.script.scriptName}.`);
         return;
       case 'worker-retired':
-        gateway.sendError(req, res, 502, 'Bad Gateway', `${who} was stopped (${revocation.reason}) while running ${this.script.scriptName}.`);
+        gateway.sendError(io, 502, 'Bad Gateway', `${who} was stopped (${revocation.reason}) while running ${this.script.scriptName}.`);
         return;
       case 'pool-stopping':
-        gateway.sendError(req, res, 503, 'Service Unavailable', 'The pool is stopping.', undefined, { 'Retry-After': '1' });
+        gateway.sendError(io, 503, 'Service Unavailable', 'The pool is stopping.', undefined, { 'Retry-After': '1' });
         return;
     }
   }
@@ -598,10 +593,10 @@ class PhpExchange implements LeaseHolder, ResponseHandler {
 
   // ---- helpers
 
-  /** @internal The response closed: completed, cut, or the client left. */
+  /** The response closed: completed, cut, or the client left. */
   onClientClose(): void {
     this.responseClosed = true;
-    if (this.res.writableFinished) return;
+    if (this.io.completed) return;
     // The client went away before its response was complete.
     const wasFinished = this.finished;
     this.finished = true;
@@ -634,22 +629,22 @@ class PhpExchange implements LeaseHolder, ResponseHandler {
       this.connection?.destroy();
       this.releaseLease('error');
     }
-    if (this.finished && this.res.headersSent) return;
+    if (this.finished && this.io.headersSent) return;
     this.finish();
-    this.gateway.sendError(this.req, this.res, 502, 'Bad Gateway', `Invalid response from the worker: ${detail}`);
+    this.gateway.sendError(this.io, 502, 'Bad Gateway', `Invalid response from the worker: ${detail}`);
   }
 
   private failBody(error: unknown): void {
     this.finish();
-    const { req, res, gateway } = this;
+    const { io, gateway } = this;
     if (error instanceof BodyTooLargeError) {
-      gateway.sendError(req, res, 413, 'Content Too Large', error.message, ['Raise the limit with --max-body if this upload is expected.'], { Connection: 'close' });
+      gateway.sendError(io, 413, 'Content Too Large', error.message, ['Raise the limit with --max-body if this upload is expected.'], { Connection: 'close' });
     } else if (error instanceof BodyTimeoutError) {
-      gateway.sendError(req, res, 408, 'Request Timeout', error.message, undefined, { Connection: 'close' });
+      gateway.sendError(io, 408, 'Request Timeout', error.message, undefined, { Connection: 'close' });
     } else if (error instanceof BodyAbortedError) {
-      res.destroy();
+      io.cut();
     } else {
-      gateway.sendError(req, res, 500, 'Internal Server Error', `Cannot read the request body: ${(error as Error).message}`);
+      gateway.sendError(io, 500, 'Internal Server Error', `Cannot read the request body: ${(error as Error).message}`);
     }
   }
 
@@ -657,22 +652,18 @@ class PhpExchange implements LeaseHolder, ResponseHandler {
     const wasFinished = this.finished;
     this.finish();
     if (wasFinished) return;
-    const { req, res, gateway } = this;
+    const { io, gateway } = this;
     if (error instanceof PoolSaturatedError) {
       const retryAfter = String(Math.max(1, Math.ceil(gateway.pool.options.queueTimeoutMs / 10_000)));
-      gateway.sendError(req, res, 503, 'Service Unavailable', `The pool is saturated: ${error.message}.`, [
+      gateway.sendError(io, 503, 'Service Unavailable', `The pool is saturated: ${error.message}.`, [
         'Raise --max-workers, or find what keeps the workers busy in the status page.',
       ], { 'Retry-After': retryAfter });
     } else if (error instanceof PoolUnavailableError) {
-      gateway.sendError(req, res, 503, 'Service Unavailable', error.message, undefined, { 'Retry-After': '5' });
+      gateway.sendError(io, 503, 'Service Unavailable', error.message, undefined, { 'Retry-After': '5' });
     } else {
-      gateway.sendError(req, res, 500, 'Internal Server Error', (error as Error).message);
+      gateway.sendError(io, 500, 'Internal Server Error', (error as Error).message);
     }
   }
-}
-
-function hasBodyHeaders(req: IncomingMessage): boolean {
-  return req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
 }
 
 /** Names the first param whose pair cannot fit one FastCGI record, if any. */

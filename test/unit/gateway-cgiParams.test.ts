@@ -22,7 +22,7 @@ const resolution: ScriptResolution = {
 };
 
 function request(rawHeaders: string[], extra: Partial<CgiRequestInfo> = {}): CgiRequestInfo {
-  return { method: 'GET', httpVersion: '1.1', rawHeaders, socketRemoteAddress: '127.0.0.1', socketRemotePort: 51350, ...extra };
+  return { method: 'GET', httpVersion: '1.1', rawHeaders, remoteAddress: '127.0.0.1', remotePort: 51350, ...extra };
 }
 
 describe('buildCgiParams', () => {
@@ -130,12 +130,12 @@ describe('buildCgiParams', () => {
 
   it('reports HTTP/1.0 and unmaps IPv4-mapped IPv6 addresses', () => {
     const params = new Map(
-      buildCgiParams(request([], { httpVersion: '1.0', socketRemoteAddress: '::ffff:127.0.0.1' }), resolution, { ...server, serverAddr: '::ffff:127.0.0.1' }, { contentLength: null }),
+      buildCgiParams(request([], { httpVersion: '1.0', remoteAddress: '::ffff:127.0.0.1' }), resolution, { ...server, serverAddr: '::ffff:127.0.0.1' }, { contentLength: null }),
     );
     expect(params.get('SERVER_PROTOCOL')).toBe('HTTP/1.0');
     expect(params.get('REMOTE_ADDR')).toBe('127.0.0.1');
     expect(params.get('SERVER_ADDR')).toBe('127.0.0.1');
-    const v6 = new Map(buildCgiParams(request([], { socketRemoteAddress: '::1' }), resolution, server, { contentLength: null }));
+    const v6 = new Map(buildCgiParams(request([], { remoteAddress: '::1' }), resolution, server, { contentLength: null }));
     expect(v6.get('REMOTE_ADDR')).toBe('::1');
   });
 

@@ -101,7 +101,7 @@ async function compare(
   const ours = new Map(
     buildCgiParams(
       // Node's client adds Transfer-Encoding itself for a chunked body.
-      { method, httpVersion: '1.1', rawHeaders: [...headers, ...(body?.chunked ? ['Transfer-Encoding', 'chunked'] : []), 'Connection', 'close'], socketRemoteAddress: '127.0.0.1', socketRemotePort: Number(theirs.server.REMOTE_PORT) },
+      { method, httpVersion: '1.1', rawHeaders: [...headers, ...(body?.chunked ? ['Transfer-Encoding', 'chunked'] : []), 'Connection', 'close'], remoteAddress: '127.0.0.1', remotePort: Number(theirs.server.REMOTE_PORT) },
       resolution,
       server,
       { contentLength: hasBody ? Buffer.byteLength(body.data) : null },
