@@ -23,6 +23,8 @@ export interface ServeOptions {
   leakPolicy: 'reclaim' | 'keep';
   scanIntervalMs: number;
   parentDeathSignal: boolean;
+  /** Serve every request with Node's HTTP server instead of the lean front first. */
+  nodeHttp: boolean;
   quiet: boolean;
 }
 
@@ -64,6 +66,8 @@ Options:
   --scan-interval T       how often the lists are checked against the OS (default 1s)
   --no-pdeathsig          do not tie workers to this process's life (setpriv); the
                           state-dir registry is then the only cleanup after a crash
+  --node-http             parse every request with Node's HTTP server (slower); by
+                          default simple requests take a lean HTTP/1.1 path
   -q, --quiet             no access log
   -h, --help              show this help
 
@@ -99,6 +103,7 @@ export function parseServeArgs(argv: readonly string[], cwd: string): ServeOptio
         'leak-policy': { type: 'string' },
         'scan-interval': { type: 'string' },
         'no-pdeathsig': { type: 'boolean' },
+        'node-http': { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -143,6 +148,7 @@ export function parseServeArgs(argv: readonly string[], cwd: string): ServeOptio
     leakPolicy,
     scanIntervalMs: duration(values['scan-interval'], '--scan-interval', 1_000),
     parentDeathSignal: !(values['no-pdeathsig'] ?? false),
+    nodeHttp: values['node-http'] ?? false,
     quiet: values.quiet ?? false,
   };
 }

@@ -84,6 +84,29 @@ const EMPTY_BODY: RequestBody = Object.freeze({
   dispose: () => Promise.resolve(),
 });
 
+/** A body that is already in memory in full (the lean front read it with the head). */
+export class BufferedBody implements RequestBody {
+  readonly inMemory = true;
+  constructor(private readonly bytes: Buffer) {}
+  get length(): number {
+    return this.bytes.length;
+  }
+  buffer(): Buffer {
+    return this.bytes;
+  }
+  open(): Readable {
+    return Readable.from([this.bytes]);
+  }
+  dispose(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** The empty body, shared. */
+export function emptyBody(): RequestBody {
+  return EMPTY_BODY;
+}
+
 /**
  * The synchronous fast path of {@link receiveBody} for a request that
  * declares no body (no Transfer-Encoding, no or a zero Content-Length), as

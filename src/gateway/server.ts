@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Stats } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import type { FastCgiConnection, FastCgiConnectionError, ResponseHandler } from '../fastcgi/connection';
 import type { ParamList } from '../fastcgi/params';
@@ -15,6 +15,7 @@ import { CgiHeaderParser } from './cgiResponse';
 import { errorPage } from './errorPages';
 import { isHostAllowed } from './hostAllowList';
 import { NodeHttpIo, type HttpIo, type HttpIoClient } from './httpIo';
+import { LeanHttpFront } from './leanHttp';
 import { BodyAbortedError, BodyTimeoutError, BodyTooLargeError, type RequestBody } from './requestBody';
 import { resolveRequestSync, type ResolveConfig, type ResolveScratch, type Resolution } from './resolve';
 import { serveStatic } from './staticFiles';
@@ -42,6 +43,11 @@ export interface GatewayOptions {
   headersTimeoutMs: number;
   /** Where the pool's snapshot is served as JSON. */
   statusPath: string;
+  /**
+   * Serve simple requests with the lean HTTP/1.1 front (leanHttp.ts) and
+   * hand the rest to Node's HTTP server; false = Node's server for all.
+   */
+  leanHttp: boolean;
 }
 
 /** Defaults: loopback only, nginx-like limits scaled for development. */
@@ -57,6 +63,7 @@ export const defaultGatewayOptions: Omit<GatewayOptions, 'documentRoot'> = {
   bodyIdleTimeoutMs: 30_000,
   headersTimeoutMs: 20_000,
   statusPath: '/.fastcgi-pool/status',
+  leanHttp: true,
 };
 
 /** What the gateway tells its consumers (the CLI log, the extension). */
@@ -84,6 +91,8 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te
 export class Gateway {
   readonly options: GatewayOptions;
   private readonly server: Server;
+  /** Null when options.leanHttp is false. */
+  private readonly lean: LeanHttpFront | null = null;
   private readonly resolveConfig: ResolveConfig;
   private serverInfo: ServerInfo;
   private readonly listeners = new Set<(event: GatewayEvent) => void>();
@@ -118,6 +127,18 @@ export class Gateway {
     // by default, far too lax against a client that trickles its headers).
     this.server = createServer({ maxHeaderSize: 128 * 1024, requestTimeout: 0, headersTimeout: this.options.headersTimeoutMs, connectionsCheckingInterval: 1_000 }, (req, res) => this.handle(req, res));
     this.server.keepAliveTimeout = 5_000;
+    if (this.options.leanHttp) {
+      // Every connection goes to the lean front first; Node's own connection
+      // listener (its HTTP parser) gets those the lean front hands over.
+      const server = this.server;
+      const nodeListeners = server.listeners('connection') as Array<(socket: Socket) => void>;
+      server.removeAllListeners('connection');
+      const lean = new LeanHttpFront(this, (socket) => {
+        for (const listener of nodeListeners) listener.call(server, socket);
+      }, { keepAliveTimeoutMs: server.keepAliveTimeout });
+      server.on('connection', (socket: Socket) => lean.accept(socket));
+      this.lean = lean;
+    }
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
       if (!socket.writable) return socket.destroy();
       const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
@@ -160,13 +181,20 @@ export class Gateway {
   close(): Promise<void> {
     return new Promise((resolve) => {
       this.server.close(() => resolve());
+      this.lean?.closeIdle();
       this.server.closeIdleConnections();
     });
   }
 
   /** Cuts every connection, in-flight or idle (used after the drain period). */
   closeAllConnections(): void {
+    this.lean?.destroyAll();
     this.server.closeAllConnections();
+  }
+
+  /** @internal Someone listens for request events. */
+  get logsRequests(): boolean {
+    return this.listeners.size > 0;
   }
 
   /** @internal */
@@ -214,6 +242,11 @@ export class Gateway {
     const io = new NodeHttpIo(req, res);
     const url = io.url;
     const host = req.headers.host;
+    if (hostCount(req.rawHeaders) > 1) {
+      // RFC 9112 §3.2: a server MUST answer 400 (nginx: "client sent duplicate host header").
+      this.sendError(io, 400, 'Bad Request', 'The request has more than one Host header.');
+      return;
+    }
     if (!this.hostAllowed(host)) {
       this.sendError(io, 421, 'Misdirected Request', `The Host header "${host ?? ''}" is not allowed here.`, [
         'The pool answers only localhost, 127.0.0.1 and [::1] (and names you add), which protects against DNS rebinding.',
@@ -664,6 +697,16 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
       gateway.sendError(io, 500, 'Internal Server Error', (error as Error).message);
     }
   }
+}
+
+/** How many Host headers the request carried. */
+function hostCount(rawHeaders: readonly string[]): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    if (name.length === 4 && name.toLowerCase() === 'host') count++;
+  }
+  return count;
 }
 
 /** Names the first param whose pair cannot fit one FastCGI record, if any. */

@@ -162,21 +162,40 @@ function serveFromMemory(req: IncomingMessage, res: ServerResponse, filePath: st
   ) {
     return false;
   }
+  const entry = cachedStaticFile(filePath, options.stats, options.maxAgeSeconds ?? 0);
+  if (entry === null) return false;
+  res.writeHead(200, entry.headers as string[]);
+  res.end(req.method === 'HEAD' ? undefined : entry.body);
+  return true;
+}
+
+/** A small file's 200 response, ready to write (see {@link cachedStaticFile}). */
+export interface CachedStaticResponse {
+  /** Flat `[name, value, …]`, exactly as send writes them. */
+  readonly headers: readonly string[];
+  readonly body: Buffer;
+}
+
+/**
+ * The in-memory answer for a plain GET or HEAD of `filePath` (the caller
+ * has checked that the request has no Range or conditional header), or null
+ * when the file must go through send: not a small regular file, a dotfile,
+ * or an extension whose Content-Type send has not told us yet.
+ */
+export function cachedStaticFile(filePath: string, stats: Stats | undefined | null, maxAgeSeconds = 0): CachedStaticResponse | null {
   const type = typeByExtension.get(extname(filePath).toLowerCase());
-  if (type === undefined) return false;
+  if (type === undefined) return null;
   const name = basename(filePath);
-  if (name.charCodeAt(0) === 0x2e /* . */) return false;
-  let stats = options.stats;
-  if (stats === undefined) {
+  if (name.charCodeAt(0) === 0x2e /* . */) return null;
+  if (stats === undefined || stats === null) {
     try {
       stats = statSync(filePath, { throwIfNoEntry: false });
     } catch {
-      return false;
+      return null;
     }
-    if (stats === undefined) return false;
+    if (stats === undefined) return null;
   }
-  if (!stats.isFile() || stats.size > STATIC_CACHE_MAX_FILE) return false;
-  const maxAgeSeconds = options.maxAgeSeconds ?? 0;
+  if (!stats.isFile() || stats.size > STATIC_CACHE_MAX_FILE) return null;
   let entry = fileCache.get(filePath);
   if (
     entry === undefined ||
@@ -188,11 +207,9 @@ function serveFromMemory(req: IncomingMessage, res: ServerResponse, filePath: st
   ) {
     if (entry !== undefined) forget(filePath, entry);
     entry = load(filePath, stats, type, maxAgeSeconds);
-    if (entry === undefined) return false;
+    if (entry === undefined) return null;
   }
-  res.writeHead(200, entry.headers);
-  res.end(req.method === 'HEAD' ? undefined : entry.body);
-  return true;
+  return entry;
 }
 
 function forget(filePath: string, entry: CachedFile): void {

@@ -84,6 +84,12 @@ interface RequestSpec {
   host?: string | null;
   /** HTTP version of the request line; default 1.1. */
   version?: '1.0' | '1.1';
+  /**
+   * HTTP/1.1 requests keep the connection by default, as browsers do (and
+   * then our gateway's lean front parses them); `close` sends
+   * `Connection: close` (then Node's parser does).
+   */
+  connection?: 'keep-alive' | 'close';
 }
 
 function buildHead(spec: RequestSpec, port: number): Buffer {
@@ -94,16 +100,33 @@ function buildHead(spec: RequestSpec, port: number): Buffer {
   const has = (name: string): boolean => (spec.headers ?? []).some(([n]) => n.toLowerCase() === name);
   if (spec.body && !has('content-length')) lines.push(`Content-Length: ${spec.body.length}`);
   if (spec.chunks) lines.push('Transfer-Encoding: chunked');
-  lines.push('Connection: close');
+  if ((spec.version ?? '1.1') === '1.1' && !has('connection')) lines.push(`Connection: ${spec.connection ?? 'keep-alive'}`);
   return Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'utf8');
 }
 
-/** One request on a fresh connection; the reply is read until the server closes. */
+/**
+ * One request on a fresh connection; the reply is read until it is complete
+ * by its framing (then the connection is dropped) or the server closes.
+ */
 function exchange(port: number, spec: RequestSpec): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     const received: Buffer[] = [];
-    socket.on('data', (d: Buffer) => received.push(d));
+    const isHead = (spec.method ?? 'GET') === 'HEAD';
+    socket.on('data', (d: Buffer) => {
+      received.push(d);
+      const data = Buffer.concat(received);
+      let reply: Reply;
+      try {
+        reply = parseReply(data, isHead);
+      } catch {
+        return; // the head is not complete yet
+      }
+      if (reply.complete && isFramed(reply, isHead)) {
+        socket.destroy();
+        resolve(reply);
+      }
+    });
     socket.on('error', (error) => (received.length > 0 ? undefined : reject(error)));
     socket.on('close', () => {
       try {
@@ -125,6 +148,12 @@ function exchange(port: number, spec: RequestSpec): Promise<Reply> {
       }
     });
   });
+}
+
+/** The reply's end is known without the connection closing. */
+function isFramed(reply: Reply, isHead: boolean): boolean {
+  if (isHead || reply.status === 204 || reply.status === 304) return true;
+  return header(reply, 'content-length') !== undefined || /chunked/i.test(header(reply, 'transfer-encoding') ?? '');
 }
 
 function parseReply(data: Buffer, isHead: boolean): Reply {
@@ -252,9 +281,16 @@ function normalise(dump: Dump, port: number, side: 'nginx' | 'ours'): Dump {
   return copy;
 }
 
+/** Connection-level headers: how a body is delimited and how long the connection stays. */
+const FRAMING = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive']);
+
 function interestingHeaders(reply: Reply): Array<[string, string]> {
-  // Date varies; Server is nginx's alone (asserted in its own test).
-  return reply.headers.filter(([n]) => n !== 'date' && n !== 'server').sort(([a], [b]) => a.localeCompare(b));
+  // Date varies; Server is nginx's alone (asserted in its own test). The
+  // framing legitimately differs: nginx chunks every FastCGI response, we
+  // send Content-Length when the whole body is in hand before the first
+  // byte leaves (both are checked to be complete), and Node names its
+  // keep-alive timeout. A script's own Content-Length is compared.
+  return reply.headers.filter(([n]) => n !== 'date' && n !== 'server' && !FRAMING.has(n)).sort(([a], [b]) => a.localeCompare(b));
 }
 
 /** Sends `spec` to both; both must answer 200 with a JSON dump, and the normalised dumps must be equal. */
@@ -623,6 +659,40 @@ describe.skipIf(!available)('what legitimately differs (asserted, not skipped)',
     const { nginxReply, oursReply } = await both({ target: '/dump.php', host: 'evil.example' });
     expect(nginxReply.status).toBe(200);
     expect(oursReply.status).toBe(421);
+  });
+});
+
+describe.skipIf(!available)('our two HTTP fronts', () => {
+  // Keep-alive requests like these are parsed by the gateway's lean front;
+  // with `Connection: close` Node's HTTP server parses them. PHP must see the
+  // same request either way (the matrix above runs on the lean front).
+  const specs: RequestSpec[] = [
+    { target: '/dump.php?a=%20b&c[]=1&d=%C3%A9' },
+    { target: '/server.php/a/b%20c' },
+    { target: '/no/such/route?x=y' },
+    { target: '/dump.php', headers: [['Cookie', 'a=1; b=%20; c[x]=2'], ['X-Custom-Thing', 'v'], ['X_Under', 'dropped'], ['Accept', 'text/html'], ['Accept', 'application/json']] },
+    { method: 'POST', target: '/dump.php', headers: [['Content-Type', 'application/x-www-form-urlencoded']], body: Buffer.from('name=Ada&tags[]=a&tags[]=b') },
+    { method: 'POST', target: '/dump.php', headers: [['Content-Length', '0']] },
+    { method: 'POST', target: '/dump.php' },
+  ];
+  it('give PHP the same request, and the client the same headers', async () => {
+    for (const spec of specs) {
+      const what = `${spec.method ?? 'GET'} ${spec.target}`;
+      const lean = await exchange(ours.port, { ...spec, connection: 'keep-alive' });
+      const node = await exchange(ours.port, { ...spec, connection: 'close' });
+      expect([what, lean.status, lean.complete], 'lean').toEqual([what, 200, true]);
+      expect([what, node.status, node.complete], 'node').toEqual([what, 200, true]);
+      expect(header(lean, 'connection'), what).toBe('keep-alive');
+      expect(header(node, 'connection'), what).toBe('close');
+      expect(interestingHeaders(lean), what).toEqual(interestingHeaders(node));
+      const leanDump = normalise(JSON.parse(lean.body.toString('utf8')) as Dump, ours.port, 'ours');
+      const nodeDump = normalise(JSON.parse(node.body.toString('utf8')) as Dump, ours.port, 'ours');
+      expect(leanDump.server.HTTP_CONNECTION).toBe('keep-alive');
+      expect(nodeDump.server.HTTP_CONNECTION).toBe('close');
+      delete leanDump.server.HTTP_CONNECTION;
+      delete nodeDump.server.HTTP_CONNECTION;
+      expect(leanDump, what).toEqual(nodeDump);
+    }
   });
 });
 
