@@ -44,6 +44,15 @@ export interface GatewayOptions {
   /** Where the pool's snapshot is served as JSON. */
   statusPath: string;
   /**
+   * When a client leaves while its script runs, the worker may finish the
+   * script within this time and go back to the idle list (its output is
+   * discarded); past it the worker is recycled, as the script may run on for
+   * long. 0 recycles at once. nginx + PHP-FPM and mod_fcgid never recycle
+   * (the script runs to its end); recycling at once made every burst of
+   * disconnects (a closed tab, a stopped load test) respawn workers.
+   */
+  abortGraceMs: number;
+  /**
    * Serve simple requests with the lean HTTP/1.1 front (leanHttp.ts) and
    * hand the rest to Node's HTTP server; false = Node's server for all.
    */
@@ -64,6 +73,7 @@ export const defaultGatewayOptions: Omit<GatewayOptions, 'documentRoot'> = {
   headersTimeoutMs: 20_000,
   statusPath: '/.fastcgi-pool/status',
   leanHttp: true,
+  abortGraceMs: 250,
 };
 
 /** What the gateway tells its consumers (the CLI log, the extension). */
@@ -356,6 +366,8 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
   private finished = false;
   private bytes = 0;
   private responseClosed = false;
+  /** The client left while the script ran: waiting (up to abortGraceMs) for it to end. */
+  private abandonTimer: NodeJS.Timeout | null = null;
   /** Waiting in the pool's queue. */
   private queued = false;
   private attempt = 0;
@@ -372,7 +384,8 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
 
   /** Who holds the lease, for snapshots and findings (built only when asked). */
   get description(): string {
-    return `http ${this.io.remoteAddress || '?'}:${this.io.remotePort || '?'} #${this.id}`;
+    const who = `http ${this.io.remoteAddress || '?'}:${this.io.remotePort || '?'} #${this.id}`;
+    return this.abandonTimer === null ? who : `${who} (client gone; letting the script finish)`;
   }
 
   run(): void {
@@ -549,6 +562,9 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
   onEnd(): void {
     this.fcgiEnded = true;
     if (this.finished) {
+      // Also the end of an abandoned script within its grace period: the
+      // worker is back in accept() and can serve the next request.
+      this.endAbandon();
       this.releaseLease('ok');
       return;
     }
@@ -570,6 +586,7 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
   onError(error: FastCgiConnectionError): void {
     const lease = this.lease;
     if (!lease || this.finished) {
+      this.endAbandon();
       if (lease) this.releaseLease(error.kind === 'closed-before-end' ? 'worker-died' : 'error');
       return;
     }
@@ -596,6 +613,7 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
   revoke(revocation: LeaseRevocation): void {
     const lease = this.lease;
     this.lease = null;
+    this.endAbandon();
     this.connection?.destroy();
     if (this.finished) return;
     this.finish();
@@ -628,19 +646,52 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
 
   /** The response closed: completed, cut, or the client left. */
   onClientClose(): void {
-    this.responseClosed = true;
-    if (this.io.completed) return;
+    if (this.io.completed || this.abandonTimer !== null) {
+      this.responseClosed = true;
+      return;
+    }
     // The client went away before its response was complete.
     const wasFinished = this.finished;
     this.finished = true;
     if (this.queued) this.gateway.pool.withdraw(this);
     if (this.lease && !this.fcgiEnded) {
-      // Release first: the pool recycles the worker gracefully, and the
-      // connection error that destroy() raises then finds no lease to end.
-      this.releaseLease('client-abort');
-      this.connection?.destroy();
+      const grace = this.gateway.options.abortGraceMs;
+      if (this.connection !== null && grace > 0) {
+        // The script is running. Most end within moments: let it, discard
+        // its output (finished is set), and keep the warm worker. The
+        // exchange stays the active holder meanwhile, so the lists show the
+        // worker busy, which it is.
+        this.abandonTimer = setTimeout(abandonExpired, grace, this);
+        this.lease.holderChanged();
+        return;
+      }
+      this.responseClosed = true;
+      this.recycleAbandoned();
+      return;
     }
+    this.responseClosed = true;
     if (!wasFinished) void this.body?.dispose();
+  }
+
+  /** @internal The script outlived the grace period: recycle its worker. */
+  abandonExpired(): void {
+    this.abandonTimer = null;
+    this.responseClosed = true;
+    if (this.lease && !this.fcgiEnded) this.recycleAbandoned();
+  }
+
+  private recycleAbandoned(): void {
+    // Release first: the pool recycles the worker gracefully, and the
+    // connection error that destroy() raises then finds no lease to end.
+    this.releaseLease('client-abort');
+    this.connection?.destroy();
+  }
+
+  private endAbandon(): void {
+    if (this.abandonTimer === null) return;
+    clearTimeout(this.abandonTimer);
+    this.abandonTimer = null;
+    this.responseClosed = true;
   }
 
   private releaseLease(outcome: 'ok' | 'client-abort' | 'worker-died' | 'error'): void {
@@ -697,6 +748,11 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
       gateway.sendError(io, 500, 'Internal Server Error', (error as Error).message);
     }
   }
+}
+
+/** Timer callback without a closure per request. */
+function abandonExpired(exchange: PhpExchange): void {
+  exchange.abandonExpired();
 }
 
 /** How many Host headers the request carried. */

@@ -209,6 +209,11 @@ export class Lease {
     return connection !== null && connection.isOpen && this.active && this.worker.lease === this ? connection : null;
   }
 
+  /** The holder's description changed (its client left, say): the next snapshot shows it. */
+  holderChanged(): void {
+    if (this.active) this.pool.invalidateSnapshot();
+  }
+
   /** Marks the moment the worker's first response byte arrived (for history and latency). */
   markFirstByte(): void {
     if (this.firstByteAt === 0) this.firstByteAt = Date.now();
@@ -1242,6 +1247,11 @@ export class Pool {
   private changed(): void {
     this.version++;
     this.cachedSnapshot = null;
+  }
+
+  /** @internal Something a snapshot shows changed outside the pool (see Lease.holderChanged). */
+  invalidateSnapshot(): void {
+    this.changed();
   }
 
   private emitPerRequest(event: PoolEvent): void {

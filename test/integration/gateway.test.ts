@@ -153,7 +153,41 @@ describe('gateway faults', () => {
     expect(snap.counts.busy).toBe(0);
   });
 
-  it('releases the lease at once for each of 200 client aborts and leaves 0 busy leases', async () => {
+  it('keeps the warm worker when a client leaves and its script ends within the grace period', async () => {
+    const server = await start({ minWorkers: 1, maxWorkers: 1 }, { abortGraceMs: 2_000 });
+    const first = Number(await (await fetch(new URL('pid.php', server.url))).text());
+    const controller = new AbortController();
+    const left = fetch(new URL('slow.php?ms=300', server.url), { signal: controller.signal });
+    await waitFor(() => server.pool.snapshot().counts.busy === 1, 'the script to run');
+    controller.abort();
+    await left.catch(() => undefined);
+    // Still busy: the script runs on, its holder says why.
+    await sleep(50);
+    const during = server.pool.snapshot();
+    expect(during.counts.busy).toBe(1);
+    expect(during.workers.find((w) => w.state === 'busy')?.lease?.holder).toMatch(/client gone; letting the script finish/);
+    await waitFor(() => server.pool.snapshot().counts.busy === 0, 'the script to end');
+    const after = server.pool.snapshot();
+    expect(after.totals.spawned).toBe(1);
+    expect(after.history.at(-1)?.outcome).toBe('ok');
+    expect(Number(await (await fetch(new URL('pid.php', server.url))).text())).toBe(first);
+  });
+
+  it('recycles the worker when the script of a client that left outlives the grace period', async () => {
+    const server = await start({ minWorkers: 1, maxWorkers: 1 }, { abortGraceMs: 200 });
+    const first = Number(await (await fetch(new URL('pid.php', server.url))).text());
+    const controller = new AbortController();
+    const left = fetch(new URL('slow.php?ms=10000', server.url), { signal: controller.signal });
+    await waitFor(() => server.pool.snapshot().counts.busy === 1, 'the script to run');
+    controller.abort();
+    await left.catch(() => undefined);
+    const next = Number(await (await fetch(new URL('pid.php', server.url))).text());
+    expect(next).not.toBe(first);
+    await waitFor(() => !isRunning(first), 'the recycled worker to exit');
+    expect(server.pool.snapshot().history.some((entry) => entry.outcome === 'client-abort')).toBe(true);
+  });
+
+  it('ends the lease of each of 200 client aborts (recycling workers whose script outlives the grace period) and leaves 0 busy leases', async () => {
     const server = await start({ minWorkers: 2, maxWorkers: 8, queueTimeoutMs: 20_000 });
     let aborted = 0;
     for (let batch = 0; batch < 20; batch++) {

@@ -59,6 +59,7 @@ class FakeLease {
   readonly workerId = 'w1';
   readonly workerPid = 4242;
   markFirstByte(): void {}
+  holderChanged(): void {}
   /** Not open yet: every test goes through connection(), the path with the races. */
   openConnection(): FakeConnection | null {
     return null;
