@@ -13,11 +13,23 @@ const common = {
   logLevel: process.argv.includes('--watch') ? 'info' : 'warning',
 };
 
+// `send` (with its 230 KB MIME database) is loaded only for the first static
+// file that needs it; in the CLI and the engine it lives in its own file, so
+// that Node does not even parse it at start-up (~4 ms of the cold start).
+// The extension keeps it inside its single bundle.
+const sendApart = {
+  name: 'send-apart',
+  setup(b) {
+    b.onResolve({ filter: /^send$/ }, () => ({ path: './send.js', external: true }));
+  },
+};
+
 const targets = [
-  { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, plugins: [sendApart] },
+  { ...common, entryPoints: { send: 'node_modules/send/index.js' }, outdir: 'dist', sourcemap: false },
   { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
   // The engine as a library, for bench/ and the soak run.
-  { ...common, entryPoints: ['src/index.ts'], outfile: 'dist/engine.js' },
+  { ...common, entryPoints: ['src/index.ts'], outfile: 'dist/engine.js', plugins: [sendApart] },
   // The dashboard webview (browser), its stylesheet, and the toolkit it uses (see dashboardAssets below).
   { ...common, entryPoints: ['webview/main.ts'], outfile: 'dist/webview/main.js', platform: 'browser', target: 'chrome120', format: 'iife' },
   { ...common, entryPoints: ['webview/dashboard.css'], outfile: 'dist/webview/dashboard.css', platform: 'browser', target: 'chrome120', sourcemap: false },

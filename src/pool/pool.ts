@@ -58,6 +58,8 @@ export interface PoolOptions extends PoolLimits {
   stateDir: string | null;
   /** Finished leases kept for the dashboard and the status endpoint. */
   historySize: number;
+  /** How long a new worker may take to answer FCGI_GET_VALUES before it is used anyway; 0 = do not ask. */
+  readyProbeTimeoutMs: number;
 }
 
 /** Defaults in the spirit of mod_fcgid and nginx, scaled for a laptop. */
@@ -81,6 +83,7 @@ export const defaultPoolOptions: Omit<PoolOptions, 'cwd'> = {
   leakPolicy: 'reclaim',
   stateDir: null,
   historySize: 1_000,
+  readyProbeTimeoutMs: 2_000,
 };
 
 /** The pool cannot serve at all (stopped, or php-cgi cannot start). */
@@ -358,9 +361,22 @@ export class Pool {
         this.emit({ type: 'stale-workers-cleaned', killed: cleanup.killed.map((w) => w.pid), reusedPids: cleanup.reusedPids, stateDir: this.options.stateDir });
       }
     }
-    const spawns: Promise<void>[] = [];
-    for (let i = 0; i < this.options.minWorkers; i++) spawns.push(this.spawnOne());
-    await Promise.all(spawns);
+    // One worker at a time, each once the previous answers: php-cgi needs
+    // ~15 ms of CPU to load before it accepts, and four loading at once on
+    // two cores took ~50 ms each, all of it before the first request could
+    // be served. Now the first worker serves while the next one loads.
+    // Requests that arrive meanwhile wait in the queue (the port is bound
+    // before the pool starts) and may start extra workers on demand.
+    // The first request (the page the developer just opened) goes before the
+    // second worker: while it runs, loading php-cgi would take its CPU.
+    const target = Math.min(this.options.minWorkers, this.options.maxWorkers);
+    while (this.liveCount < target && (this.state as PoolState) === 'starting') {
+      await this.spawnOne();
+      if (this.totals.spawned !== 1) continue;
+      for (const until = Date.now() + 30; this.busy.size > 0 && Date.now() < until && (this.state as PoolState) === 'starting'; ) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    }
     if ((this.state as PoolState) === 'starting') this.setState('running');
     this.maintenanceTimer = setInterval(() => this.maintain(), this.options.maintenanceIntervalMs);
     this.maintenanceTimer.unref();
@@ -818,7 +834,9 @@ export class Pool {
   private ensureCapacity(): void {
     if (this.state !== 'running' && this.state !== 'starting') return;
     if (this.spawnTimer) return;
-    const wanted = Math.max(this.options.minWorkers - this.liveCount, this.liveWaiters + 1 - this.idle.size - this.starting.size);
+    // While start() brings the pool up to its minimum, only demand spawns here.
+    const floor = this.state === 'starting' ? 0 : this.options.minWorkers - this.liveCount;
+    const wanted = Math.max(floor, this.liveWaiters + 1 - this.idle.size - this.starting.size);
     const room = this.options.maxWorkers - this.liveCount;
     const count = Math.min(wanted, room);
     if (count <= 0) return;
@@ -865,6 +883,7 @@ export class Pool {
         this.registry?.add({ pid: spawned.pid, startTime: worker.startTime, pgid: spawned.pid, socketPath: spawned.address });
       }
       this.totals.spawned++;
+      this.changed(); // the pid shows while php-cgi loads
       worker.exited = new Promise<ProcessExit>((resolve) => {
         spawned.child.once('exit', (code, signal) => {
           const exit = { code, signal };
@@ -878,6 +897,8 @@ export class Pool {
       });
       this.exits.add(worker.exited);
       void worker.exited.then(() => this.exits.delete(worker.exited as Promise<ProcessExit>));
+      await this.awaitAccepting(worker);
+      if (worker.state !== 'starting') return; // it died (or the pool stopped) while loading
       this.emit({ type: 'worker-ready', workerId: worker.id, pid: spawned.pid });
       if (this.state === 'stopping' || this.state === 'stopped') {
         this.retire(worker, 'pool-stopping', 'graceful');
@@ -901,6 +922,39 @@ export class Pool {
       settle();
       this.exits.delete(tracked);
     }
+  }
+
+  /**
+   * Waits until the new worker answers FCGI_GET_VALUES: php-cgi loads its
+   * extensions for 15–40 ms before it first calls accept(), and a request
+   * sent to it meanwhile just waits. Until it answers, the worker stays on
+   * the starting list (the truth), so the first request goes to a worker
+   * that is really there, not to the newest spawn. The connection is kept
+   * as the worker's FastCGI connection (php-cgi keeps it open after the
+   * reply and serves requests on it). A worker that cannot answer (it died;
+   * a wrapper that is not php-cgi) goes on as before after at most
+   * `readyProbeTimeoutMs`; its exit, if any, is handled by the exit path.
+   */
+  private async awaitAccepting(worker: Worker): Promise<void> {
+    const timeoutMs = this.options.readyProbeTimeoutMs;
+    if (timeoutMs <= 0 || worker.address === '') return;
+    let connection: FastCgiConnection | null = null;
+    try {
+      connection = await FastCgiConnection.connect(worker.address, { timeoutMs });
+      await connection.getValues(['FCGI_MPXS_CONNS'], timeoutMs);
+    } catch {
+      connection?.destroy();
+      return;
+    }
+    if (worker.state !== 'starting' || worker.connection !== null) {
+      connection.destroy();
+      return;
+    }
+    const kept = connection;
+    worker.connection = kept;
+    kept.once('close', () => {
+      if (worker.connection === kept) worker.connection = null;
+    });
   }
 
   private onWorkerExit(worker: Worker, exit: ProcessExit): void {

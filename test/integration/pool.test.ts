@@ -39,6 +39,29 @@ afterAll(() => {
 });
 
 describe('Pool with real php-cgi workers', () => {
+  it('keeps a new worker on the starting list until php-cgi answers, and starts the minimum one at a time', async () => {
+    // A php-cgi that takes 400 ms to load (as a slow extension or a cold disk would).
+    const slow = join(scratch, 'slow-start-php-cgi');
+    writeFileSync(slow, `#!/bin/sh\nsleep 0.4\nexec ${phpCgi} "$@"\n`);
+    chmodSync(slow, 0o755);
+    const { pool, events } = makePool({ phpCgi: slow, minWorkers: 2, maxWorkers: 2 });
+    const started = pool.start();
+    await waitFor(() => pool.snapshot().workers.some((w) => w.pid !== null), 'the first spawn');
+    await sleep(150);
+    // Spawned and alive, but not yet accepting: not idle.
+    const early = pool.snapshot();
+    expect(early.counts).toMatchObject({ starting: 1, idle: 0 });
+    expect(isRunning(early.workers[0]?.pid as number)).toBe(true);
+    await started;
+    expect(pool.snapshot().counts).toMatchObject({ idle: 2, starting: 0 });
+    const order = events.filter((e) => e.type === 'worker-starting' || e.type === 'worker-ready').map((e) => `${e.type} ${e.workerId}`);
+    expect(order).toEqual(['worker-starting w1', 'worker-ready w1', 'worker-starting w2', 'worker-ready w2']);
+    // The probe's connection is the worker's kept connection: a request goes straight through.
+    const lease = await pool.acquire(request, new RecordingHolder());
+    expect(lease.openConnection()).not.toBeNull();
+    pool.release(lease, 'ok');
+  });
+
   it('starts the minimum, leases and returns workers, and keeps the lists consistent', async () => {
     const { pool } = makePool({ minWorkers: 2, maxWorkers: 3 });
     await pool.start();
@@ -146,6 +169,8 @@ describe('Pool with real php-cgi workers', () => {
     await waitFor(() => holder.revocations.length > 0, 'the busy timeout');
     expect(holder.revocations[0]).toEqual({ kind: 'busy-timeout', timeoutMs: 300 });
     await waitFor(() => !isRunning(pid), 'the stopped worker to be killed');
+    // The process is gone before Node reaps it and the pool hears of it.
+    await waitFor(() => events.some((e) => e.type === 'worker-exited'), 'the exit to be reaped');
     const exited = events.find((e) => e.type === 'worker-exited');
     expect(exited).toMatchObject({ reason: 'busy-timeout', exit: { signal: 'SIGKILL' } });
     await waitFor(() => pool.snapshot().counts.idle === 1, 'a replacement');
