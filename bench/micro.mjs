@@ -70,7 +70,8 @@ async function leaseBench(workers) {
   const fake = join(dir, 'fake-worker.sh');
   writeFileSync(fake, '#!/bin/sh\nexec sleep 3600\n');
   chmodSync(fake, 0o755);
-  const pool = new Pool({ phpCgi: fake, cwd: dir, minWorkers: workers, maxWorkers: workers, scanIntervalMs: 0 });
+  // readyProbeTimeoutMs 0: a sleeping stand-in never answers FCGI_GET_VALUES.
+  const pool = new Pool({ phpCgi: fake, cwd: dir, minWorkers: workers, maxWorkers: workers, scanIntervalMs: 0, readyProbeTimeoutMs: 0 });
   const t0 = performance.now();
   await pool.start();
   log(`${workers} stand-in workers started in ${(performance.now() - t0).toFixed(0)} ms`);

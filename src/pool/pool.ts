@@ -280,7 +280,12 @@ export class Pool {
     error: this.errored,
   };
 
-  private readonly waiters: Waiter[] = [];
+  /**
+   * FIFO of waiters from waitersHead on; slots before it are nulled as they
+   * are taken, so a served request is not kept alive (with its exchange,
+   * body and promise) until the array is compacted.
+   */
+  private readonly waiters: Array<Waiter | null> = [];
   /** Queued waiters by holder, for {@link withdraw}. */
   private readonly waiting = new Map<LeaseHolder, Waiter>();
   /** One timer for the oldest live waiter's queue timeout (FIFO: the queue is in deadline order). */
@@ -759,8 +764,12 @@ export class Pool {
 
   private nextWaiter(): Waiter | null {
     while (this.waitersHead < this.waiters.length) {
-      const waiter = this.waiters[this.waitersHead++] as Waiter;
-      if (this.waitersHead > 1024 && this.waitersHead * 2 > this.waiters.length) {
+      const waiter = this.waiters[this.waitersHead] as Waiter;
+      this.waiters[this.waitersHead++] = null;
+      if (this.waitersHead === this.waiters.length) {
+        this.waiters.length = 0;
+        this.waitersHead = 0;
+      } else if (this.waitersHead > 256 && this.waitersHead * 2 > this.waiters.length) {
         this.waiters.splice(0, this.waitersHead);
         this.waitersHead = 0;
       }

@@ -1,8 +1,10 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Pool, PoolSaturatedError, PoolUnavailableError, type PoolOptions } from '../../src/pool/pool';
+import { Pool, PoolSaturatedError, PoolUnavailableError, type Lease, type PoolOptions } from '../../src/pool/pool';
 import type { PoolEvent } from '../../src/pool/types';
 import { isRunning, phpCgi, RecordingHolder, sleep, waitFor } from '../support/helpers';
 
@@ -104,6 +106,31 @@ describe('Pool with real php-cgi workers', () => {
     pool.release(await third, 'ok');
     expect(order).toEqual(['second', 'third']);
     expect(pool.snapshot().queue.length).toBe(0);
+  });
+
+  it('does not keep a served waiter (and what its holder references) alive', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const { pool } = makePool({ minWorkers: 1, maxWorkers: 1 });
+    await pool.start();
+    const first = await pool.acquire(request, new RecordingHolder());
+    // The queued holder, its promise and its lease are referenced only inside this function.
+    let third: Promise<Lease> | null = null;
+    const ref = await (async () => {
+      const holder = new RecordingHolder('queued holder');
+      const queued = pool.acquire(request, holder);
+      // A third waiter keeps the queue non-empty after the second is served.
+      third = pool.acquire(request, new RecordingHolder());
+      pool.release(first, 'ok');
+      pool.release(await queued, 'ok');
+      return new WeakRef(holder);
+    })();
+    for (let i = 0; i < 5 && ref.deref() !== undefined; i++) {
+      await sleep(10);
+      gc();
+    }
+    expect(ref.deref()).toBeUndefined();
+    pool.release(await (third as unknown as Promise<Lease>), 'ok');
   });
 
   it('answers a full queue at once and a long wait with PoolSaturatedError', async () => {
