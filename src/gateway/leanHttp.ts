@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import type { HttpIo, HttpIoClient } from './httpIo';
 import { BufferedBody, emptyBody, type BodyLimits, type RequestBody } from './requestBody';
 import type { Resolution } from './resolve';
-import { cachedStaticFile } from './staticFiles';
+import { cachedStaticFile, type CachedStaticResponse } from './staticFiles';
 
 /**
  * What the lean front needs from the gateway: the same checks and routing
@@ -259,11 +259,22 @@ class LeanConnection {
       const file = cachedStaticFile(resolution.filePath, routes.lastStats);
       if (file !== null) {
         this.pending = end < bytes.length ? bytes.subarray(end) : null;
+        if (!routes.logsRequests) {
+          // The common case, with nothing to log: the prepared head, the Date, the body, one writev.
+          const socket = this.socket;
+          socket.cork();
+          socket.write(staticHead(file) + dateHeaderLine() + (this.front.closing ? 'Connection: close\r\n\r\n' : KEEP_ALIVE_END), 'latin1');
+          if (head.method !== 'HEAD') socket.write(file.body);
+          socket.uncork();
+          this.idleSince = Date.now();
+          if (this.front.closing) this.close();
+          return true;
+        }
         const request = new LeanRequest(this, head, body);
         this.current = request;
         request.writeHead(200, undefined, file.headers);
         request.end(file.body);
-        if (routes.logsRequests) routes.logRequest(request, startedAt, null, null, head.method === 'HEAD' ? 0 : file.body.length);
+        routes.logRequest(request, startedAt, null, null, head.method === 'HEAD' ? 0 : file.body.length);
         return true;
       }
     }
@@ -440,6 +451,20 @@ function dateHeaderLine(): string {
     dateLine = `Date: ${new Date(now).toUTCString()}\r\n`;
   }
   return dateLine;
+}
+
+const KEEP_ALIVE_END = 'Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n';
+
+/** Status line and headers of a cached static file's 200, built once per cache entry. */
+const staticHeads = new WeakMap<CachedStaticResponse, string>();
+function staticHead(file: CachedStaticResponse): string {
+  let head = staticHeads.get(file);
+  if (head === undefined) {
+    head = 'HTTP/1.1 200 OK\r\n';
+    for (let i = 0; i < file.headers.length; i += 2) head += `${file.headers[i] as string}: ${file.headers[i + 1] as string}\r\n`;
+    staticHeads.set(file, head);
+  }
+  return head;
 }
 
 /** Header values Node refuses to write (it would throw); ours are checked the same way. */
