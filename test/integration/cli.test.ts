@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -11,8 +11,8 @@ const exampleApp = resolve(__dirname, '../../examples/hello-php');
 const running: CliRun[] = [];
 let scratch: string;
 
-function runCli(args: string[]): CliRun {
-  const run = spawnCli(args);
+function runCli(args: string[], env?: NodeJS.ProcessEnv): CliRun {
+  const run = spawnCli(args, env);
   running.push(run);
   return run;
 }
@@ -91,5 +91,35 @@ describe('fastcgi-pool serve', () => {
       expect(await run.exit, args.join(' ')).toBe(2);
       expect(run.stderr).toMatch(message);
     }
+  });
+
+  it('keeps a V8 code cache per command in its temp folder, and survives a corrupt one', async () => {
+    const tmp = mkdtempSync(join(scratch, 'cache-'));
+    const env = { ...process.env, TMPDIR: tmp };
+    const cacheFiles = (): string[] => {
+      const dirs = readdirSync(tmp).filter((name) => name.startsWith('fastcgi-pool-code-cache-'));
+      return dirs.flatMap((dir) => readdirSync(join(tmp, dir)).map((file) => join(tmp, dir, file)));
+    };
+    expect(await runCli(['--help'], env).exit).toBe(0);
+    const [cache] = cacheFiles();
+    expect(cache).toMatch(/cli-other-v\d+.*\.bin$/);
+    const size = statSync(cache as string).size;
+    expect(size).toBeGreaterThan(1_000);
+    // Used as it is: not written again.
+    const before = statSync(cache as string).mtimeMs;
+    expect(await runCli(['--help'], env).exit).toBe(0);
+    expect(statSync(cache as string).mtimeMs).toBe(before);
+    // Garbage is rejected by V8, the command still works, and a good cache replaces it.
+    writeFileSync(cache as string, Buffer.alloc(size, 7));
+    const run = runCli(['--help'], env);
+    expect(await run.exit).toBe(0);
+    expect(run.stdout).toContain('Usage: fastcgi-pool serve');
+    expect(readFileSync(cache as string).equals(Buffer.alloc(size, 7))).toBe(false);
+    // serve has its own.
+    const serve = runCli(['serve', exampleApp, '--port', '0', '--php-cgi', phpCgi], env);
+    await listeningUrl(serve);
+    serve.child.kill('SIGTERM');
+    expect(await serve.exit).toBe(0);
+    expect(cacheFiles().some((file) => /cli-serve-/.test(file))).toBe(true);
   });
 });
