@@ -9,7 +9,7 @@ import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createApp } from './lib/app.mjs';
-import { freePort, getStatus } from './lib/targets.mjs';
+import { freePort, getStatus, shebangNodeArgs } from './lib/targets.mjs';
 
 const { values: opt } = parseArgs({ options: { runs: { type: 'string', default: '5' }, workers: { type: 'string', default: '4' }, cli: { type: 'string' } } });
 const cli = resolve(opt.cli ?? resolve(import.meta.dirname, '../dist/cli.js'));
@@ -34,7 +34,7 @@ try {
     add('node: load the CLI bundle (--help)', timeIt([cli, '--help']));
     const port = await freePort();
     const t0 = performance.now();
-    const child = spawn(process.execPath, [cli, 'serve', app, '--port', String(port), '--min-workers', opt.workers, '--max-workers', opt.workers, '--events', '-'], { stdio: ['ignore', 'pipe', 'ignore'], env: childEnv });
+    const child = spawn(process.execPath, [...shebangNodeArgs(cli), cli, 'serve', app, '--port', String(port), '--min-workers', opt.workers, '--max-workers', opt.workers, '--events', '-'], { stdio: ['ignore', 'pipe', 'ignore'], env: childEnv });
     const seen = {};
     let buffer = '';
     child.stdout.on('data', (d) => {

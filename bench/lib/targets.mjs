@@ -284,8 +284,21 @@ DocumentRoot "${app}"
 
 // ------------------------------------------------------------------- ours
 
+/**
+ * The Node flags in a CLI file's shebang (`#!/usr/bin/env -S node --flag`):
+ * the bench runs `node FLAGS cli.js`, as the installed command runs.
+ */
+export function shebangNodeArgs(cli) {
+  const first = readFileSync(cli, 'utf8').split('\n', 1)[0] ?? '';
+  if (!first.startsWith('#!')) return [];
+  const words = first.slice(2).trim().split(/\s+/);
+  const at = words.findIndex((word) => word === 'node' || word.endsWith('/node'));
+  return at < 0 ? [] : words.slice(at + 1);
+}
+
 async function startOurs({ app, workers, nodeArgs = [], env = {}, cli = join(REPO, 'dist/cli.js') }) {
   if (!existsSync(cli)) throw new Error('dist/cli.js is missing: run npm run build');
+  nodeArgs = [...shebangNodeArgs(cli), ...nodeArgs];
   const port = await freePort();
   // NODE_EXTRA_CA_CERTS (set in some sandboxes and CI images) makes every
   // Node process read and parse a CA bundle at start-up, ~90 ms on a 2-core
