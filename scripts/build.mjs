@@ -24,16 +24,12 @@ const sendApart = {
   },
 };
 
-/** Node flags the `fastcgi-pool` command runs with (dist/cli.js's shebang; `npm start` passes them too). */
-const CLI_NODE_FLAGS = '--max-semi-space-size=4';
-
 const targets = [
   // dist/cli.js is a small loader that runs dist/cli-main.js with a V8 code cache (src/cli/loader.ts).
-  // A 4 MB young generation (V8's default is 16 MB per semi-space): shorter
-  // scavenges under load, so a lower latency tail (hello c=64 p99 ~16 -> ~13.5 ms,
-  // docs/performance.md) and less memory. V8 reads it only at start-up, hence
-  // the shebang (env -S: Linux coreutils >= 8.30, macOS, npm's Windows shims).
-  { ...common, entryPoints: ['src/cli/loader.ts'], outfile: 'dist/cli.js', banner: { js: `#!/usr/bin/env -S node ${CLI_NODE_FLAGS}` }, sourcemap: false },
+  // No V8 flags in its shebang: any heap flag (e.g. --max-semi-space-size=4,
+  // which shortens the latency tail under load) makes Node reject the code
+  // cache of its own built-in modules, +30 ms at every start (docs/performance.md).
+  { ...common, entryPoints: ['src/cli/loader.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, sourcemap: false },
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli-main.js', plugins: [sendApart] },
   { ...common, entryPoints: { send: 'node_modules/send/index.js' }, outdir: 'dist', sourcemap: false },
   { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
