@@ -153,14 +153,20 @@ describe('gateway faults', () => {
     expect(snap.counts.busy).toBe(0);
   });
 
-  it('keeps the warm worker when a client leaves and its script ends within the grace period', async () => {
-    const server = await start({ minWorkers: 1, maxWorkers: 1 }, { abortGraceMs: 2_000 });
+  /** One worker; its pid, then a client that leaves while `slow.php?ms=MS` runs. */
+  async function leaveWhileRunning(abortGraceMs: number, ms: number): Promise<{ server: PoolServer; first: number }> {
+    const server = await start({ minWorkers: 1, maxWorkers: 1 }, { abortGraceMs });
     const first = Number(await (await fetch(new URL('pid.php', server.url))).text());
     const controller = new AbortController();
-    const left = fetch(new URL('slow.php?ms=300', server.url), { signal: controller.signal });
+    const left = fetch(new URL(`slow.php?ms=${ms}`, server.url), { signal: controller.signal });
     await waitFor(() => server.pool.snapshot().counts.busy === 1, 'the script to run');
     controller.abort();
     await left.catch(() => undefined);
+    return { server, first };
+  }
+
+  it('keeps the warm worker when a client leaves and its script ends within the grace period', async () => {
+    const { server, first } = await leaveWhileRunning(2_000, 300);
     // Still busy: the script runs on, its holder says why.
     await sleep(50);
     const during = server.pool.snapshot();
@@ -174,13 +180,7 @@ describe('gateway faults', () => {
   });
 
   it('recycles the worker when the script of a client that left outlives the grace period', async () => {
-    const server = await start({ minWorkers: 1, maxWorkers: 1 }, { abortGraceMs: 200 });
-    const first = Number(await (await fetch(new URL('pid.php', server.url))).text());
-    const controller = new AbortController();
-    const left = fetch(new URL('slow.php?ms=10000', server.url), { signal: controller.signal });
-    await waitFor(() => server.pool.snapshot().counts.busy === 1, 'the script to run');
-    controller.abort();
-    await left.catch(() => undefined);
+    const { server, first } = await leaveWhileRunning(200, 10_000);
     const next = Number(await (await fetch(new URL('pid.php', server.url))).text());
     expect(next).not.toBe(first);
     await waitFor(() => !isRunning(first), 'the recycled worker to exit');
