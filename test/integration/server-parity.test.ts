@@ -655,6 +655,14 @@ describe.skipIf(!available)('what legitimately differs (asserted, not skipped)',
     expect(oursReply.status).toBe(421);
   });
 
+  it('two Host headers: 400 on both sides (RFC 9112 section 3.2), on both of our fronts', async () => {
+    for (const connection of ['keep-alive', 'close'] as const) {
+      const { nginxReply, oursReply } = await both({ target: '/dump.php', headers: [['Host', 'localhost']], connection });
+      expect([connection, nginxReply.status]).toEqual([connection, 400]);
+      expect([connection, oursReply.status]).toEqual([connection, 400]);
+    }
+  });
+
   it('a Host other than localhost: nginx serves it, ours is 421 (DNS rebinding guard)', async () => {
     const { nginxReply, oursReply } = await both({ target: '/dump.php', host: 'evil.example' });
     expect(nginxReply.status).toBe(200);
