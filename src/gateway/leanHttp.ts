@@ -2,7 +2,7 @@ import type { Stats } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { HttpIo, HttpIoClient } from './httpIo';
-import { BufferedBody, emptyBody, type BodyLimits, type RequestBody } from './requestBody';
+import { emptyBody, memoryBody, type BodyLimits, type RequestBody } from './requestBody';
 import type { Resolution } from './resolve';
 import { cachedStaticFile, type CachedStaticResponse } from './staticFiles';
 
@@ -62,13 +62,17 @@ export class LeanHttpFront {
   private sweepTimer: NodeJS.Timeout | null = null;
   /** Set by {@link closeIdle}: responses end their connection. */
   closing = false;
+  /** The end of a response head on a kept connection, with the timeout Node's server would name. */
+  readonly keepAliveLines: string;
 
   constructor(
     /** @internal */ readonly routes: LeanRoutes,
     /** Gives a connection, with the bytes not yet parsed, to Node's HTTP server. */
     private readonly handOver: (socket: Socket) => void,
     private readonly options: LeanHttpOptions,
-  ) {}
+  ) {
+    this.keepAliveLines = `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(options.keepAliveTimeoutMs / 1000)}\r\n`;
+  }
 
   /** A new client connection. */
   accept(socket: Socket): void {
@@ -234,7 +238,7 @@ class LeanConnection {
       if (head.method !== 'POST' || length > bodyMemoryThreshold || length > maxBodyBytes) return this.handOver(bytes);
       // The body must be here in full; a body still on its way is Node's job (timeouts, temp files).
       if (bytes.length < bodyStart + length) return this.handOver(bytes);
-      body = new BufferedBody(bytes.subarray(bodyStart, bodyStart + length));
+      body = memoryBody([bytes.subarray(bodyStart, bodyStart + length)], length);
     } else {
       body = emptyBody();
     }
@@ -263,11 +267,11 @@ class LeanConnection {
           // The common case, with nothing to log: the prepared head, the Date, the body, one writev.
           const socket = this.socket;
           socket.cork();
-          socket.write(staticHead(file) + dateHeaderLine() + (this.front.closing ? 'Connection: close\r\n\r\n' : KEEP_ALIVE_END), 'latin1');
+          socket.write(`${staticHead(file)}${dateHeaderLine()}${this.connectionLines()}\r\n`, 'latin1');
           if (head.method !== 'HEAD') socket.write(file.body);
           socket.uncork();
           this.idleSince = Date.now();
-          if (this.front.closing) this.close();
+          if (this.closing) this.close();
           return true;
         }
         const request = new LeanRequest(this, head, body);
@@ -281,8 +285,13 @@ class LeanConnection {
     return this.handOver(bytes);
   }
 
+  /** The Connection header(s) of a response: `close` once the gateway is closing. */
+  connectionLines(closeAfter = false): string {
+    return closeAfter || this.front.closing ? 'Connection: close\r\n' : this.front.keepAliveLines;
+  }
+
   /** Whether the response being written is the connection's last. */
-  closingAfterThis(): boolean {
+  get closing(): boolean {
     return this.front.closing;
   }
 
@@ -306,7 +315,7 @@ class LeanConnection {
     if (this.current !== request) return;
     this.current = null;
     this.idleSince = Date.now();
-    if (closeAfter || this.front.closing) {
+    if (closeAfter || this.closing) {
       this.close();
       return;
     }
@@ -453,8 +462,6 @@ function dateHeaderLine(): string {
   return dateLine;
 }
 
-const KEEP_ALIVE_END = 'Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n';
-
 /** Status line and headers of a cached static file's 200, built once per cache entry. */
 const staticHeads = new WeakMap<CachedStaticResponse, string>();
 function staticHead(file: CachedStaticResponse): string {
@@ -564,9 +571,8 @@ class LeanRequest implements HttpIo {
       head += `${name}: ${value}\r\n`;
     }
     if (!hasDate) head += dateHeaderLine();
-    const closing = this.closeAfter || this.connection.closingAfterThis();
-    if (closing) this.closeAfter = true;
-    head += closing ? 'Connection: close\r\n' : 'Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n';
+    if (this.connection.closing) this.closeAfter = true;
+    head += this.connection.connectionLines(this.closeAfter);
     // Framing is decided at the flush: Content-Length if the body is complete by then, else chunked.
     if (contentLength || !this.hasBody) this.head = head + '\r\n';
     else this.head = head;
@@ -625,21 +631,9 @@ class LeanRequest implements HttpIo {
 
   cut(): void {
     if (this.completed || this.cutOff) return;
-    this.cutOff = true;
     // Let out what was queued, so the client sees a broken response rather than nothing.
-    if (!this.flushed && this.headersSent) {
-      this.flushed = true;
-      const socket = this.connection.socket;
-      socket.cork();
-      socket.write(this.chunked ? this.head + 'Transfer-Encoding: chunked\r\n\r\n' : this.head, 'latin1');
-      for (const piece of this.queued ?? []) {
-        if (this.chunked) socket.write(`${piece.length.toString(16)}\r\n`, 'latin1');
-        socket.write(piece);
-        if (this.chunked) socket.write('\r\n', 'latin1');
-      }
-      socket.uncork();
-      this.queued = null;
-    }
+    if (this.headersSent) this.flush();
+    this.cutOff = true;
     this.connection.destroy();
   }
 

@@ -84,24 +84,6 @@ const EMPTY_BODY: RequestBody = Object.freeze({
   dispose: () => Promise.resolve(),
 });
 
-/** A body that is already in memory in full (the lean front read it with the head). */
-export class BufferedBody implements RequestBody {
-  readonly inMemory = true;
-  constructor(private readonly bytes: Buffer) {}
-  get length(): number {
-    return this.bytes.length;
-  }
-  buffer(): Buffer {
-    return this.bytes;
-  }
-  open(): Readable {
-    return Readable.from([this.bytes]);
-  }
-  dispose(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
 /** The empty body, shared. */
 export function emptyBody(): RequestBody {
   return EMPTY_BODY;
@@ -316,7 +298,8 @@ class BodyReceiver {
 
 function ignore(): void {}
 
-function memoryBody(chunks: Buffer[], length: number): RequestBody {
+/** A body held in memory in full: the chunks received, or the one piece the lean front read with the head. */
+export function memoryBody(chunks: Buffer[], length: number): RequestBody {
   let whole: Buffer | null = null;
   return {
     length,

@@ -183,9 +183,10 @@ export class Lease {
   }
 
   /**
-   * The worker's kept FastCGI connection, opened on first use: php-cgi drops
-   * a new connection that sends nothing within 5 s, so we connect only when
-   * a request is ready to go, and then keep it (FCGI_KEEP_CONN).
+   * The worker's kept FastCGI connection (FCGI_KEEP_CONN): normally the one
+   * its readiness probe opened; a new one if that closed. php-cgi drops a
+   * new connection that sends nothing within 5 s, so a lost one is replaced
+   * only when a request is ready to go.
    */
   async connection(): Promise<FastCgiConnection> {
     const worker = this.worker;
@@ -195,10 +196,7 @@ export class Lease {
       connection.destroy();
       throw new Error(`lease ${this.id} ended while connecting to worker ${worker.id}`);
     }
-    worker.connection = connection;
-    connection.once('close', () => {
-      if (worker.connection === connection) worker.connection = null;
-    });
+    keepConnection(worker, connection);
     return connection;
   }
 
@@ -352,7 +350,7 @@ export class Pool {
     if (!this.quietListeners.delete(listener)) this.perRequestListeners--;
   }
 
-  /** Starts the minimum number of workers; resolves once they are spawned. */
+  /** Starts the minimum number of workers; resolves once they answer (or failed). */
   async start(): Promise<void> {
     if (this.state !== 'stopped' && this.state !== 'failed') throw new Error(`pool is ${this.state}`);
     this.socketDir = createSocketDir();
@@ -370,14 +368,16 @@ export class Pool {
     // ~15 ms of CPU to load before it accepts, and four loading at once on
     // two cores took ~50 ms each, all of it before the first request could
     // be served. Now the first worker serves while the next one loads.
-    // Requests that arrive meanwhile wait in the queue (the port is bound
-    // before the pool starts) and may start extra workers on demand.
-    // The first request (the page the developer just opened) goes before the
-    // second worker: while it runs, loading php-cgi would take its CPU.
+    // Requests that arrive meanwhile wait in the queue and may start extra
+    // workers on demand. The first request (the page the developer just
+    // opened) also goes before the second worker loads: it would take its
+    // CPU. That wait is at most 30 ms.
     const target = Math.min(this.options.minWorkers, this.options.maxWorkers);
+    let first = true;
     while (this.liveCount < target && (this.state as PoolState) === 'starting') {
       await this.spawnOne();
-      if (this.totals.spawned !== 1) continue;
+      if (!first) continue;
+      first = false;
       for (const until = Date.now() + 30; this.busy.size > 0 && Date.now() < until && (this.state as PoolState) === 'starting'; ) {
         await new Promise((resolve) => setTimeout(resolve, 1));
       }
@@ -959,11 +959,7 @@ export class Pool {
       connection.destroy();
       return;
     }
-    const kept = connection;
-    worker.connection = kept;
-    kept.once('close', () => {
-      if (worker.connection === kept) worker.connection = null;
-    });
+    keepConnection(worker, connection);
   }
 
   private onWorkerExit(worker: Worker, exit: ProcessExit): void {
@@ -1363,6 +1359,14 @@ const SCAN_SLICE = 32;
 /** php-cgi, php-cgi8.2, php8.2 — but not a wrapper script named php-fastcgi-wrapper. */
 function isPhp(comm: string): boolean {
   return /^php(-cgi)?[\d.]*$/.test(comm);
+}
+
+/** Makes `connection` the worker's kept one, forgotten when it closes. */
+function keepConnection(worker: Worker, connection: FastCgiConnection): void {
+  worker.connection = connection;
+  connection.once('close', () => {
+    if (worker.connection === connection) worker.connection = null;
+  });
 }
 
 function historyOutcome(outcome: LeaseOutcome): LeaseHistoryEntry['outcome'] {
