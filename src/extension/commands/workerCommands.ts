@@ -19,29 +19,34 @@ const alive = (worker: WorkerSnapshot): boolean => worker.state !== 'error';
 const hasLease = (worker: WorkerSnapshot): boolean => worker.lease !== null;
 
 /** Kill Worker: SIGKILL at once; a request it serves is cut (its client gets a 502). */
-export async function killWorker(ctx: CommandContext, arg?: unknown): Promise<void> {
-  const t = await target(ctx, arg, alive, 'Kill which worker? (SIGKILL, its request is cut)', 'No worker is running.');
-  const live = t && liveWorker(ctx, t);
-  if (!live) return;
-  if (!live.pool.server?.pool.recycleWorker(live.worker.id, 'kill')) {
-    void vscode.window.showWarningMessage(`Worker ${live.worker.id} is already leaving the pool.`);
-    return;
-  }
-  ctx.ledger.acknowledge(live.pool.key, live.worker.id);
-  ctx.log.info(`[${live.pool.name}] worker ${live.worker.id} (pid ${live.worker.pid ?? '?'}) killed from the editor`);
+export function killWorker(ctx: CommandContext, arg?: unknown): Promise<void> {
+  return retireWorker(ctx, arg, 'kill', alive, 'Kill which worker? (SIGKILL, its request is cut)', 'No worker is running.', 'killed');
 }
 
 /** Recycle Worker: gracefully, after its current request. */
-export async function recycleWorker(ctx: CommandContext, arg?: unknown): Promise<void> {
-  const t = await target(ctx, arg, (w) => w.state === 'idle' || w.state === 'busy', 'Recycle which worker? (after its current request)', 'No idle or busy worker to recycle.');
+export function recycleWorker(ctx: CommandContext, arg?: unknown): Promise<void> {
+  return retireWorker(ctx, arg, 'graceful', (w) => w.state === 'idle' || w.state === 'busy', 'Recycle which worker? (after its current request)', 'No idle or busy worker to recycle.', 'recycled');
+}
+
+/** Kill or Recycle: the same steps, with the mode, the workers offered and the wording. */
+async function retireWorker(
+  ctx: CommandContext,
+  arg: unknown,
+  mode: 'kill' | 'graceful',
+  filter: (worker: WorkerSnapshot) => boolean,
+  placeHolder: string,
+  none: string,
+  done: string,
+): Promise<void> {
+  const t = await target(ctx, arg, filter, placeHolder, none);
   const live = t && liveWorker(ctx, t);
   if (!live) return;
-  if (!live.pool.server?.pool.recycleWorker(live.worker.id, 'graceful')) {
+  if (!live.pool.server?.pool.recycleWorker(live.worker.id, mode)) {
     void vscode.window.showWarningMessage(`Worker ${live.worker.id} is already leaving the pool.`);
     return;
   }
   ctx.ledger.acknowledge(live.pool.key, live.worker.id);
-  ctx.log.info(`[${live.pool.name}] worker ${live.worker.id} (pid ${live.worker.pid ?? '?'}) recycled from the editor`);
+  ctx.log.info(`[${live.pool.name}] worker ${live.worker.id} (pid ${live.worker.pid ?? '?'}) ${done} from the editor`);
 }
 
 /** Release Lease: ends the worker's lease from outside (its holder is told) and recycles the worker. */
