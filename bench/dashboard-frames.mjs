@@ -11,31 +11,18 @@
 // Headless Chromium runs with --disable-gpu: raster and compositing are done
 // in software on the CPU, so paint-heavy numbers are pessimistic next to VS
 // Code's GPU-accelerated webviews.
-import { build } from 'esbuild';
-import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { importTypeScript } from '../scripts/importTs.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
-const outfile = resolve(root, 'test-output/webview/frame-bench.mjs');
-mkdirSync(resolve(root, 'test-output/webview'), { recursive: true });
-await build({
-  entryPoints: [resolve(root, 'test/webview/frameBench.ts')],
-  outfile,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  external: ['playwright-core'],
+const { runFrameBench } = await importTypeScript(resolve(root, 'test/webview/frameBench.ts'), resolve(root, 'test-output/webview/frame-bench.mjs'), {
   // harness.ts finds the repository through __dirname, which a bundle does not have.
   define: { __dirname: JSON.stringify(resolve(root, 'test/webview')) },
-  logLevel: 'warning',
 });
-const { runFrameBench } = await import(pathToFileURL(outfile).href);
 const result = await runFrameBench({ workers: arg('workers', 64), leases: arg('leases', 1000), durationMs: arg('seconds', 10) * 1000, intervalMs: arg('interval', 250) });
 const ms = (v) => `${v.toFixed(1)} ms`;
 console.log(`dashboard: ${result.workers} workers, ${result.leases} leases (snapshot ${(result.snapshotBytes / 1024).toFixed(0)} KiB), ${result.snapshotsPosted} snapshots in ${(result.durationMs / 1000).toFixed(1)} s`);
