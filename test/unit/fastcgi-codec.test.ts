@@ -18,18 +18,8 @@ import {
   type ParamList,
   type RecordSink,
 } from '../../src/fastcgi';
+import { prng } from '../support/prng';
 
-/** Deterministic PRNG (mulberry32) so a failing split can be reproduced from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomBytes(length: number, seed: number): Buffer {
   const rand = prng(seed);
