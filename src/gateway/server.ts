@@ -10,6 +10,7 @@ import { describeExit } from '../platform/processControl';
 export { describeExit };
 import { PoolSaturatedError, PoolUnavailableError, type Lease, type Pool } from '../pool/pool';
 import type { Disposable, LeaseHolder, LeaseRequestInfo, LeaseRevocation } from '../pool/types';
+import { DEFAULTS } from '../shared/defaults';
 import { buildCgiParams, type ServerInfo } from './cgiParams';
 import { CgiHeaderParser } from './cgiResponse';
 import { errorPage } from './errorPages';
@@ -59,21 +60,21 @@ export interface GatewayOptions {
   leanHttp: boolean;
 }
 
-/** Defaults: loopback only, nginx-like limits scaled for development. */
+/** Defaults: loopback only, nginx-like limits scaled for development (values in src/shared/defaults.ts). */
 export const defaultGatewayOptions: Omit<GatewayOptions, 'documentRoot'> = {
-  host: '127.0.0.1',
-  port: 8080,
+  host: DEFAULTS.host,
+  port: DEFAULTS.port,
   indexFiles: ['index.php', 'index.html'],
-  frontController: '/index.php',
+  frontController: DEFAULTS.frontController,
   allowedHosts: [],
-  maxBodyBytes: 64 * 1024 * 1024,
-  bodyMemoryThreshold: 1024 * 1024,
+  maxBodyBytes: DEFAULTS.maxBodyBytes,
+  bodyMemoryThreshold: DEFAULTS.bodyMemoryThreshold,
   tempDir: tmpdir(),
-  bodyIdleTimeoutMs: 30_000,
-  headersTimeoutMs: 20_000,
-  statusPath: '/.fastcgi-pool/status',
+  bodyIdleTimeoutMs: DEFAULTS.bodyIdleTimeoutMs,
+  headersTimeoutMs: DEFAULTS.headersTimeoutMs,
+  statusPath: DEFAULTS.statusPath,
   leanHttp: true,
-  abortGraceMs: 250,
+  abortGraceMs: DEFAULTS.abortGraceMs,
 };
 
 /** What the gateway tells its consumers (the CLI log, the extension). */
@@ -136,7 +137,7 @@ export class Gateway {
     // connectionsCheckingInterval: how often Node enforces headersTimeout (30 s
     // by default, far too lax against a client that trickles its headers).
     this.server = createServer({ maxHeaderSize: 128 * 1024, requestTimeout: 0, headersTimeout: this.options.headersTimeoutMs, connectionsCheckingInterval: 1_000 }, (req, res) => this.handle(req, res));
-    this.server.keepAliveTimeout = 5_000;
+    this.server.keepAliveTimeout = DEFAULTS.keepAliveTimeoutMs;
     if (this.options.leanHttp) {
       // Every connection goes to the lean front first; Node's own connection
       // listener (its HTTP parser) gets those the lean front hands over.

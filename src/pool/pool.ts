@@ -5,6 +5,7 @@ import { descendantsOf, inspectProcess, readStat, type ProcessTruth } from '../p
 import { createSocketDir, removeSocketDir, spawnWorker, WorkerSpawnError } from '../platform/spawnWorker';
 import { workerEnvironment } from '../platform/workerEnvironment';
 import { WorkerRegistry } from '../platform/workerRegistry';
+import { DEFAULTS } from '../shared/defaults';
 import { FindingLog } from './findings';
 import { LeaseHistory } from './history';
 import { SpawnBackoff } from './spawnBackoff';
@@ -62,28 +63,26 @@ export interface PoolOptions extends PoolLimits {
   readyProbeTimeoutMs: number;
 }
 
-/** Defaults in the spirit of mod_fcgid and nginx, scaled for a laptop. */
+/** Defaults (src/shared/defaults.ts holds the values, for every consumer). */
 export const defaultPoolOptions: Omit<PoolOptions, 'cwd'> = {
-  phpCgi: 'php-cgi',
+  phpCgi: DEFAULTS.phpCgi,
   ini: {},
   env: {},
-  minWorkers: 1,
-  maxWorkers: 4,
-  maxRequests: 0,
-  idleTimeoutMs: 60_000,
-  // nginx's fastcgi_read_timeout; PHP's own max_execution_time is 30 s.
-  busyTimeoutMs: 60_000,
-  // mod_fcgid waits up to ~64 s silently; a developer wants an answer sooner.
-  queueTimeoutMs: 10_000,
-  maxQueue: 256,
-  stopGraceMs: 3_000,
+  minWorkers: DEFAULTS.minWorkers,
+  maxWorkers: DEFAULTS.maxWorkers,
+  maxRequests: DEFAULTS.maxRequests,
+  idleTimeoutMs: DEFAULTS.idleTimeoutMs,
+  busyTimeoutMs: DEFAULTS.busyTimeoutMs,
+  queueTimeoutMs: DEFAULTS.queueTimeoutMs,
+  maxQueue: DEFAULTS.maxQueue,
+  stopGraceMs: DEFAULTS.stopGraceMs,
   parentDeathSignal: true,
-  maintenanceIntervalMs: 1_000,
-  scanIntervalMs: 1_000,
-  leakPolicy: 'reclaim',
+  maintenanceIntervalMs: DEFAULTS.maintenanceIntervalMs,
+  scanIntervalMs: DEFAULTS.scanIntervalMs,
+  leakPolicy: DEFAULTS.leakPolicy,
   stateDir: null,
-  historySize: 1_000,
-  readyProbeTimeoutMs: 2_000,
+  historySize: DEFAULTS.historySize,
+  readyProbeTimeoutMs: DEFAULTS.readyProbeTimeoutMs,
 };
 
 /** The pool cannot serve at all (stopped, or php-cgi cannot start). */
