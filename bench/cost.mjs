@@ -59,7 +59,7 @@ function sample(rootPids) {
   for (const root of rootPids) main += threadCpuUs(root, root);
   for (const root of rootPids) {
     for (const pid of treeOf(root)) {
-      let comm = '';
+      let comm;
       try {
         comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
       } catch {

@@ -7,7 +7,6 @@
 //      hello.php at c=64 (wrk) in this same process.
 //
 //   node bench/micro.mjs [--quick] [--json] [--only lease,encode,decode,lag] [--engine other/engine.js]
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';

@@ -119,7 +119,7 @@ function phpIniCheck() {
 }
 
 async function verify(target, label) {
-  for (const [name, page] of Object.entries(PAGES)) {
+  for (const page of Object.values(PAGES)) {
     if (page.postBytes) continue;
     const status = await getStatus(target.url + page.path, 5000);
     if (status !== 200) throw new Error(`${label}: GET ${page.path} answered ${status}`);

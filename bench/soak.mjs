@@ -27,7 +27,6 @@ const server = await startPoolServer({
 const url = server.url;
 const stats = { requests: 0, ok: 0, aborted: 0, byStatus: {}, networkErrors: 0 };
 const injected = []; // { kind, uri, leaseId, pid, at }
-const deadline = Date.now() + durationMs;
 let running = true;
 
 const pages = [

@@ -189,7 +189,7 @@ http {
   } catch (error) {
     const detail = logs.map((l) => l.text).join('') + readTail(join(dir, 'nginx-error.log')) + readTail(join(dir, 'php-fpm.log'));
     await stop();
-    throw new Error(`nginx + php-fpm did not start: ${error.message}\n${detail}`);
+    throw new Error(`nginx + php-fpm did not start: ${error.message}\n${detail}`, { cause: error });
   }
 }
 
@@ -278,7 +278,7 @@ DocumentRoot "${app}"
   } catch (error) {
     const detail = log.text + readTail(join(dir, 'apache-error.log'));
     await stop();
-    throw new Error(`apache + mod_fcgid did not start: ${error.message}\n${detail}`);
+    throw new Error(`apache + mod_fcgid did not start: ${error.message}\n${detail}`, { cause: error });
   }
 }
 
@@ -323,7 +323,7 @@ async function startOurs({ app, workers, nodeArgs = [], env = {}, cli = join(REP
     return { url, coldStartMs, rootPids: () => [child.pid], stop, log };
   } catch (error) {
     await stop();
-    throw new Error(`fastcgi-pool serve did not start: ${error.message}\n${log.text}`);
+    throw new Error(`fastcgi-pool serve did not start: ${error.message}\n${log.text}`, { cause: error });
   }
 }
 

@@ -53,7 +53,8 @@ export async function readRows(rows: Locator): Promise<Row[]> {
       .map((el) => {
         // Label and description are sibling spans; join the leaf texts with spaces.
         const parts: string[] = [];
-        const walk = (node: any): void => {
+        type TextNode = { nodeType: number; textContent: string | null; childNodes?: Iterable<TextNode> };
+        const walk = (node: TextNode): void => {
           if (node.nodeType === 3) {
             const t = String(node.textContent ?? '').trim();
             if (t) parts.push(t);
@@ -61,7 +62,7 @@ export async function readRows(rows: Locator): Promise<Row[]> {
             for (const c of node.childNodes) walk(c);
           }
         };
-        walk(el);
+        walk(el as unknown as TextNode);
         const textOf = (selector: string): string | null => {
           const found = el.querySelector(selector);
           return found ? String(found.textContent ?? '').trim() : null;
@@ -231,7 +232,7 @@ export class Workbench {
       .catch(() => '?');
     const panes = await this.page
       .locator('.part.sidebar .pane-body')
-      .evaluateAll((els) => els.map((e) => String((e as any).innerText ?? '').replace(/\s+/g, ' ').trim()).filter(Boolean))
+      .evaluateAll((els) => els.map((e) => String((e as unknown as { innerText?: string }).innerText ?? '').replace(/\s+/g, ' ').trim()).filter(Boolean))
       .catch(() => [] as string[]);
     return `sidebar "${title.replace(/\s+/g, ' ')}":\n    ${formatRows(await this.readSidebar())}\n  sidebar text: ${panes.join(' || ').slice(0, 1500)}`;
   }
@@ -282,13 +283,13 @@ export class Workbench {
   async statusBarTexts(): Promise<string[]> {
     return this.page
       .locator('.part.statusbar .statusbar-item')
-      .evaluateAll((els) => els.map((e) => String((e as any).innerText ?? '').replace(/\s+/g, ' ').trim()).filter(Boolean));
+      .evaluateAll((els) => els.map((e) => String((e as unknown as { innerText?: string }).innerText ?? '').replace(/\s+/g, ' ').trim()).filter(Boolean));
   }
 
   async notifications(): Promise<string[]> {
     return this.page
       .locator('.notifications-toasts .notification-list-item, .notifications-center .notification-list-item')
-      .evaluateAll((els) => els.map((e) => String((e as any).innerText ?? '').replace(/\s+/g, ' ').trim()));
+      .evaluateAll((els) => els.map((e) => String((e as unknown as { innerText?: string }).innerText ?? '').replace(/\s+/g, ' ').trim()));
   }
 
   /** The visible modal dialog's text, or null. */
@@ -320,7 +321,7 @@ export class Workbench {
       frame
         .locator(selector)
         .first()
-        .evaluate((e) => String((e as any).innerText ?? e.textContent ?? '').replace(/\s+/g, ' ').trim())
+        .evaluate((e) => String((e as unknown as { innerText?: string }).innerText ?? e.textContent ?? '').replace(/\s+/g, ' ').trim())
         .catch(() => '');
     const figures = await frame.locator('[data-figure]').evaluateAll((els) =>
       els.map((e) => ({
@@ -331,7 +332,7 @@ export class Workbench {
     );
     const rows = await frame.locator('vscode-data-grid-row[data-key]').evaluateAll((els) =>
       els.map((e) => {
-        const cell = (column: string) => String((e.querySelector(`[data-column="${column}"]`) as any)?.innerText ?? '').replace(/\s+/g, ' ').trim();
+        const cell = (column: string) => String((e.querySelector(`[data-column="${column}"]`) as unknown as { innerText?: string } | null)?.innerText ?? '').replace(/\s+/g, ' ').trim();
         return { key: e.getAttribute('data-key') ?? '', pid: cell('PID'), state: cell('State'), request: cell('Current request') };
       }),
     );
