@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BeginRequestOptions, ResponseHandler } from '../../src/fastcgi/connection';
 import type { ParamList } from '../../src/fastcgi/params';
-import { Gateway } from '../../src/gateway/server';
+import { Gateway } from '../../src/gateway/gateway';
 import type { Pool } from '../../src/pool/pool';
 import type { LeaseHolder } from '../../src/pool/types';
 
