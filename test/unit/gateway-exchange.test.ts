@@ -160,19 +160,25 @@ describe('PhpExchange', () => {
   it('a client that leaves while the worker connection is being made: the lease is released once, nothing throws', async () => {
     let fail!: (error: Error) => void;
     const connecting = new Promise<FakeConnection>((_, reject) => (fail = reject));
-    const { pool, released } = fakePool(() => connecting);
+    let connects = 0;
+    const { pool, released } = fakePool(() => {
+      connects++;
+      return connecting;
+    });
     const port = await start(pool);
     const socket = connect(port, '127.0.0.1');
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
     socket.write('GET /x.php HTTP/1.1\r\nHost: localhost\r\n\r\n');
-    await until(() => gateway !== null && released.length === 0, 'the request');
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => connects === 1, 'the exchange to ask for the worker connection');
+    expect(released).toEqual([]);
     socket.destroy();
     await until(() => released.length === 1, 'the release');
     expect(released).toEqual([['L1', 'client-abort']]);
-    // Connecting now fails (the pool ended the lease): must be a no-op.
+    // Connecting now fails (the pool ended the lease): must be a no-op. The
+    // exchange's handler was attached to `connecting` before this await's,
+    // so it has run when the await resumes.
     fail(new Error('lease L1 ended while connecting to worker w1'));
-    await new Promise((r) => setTimeout(r, 50));
+    await connecting.catch(() => undefined);
     expect(released).toEqual([['L1', 'client-abort']]);
   });
 
