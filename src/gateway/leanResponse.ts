@@ -41,8 +41,8 @@ function flushLater(request: LeanRequest): void {
 }
 
 /**
- * One request served by the lean front: the {@link HttpIo} the gateway's
- * handlers use. Output is queued until the end of the current tick: a
+ * One request served by the lean front: the {@link HttpIo} that the PHP
+ * exchange and the request log see. Output is queued until the end of the current tick: a
  * response that ends within it (headers, body and END_REQUEST arrive in one
  * read) leaves as one write with a Content-Length; one that goes on streams
  * with chunked encoding, with backpressure from the socket.
