@@ -1,6 +1,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { ConfigurationError, startPoolServer, type PoolServer } from '../gateway/poolServer';
-import { GatewayListenError } from '../gateway/server';
+import { GatewayListenError } from '../gateway/gateway';
 import { describeExit } from '../platform/processControl';
 import { PoolUnavailableError } from '../pool/pool';
 import type { PoolEvent } from '../pool/types';

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { GatewayEvent } from '../gateway/server';
+import type { GatewayEvent } from '../gateway/gateway';
 import type { PoolEvent } from '../pool/types';
 import { findingMessage } from './diagnostics/findingText';
 import { describeExit, formatRequest, formatWholeAge, plural } from './format';

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { ConfigurationError, type PoolServerOptions } from '../gateway/poolServer';
-import { GatewayListenError, type GatewayEvent } from '../gateway/server';
+import { GatewayListenError, type GatewayEvent } from '../gateway/gateway';
 import { PoolUnavailableError } from '../pool/pool';
 import type { PoolEvent, PoolSnapshot } from '../pool/types';
 import { PORT_FALLBACK_RANGE, toServerOptions, type FolderSettings, type SettingsResult } from './settings';

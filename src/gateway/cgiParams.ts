@@ -169,3 +169,28 @@ export function httpParamName(name: string): string | null {
 function unmapIPv4(address: string): string {
   return address.startsWith('::ffff:') && address.indexOf('.') > 0 ? address.slice(7) : address;
 }
+
+/**
+ * Whether any param could be too long for one FastCGI record: a header or
+ * the target (REQUEST_URI, QUERY_STRING and the paths derive from it) of
+ * more than ~21 800 characters (UTF-8 needs at most 3 bytes per character).
+ */
+export function mayHaveOversizedParam(req: { readonly url: string; readonly rawHeaders: readonly string[] }): boolean {
+  const limit = (65535 - 8) / 3 - 64;
+  if (req.url.length > limit) return true;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    if ((raw[i] as string).length + (raw[i + 1] as string).length > limit) return true;
+  }
+  return false;
+}
+
+/** Names the first param whose pair cannot fit one FastCGI record, if any. */
+export function findOversizedParam(params: ReadonlyArray<readonly [string, string]>): string | null {
+  for (const [name, value] of params) {
+    // Cheap test first: UTF-8 needs at most 3 bytes per UTF-16 unit.
+    if ((name.length + value.length) * 3 + 8 <= 65535) continue;
+    if (Buffer.byteLength(name) + Buffer.byteLength(value) + 8 > 65535) return name;
+  }
+  return null;
+}

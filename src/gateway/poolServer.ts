@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { findExecutable } from '../platform/spawnWorker';
 import { Pool, type PoolOptions } from '../pool/pool';
 import type { PoolEvent } from '../pool/types';
-import { Gateway, type GatewayEvent, type GatewayOptions } from './server';
+import { Gateway, type GatewayEvent, type GatewayOptions } from './gateway';
 
 /** Everything needed to serve one document root. */
 export interface PoolServerOptions {

@@ -112,16 +112,6 @@ export interface ResolveConfig {
 /** nginx `index index.php index.html`. */
 export const DEFAULT_INDEX_FILES: readonly string[] = Object.freeze(['index.php', 'index.html']);
 
-/**
- * Optional out-parameter of {@link resolveRequestSync}: the stat of the file
- * a static resolution names, so that serving it needs no second stat().
- * Null for every other outcome. Kept out of the Resolution objects, which
- * stay plain data.
- */
-export interface ResolveScratch {
-  stats: Stats | null;
-}
-
 /** A config with the defaults above for a realpath'd document root. */
 export function defaultResolveConfig(documentRoot: string): ResolveConfig {
   return { documentRoot, indexFiles: DEFAULT_INDEX_FILES, frontController: '/index.php', scriptExtension: '.php' };
@@ -134,6 +124,8 @@ export interface StaticResolution {
   filePath: string;
   /** The normalised, decoded URL path of the file. */
   uriPath: string;
+  /** The stat resolve made of the file, so that serving it needs no second stat(). */
+  stats: Stats;
 }
 
 /** Run this script; the fields are the CGI values nginx would send. */
@@ -195,8 +187,7 @@ export async function resolveRequest(rawTarget: string, config: ResolveConfig): 
  * this directly (one microtask and two closures less per request). Throws
  * where resolveRequest rejects.
  */
-export function resolveRequestSync(rawTarget: string, config: ResolveConfig, scratch?: ResolveScratch): Resolution {
-  if (scratch) scratch.stats = null;
+export function resolveRequestSync(rawTarget: string, config: ResolveConfig): Resolution {
   if (rawTarget.charCodeAt(0) !== 0x2f /* / */) return badForm(rawTarget);
 
   // Rule 2: cut the fragment first, then split off the query at the first '?'.
@@ -232,10 +223,7 @@ export function resolveRequestSync(rawTarget: string, config: ResolveConfig, scr
   const fsPath = root + path;
   const st = statOrNull(fsPath);
   if (st === 'forbidden') return { kind: 'forbidden', reason: `no permission to read ${path}` };
-  if (st?.isFile()) {
-    if (scratch) scratch.stats = st;
-    return staticFile(root, fsPath, path, st);
-  }
+  if (st?.isFile()) return staticFile(root, fsPath, path, st);
   if (st?.isDirectory()) {
     const outside = outsideRootCached(root, fsPath, st);
     if (outside) return outside;
@@ -246,7 +234,6 @@ export function resolveRequestSync(rawTarget: string, config: ResolveConfig, scr
       const candidate = path + name;
       const indexSt = statOrNull(root + candidate);
       if (indexSt === null || indexSt === 'forbidden' || !indexSt.isFile()) continue;
-      if (scratch) scratch.stats = indexSt;
       return name.endsWith(config.scriptExtension)
         ? script(root, candidate, '', candidate, queryString, rawTarget)
         : staticFile(root, root + candidate, candidate, indexSt);
@@ -262,7 +249,6 @@ export function resolveRequestSync(rawTarget: string, config: ResolveConfig, scr
   }
   const frontSt = statOrNull(root + front);
   if (frontSt === null || frontSt === 'forbidden' || !frontSt.isFile()) return NOT_FOUND;
-  if (scratch) scratch.stats = frontSt;
   return staticFile(root, root + front, front, frontSt);
 }
 
@@ -409,7 +395,7 @@ function staticFile(root: string, filePath: string, uriPath: string, st: Stats):
   }
   const outside = outsideRootCached(root, filePath, st);
   if (outside) return outside;
-  return { kind: 'static', filePath, uriPath };
+  return { kind: 'static', filePath, uriPath, stats: st };
 }
 
 /** What {@link outsideRoot} said about a path, and about which file. */

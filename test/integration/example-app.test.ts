@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPoolServer, type PoolServer } from '../../src/gateway/poolServer';
-import type { GatewayEvent } from '../../src/gateway/server';
+import type { GatewayEvent } from '../../src/gateway/gateway';
 import type { PoolEvent } from '../../src/pool/types';
 import { isRunning, phpCgi, waitFor } from '../support/helpers';
 

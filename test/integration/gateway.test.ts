@@ -167,8 +167,9 @@ describe('gateway faults', () => {
 
   it('keeps the warm worker when a client leaves and its script ends within the grace period', async () => {
     const { server, first } = await leaveWhileRunning(2_000, 300);
-    // Still busy: the script runs on, its holder says why.
-    await sleep(50);
+    // Still busy once the gateway has seen its client leave: the script runs on, its holder says why.
+    const holder = () => server.pool.snapshot().workers.find((w) => w.state === 'busy')?.lease?.holder ?? '';
+    await waitFor(() => holder().includes('client gone'), 'the exchange to see its client leave');
     const during = server.pool.snapshot();
     expect(during.counts.busy).toBe(1);
     expect(during.workers.find((w) => w.state === 'busy')?.lease?.holder).toMatch(/client gone; letting the script finish/);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPoolServer, type PoolServer } from '../../src/gateway/poolServer';
-import { phpCgi } from '../support/helpers';
+import { phpCgi, waitFor } from '../support/helpers';
 
 // The gateway's lean HTTP/1.1 front (src/gateway/leanHttp.ts) against real
 // php-cgi: what it serves itself, what it hands to Node's HTTP server and
@@ -214,7 +214,7 @@ describe('the lean HTTP front', () => {
     client.send(get('/pid.php'));
     await client.read();
     await own.stop(10_000);
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => client.closed, 'the idle connection to close');
     expect(client.closed).toBe(true);
   });
 });

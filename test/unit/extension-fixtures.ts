@@ -5,7 +5,7 @@
  */
 import type * as vscode from 'vscode';
 import type { PoolServerOptions } from '../../src/gateway/poolServer';
-import { GatewayListenError } from '../../src/gateway/server';
+import { GatewayListenError } from '../../src/gateway/gateway';
 import type { Finding, LeaseSnapshot, PoolEvent, PoolSnapshot, WorkerSnapshot } from '../../src/pool/types';
 import type { Logger, PoolHandle, PoolManagerDeps, ServerHandle } from '../../src/extension/poolManager';
 import { readSettings } from '../../src/extension/settings';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BeginRequestOptions, ResponseHandler } from '../../src/fastcgi/connection';
 import type { ParamList } from '../../src/fastcgi/params';
-import { Gateway } from '../../src/gateway/server';
+import { Gateway, type GatewayOptions } from '../../src/gateway/gateway';
 import type { Pool } from '../../src/pool/pool';
 import type { LeaseHolder } from '../../src/pool/types';
 
@@ -95,8 +95,8 @@ afterEach(async () => {
   gateway = null;
 });
 
-async function start(pool: Pool): Promise<number> {
-  gateway = new Gateway(pool, { documentRoot: docroot, port: 0 });
+async function start(pool: Pool, options: Partial<GatewayOptions> = {}): Promise<number> {
+  gateway = new Gateway(pool, { documentRoot: docroot, port: 0, ...options });
   return (await gateway.listen()).port;
 }
 
@@ -111,6 +111,26 @@ function get(port: number, path: string, method = 'GET', body?: Buffer): Promise
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/** Records every holder the exchange leases for (the pool's view of it). */
+function captureHolders(pool: Pool): LeaseHolder[] {
+  const holders: LeaseHolder[] = [];
+  const fake = pool as unknown as { tryAcquire: (info: unknown, holder: LeaseHolder) => unknown };
+  const tryAcquire = fake.tryAcquire;
+  fake.tryAcquire = (info, holder) => {
+    holders.push(holder);
+    return tryAcquire(info, holder);
+  };
+  return holders;
+}
+
+/** Sends a GET for /x.php on a raw socket (the lean front's path), to be cut by the caller. */
+function openRequest(port: number) {
+  const socket = connect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  socket.write('GET /x.php HTTP/1.1\r\nHost: localhost\r\n\r\n');
+  return socket;
 }
 
 const until = async (check: () => boolean, what: string): Promise<void> => {
@@ -160,19 +180,25 @@ describe('PhpExchange', () => {
   it('a client that leaves while the worker connection is being made: the lease is released once, nothing throws', async () => {
     let fail!: (error: Error) => void;
     const connecting = new Promise<FakeConnection>((_, reject) => (fail = reject));
-    const { pool, released } = fakePool(() => connecting);
+    let connects = 0;
+    const { pool, released } = fakePool(() => {
+      connects++;
+      return connecting;
+    });
     const port = await start(pool);
     const socket = connect(port, '127.0.0.1');
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
     socket.write('GET /x.php HTTP/1.1\r\nHost: localhost\r\n\r\n');
-    await until(() => gateway !== null && released.length === 0, 'the request');
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => connects === 1, 'the exchange to ask for the worker connection');
+    expect(released).toEqual([]);
     socket.destroy();
     await until(() => released.length === 1, 'the release');
     expect(released).toEqual([['L1', 'client-abort']]);
-    // Connecting now fails (the pool ended the lease): must be a no-op.
+    // Connecting now fails (the pool ended the lease): must be a no-op. The
+    // exchange's handler was attached to `connecting` before this await's,
+    // so it has run when the await resumes.
     fail(new Error('lease L1 ended while connecting to worker w1'));
-    await new Promise((r) => setTimeout(r, 50));
+    await connecting.catch(() => undefined);
     expect(released).toEqual([['L1', 'client-abort']]);
   });
 
@@ -227,5 +253,56 @@ describe('PhpExchange', () => {
     const port = await start(pool);
     await get(port, '/x.php');
     expect((holder as LeaseHolder | null)?.description).toMatch(/^http 127\.0\.0\.1:\d+ #1$/);
+  });
+
+  it('a client that leaves while its script runs: the exchange is abandoned (still the active holder, described so) until the script ends, then releases the warm worker as ok', async () => {
+    const connection = new FakeConnection();
+    const { pool, released } = fakePool(() => Promise.resolve(connection));
+    const holders = captureHolders(pool);
+    const port = await start(pool, { abortGraceMs: 60_000 });
+    const socket = openRequest(port);
+    await until(() => connection.sent.length === 1, 'the request to reach the worker');
+    socket.destroy();
+    const holder = holders[0] as LeaseHolder;
+    await until(() => holder.description.includes('client gone'), 'the exchange to see its client leave');
+    expect(holder.description).toMatch(/^http 127\.0\.0\.1:\d+ #1 \(client gone; letting the script finish\)$/);
+    expect(holder.isActive?.()).toBe(true);
+    expect(released).toEqual([]);
+    expect(connection.isOpen).toBe(true);
+    const handler = (connection.sent[0] as Sent).handler;
+    handler.onStdout(Buffer.from('Content-Type: text/plain\r\n\r\ndiscarded'));
+    handler.onEnd({ appStatus: 0, protocolStatus: 0 });
+    expect(released).toEqual([['L1', 'ok']]);
+    expect(holder.isActive?.()).toBe(false);
+    expect(holder.description).not.toContain('client gone');
+  });
+
+  it('a script that outlives the grace period of a client that left: its worker is recycled (client-abort) and the connection cut', async () => {
+    const connection = new FakeConnection();
+    const { pool, released } = fakePool(() => Promise.resolve(connection));
+    const holders = captureHolders(pool);
+    const port = await start(pool, { abortGraceMs: 30 });
+    const socket = openRequest(port);
+    await until(() => connection.sent.length === 1, 'the request to reach the worker');
+    socket.destroy();
+    await until(() => released.length === 1, 'the grace period to end');
+    expect(released).toEqual([['L1', 'client-abort']]);
+    expect(connection.isOpen).toBe(false);
+    expect(holders[0]?.isActive?.()).toBe(false);
+  });
+
+  it('without a grace period, a client that leaves while its script runs gets its worker recycled at once', async () => {
+    const connection = new FakeConnection();
+    const { pool, released } = fakePool(() => Promise.resolve(connection));
+    const holders = captureHolders(pool);
+    const port = await start(pool, { abortGraceMs: 0 });
+    const socket = openRequest(port);
+    await until(() => connection.sent.length === 1, 'the request to reach the worker');
+    socket.destroy();
+    await until(() => released.length === 1, 'the release');
+    expect(released).toEqual([['L1', 'client-abort']]);
+    expect(connection.isOpen).toBe(false);
+    expect(holders[0]?.description).not.toContain('client gone');
+    expect(holders[0]?.isActive?.()).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,7 +88,8 @@ function script(scriptName: string, extra: { pathInfo?: string; documentUri?: st
 }
 
 const front = (requestUri: string, queryString = ''): Resolution => script('/index.php', { requestUri, queryString });
-const staticFile = (uriPath: string): Resolution => ({ kind: 'static', filePath: root + uriPath, uriPath });
+// A static resolution carries the stat resolve made of the file (so that serving it needs no second one).
+const staticFile = (uriPath: string): Resolution => ({ kind: 'static', filePath: root + uriPath, uriPath, stats: expect.objectContaining({ ino: statSync(root + uriPath).ino }) });
 
 describe('resolveRequest: scripts and PATH_INFO', () => {
   it('runs an existing script with the raw query', async () => {

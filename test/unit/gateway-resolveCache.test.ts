@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultResolveConfig, resolveRequestSync, type ResolveScratch } from '../../src/gateway/resolve';
+import { defaultResolveConfig, resolveRequestSync, type Resolution } from '../../src/gateway/resolve';
 
 // resolve.ts remembers whether a path stays inside the document root (the
 // realpath() check): a change that makes a path lead elsewhere must be seen
@@ -24,7 +24,9 @@ beforeAll(() => {
 
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
-const resolve = (target: string, scratch?: ResolveScratch) => resolveRequestSync(target, defaultResolveConfig(root), scratch);
+const resolve = (target: string) => resolveRequestSync(target, defaultResolveConfig(root));
+/** The stat a resolution hands out with itself: a static one's, else none. */
+const statsOf = (resolution: Resolution) => (resolution.kind === 'static' ? resolution.stats : null);
 
 describe('containment check, remembered', () => {
   it('a script replaced by a symlink out of the root is refused at once', () => {
@@ -47,16 +49,17 @@ describe('containment check, remembered', () => {
     expect(resolve('/lib/x.php').kind).toBe('script');
   });
 
-  it('a static file: the same, and its stat is handed out through the scratch', () => {
+  it('a static file: the same, and its stat is handed out with the resolution', () => {
     writeFileSync(join(root, 'notes.txt'), 'inside');
-    const scratch: ResolveScratch = { stats: null };
-    expect(resolve('/notes.txt', scratch).kind).toBe('static');
-    expect(scratch.stats?.size).toBe(6);
+    const inside = resolve('/notes.txt');
+    expect(inside.kind).toBe('static');
+    expect(statsOf(inside)?.size).toBe(6);
     rmSync(join(root, 'notes.txt'));
     symlinkSync(join(outside, 'notes.txt'), join(root, 'notes.txt'));
-    expect(resolve('/notes.txt', scratch)).toMatchObject({ kind: 'forbidden' });
-    expect(resolve('/hello-missing.txt', scratch).kind).not.toBe('static');
-    expect(scratch.stats).toBeNull();
+    expect(resolve('/notes.txt')).toMatchObject({ kind: 'forbidden' });
+    const missing = resolve('/hello-missing.txt');
+    expect(missing.kind).not.toBe('static');
+    expect(statsOf(missing)).toBeNull();
   });
 
   it('a symlink that stays inside the root keeps working', () => {

@@ -1,0 +1,61 @@
+import { describeExit } from '../platform/processControl';
+import { PoolSaturatedError, PoolUnavailableError, type Lease } from '../pool/pool';
+import type { LeaseRevocation } from '../pool/types';
+import type { HttpIo } from './httpIo';
+import { BodyAbortedError, BodyTimeoutError, BodyTooLargeError } from './requestBody';
+import { sendError } from './responder';
+
+/**
+ * What the client of a PHP exchange is told when the exchange fails before
+ * the script could answer: its body could not be read, no worker could be
+ * had, or the pool ended the lease. Each page says what happened and what
+ * the developer can do about it.
+ */
+
+/** The request body could not be received. */
+export function sendBodyError(io: HttpIo, error: unknown): void {
+  if (error instanceof BodyTooLargeError) {
+    sendError(io, 413, 'Content Too Large', error.message, ['Raise the limit with --max-body if this upload is expected.'], { Connection: 'close' });
+  } else if (error instanceof BodyTimeoutError) {
+    sendError(io, 408, 'Request Timeout', error.message, undefined, { Connection: 'close' });
+  } else if (error instanceof BodyAbortedError) {
+    io.cut();
+  } else {
+    sendError(io, 500, 'Internal Server Error', `Cannot read the request body: ${(error as Error).message}`);
+  }
+}
+
+/** The pool gave no worker (saturated, stopping or failed). */
+export function sendAcquireError(io: HttpIo, error: unknown, queueTimeoutMs: number): void {
+  if (error instanceof PoolSaturatedError) {
+    const retryAfter = String(Math.max(1, Math.ceil(queueTimeoutMs / 10_000)));
+    sendError(io, 503, 'Service Unavailable', `The pool is saturated: ${error.message}.`, ['Raise --max-workers, or find what keeps the workers busy in the status page.'], {
+      'Retry-After': retryAfter,
+    });
+  } else if (error instanceof PoolUnavailableError) {
+    sendError(io, 503, 'Service Unavailable', error.message, undefined, { 'Retry-After': '5' });
+  } else {
+    sendError(io, 500, 'Internal Server Error', (error as Error).message);
+  }
+}
+
+/** The pool ended the lease while `scriptName` ran on it. */
+export function sendRevoked(io: HttpIo, revocation: LeaseRevocation, lease: Lease | null, scriptName: string): void {
+  const who = lease ? `Worker ${lease.workerId} (pid ${lease.workerPid ?? '?'})` : 'The worker';
+  switch (revocation.kind) {
+    case 'busy-timeout':
+      sendError(io, 504, 'Gateway Timeout', `${who} did not finish ${scriptName} within the busy timeout of ${revocation.timeoutMs / 1000} s; it was killed and replaced.`, [
+        'Raise the busy timeout (--busy-timeout) for long requests, or look for an endless loop or a blocking call.',
+      ]);
+      return;
+    case 'worker-exited':
+      sendError(io, 502, 'Bad Gateway', `${who} ${describeExit(revocation.exit)} while running ${scriptName}.`);
+      return;
+    case 'worker-retired':
+      sendError(io, 502, 'Bad Gateway', `${who} was stopped (${revocation.reason}) while running ${scriptName}.`);
+      return;
+    case 'pool-stopping':
+      sendError(io, 503, 'Service Unavailable', 'The pool is stopping.', undefined, { 'Retry-After': '1' });
+      return;
+  }
+}

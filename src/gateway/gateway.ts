@@ -1,0 +1,121 @@
+import type { AddressInfo, Socket } from 'node:net';
+import type { Pool } from '../pool/pool';
+import type { Disposable } from '../pool/types';
+import { DEFAULTS } from '../shared/defaults';
+import { LeanHttpFront } from './leanHttp';
+import { NodeFront } from './nodeFront';
+import { defaultGatewayOptions, type GatewayOptions } from './options';
+import { ScriptRunner } from './phpExchange';
+import { RequestLog, type GatewayEvent } from './requestLog';
+import { Router } from './router';
+
+export { defaultGatewayOptions, type GatewayOptions } from './options';
+export type { GatewayEvent } from './requestLog';
+
+/** The port is taken, or the address cannot be bound. */
+export class GatewayListenError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+    this.name = 'GatewayListenError';
+  }
+}
+
+/**
+ * The HTTP side of a pool: routes each request to a static file or to a PHP
+ * script run by a leased worker, streaming the response with backpressure.
+ * It builds the parts and owns their lifetime: the router (admission and
+ * resolve), the script runner (one PHP exchange per request), the Node
+ * front and, in front of it, the lean front; both fronts share the router,
+ * the runner and the request log, and know nothing of each other.
+ */
+export class Gateway {
+  readonly options: GatewayOptions;
+  private readonly log = new RequestLog();
+  private readonly scripts: ScriptRunner;
+  private readonly node: NodeFront;
+  /** Null when options.leanHttp is false. */
+  private readonly lean: LeanHttpFront | null = null;
+
+  constructor(
+    readonly pool: Pool,
+    options: Partial<GatewayOptions> & { documentRoot: string },
+  ) {
+    this.options = { ...defaultGatewayOptions, ...options };
+    const router = new Router(this.options);
+    this.scripts = new ScriptRunner(pool, this.options, this.log, {
+      serverName: 'localhost',
+      serverAddr: this.options.host,
+      serverPort: this.options.port,
+      serverSoftware: 'fastcgi-pool',
+      documentRoot: this.options.documentRoot,
+      scheme: 'http',
+    });
+    const keepAliveTimeoutMs = DEFAULTS.keepAliveTimeoutMs;
+    this.node = new NodeFront(router, this.scripts, this.log, () => this.status(), { headersTimeoutMs: this.options.headersTimeoutMs, keepAliveTimeoutMs });
+    if (this.options.leanHttp) {
+      // Every connection goes to the lean front first; Node's parser gets
+      // those the lean front hands over.
+      const lean = new LeanHttpFront(router, this.scripts, this.log, this.node.takeParser(), {
+        keepAliveTimeoutMs,
+        bodyMemoryThreshold: this.options.bodyMemoryThreshold,
+        maxBodyBytes: this.options.maxBodyBytes,
+      });
+      this.node.server.on('connection', (socket: Socket) => lean.accept(socket));
+      this.lean = lean;
+    }
+  }
+
+  /** Subscribes to gateway events. */
+  onEvent(listener: (event: GatewayEvent) => void): Disposable {
+    return this.log.listen(listener);
+  }
+
+  /** Starts listening; a busy port rejects with {@link GatewayListenError}. */
+  listen(): Promise<{ host: string; port: number; url: string }> {
+    const server = this.node.server;
+    return new Promise((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException): void => {
+        const where = `${this.options.host}:${this.options.port}`;
+        const message =
+          error.code === 'EADDRINUSE'
+            ? `port ${this.options.port} on ${this.options.host} is already in use; choose another with --port (0 picks a free one)`
+            : error.code === 'EACCES'
+              ? `no permission to listen on ${where}; ports below 1024 need privileges, choose another with --port`
+              : `cannot listen on ${where}: ${error.message}`;
+        reject(new GatewayListenError(message, error.code));
+      };
+      server.once('error', onError);
+      server.listen(this.options.port, this.options.host, () => {
+        server.off('error', onError);
+        const address = server.address() as AddressInfo;
+        this.scripts.serverInfo = { ...this.scripts.serverInfo, serverPort: address.port, serverAddr: address.address };
+        const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+        resolve({ host: address.address, port: address.port, url: `http://${host}:${address.port}/` });
+      });
+    });
+  }
+
+  /** Stops accepting connections and closes idle ones; in-flight requests finish. */
+  close(): Promise<void> {
+    const server = this.node.server;
+    return new Promise((resolve) => {
+      server.close(() => resolve());
+      this.lean?.closeIdle();
+      server.closeIdleConnections();
+    });
+  }
+
+  /** Cuts every connection, in-flight or idle (used after the drain period). */
+  closeAllConnections(): void {
+    this.lean?.destroyAll();
+    this.node.server.closeAllConnections();
+  }
+
+  /** The status JSON: the pool's snapshot and where the gateway serves. */
+  private status(): unknown {
+    return { ...this.pool.snapshot(), gateway: { documentRoot: this.options.documentRoot, port: this.scripts.serverInfo.serverPort } };
+  }
+}

@@ -1,0 +1,58 @@
+import { tmpdir } from 'node:os';
+import { DEFAULTS } from '../shared/defaults';
+
+/** Settings of the HTTP front server. */
+export interface GatewayOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Absolute, real path of the document root. */
+  documentRoot: string;
+  indexFiles: readonly string[];
+  /** nginx's `try_files $uri $uri/ /index.php?$query_string`; null = plain 404. */
+  frontController: string | null;
+  /** Host names accepted besides localhost, 127.0.0.1 and [::1]. */
+  allowedHosts: readonly string[];
+  /** Largest request body (413 beyond). */
+  maxBodyBytes: number;
+  /** Bodies up to this size stay in memory, larger ones go to a temp file. */
+  bodyMemoryThreshold: number;
+  tempDir: string;
+  /** A client that sends no body bytes for this long gets 408. */
+  bodyIdleTimeoutMs: number;
+  /** A client that has not sent its headers by then is cut off. */
+  headersTimeoutMs: number;
+  /** Where the pool's snapshot is served as JSON. */
+  statusPath: string;
+  /**
+   * When a client leaves while its script runs, the worker may finish the
+   * script within this time and go back to the idle list (its output is
+   * discarded); past it the worker is recycled, as the script may run on for
+   * long. 0 recycles at once. nginx + PHP-FPM and mod_fcgid never recycle
+   * (the script runs to its end); recycling at once made every burst of
+   * disconnects (a closed tab, a stopped load test) respawn workers.
+   */
+  abortGraceMs: number;
+  /**
+   * Serve simple requests with the lean HTTP/1.1 front (leanHttp.ts) and
+   * hand the rest to Node's HTTP server; false = Node's server for all.
+   */
+  leanHttp: boolean;
+}
+
+/** Defaults: loopback only, nginx-like limits scaled for development (values in src/shared/defaults.ts). */
+export const defaultGatewayOptions: Omit<GatewayOptions, 'documentRoot'> = {
+  host: DEFAULTS.host,
+  port: DEFAULTS.port,
+  indexFiles: ['index.php', 'index.html'],
+  frontController: DEFAULTS.frontController,
+  allowedHosts: [],
+  maxBodyBytes: DEFAULTS.maxBodyBytes,
+  bodyMemoryThreshold: DEFAULTS.bodyMemoryThreshold,
+  tempDir: tmpdir(),
+  bodyIdleTimeoutMs: DEFAULTS.bodyIdleTimeoutMs,
+  headersTimeoutMs: DEFAULTS.headersTimeoutMs,
+  statusPath: DEFAULTS.statusPath,
+  leanHttp: true,
+  abortGraceMs: DEFAULTS.abortGraceMs,
+};

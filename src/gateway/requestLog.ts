@@ -1,0 +1,43 @@
+import type { Disposable } from '../pool/types';
+import type { HttpIo } from './httpIo';
+
+/** What the gateway tells its consumers (the CLI log, the extension). */
+export type GatewayEvent =
+  | { type: 'request'; method: string; uri: string; status: number; durationMs: number; workerId: string | null; leaseId: string | null; bytes: number }
+  | { type: 'php-stderr'; workerId: string; leaseId: string; scriptFilename: string; method: string; uri: string; text: string };
+
+/**
+ * The gateway's events: the access log both fronts and the PHP exchange
+ * write to, and the scripts' error output. With no one listening nothing
+ * is built, so an unobserved request costs no event object.
+ */
+export class RequestLog {
+  private readonly listeners = new Set<(event: GatewayEvent) => void>();
+
+  /** Subscribes to the events. */
+  listen(listener: (event: GatewayEvent) => void): Disposable {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  /** Someone listens: request events are wanted. */
+  get wanted(): boolean {
+    return this.listeners.size > 0;
+  }
+
+  emit(event: GatewayEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A consumer's bug must not break serving.
+      }
+    }
+  }
+
+  /** One answered request (its status is the one `io` wrote). */
+  request(io: HttpIo, startedAt: number, workerId: string | null, leaseId: string | null, bytes = 0): void {
+    if (this.listeners.size === 0) return;
+    this.emit({ type: 'request', method: io.method, uri: io.url, status: io.statusCode, durationMs: Date.now() - startedAt, workerId, leaseId, bytes });
+  }
+}
