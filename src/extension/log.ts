@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
 import type { GatewayEvent } from '../gateway/server';
 import type { PoolEvent } from '../pool/types';
-import { findingMessage } from './diagnostics/findingText';
-import { describeExit, formatRequest, formatWholeAge, plural } from './format';
+import { findingLine, findingSeverity } from '../shared/findings';
+import { describeExit, formatRequest, formatWholeDuration, plural } from '../shared/text';
 import { WORKER_LOG_SCHEME } from './ids';
 import type { PoolChange, PoolManager } from './poolManager';
 import { RefreshScheduler } from './refreshScheduler';
@@ -30,7 +30,7 @@ export function describePoolEvent(event: PoolEvent): LogLine[] {
     case 'worker-state':
       return line('trace', `worker ${event.workerId} ${event.from} → ${event.to}${event.reason ? ` (${event.reason})` : ''}`, event.workerId);
     case 'worker-exited': {
-      const text = `worker ${event.workerId} (pid ${event.pid}) ${describeExit(event.exit)} after ${plural(event.accesses, 'request')}, up ${formatWholeAge(event.uptimeMs)} (${event.reason})`;
+      const text = `worker ${event.workerId} (pid ${event.pid}) ${describeExit(event.exit)} after ${plural(event.accesses, 'request')}, up ${formatWholeDuration(event.uptimeMs)} (${event.reason})`;
       return line(event.reason === 'crashed' ? 'warn' : 'info', text, event.workerId);
     }
     case 'worker-stderr':
@@ -58,7 +58,7 @@ export function describePoolEvent(event: PoolEvent): LogLine[] {
         ? line('info', `stopped ${plural(event.killed.length, 'worker')} left behind by an earlier session (pids ${event.killed.join(', ')})`, null)
         : line('debug', `no workers left behind by an earlier session (${event.stateDir})`, null);
     case 'finding':
-      return line(event.finding.kind === 'defunct-busy' || event.finding.kind === 'holder-gone' ? 'error' : 'warn', `finding ${event.finding.id}: ${findingMessage(event.finding)}`, event.finding.workerId);
+      return line(findingSeverity(event.finding.kind) === 'error' ? 'error' : 'warn', `finding ${event.finding.id}: ${findingLine(event.finding, { script: true })}`, event.finding.workerId);
     case 'finding-resolved': {
       const resolution = event.finding.resolution;
       return line('info', `finding ${event.finding.id} (${event.finding.kind}) resolved${resolution ? `: ${resolution.how}${resolution.detail ? ` — ${resolution.detail}` : ''}` : ''}`, event.finding.workerId);

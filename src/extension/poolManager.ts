@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
-import { ConfigurationError, type PoolServerOptions } from '../gateway/poolServer';
+import type { PoolServerOptions } from '../gateway/poolServer';
 import { GatewayListenError, type GatewayEvent } from '../gateway/server';
-import { PoolUnavailableError } from '../pool/pool';
 import type { PoolEvent, PoolSnapshot } from '../pool/types';
+import { explainOptionError, OptionError, optionName } from '../shared/options';
 import { PORT_FALLBACK_RANGE, toServerOptions, type FolderSettings, type SettingsResult } from './settings';
 
 /** The part of the engine's `Pool` the extension uses (so tests can hand in a fake). */
@@ -62,11 +62,16 @@ export interface PoolManagerDeps {
   readonly log: Logger;
 }
 
-/** A start that failed for a reason the user can act on; `setting` is the one to look at. */
+/**
+ * A start that failed for a reason the user can act on; `setting` is the one
+ * to look at (the notification's Open Settings goes there).
+ */
 export class PoolStartError extends Error {
   constructor(
     message: string,
     readonly setting: string | null,
+    /** The message with the setting named, for the log and the pool's tooltip (the notification has the button). */
+    readonly explained: string = message,
   ) {
     super(message);
     this.name = 'PoolStartError';
@@ -228,8 +233,8 @@ export class PoolManager implements vscode.Disposable {
       this.setStatus(pool, 'running');
     } catch (error) {
       const failure = toStartError(error);
-      pool.problem = failure.message;
-      log.error(`[${pool.name}] cannot start: ${failure.message}`);
+      pool.problem = failure.explained;
+      log.error(`[${pool.name}] cannot start: ${failure.explained}`);
       this.setStatus(pool, 'failed');
       throw failure;
     }
@@ -259,10 +264,8 @@ export class PoolManager implements vscode.Disposable {
         throw error;
       }
     }
-    throw new PoolStartError(
-      `ports ${first}–${last} on ${settings.host} are all in use. Set fastcgiPool.port to a free port, or to 0 for any free one.`,
-      'fastcgiPool.port',
-    );
+    const setting = optionName('port', 'settings');
+    throw new PoolStartError(`ports ${first}–${last} on ${settings.host} are all in use. Set ${setting} to a free port, or to 0 for any free one.`, setting);
   }
 
   private async doStop(pool: FolderPool, drainMs: number): Promise<void> {
@@ -289,21 +292,9 @@ export class PoolManager implements vscode.Disposable {
   }
 }
 
-/** Turns an engine error into a message and the setting that fixes it. */
+/** Turns an engine error into a message and the setting that fixes it (engine errors name the option at fault by id). */
 function toStartError(error: unknown): PoolStartError {
   if (error instanceof PoolStartError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof ConfigurationError) {
-    const setting = /php-cgi/.test(message) ? 'fastcgiPool.phpCgiPath' : /document root/.test(message) ? 'fastcgiPool.documentRoot' : null;
-    return new PoolStartError(message, setting);
-  }
-  if (error instanceof GatewayListenError) {
-    // The engine's wording names the CLI's --port; ours names the setting.
-    return new PoolStartError(message.replace(/--port/g, 'fastcgiPool.port'), error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND' ? 'fastcgiPool.host' : 'fastcgiPool.port');
-  }
-  if (error instanceof PoolUnavailableError) {
-    return new PoolStartError(message.replace(/\(e\.g\. --php-cgi [^)]*\)/g, '(fastcgiPool.phpCgiPath)'), 'fastcgiPool.phpCgiPath');
-  }
-  if (error instanceof RangeError) return new PoolStartError(message, 'fastcgiPool.maxWorkers');
-  return new PoolStartError(message, null);
+  if (error instanceof OptionError) return new PoolStartError(error.message, error.option ? optionName(error.option, 'settings') : null, explainOptionError(error, 'settings'));
+  return new PoolStartError(error instanceof Error ? error.message : String(error), null);
 }

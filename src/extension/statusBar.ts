@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
 import type { FindingLedger } from './diagnostics/findingLedger';
-import { openFindings } from './findings';
-import { escapeMarkdown, plural } from './format';
+import { openFindings } from '../shared/findings';
+import { plural } from '../shared/text';
+import { escapeMarkdown } from './format';
 import { Views } from './ids';
 import type { PoolManager, PoolSource } from './poolManager';
 import { RefreshScheduler } from './refreshScheduler';

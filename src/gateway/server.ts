@@ -11,6 +11,7 @@ export { describeExit };
 import { PoolSaturatedError, PoolUnavailableError, type Lease, type Pool } from '../pool/pool';
 import type { Disposable, LeaseHolder, LeaseRequestInfo, LeaseRevocation } from '../pool/types';
 import { DEFAULTS } from '../shared/defaults';
+import { OptionError } from '../shared/options';
 import { buildCgiParams, type ServerInfo } from './cgiParams';
 import { CgiHeaderParser } from './cgiResponse';
 import { errorPage } from './errorPages';
@@ -82,13 +83,13 @@ export type GatewayEvent =
   | { type: 'request'; method: string; uri: string; status: number; durationMs: number; workerId: string | null; leaseId: string | null; bytes: number }
   | { type: 'php-stderr'; workerId: string; leaseId: string; scriptFilename: string; method: string; uri: string; text: string };
 
-/** The port is taken, or the address cannot be bound. */
-export class GatewayListenError extends Error {
+/** The port is taken, or the address cannot be bound; `option` is the one to change (`host` when the address does not exist here). */
+export class GatewayListenError extends OptionError {
   constructor(
     message: string,
     readonly code: string | undefined,
   ) {
-    super(message);
+    super(message, code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' ? 'host' : 'port');
     this.name = 'GatewayListenError';
   }
 }
@@ -171,9 +172,9 @@ export class Gateway {
         const where = `${this.options.host}:${this.options.port}`;
         const message =
           error.code === 'EADDRINUSE'
-            ? `port ${this.options.port} on ${this.options.host} is already in use; choose another with --port (0 picks a free one)`
+            ? `port ${this.options.port} on ${this.options.host} is already in use: choose another port, or 0 for any free one`
             : error.code === 'EACCES'
-              ? `no permission to listen on ${where}; ports below 1024 need privileges, choose another with --port`
+              ? `no permission to listen on ${where}: ports below 1024 need privileges, choose another port`
               : `cannot listen on ${where}: ${error.message}`;
         reject(new GatewayListenError(message, error.code));
       };

@@ -79,14 +79,14 @@ describe('commands', () => {
   });
 
   it('Start failures the user caused get one notification with Show Log and Open Settings', async () => {
-    servers.failWith = new ConfigurationError('php-cgi not found: "php-cgi". Install it …');
+    servers.failWith = new ConfigurationError('php-cgi not found: "php-cgi". Install it …', 'phpCgi');
     fake.messageChoices.push('Open Settings');
     await run(Commands.start);
     expect(fake.messages).toEqual([
       { kind: 'error', message: 'FastCGI Pool could not start for "app": php-cgi not found: "php-cgi". Install it …', items: ['Show Log', 'Open Settings'] },
     ]);
     expect(fake.executed).toContainEqual({ command: 'workbench.action.openSettings', args: ['fastcgiPool.phpCgiPath'] });
-    servers.failWith = new ConfigurationError('document root not found: /x');
+    servers.failWith = new ConfigurationError('document root not found: /x', 'documentRoot');
     fake.messageChoices.push('Show Log');
     await run(Commands.start);
     expect(log.shown).toBe(1);

@@ -84,10 +84,10 @@ describe('PoolManager', () => {
   it('turns engine errors into messages about our settings', async () => {
     const manager = new PoolManager(managerDeps(servers, { log }));
     await manager.syncFolders([app]);
-    servers.failWith = new ConfigurationError('php-cgi not found: "php-cgi". Install it …');
+    servers.failWith = new ConfigurationError('php-cgi not found: "php-cgi". Install it …', 'phpCgi');
     await expect(manager.start(key)).rejects.toMatchObject({ setting: 'fastcgiPool.phpCgiPath' });
     expect(manager.get(key)?.problem).toMatch(/php-cgi not found/);
-    servers.failWith = new ConfigurationError('document root not found: /ws/app/public');
+    servers.failWith = new ConfigurationError('document root not found: /ws/app/public', 'documentRoot');
     await expect(manager.start(key)).rejects.toMatchObject({ setting: 'fastcgiPool.documentRoot' });
   });
 

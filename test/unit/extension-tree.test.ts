@@ -85,7 +85,7 @@ describe('WorkersTreeModel', () => {
     expect(idle.icon).toEqual({ id: 'circle-outline', color: 'charts.green' });
     expect(marked.icon).toEqual({ id: 'error', color: 'problemsErrorIcon.foreground' });
     expect(marked.contextValue).toBe('worker.busy.lease.finding');
-    expect(marked.description).toBe('GET /die · 0.4 s · defunct · ⚠ defunct-busy');
+    expect(marked.description).toBe('GET /die · 400 ms · defunct · ⚠ defunct-busy');
     expect(present(model.rootNodes()[0] as TreeNode, T0).description).toBe(':8080 · 1/4 busy · ⚠ 1');
   });
 

@@ -1,12 +1,11 @@
 import * as vscode from 'vscode';
 import type { Finding } from '../../pool/types';
-import { ERROR_FINDINGS } from '../findings';
-import { clock, formatRequest } from '../format';
+import { findingLine, findingSeverity } from '../../shared/findings';
+import { formatClock, formatRequest } from '../../shared/text';
 import { DIAGNOSTIC_SOURCE } from '../ids';
 import type { PoolChange, PoolManager } from '../poolManager';
 import { RefreshScheduler } from '../refreshScheduler';
 import type { FindingLedger } from './findingLedger';
-import { findingMessage } from './findingText';
 import { PhpStderrParser, type PhpError } from './phpErrors';
 
 /** What a finding diagnostic is about: enough for the quick fixes to act. */
@@ -212,21 +211,22 @@ export class DiagnosticsProjection implements vscode.Disposable {
 
   private findingDiagnostic(finding: Finding, uri: vscode.Uri): vscode.Diagnostic {
     const lease = finding.lease as NonNullable<Finding['lease']>;
-    const severity = ERROR_FINDINGS.has(finding.kind) ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning;
+    const severity = findingSeverity(finding.kind) === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning;
     const range = new vscode.Range(0, 0, 0, Number.MAX_SAFE_INTEGER);
     const resolution = finding.resolution;
-    const diagnostic = new vscode.Diagnostic(range, `${findingMessage(finding)}${resolution ? ` — ${resolution.how}` : ''}`, severity);
+    // On the script itself: the sentence need not name it.
+    const diagnostic = new vscode.Diagnostic(range, `${findingLine(finding)}${resolution ? ` — ${resolution.how}` : ''}`, severity);
     diagnostic.source = DIAGNOSTIC_SOURCE;
     diagnostic.code = { value: finding.kind, target: this.readme.with({ fragment: finding.kind }) };
     const at = new vscode.Location(uri, range);
     diagnostic.relatedInformation = [
-      new vscode.DiagnosticRelatedInformation(at, `${formatRequest(lease)} from ${lease.clientAddress} (${lease.holder}), lease ${lease.id} taken at ${clock(lease.acquiredAt)}`),
+      new vscode.DiagnosticRelatedInformation(at, `${formatRequest(lease)} from ${lease.clientAddress} (${lease.holder}), lease ${lease.id} taken at ${formatClock(lease.acquiredAt)}`),
       new vscode.DiagnosticRelatedInformation(
         at,
         `${finding.message}${finding.detectionLatencyMs !== null ? ` (noticed ${finding.detectionLatencyMs} ms after it happened)` : ''}`,
       ),
     ];
-    if (resolution) diagnostic.relatedInformation.push(new vscode.DiagnosticRelatedInformation(at, `resolved at ${clock(resolution.at)} (${resolution.how}): ${resolution.detail}`));
+    if (resolution) diagnostic.relatedInformation.push(new vscode.DiagnosticRelatedInformation(at, `resolved at ${formatClock(resolution.at)} (${resolution.how}): ${resolution.detail}`));
     return diagnostic;
   }
 

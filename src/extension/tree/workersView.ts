@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import type { FindingLedger } from '../diagnostics/findingLedger';
 import { Views } from '../ids';
 import type { PoolManager } from '../poolManager';
-import { plural } from '../format';
+import { plural } from '../../shared/text';
 import { present, WorkersTreeModel, type TreeNode } from './model';
 import { RefreshScheduler } from '../refreshScheduler';
 import { tooltipMarkdown } from './tooltips';
