@@ -3,6 +3,7 @@ import type { PoolServerOptions } from '../gateway/poolServer';
 import { GatewayListenError, type GatewayEvent } from '../gateway/server';
 import type { PoolEvent, PoolSnapshot } from '../pool/types';
 import { explainOptionError, OptionError, optionName } from '../shared/options';
+import { DisposableStore } from './disposables';
 import { PORT_FALLBACK_RANGE, toServerOptions, type FolderSettings, type SettingsResult } from './settings';
 
 /** The part of the engine's `Pool` the extension uses (so tests can hand in a fake). */
@@ -86,22 +87,46 @@ export class UntrustedWorkspaceError extends Error {
   }
 }
 
+/**
+ * One run of a folder's pool, from its start to its stop: its server, and a
+ * store for what lives exactly as long as the run (the forwarding of the
+ * engine's events, for a start). Disposed when the run stops or its start
+ * fails: a finished run's late events reach nobody.
+ */
+class PoolRun implements vscode.Disposable {
+  readonly store = new DisposableStore();
+  server: ServerHandle | null = null;
+
+  /** Wraps a callback so that it is called only while the run lasts. */
+  relay<T>(deliver: (value: T) => void): (value: T) => void {
+    return (value) => {
+      if (!this.store.isDisposed) deliver(value);
+    };
+  }
+
+  dispose(): void {
+    this.store.dispose();
+  }
+}
+
 /** One workspace folder's pool: at most one running server, and how it got there. */
 export class FolderPool implements PoolSource {
   status: PoolStatus = 'stopped';
-  server: ServerHandle | null = null;
+  /** The current run, from start to stop (null while stopped or failed). */
+  run: PoolRun | null = null;
   /** Why the last start failed, while `status` is `failed`. */
   problem: string | null = null;
   /** Set when the configured port was busy and the pool moved on. */
   portMoved: { readonly from: number; readonly to: number } | null = null;
-  /** The settings the running pool was started with. */
-  settings: FolderSettings | null = null;
   /** Lifecycle operations run one after the other (a stop waits for a start). */
   private queue: Promise<unknown> = Promise.resolve();
-  /** Events of a superseded start attempt are dropped. */
-  attempt = 0;
 
   constructor(public folder: vscode.WorkspaceFolder) {}
+
+  /** The running server, or null. */
+  get server(): ServerHandle | null {
+    return this.run?.server ?? null;
+  }
 
   /** The folder's URI: the pool's identity in the tree, commands and diagnostics. */
   get key(): string {
@@ -131,8 +156,9 @@ export class FolderPool implements PoolSource {
  * read `FolderPool.snapshot()`.
  */
 export class PoolManager implements vscode.Disposable {
+  private readonly disposables = new DisposableStore();
   private readonly byKey = new Map<string, FolderPool>();
-  private readonly changes = new vscode.EventEmitter<PoolChange>();
+  private readonly changes = this.disposables.add(new vscode.EventEmitter<PoolChange>());
   /** Fires for lifecycle changes and for every engine event, synchronously. */
   readonly onDidChange = this.changes.event;
   private disposed = false;
@@ -192,7 +218,7 @@ export class PoolManager implements vscode.Disposable {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    void this.stopAll(1_000).finally(() => this.changes.dispose());
+    void this.stopAll(1_000).finally(() => this.disposables.dispose());
   }
 
   private require(key: string): FolderPool {
@@ -219,11 +245,10 @@ export class PoolManager implements vscode.Disposable {
     for (const problem of problems) log.warn(`[${pool.name}] ${problem}`);
     pool.problem = null;
     pool.portMoved = null;
-    pool.settings = settings;
     this.setStatus(pool, 'starting');
     try {
-      const server = await this.startOnFreePort(pool, settings);
-      pool.server = server;
+      const { run, server } = await this.startOnFreePort(pool, settings);
+      pool.run = run;
       if (server.port !== settings.port && settings.port !== 0) {
         pool.portMoved = { from: settings.port, to: server.port };
         log.warn(`[${pool.name}] port ${settings.port} on ${settings.host} is in use; serving on ${server.port} instead`);
@@ -240,25 +265,25 @@ export class PoolManager implements vscode.Disposable {
     }
   }
 
-  private async startOnFreePort(pool: FolderPool, settings: FolderSettings): Promise<ServerHandle> {
+  /** A run with its server started: on the configured port, or the next free one. */
+  private async startOnFreePort(pool: FolderPool, settings: FolderSettings): Promise<{ run: PoolRun; server: ServerHandle }> {
     const first = settings.port;
     const last = first === 0 ? 0 : Math.min(65_535, first + PORT_FALLBACK_RANGE);
     const stateDir = this.deps.stateDirFor(pool.folder);
     for (let port = first; port <= last; port++) {
       // Probing first spares us spawning workers only to stop them again.
       if (port !== 0 && !(await this.deps.isPortFree(settings.host, port))) continue;
-      const attempt = ++pool.attempt;
+      const run = new PoolRun();
       try {
-        return await this.deps.startServer({
+        const server = await this.deps.startServer({
           ...toServerOptions(settings, pool.folder.uri.fsPath, port, stateDir),
-          onPoolEvent: (event) => {
-            if (pool.attempt === attempt) this.fire({ pool, kind: 'pool-event', event });
-          },
-          onGatewayEvent: (event) => {
-            if (pool.attempt === attempt) this.fire({ pool, kind: 'gateway-event', event });
-          },
+          onPoolEvent: run.relay((event) => this.fire({ pool, kind: 'pool-event', event })),
+          onGatewayEvent: run.relay((event) => this.fire({ pool, kind: 'gateway-event', event })),
         });
+        run.server = server;
+        return { run, server };
       } catch (error) {
+        run.dispose();
         // Taken between the probe and the listen: move on like for a busy probe.
         if (error instanceof GatewayListenError && error.code === 'EADDRINUSE' && port !== 0) continue;
         throw error;
@@ -269,8 +294,9 @@ export class PoolManager implements vscode.Disposable {
   }
 
   private async doStop(pool: FolderPool, drainMs: number): Promise<void> {
-    const server = pool.server;
-    if (!server) {
+    const run = pool.run;
+    const server = run?.server;
+    if (!run || !server) {
       if (pool.status !== 'stopped') {
         pool.problem = null;
         this.setStatus(pool, 'stopped');
@@ -285,8 +311,8 @@ export class PoolManager implements vscode.Disposable {
       this.deps.log.error(`[${pool.name}] error while stopping: ${error instanceof Error ? error.message : String(error)}`);
     }
     // Events after this point belong to no pool we show.
-    pool.attempt++;
-    pool.server = null;
+    run.dispose();
+    pool.run = null;
     pool.portMoved = null;
     this.setStatus(pool, 'stopped');
   }

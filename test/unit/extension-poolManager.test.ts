@@ -123,6 +123,23 @@ describe('PoolManager', () => {
     expect(changes).toEqual([]);
   });
 
+  it('drops late events of a start that failed, and of a run that ended, but not of the run that serves', async () => {
+    const changes: string[] = [];
+    const manager = new PoolManager(managerDeps(servers, { log }));
+    await manager.syncFolders([app]);
+    servers.busyPorts.add(8080); // free when probed, taken when listening: the next port serves
+    await manager.start(key);
+    const [failed, serving] = servers.attempts;
+    manager.onDidChange((change) => changes.push(change.kind === 'pool-event' ? `${change.kind} ${change.event.type}` : change.kind));
+    failed?.onPoolEvent?.({ type: 'worker-ready', workerId: 'w1', pid: 1 });
+    serving?.onPoolEvent?.({ type: 'worker-ready', workerId: 'w1', pid: 2 });
+    expect(changes).toEqual(['pool-event worker-ready']);
+    await manager.stop(key);
+    changes.length = 0;
+    serving?.onPoolEvent?.({ type: 'worker-exited', workerId: 'w1', pid: 2, exit: { code: 0, signal: null }, reason: 'pool-stopping', uptimeMs: 1, accesses: 0 });
+    expect(changes).toEqual([]);
+  });
+
   it('restarts with fresh settings', async () => {
     const settings: Record<string, unknown> = { port: 8080 };
     const manager = new PoolManager(managerDeps(servers, { log }, () => ({ get: <T>(k: string) => settings[k] as T })));
