@@ -3,8 +3,9 @@ import type { Finding } from '../../pool/types';
 import { findingLine, findingSeverity } from '../../shared/findings';
 import { formatClock, formatRequest } from '../../shared/text';
 import { DIAGNOSTIC_SOURCE } from '../ids';
+import { DisposableStore } from '../disposables';
 import type { PoolChange, PoolManager } from '../poolManager';
-import { RefreshScheduler } from '../refreshScheduler';
+import { Throttle } from '../throttle';
 import type { FindingLedger } from './findingLedger';
 import { PhpStderrParser, type PhpError } from './phpErrors';
 
@@ -34,15 +35,16 @@ interface PhpErrorEntry {
  *   deduplicated, and cleared when the file changes or its pool (re)starts.
  */
 export class DiagnosticsProjection implements vscode.Disposable {
-  private readonly collection = vscode.languages.createDiagnosticCollection(DIAGNOSTIC_SOURCE);
+  private readonly disposables = new DisposableStore();
+  private readonly collection = this.disposables.add(vscode.languages.createDiagnosticCollection(DIAGNOSTIC_SOURCE));
   private findingDiagnostics = new Map<string, vscode.Diagnostic[]>();
   private findingRefs = new Map<string, FindingRef>();
   /** uri → dedupe key → entry. */
   private readonly phpErrors = new Map<string, Map<string, PhpErrorEntry>>();
   /** One parser per stderr stream: `folder#worker#fcgi` (FastCGI stderr) or `#proc` (process stderr). */
   private readonly parsers = new Map<string, { parser: PhpStderrParser; context: string | null; scriptFilename: string | null }>();
-  private readonly scheduler: RefreshScheduler;
-  private readonly disposables: vscode.Disposable[] = [];
+  /** Findings are recomputed at most four times a second. */
+  private readonly findingUpdates = this.disposables.add(new Throttle(() => this.recomputeFindings()));
 
   constructor(
     private readonly manager: PoolManager,
@@ -50,18 +52,12 @@ export class DiagnosticsProjection implements vscode.Disposable {
     /** The README whose sections explain each finding kind (the diagnostic code links there). */
     private readonly readme: vscode.Uri,
   ) {
-    this.scheduler = new RefreshScheduler(() => this.recomputeFindings(), 250);
-    const watcher = vscode.workspace.createFileSystemWatcher('**/*.php');
-    this.disposables.push(
-      this.collection,
-      this.scheduler,
-      watcher,
-      watcher.onDidChange((uri) => this.clearFile(uri)),
-      watcher.onDidDelete((uri) => this.clearFile(uri)),
-      vscode.workspace.onDidSaveTextDocument((document) => this.clearFile(document.uri)),
-      manager.onDidChange((change) => this.onChange(change)),
-      ledger.onDidChange(() => this.scheduler.request()),
-    );
+    const watcher = this.disposables.add(vscode.workspace.createFileSystemWatcher('**/*.php'));
+    this.disposables.add(watcher.onDidChange((uri) => this.clearFile(uri)));
+    this.disposables.add(watcher.onDidDelete((uri) => this.clearFile(uri)));
+    this.disposables.add(vscode.workspace.onDidSaveTextDocument((document) => this.clearFile(document.uri)));
+    this.disposables.add(manager.onDidChange((change) => this.onChange(change)));
+    this.disposables.add(ledger.onDidChange(() => this.findingUpdates.request()));
   }
 
   /** The finding behind a diagnostic of ours, looked up by file and message (VS Code hands copies back). */
@@ -70,7 +66,7 @@ export class DiagnosticsProjection implements vscode.Disposable {
   }
 
   dispose(): void {
-    for (const disposable of this.disposables.splice(0).reverse()) disposable.dispose();
+    this.disposables.dispose();
   }
 
   private onChange(change: PoolChange): void {
@@ -78,7 +74,7 @@ export class DiagnosticsProjection implements vscode.Disposable {
       case 'folders': {
         const live = new Set(this.manager.pools.map((pool) => pool.key));
         this.clearPhpErrors((folderKey) => !live.has(folderKey));
-        this.scheduler.request();
+        this.findingUpdates.request();
         return;
       }
       case 'lifecycle':
@@ -87,7 +83,7 @@ export class DiagnosticsProjection implements vscode.Disposable {
           this.clearPhpErrors((folderKey) => folderKey === change.pool.key);
           for (const key of [...this.parsers.keys()]) if (key.startsWith(`${change.pool.key}#`)) this.parsers.delete(key);
         }
-        this.scheduler.request();
+        this.findingUpdates.request();
         return;
       case 'gateway-event': {
         const event = change.event;
