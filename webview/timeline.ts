@@ -561,6 +561,6 @@ function timingLine(bar: TimelineBar): string {
 }
 
 /** One sentence for screen readers. */
-export function describeBar(bar: TimelineBar): string {
+function describeBar(bar: TimelineBar): string {
   return `${bar.method} ${bar.uri}, ${KIND_LABELS[bar.kind] ?? bar.kind}, worker ${bar.workerId}, lease ${bar.leaseId}, ${timingLine(bar)}`;
 }

@@ -9,7 +9,7 @@ import type { PoolManager, PoolSource } from './poolManager';
 import { Throttle } from './throttle';
 
 /** What the status item shows, decided without `vscode`. */
-export interface StatusPresentation {
+interface StatusPresentation {
   readonly text: string;
   /** Markdown. */
   readonly tooltip: string;
@@ -23,7 +23,7 @@ export interface StatusPresentation {
  * or resolved by the pool on its own), error colour when a start failed
  * and nothing runs.
  */
-export function presentStatus(pools: readonly PoolSource[], findings: number): StatusPresentation {
+function presentStatus(pools: readonly PoolSource[], findings: number): StatusPresentation {
   const running = pools.filter((pool) => pool.status === 'running' && pool.server);
   const lines: string[] = [];
   for (const pool of pools) {

@@ -8,14 +8,14 @@ export interface Clock {
 }
 
 /** The real clock. It reads the globals at each call, so timers faked after import still apply. */
-export const systemClock: Clock = {
+const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
 /** How often a projection of the pools may redraw: at most four times a second. */
-export const REFRESH_INTERVAL_MS = 250;
+const REFRESH_INTERVAL_MS = 250;
 
 export interface ThrottleOptions {
   /** The least time between two runs; default {@link REFRESH_INTERVAL_MS}. */

@@ -52,10 +52,6 @@ export const OPTIONS = {
 /** One option's id, e.g. `phpCgi`. */
 export type OptionId = keyof typeof OPTIONS;
 
-export function isOptionId(value: unknown): value is OptionId {
-  return typeof value === 'string' && Object.hasOwn(OPTIONS, value);
-}
-
 /** Where an option is named: on the command line, or in the extension's settings. */
 export type OptionSurface = 'cli' | 'settings';
 

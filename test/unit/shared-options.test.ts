@@ -5,7 +5,7 @@ import { ConfigurationError, startPoolServer } from '../../src/gateway/poolServe
 import { GatewayListenError } from '../../src/gateway/server';
 import { PoolUnavailableError } from '../../src/pool/pool';
 import { DEFAULTS } from '../../src/shared/defaults';
-import { explainOptionError, isOptionId, OptionError, optionName, OPTIONS, settingDefault, type OptionId } from '../../src/shared/options';
+import { explainOptionError, OptionError, optionName, OPTIONS, settingDefault, type OptionId } from '../../src/shared/options';
 
 const IDS = Object.keys(OPTIONS) as OptionId[];
 
@@ -15,9 +15,6 @@ describe('the option catalogue', () => {
     expect(optionName('phpCgi', 'settings')).toBe('fastcgiPool.phpCgiPath');
     expect(optionName('documentRoot', 'cli')).toBeNull(); // the CLI's argument, not a flag
     expect(optionName('queueTimeout', 'settings')).toBeNull();
-    expect(isOptionId('port')).toBe(true);
-    expect(isOptionId('toString')).toBe(false);
-    expect(isOptionId('--port')).toBe(false);
   });
 
   it('gives settings their defaults in their own units', () => {

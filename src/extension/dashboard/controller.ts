@@ -174,7 +174,7 @@ export class DashboardController implements DisposableLike {
 }
 
 /** `Kill worker w3`, for the status line and the log. */
-export function describeIntent(intent: DashboardIntent): string {
+function describeIntent(intent: DashboardIntent): string {
   switch (intent.type) {
     case 'kill':
       return `Kill worker ${intent.workerId}`;

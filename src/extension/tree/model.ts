@@ -374,7 +374,7 @@ function presentLeaseRow(node: LeaseNode, now: number): Presentation {
 }
 
 /** A script path relative to the folder when inside it (shorter, and what the developer knows it by). */
-export function displayPath(path: string, folderPath: string | null): string {
+function displayPath(path: string, folderPath: string | null): string {
   if (!path) return '(none)';
   if (!folderPath) return path;
   const rel = relative(folderPath, path);
