@@ -18,7 +18,9 @@ import {
 import type { PoolSnapshot } from '../src/pool/types';
 import { BAR_KINDS, findingRows, headline, timeline, workerRows, type FindingRow, type WorkerRow } from './derive';
 import { h, replaceChildren, setClass, setText } from './dom';
-import { KIND_LABELS, basename, describeExit, formatClock, formatDuration, formatRate, formatRequest, plural } from './format';
+import { FINDING_KINDS, findingSeverity } from '../src/shared/findings';
+import { describeExit, formatClock, formatDuration, formatRequest, plural } from '../src/shared/text';
+import { KIND_LABELS, basename, formatRate } from './format';
 import { Timeline } from './timeline';
 import { DataGrid, button, chip, countBadge, dropdown, link, setFlag, setLabel, type GridColumn } from './ui';
 
@@ -341,7 +343,7 @@ export class DashboardApp {
           }
           const anchor = cell.firstElementChild as HTMLElement;
           setFlag(anchor, 'hidden', row.lease === null);
-          if (row.lease) setLabel(anchor, formatRequest(row.lease.method, row.lease.uri, 60), `Open ${row.lease.scriptFilename}`);
+          if (row.lease) setLabel(anchor, formatRequest(row.lease, 60), `Open ${row.lease.scriptFilename}`);
         },
       },
       { title: 'Lease age', width: '100px', numeric: true, text: (row) => (row.leaseAgeMs === null ? '' : formatDuration(row.leaseAgeMs)) },
@@ -420,8 +422,9 @@ export class DashboardApp {
       h(
         'div',
         { class: 'finding-head' },
-        chip(f.kind, row.open ? 'error' : 'muted'),
-        row.open ? chip('open', 'error') : chip(f.resolution ? `resolved: ${f.resolution.how}` : 'resolved', 'ok', f.resolution?.detail),
+        // Red for a finding that lost a request, amber for the others, as in Problems.
+        chip(f.kind, row.open ? findingSeverity(f.kind) : 'muted', `${FINDING_KINDS[f.kind].title}: ${FINDING_KINDS[f.kind].explanation}`),
+        row.open ? chip('open', findingSeverity(f.kind)) : chip(f.resolution ? `resolved: ${f.resolution.how}` : 'resolved', 'ok', f.resolution?.detail),
         h('span', { class: 'finding-id muted', text: f.id }),
       ),
       h('p', { class: 'finding-message', text: f.message }),
@@ -431,7 +434,7 @@ export class DashboardApp {
             'p',
             { class: 'finding-lease' },
             `Lease ${lease.id} · `,
-            h('strong', { text: formatRequest(lease.method, lease.uri, 80) }),
+            h('strong', { text: formatRequest(lease, 80) }),
             ` · ${basename(lease.scriptFilename)} · client ${lease.clientAddress} · `,
             h('span', { class: 'held', text: heldText(row) }),
           )

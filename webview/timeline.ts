@@ -11,7 +11,8 @@
  */
 import { BAR_KINDS, barAt, type BarKind, type TimelineBar, type TimelineLane, type TimelineModel } from './derive';
 import { h, replaceChildren, setText } from './dom';
-import { KIND_LABELS, basename, formatClock, formatDuration, formatRequest, formatSpan } from './format';
+import { formatClock, formatDuration, formatRequest, formatSpan } from '../src/shared/text';
+import { KIND_LABELS, basename } from './format';
 import { chip } from './ui';
 
 const GUTTER = 128;
@@ -420,7 +421,7 @@ export class Timeline {
     const bar = found.bar;
     replaceChildren(
       this.tooltip,
-      h('div', { class: 'tt-head' }, h('strong', { text: formatRequest(bar.method, bar.uri, 90) }), ' ', chip(KIND_LABELS[bar.kind] ?? bar.kind, kindTone(bar))),
+      h('div', { class: 'tt-head' }, h('strong', { text: formatRequest(bar, 90) }), ' ', chip(KIND_LABELS[bar.kind] ?? bar.kind, kindTone(bar))),
       h('div', { class: 'tt-line' }, h('span', { class: 'tt-script', text: basename(bar.scriptFilename) }), ' ', h('span', { class: 'muted', text: bar.scriptFilename })),
       h('div', { class: 'tt-line', text: `Lease ${bar.leaseId} · worker ${bar.workerId} (pid ${bar.pid ?? '?'}) · client ${bar.clientAddress}` }),
       h('div', { class: 'tt-line', text: timingLine(bar) }),
@@ -560,6 +561,6 @@ function timingLine(bar: TimelineBar): string {
 }
 
 /** One sentence for screen readers. */
-export function describeBar(bar: TimelineBar): string {
+function describeBar(bar: TimelineBar): string {
   return `${bar.method} ${bar.uri}, ${KIND_LABELS[bar.kind] ?? bar.kind}, worker ${bar.workerId}, lease ${bar.leaseId}, ${timingLine(bar)}`;
 }

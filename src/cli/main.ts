@@ -1,9 +1,9 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { ConfigurationError, startPoolServer, type PoolServer } from '../gateway/poolServer';
-import { GatewayListenError } from '../gateway/gateway';
-import { describeExit } from '../platform/processControl';
-import { PoolUnavailableError } from '../pool/pool';
+import { startPoolServer, type PoolServer } from '../gateway/poolServer';
 import type { PoolEvent } from '../pool/types';
+import { findingLine, findingSeverity } from '../shared/findings';
+import { explainOptionError, OptionError } from '../shared/options';
+import { describeExit, plural } from '../shared/text';
 import { parseServeArgs, usage, UsageError, type ServeOptions } from './options';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad usage or configuration. */
@@ -90,8 +90,9 @@ async function serve(options: ServeOptions): Promise<number> {
     });
   } catch (error) {
     await closeEventLog(events);
-    if (error instanceof ConfigurationError || error instanceof GatewayListenError || error instanceof PoolUnavailableError) {
-      process.stderr.write(`fastcgi-pool: ${error.message}\n`);
+    // Bad configuration, a busy port, php-cgi missing: the message names the flag to change.
+    if (error instanceof OptionError) {
+      process.stderr.write(`fastcgi-pool: ${explainOptionError(error, 'cli')}\n`);
       return 2;
     }
     throw error;
@@ -143,7 +144,7 @@ function reportPoolEvent(event: PoolEvent): void {
   switch (event.type) {
     case 'worker-exited':
       if (event.reason === 'crashed') {
-        process.stderr.write(`worker ${event.workerId} (pid ${event.pid}) ${describeExit(event.exit)} after ${event.accesses} requests\n`);
+        process.stderr.write(`worker ${event.workerId} (pid ${event.pid}) ${describeExit(event.exit)} after ${plural(event.accesses, 'request')}\n`);
       }
       break;
     case 'worker-stderr':
@@ -156,11 +157,12 @@ function reportPoolEvent(event: PoolEvent): void {
       process.stderr.write(`workers keep crashing (${event.consecutiveCrashes} in a row): next start in ${event.delayMs} ms\n`);
       break;
     case 'finding':
-      process.stderr.write(`warning: ${event.finding.kind}: ${event.finding.message}\n`);
+      // `error:` for a lost request, `warning:` otherwise, as in the editor's Problems.
+      process.stderr.write(`${findingSeverity(event.finding.kind)}: ${findingLine(event.finding, { script: true })}\n`);
       break;
     case 'stale-workers-cleaned':
       if (event.killed.length > 0) {
-        process.stderr.write(`cleaned ${event.killed.length} stale worker${event.killed.length === 1 ? '' : 's'} left by a previous run (pids ${event.killed.join(', ')})\n`);
+        process.stderr.write(`cleaned ${plural(event.killed.length, 'stale worker')} left by a previous run (pids ${event.killed.join(', ')})\n`);
       }
       break;
     default:

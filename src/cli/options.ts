@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { OPTIONS, type OptionId, type OptionSpec } from '../shared/options';
 
 /** The parsed `fastcgi-pool serve` command line. */
 export interface ServeOptions {
@@ -36,24 +37,45 @@ export class UsageError extends Error {
   }
 }
 
+/** A default as the command line writes it: `60s`, `64M`, `none`. */
+function cliDefault(option: OptionId): string {
+  const spec: OptionSpec = OPTIONS[option];
+  const value = spec.default;
+  if (value === null) return 'none';
+  if (typeof value === 'number' && spec.kind === 'duration') return value % 1_000 === 0 ? `${value / 1_000}s` : `${value}ms`;
+  if (typeof value === 'number' && spec.kind === 'size') return formatSize(value);
+  return String(value);
+}
+
+function formatSize(bytes: number): string {
+  for (const [unit, scale] of [['G', 1024 ** 3], ['M', 1024 ** 2], ['K', 1024]] as const) {
+    if (bytes >= scale && bytes % scale === 0) return `${bytes / scale}${unit}`;
+  }
+  return String(bytes);
+}
+
+/** ` (default)` after the leak policy that is the default. */
+const isDefaultPolicy = (policy: string): string => (policy === OPTIONS.leakPolicy.default ? ' (default)' : '');
+
+/** `--help`. The defaults come from the option catalogue (src/shared/options.ts), as the parser's do. */
 export const usage = `Usage: fastcgi-pool serve [DOCROOT] [options]
 
 Serves DOCROOT (default: the current folder) through a pool of php-cgi
 workers, like nginx + PHP-FPM with try_files $uri $uri/ /index.php?$query_string.
 
 Options:
-  --host HOST             address to bind (default 127.0.0.1)
-  --port PORT             port to bind; 0 picks a free one (default 8080)
-  --php-cgi PATH          php-cgi executable (default: php-cgi on PATH)
-  --min-workers N         workers kept running (default 1)
-  --max-workers N         most workers at once (default 4)
-  --max-requests N        recycle a worker after N requests; 0 = never (default 0)
-  --idle-timeout T        stop workers above the minimum idle for T (default 60s)
-  --busy-timeout T        kill a worker busy for T and answer 504 (default 60s)
-  --queue-timeout T       how long a request waits for a worker before 503 (default 10s)
-  --max-queue N           requests that may wait at once (default 256)
-  --max-body SIZE         largest request body, e.g. 64M (default 64M)
-  --front-controller URI  script for paths that match no file (default /index.php; "none" = 404)
+  --host HOST             address to bind (default ${cliDefault('host')})
+  --port PORT             port to bind; 0 picks a free one (default ${cliDefault('port')})
+  --php-cgi PATH          php-cgi executable (default: ${cliDefault('phpCgi')} on PATH)
+  --min-workers N         workers kept running (default ${cliDefault('minWorkers')})
+  --max-workers N         most workers at once (default ${cliDefault('maxWorkers')})
+  --max-requests N        recycle a worker after N requests; 0 = never (default ${cliDefault('maxRequests')})
+  --idle-timeout T        stop workers above the minimum idle for T (default ${cliDefault('idleTimeout')})
+  --busy-timeout T        kill a worker busy for T and answer 504 (default ${cliDefault('busyTimeout')})
+  --queue-timeout T       how long a request waits for a worker before 503 (default ${cliDefault('queueTimeout')})
+  --max-queue N           requests that may wait at once (default ${cliDefault('maxQueue')})
+  --max-body SIZE         largest request body, e.g. 64M (default ${cliDefault('maxBody')})
+  --front-controller URI  script for paths that match no file (default ${cliDefault('frontController')}; "none" = 404)
   -d, --ini NAME=VALUE    php.ini override for every worker (repeatable)
   -e, --env NAME=VALUE    environment variable for every worker (repeatable); workers
                           otherwise get a clean environment, like PHP-FPM's clear_env
@@ -61,9 +83,9 @@ Options:
   --events FILE|-         write every pool event as a JSON line to FILE or stdout
   --state-dir DIR         keep a registry of our workers here; at start, workers
                           left running by a crashed earlier run are stopped
-  --leak-policy P         reclaim (default): end a leaked lease, replace the worker;
-                          keep: leave the worker marked on the busy list to inspect it
-  --scan-interval T       how often the lists are checked against the OS (default 1s)
+  --leak-policy P         reclaim${isDefaultPolicy('reclaim')}: end a leaked lease, replace the worker;
+                          keep${isDefaultPolicy('keep')}: leave the worker marked on the busy list to inspect it
+  --scan-interval T       how often the lists are checked against the OS (default ${cliDefault('scanInterval')})
   --no-pdeathsig          do not tie workers to this process's life (setpriv); the
                           state-dir registry is then the only cleanup after a crash
   --node-http             parse every request with Node's HTTP server (slower); by
@@ -115,30 +137,31 @@ export function parseServeArgs(argv: readonly string[], cwd: string): ServeOptio
   if (values.help) return 'help';
   if (positionals.length > 1) throw new UsageError(`serve takes one document root, got: ${positionals.join(' ')}`);
 
-  const minWorkers = integer(values['min-workers'], '--min-workers', 1, 0);
-  const maxWorkers = integer(values['max-workers'], '--max-workers', Math.max(4, minWorkers), 1);
-  if (minWorkers > maxWorkers) throw new UsageError(`--min-workers (${minWorkers}) cannot exceed --max-workers (${maxWorkers})`);
-  const ini = pairs(values.ini, '--ini');
-  const env = pairs(values.env, '--env');
-  const leakPolicy = values['leak-policy'] ?? 'reclaim';
-  if (leakPolicy !== 'reclaim' && leakPolicy !== 'keep') throw new UsageError(`--leak-policy is reclaim or keep, got "${leakPolicy}"`);
-  const frontController = values['front-controller'] ?? '/index.php';
+  const o = OPTIONS;
+  const minWorkers = integer(values['min-workers'], o.minWorkers.flag, o.minWorkers.default, 0);
+  const maxWorkers = integer(values['max-workers'], o.maxWorkers.flag, Math.max(o.maxWorkers.default, minWorkers), 1);
+  if (minWorkers > maxWorkers) throw new UsageError(`${o.minWorkers.flag} (${minWorkers}) cannot exceed ${o.maxWorkers.flag} (${maxWorkers})`);
+  const ini = pairs(values.ini, o.ini.flag);
+  const env = pairs(values.env, o.env.flag);
+  const leakPolicy = values['leak-policy'] ?? o.leakPolicy.default;
+  if (leakPolicy !== 'reclaim' && leakPolicy !== 'keep') throw new UsageError(`${o.leakPolicy.flag} is reclaim or keep, got "${leakPolicy}"`);
+  const frontController = values['front-controller'] ?? cliDefault('frontController');
   if (frontController !== 'none' && !frontController.startsWith('/')) {
-    throw new UsageError(`--front-controller must be a path starting with /, or "none", got "${frontController}"`);
+    throw new UsageError(`${o.frontController.flag} must be a path starting with /, or "none", got "${frontController}"`);
   }
   return {
     documentRoot: positionals[0] ?? cwd,
-    host: values.host ?? '127.0.0.1',
-    port: integer(values.port, '--port', 8080, 0, 65535),
-    phpCgi: values['php-cgi'] ?? 'php-cgi',
+    host: values.host ?? o.host.default,
+    port: integer(values.port, o.port.flag, o.port.default, 0, 65535),
+    phpCgi: values['php-cgi'] ?? o.phpCgi.default,
     minWorkers,
     maxWorkers,
-    maxRequests: integer(values['max-requests'], '--max-requests', 0, 0),
-    idleTimeoutMs: duration(values['idle-timeout'], '--idle-timeout', 60_000),
-    busyTimeoutMs: duration(values['busy-timeout'], '--busy-timeout', 60_000),
-    queueTimeoutMs: duration(values['queue-timeout'], '--queue-timeout', 10_000),
-    maxQueue: integer(values['max-queue'], '--max-queue', 256, 0),
-    maxBodyBytes: size(values['max-body'], '--max-body', 64 * 1024 * 1024),
+    maxRequests: integer(values['max-requests'], o.maxRequests.flag, o.maxRequests.default, 0),
+    idleTimeoutMs: duration(values['idle-timeout'], o.idleTimeout.flag, o.idleTimeout.default),
+    busyTimeoutMs: duration(values['busy-timeout'], o.busyTimeout.flag, o.busyTimeout.default),
+    queueTimeoutMs: duration(values['queue-timeout'], o.queueTimeout.flag, o.queueTimeout.default),
+    maxQueue: integer(values['max-queue'], o.maxQueue.flag, o.maxQueue.default, 0),
+    maxBodyBytes: size(values['max-body'], o.maxBody.flag, o.maxBody.default),
     frontController: frontController === 'none' ? null : frontController,
     ini,
     env,
@@ -146,7 +169,7 @@ export function parseServeArgs(argv: readonly string[], cwd: string): ServeOptio
     events: values.events ?? null,
     stateDir: values['state-dir'] ?? null,
     leakPolicy,
-    scanIntervalMs: duration(values['scan-interval'], '--scan-interval', 1_000),
+    scanIntervalMs: duration(values['scan-interval'], o.scanInterval.flag, o.scanInterval.default),
     parentDeathSignal: !(values['no-pdeathsig'] ?? false),
     nodeHttp: values['node-http'] ?? false,
     quiet: values.quiet ?? false,

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { DisposableStore } from './disposables';
 import { ContextKeys } from './ids';
 import type { PoolManager } from './poolManager';
 
@@ -7,13 +8,15 @@ import type { PoolManager } from './poolManager';
  * pools, setting each only when its value changes.
  */
 export class ContextKeyProjection implements vscode.Disposable {
+  private readonly disposables = new DisposableStore();
   private readonly values = new Map<string, boolean>();
-  private readonly subscription: vscode.Disposable;
 
   constructor(private readonly manager: PoolManager) {
-    this.subscription = manager.onDidChange((change) => {
-      if (change.kind !== 'pool-event' && change.kind !== 'gateway-event') this.update();
-    });
+    this.disposables.add(
+      manager.onDidChange((change) => {
+        if (change.kind !== 'pool-event' && change.kind !== 'gateway-event') this.update();
+      }),
+    );
     this.update();
   }
 
@@ -24,7 +27,7 @@ export class ContextKeyProjection implements vscode.Disposable {
   }
 
   dispose(): void {
-    this.subscription.dispose();
+    this.disposables.dispose();
   }
 
   private set(key: string, value: boolean): void {

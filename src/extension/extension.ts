@@ -17,6 +17,7 @@ import { readSettings } from './settings';
 import { poolStateDir, sweepStaleWorkers } from './staleWorkers';
 import { StatusBarProjection } from './statusBar';
 import { WorkersView } from './tree/workersView';
+import { WorkerActions } from './workerActions';
 
 /** The running extension's services, for `deactivate`. */
 let manager: PoolManager | undefined;
@@ -60,7 +61,9 @@ export function activate(context: vscode.ExtensionContext): void {
   store.add(vscode.languages.registerCodeActionsProvider({ scheme: 'file' }, new FindingQuickFixes(diagnostics), { providedCodeActionKinds: FindingQuickFixes.kinds }));
   // The lease dashboards: one source per folder, panels restored after a reload by the serializer.
   // Added after the sources, the panels close first; the manager stops the pools after both.
-  const dashboards = store.add(new DashboardSources(pools, { view, ledger, log }));
+  // Kill, Recycle, Release Lease: one implementation for the commands and the dashboards.
+  const actions = new WorkerActions({ pools, ledger, log });
+  const dashboards = store.add(new DashboardSources(pools, { view, actions }));
   store.add(registerDashboardSerializer(context, (key) => dashboards.sourceForKey(key), log));
   store.add({ dispose: () => DashboardPanel.disposeAll() });
   const commands = registerCommands({
@@ -68,7 +71,7 @@ export function activate(context: vscode.ExtensionContext): void {
     view,
     log,
     workerLogs,
-    ledger,
+    actions,
     extensionContext: context,
     dashboardSourceFor: (pool) => dashboards.sourceFor(pool),
   });

@@ -1,35 +1,11 @@
-import { describeExit } from '../platform/processControl';
 import type { LeaseSnapshot, WorkerSnapshot } from '../pool/types';
-
-export { describeExit };
+import { exitSummary, formatDuration, formatRequest, formatWholeDuration } from '../shared/text';
 
 /**
- * Pure text for the projections (tree, status bar, diagnostics, log), kept
- * apart from `vscode` so that it is tested as plain functions.
+ * Text only the editor shows (tree labels, curl lines, Markdown), kept apart
+ * from `vscode` so that it is tested as plain functions. Durations, exits,
+ * requests and counts are worded in src/shared/text.ts, for every surface.
  */
-
-/** A lease's age: `0.4 s`, `12 s`, `3 min 05 s`, `1 h 02 min`. Tenths only below 10 s, where they matter. */
-export function formatAge(ms: number): string {
-  const clamped = Math.max(0, ms);
-  if (clamped < 10_000) return `${(Math.floor(clamped / 100) / 10).toFixed(1)} s`;
-  return formatSeconds(Math.floor(clamped / 1000));
-}
-
-/** Whole seconds, for times that tick by (idle time): `0 s`, `12 s`, `3 min 05 s`. */
-export function formatWholeAge(ms: number): string {
-  return formatSeconds(Math.floor(Math.max(0, ms) / 1000));
-}
-
-function formatSeconds(seconds: number): string {
-  if (seconds < 60) return `${seconds} s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${String(seconds % 60).padStart(2, '0')} s`;
-  return `${Math.floor(seconds / 3600)} h ${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')} min`;
-}
-
-/** `GET /api/users`. */
-export function formatRequest(lease: Pick<LeaseSnapshot, 'method' | 'uri'>): string {
-  return `${lease.method} ${lease.uri}`;
-}
 
 /** The tree's worker label: `worker w3 · pid 1234`. */
 export function workerLabel(worker: Pick<WorkerSnapshot, 'id' | 'pid'>): string {
@@ -45,16 +21,16 @@ export function workerDescription(worker: WorkerSnapshot, now: number): string {
   const lease = worker.lease;
   switch (worker.state) {
     case 'busy':
-      return lease ? `${formatRequest(lease)} · ${formatAge(now - lease.acquiredAt)}` : `busy · ${worker.accesses} req`;
+      return lease ? `${formatRequest(lease)} · ${formatDuration(now - lease.acquiredAt)}` : `busy · ${worker.accesses} req`;
     case 'idle':
-      return `idle ${formatWholeAge(now - worker.lastActiveAt)} · ${worker.accesses} req`;
+      return `idle ${formatWholeDuration(now - worker.lastActiveAt)} · ${worker.accesses} req`;
     case 'starting':
-      return `starting · ${formatWholeAge(now - worker.startedAt)}`;
+      return `starting · ${formatWholeDuration(now - worker.startedAt)}`;
     case 'draining':
-      return lease ? `draining · ${formatRequest(lease)} · ${formatAge(now - lease.acquiredAt)}` : `draining · ${worker.accesses} req`;
+      return lease ? `draining · ${formatRequest(lease)} · ${formatDuration(now - lease.acquiredAt)}` : `draining · ${worker.accesses} req`;
     case 'error': {
       const why = worker.exitReason ?? 'stopping';
-      return worker.exit ? `${why} · ${describeExit(worker.exit).replace(/^was /, '')}` : `${why} · stopping`;
+      return worker.exit ? `${why} · ${exitSummary(worker.exit)}` : `${why} · stopping`;
     }
   }
 }
@@ -82,17 +58,6 @@ export function curlCommand(lease: Pick<LeaseSnapshot, 'method' | 'uri'>, baseUr
 export function shellQuote(value: string): string {
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
   return `'${value.replaceAll("'", `'\\''`)}'`;
-}
-
-/** `1 finding` / `3 findings`. */
-export function plural(count: number, word: string): string {
-  return `${count} ${word}${count === 1 ? '' : 's'}`;
-}
-
-/** `05:50:14`, local time. */
-export function clock(epochMs: number): string {
-  const d = new Date(epochMs);
-  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
 }
 
 /** Escapes Markdown punctuation in free text (engine messages, folder names), `$(` included, so no icon or link can be injected. */

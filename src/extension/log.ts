@@ -1,11 +1,12 @@
 import * as vscode from 'vscode';
 import type { GatewayEvent } from '../gateway/gateway';
 import type { PoolEvent } from '../pool/types';
-import { findingMessage } from './diagnostics/findingText';
-import { describeExit, formatRequest, formatWholeAge, plural } from './format';
+import { findingLine, findingSeverity } from '../shared/findings';
+import { describeExit, formatRequest, formatWholeDuration, plural } from '../shared/text';
 import { WORKER_LOG_SCHEME } from './ids';
+import { DisposableStore } from './disposables';
 import type { PoolChange, PoolManager } from './poolManager';
-import { RefreshScheduler } from './refreshScheduler';
+import { Throttle } from './throttle';
 
 /** A log level of `LogOutputChannel`. */
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -30,7 +31,7 @@ export function describePoolEvent(event: PoolEvent): LogLine[] {
     case 'worker-state':
       return line('trace', `worker ${event.workerId} ${event.from} → ${event.to}${event.reason ? ` (${event.reason})` : ''}`, event.workerId);
     case 'worker-exited': {
-      const text = `worker ${event.workerId} (pid ${event.pid}) ${describeExit(event.exit)} after ${plural(event.accesses, 'request')}, up ${formatWholeAge(event.uptimeMs)} (${event.reason})`;
+      const text = `worker ${event.workerId} (pid ${event.pid}) ${describeExit(event.exit)} after ${plural(event.accesses, 'request')}, up ${formatWholeDuration(event.uptimeMs)} (${event.reason})`;
       return line(event.reason === 'crashed' ? 'warn' : 'info', text, event.workerId);
     }
     case 'worker-stderr':
@@ -58,7 +59,7 @@ export function describePoolEvent(event: PoolEvent): LogLine[] {
         ? line('info', `stopped ${plural(event.killed.length, 'worker')} left behind by an earlier session (pids ${event.killed.join(', ')})`, null)
         : line('debug', `no workers left behind by an earlier session (${event.stateDir})`, null);
     case 'finding':
-      return line(event.finding.kind === 'defunct-busy' || event.finding.kind === 'holder-gone' ? 'error' : 'warn', `finding ${event.finding.id}: ${findingMessage(event.finding)}`, event.finding.workerId);
+      return line(findingSeverity(event.finding.kind) === 'error' ? 'error' : 'warn', `finding ${event.finding.id}: ${findingLine(event.finding, { script: true })}`, event.finding.workerId);
     case 'finding-resolved': {
       const resolution = event.finding.resolution;
       return line('info', `finding ${event.finding.id} (${event.finding.kind}) resolved${resolution ? `: ${resolution.how}${resolution.detail ? ` — ${resolution.detail}` : ''}` : ''}`, event.finding.workerId);
@@ -99,11 +100,13 @@ const WORKER_LOGS_PER_FOLDER = 100;
  * restart at w1).
  */
 export class WorkerLogStore implements vscode.TextDocumentContentProvider, vscode.Disposable {
+  private readonly disposables = new DisposableStore();
   private readonly logs = new Map<string, string[]>();
-  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  private readonly changed = this.disposables.add(new vscode.EventEmitter<vscode.Uri>());
   readonly onDidChange = this.changed.event;
   private readonly dirty = new Map<string, vscode.Uri>();
-  private readonly scheduler = new RefreshScheduler(() => this.flush(), 250);
+  /** Open log documents are told of new lines at most four times a second. */
+  private readonly flusher = this.disposables.add(new Throttle(() => this.flush()));
 
   /** The document of one worker's log. */
   uriFor(folderKey: string, folderName: string, workerId: string): vscode.Uri {
@@ -121,7 +124,7 @@ export class WorkerLogStore implements vscode.TextDocumentContentProvider, vscod
     lines.push(`${timestamp(Date.now())} [${level}] ${text}`);
     if (lines.length > WORKER_LOG_LINES) lines.splice(0, lines.length - WORKER_LOG_LINES);
     this.dirty.set(key, this.uriFor(folderKey, folderName, workerId));
-    this.scheduler.request();
+    this.flusher.request();
   }
 
   /** Forgets a folder's worker logs (its pool starts anew). */
@@ -136,8 +139,7 @@ export class WorkerLogStore implements vscode.TextDocumentContentProvider, vscod
   }
 
   dispose(): void {
-    this.scheduler.dispose();
-    this.changed.dispose();
+    this.disposables.dispose();
   }
 
   private trimFolder(folderKey: string): void {
@@ -164,18 +166,18 @@ function timestamp(ms: number): string {
  * own log.
  */
 export class LogProjection implements vscode.Disposable {
-  private readonly subscription: vscode.Disposable;
+  private readonly disposables = new DisposableStore();
 
   constructor(
     manager: PoolManager,
     private readonly channel: vscode.LogOutputChannel,
     private readonly workerLogs: WorkerLogStore,
   ) {
-    this.subscription = manager.onDidChange((change) => this.onChange(change));
+    this.disposables.add(manager.onDidChange((change) => this.onChange(change)));
   }
 
   dispose(): void {
-    this.subscription.dispose();
+    this.disposables.dispose();
   }
 
   private onChange(change: PoolChange): void {

@@ -1,8 +1,9 @@
 import * as vscode from 'vscode';
-import { ConfigurationError, type PoolServerOptions } from '../gateway/poolServer';
+import type { PoolServerOptions } from '../gateway/poolServer';
 import { GatewayListenError, type GatewayEvent } from '../gateway/gateway';
-import { PoolUnavailableError } from '../pool/pool';
 import type { PoolEvent, PoolSnapshot } from '../pool/types';
+import { explainOptionError, OptionError, optionName } from '../shared/options';
+import { DisposableStore } from './disposables';
 import { PORT_FALLBACK_RANGE, toServerOptions, type FolderSettings, type SettingsResult } from './settings';
 
 /** The part of the engine's `Pool` the extension uses (so tests can hand in a fake). */
@@ -62,11 +63,16 @@ export interface PoolManagerDeps {
   readonly log: Logger;
 }
 
-/** A start that failed for a reason the user can act on; `setting` is the one to look at. */
+/**
+ * A start that failed for a reason the user can act on; `setting` is the one
+ * to look at (the notification's Open Settings goes there).
+ */
 export class PoolStartError extends Error {
   constructor(
     message: string,
     readonly setting: string | null,
+    /** The message with the setting named, for the log and the pool's tooltip (the notification has the button). */
+    readonly explained: string = message,
   ) {
     super(message);
     this.name = 'PoolStartError';
@@ -81,22 +87,46 @@ export class UntrustedWorkspaceError extends Error {
   }
 }
 
+/**
+ * One run of a folder's pool, from its start to its stop: its server, and a
+ * store for what lives exactly as long as the run (the forwarding of the
+ * engine's events, for a start). Disposed when the run stops or its start
+ * fails: a finished run's late events reach nobody.
+ */
+class PoolRun implements vscode.Disposable {
+  readonly store = new DisposableStore();
+  server: ServerHandle | null = null;
+
+  /** Wraps a callback so that it is called only while the run lasts. */
+  relay<T>(deliver: (value: T) => void): (value: T) => void {
+    return (value) => {
+      if (!this.store.isDisposed) deliver(value);
+    };
+  }
+
+  dispose(): void {
+    this.store.dispose();
+  }
+}
+
 /** One workspace folder's pool: at most one running server, and how it got there. */
 export class FolderPool implements PoolSource {
   status: PoolStatus = 'stopped';
-  server: ServerHandle | null = null;
+  /** The current run, from start to stop (null while stopped or failed). */
+  run: PoolRun | null = null;
   /** Why the last start failed, while `status` is `failed`. */
   problem: string | null = null;
   /** Set when the configured port was busy and the pool moved on. */
   portMoved: { readonly from: number; readonly to: number } | null = null;
-  /** The settings the running pool was started with. */
-  settings: FolderSettings | null = null;
   /** Lifecycle operations run one after the other (a stop waits for a start). */
   private queue: Promise<unknown> = Promise.resolve();
-  /** Events of a superseded start attempt are dropped. */
-  attempt = 0;
 
   constructor(public folder: vscode.WorkspaceFolder) {}
+
+  /** The running server, or null. */
+  get server(): ServerHandle | null {
+    return this.run?.server ?? null;
+  }
 
   /** The folder's URI: the pool's identity in the tree, commands and diagnostics. */
   get key(): string {
@@ -126,8 +156,9 @@ export class FolderPool implements PoolSource {
  * read `FolderPool.snapshot()`.
  */
 export class PoolManager implements vscode.Disposable {
+  private readonly disposables = new DisposableStore();
   private readonly byKey = new Map<string, FolderPool>();
-  private readonly changes = new vscode.EventEmitter<PoolChange>();
+  private readonly changes = this.disposables.add(new vscode.EventEmitter<PoolChange>());
   /** Fires for lifecycle changes and for every engine event, synchronously. */
   readonly onDidChange = this.changes.event;
   private disposed = false;
@@ -187,7 +218,7 @@ export class PoolManager implements vscode.Disposable {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    void this.stopAll(1_000).finally(() => this.changes.dispose());
+    void this.stopAll(1_000).finally(() => this.disposables.dispose());
   }
 
   private require(key: string): FolderPool {
@@ -214,11 +245,10 @@ export class PoolManager implements vscode.Disposable {
     for (const problem of problems) log.warn(`[${pool.name}] ${problem}`);
     pool.problem = null;
     pool.portMoved = null;
-    pool.settings = settings;
     this.setStatus(pool, 'starting');
     try {
-      const server = await this.startOnFreePort(pool, settings);
-      pool.server = server;
+      const { run, server } = await this.startOnFreePort(pool, settings);
+      pool.run = run;
       if (server.port !== settings.port && settings.port !== 0) {
         pool.portMoved = { from: settings.port, to: server.port };
         log.warn(`[${pool.name}] port ${settings.port} on ${settings.host} is in use; serving on ${server.port} instead`);
@@ -228,46 +258,45 @@ export class PoolManager implements vscode.Disposable {
       this.setStatus(pool, 'running');
     } catch (error) {
       const failure = toStartError(error);
-      pool.problem = failure.message;
-      log.error(`[${pool.name}] cannot start: ${failure.message}`);
+      pool.problem = failure.explained;
+      log.error(`[${pool.name}] cannot start: ${failure.explained}`);
       this.setStatus(pool, 'failed');
       throw failure;
     }
   }
 
-  private async startOnFreePort(pool: FolderPool, settings: FolderSettings): Promise<ServerHandle> {
+  /** A run with its server started: on the configured port, or the next free one. */
+  private async startOnFreePort(pool: FolderPool, settings: FolderSettings): Promise<{ run: PoolRun; server: ServerHandle }> {
     const first = settings.port;
     const last = first === 0 ? 0 : Math.min(65_535, first + PORT_FALLBACK_RANGE);
     const stateDir = this.deps.stateDirFor(pool.folder);
     for (let port = first; port <= last; port++) {
       // Probing first spares us spawning workers only to stop them again.
       if (port !== 0 && !(await this.deps.isPortFree(settings.host, port))) continue;
-      const attempt = ++pool.attempt;
+      const run = new PoolRun();
       try {
-        return await this.deps.startServer({
+        const server = await this.deps.startServer({
           ...toServerOptions(settings, pool.folder.uri.fsPath, port, stateDir),
-          onPoolEvent: (event) => {
-            if (pool.attempt === attempt) this.fire({ pool, kind: 'pool-event', event });
-          },
-          onGatewayEvent: (event) => {
-            if (pool.attempt === attempt) this.fire({ pool, kind: 'gateway-event', event });
-          },
+          onPoolEvent: run.relay((event) => this.fire({ pool, kind: 'pool-event', event })),
+          onGatewayEvent: run.relay((event) => this.fire({ pool, kind: 'gateway-event', event })),
         });
+        run.server = server;
+        return { run, server };
       } catch (error) {
+        run.dispose();
         // Taken between the probe and the listen: move on like for a busy probe.
         if (error instanceof GatewayListenError && error.code === 'EADDRINUSE' && port !== 0) continue;
         throw error;
       }
     }
-    throw new PoolStartError(
-      `ports ${first}–${last} on ${settings.host} are all in use. Set fastcgiPool.port to a free port, or to 0 for any free one.`,
-      'fastcgiPool.port',
-    );
+    const setting = optionName('port', 'settings');
+    throw new PoolStartError(`ports ${first}–${last} on ${settings.host} are all in use. Set ${setting} to a free port, or to 0 for any free one.`, setting);
   }
 
   private async doStop(pool: FolderPool, drainMs: number): Promise<void> {
-    const server = pool.server;
-    if (!server) {
+    const run = pool.run;
+    const server = run?.server;
+    if (!run || !server) {
       if (pool.status !== 'stopped') {
         pool.problem = null;
         this.setStatus(pool, 'stopped');
@@ -282,28 +311,16 @@ export class PoolManager implements vscode.Disposable {
       this.deps.log.error(`[${pool.name}] error while stopping: ${error instanceof Error ? error.message : String(error)}`);
     }
     // Events after this point belong to no pool we show.
-    pool.attempt++;
-    pool.server = null;
+    run.dispose();
+    pool.run = null;
     pool.portMoved = null;
     this.setStatus(pool, 'stopped');
   }
 }
 
-/** Turns an engine error into a message and the setting that fixes it. */
+/** Turns an engine error into a message and the setting that fixes it (engine errors name the option at fault by id). */
 function toStartError(error: unknown): PoolStartError {
   if (error instanceof PoolStartError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof ConfigurationError) {
-    const setting = /php-cgi/.test(message) ? 'fastcgiPool.phpCgiPath' : /document root/.test(message) ? 'fastcgiPool.documentRoot' : null;
-    return new PoolStartError(message, setting);
-  }
-  if (error instanceof GatewayListenError) {
-    // The engine's wording names the CLI's --port; ours names the setting.
-    return new PoolStartError(message.replace(/--port/g, 'fastcgiPool.port'), error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND' ? 'fastcgiPool.host' : 'fastcgiPool.port');
-  }
-  if (error instanceof PoolUnavailableError) {
-    return new PoolStartError(message.replace(/\(e\.g\. --php-cgi [^)]*\)/g, '(fastcgiPool.phpCgiPath)'), 'fastcgiPool.phpCgiPath');
-  }
-  if (error instanceof RangeError) return new PoolStartError(message, 'fastcgiPool.maxWorkers');
-  return new PoolStartError(message, null);
+  if (error instanceof OptionError) return new PoolStartError(error.message, error.option ? optionName(error.option, 'settings') : null, explainOptionError(error, 'settings'));
+  return new PoolStartError(error instanceof Error ? error.message : String(error), null);
 }

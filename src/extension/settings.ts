@@ -1,6 +1,7 @@
 import { isAbsolute, join } from 'node:path';
 import type { PoolServerOptions } from '../gateway/poolServer';
 import type { LeakPolicy } from '../pool/types';
+import { OPTIONS } from '../shared/options';
 
 /**
  * The `fastcgiPool.*` settings of one workspace folder, validated. Times are
@@ -26,22 +27,26 @@ export interface FolderSettings {
   readonly env: Readonly<Record<string, string>>;
 }
 
-/** The defaults; package.json's schema declares the same (the manifest test checks). */
+/**
+ * The defaults, from the option catalogue in the settings' units (seconds
+ * for the idle and busy timeouts); package.json's schema declares the same
+ * (the manifest test checks both against the catalogue).
+ */
 export const SETTING_DEFAULTS: FolderSettings = {
-  phpCgiPath: 'php-cgi',
-  documentRoot: '',
-  frontController: '/index.php',
-  host: '127.0.0.1',
-  port: 8080,
-  minWorkers: 1,
-  maxWorkers: 4,
-  maxRequests: 0,
-  idleTimeout: 60,
-  busyTimeout: 60,
-  scanInterval: 1000,
-  leakPolicy: 'reclaim',
-  ini: {},
-  env: {},
+  phpCgiPath: OPTIONS.phpCgi.default,
+  documentRoot: OPTIONS.documentRoot.default,
+  frontController: OPTIONS.frontController.default ?? '',
+  host: OPTIONS.host.default,
+  port: OPTIONS.port.default,
+  minWorkers: OPTIONS.minWorkers.default,
+  maxWorkers: OPTIONS.maxWorkers.default,
+  maxRequests: OPTIONS.maxRequests.default,
+  idleTimeout: OPTIONS.idleTimeout.default / OPTIONS.idleTimeout.settingScale,
+  busyTimeout: OPTIONS.busyTimeout.default / OPTIONS.busyTimeout.settingScale,
+  scanInterval: OPTIONS.scanInterval.default,
+  leakPolicy: OPTIONS.leakPolicy.default,
+  ini: OPTIONS.ini.default,
+  env: OPTIONS.env.default,
 };
 
 /**
@@ -156,8 +161,8 @@ export function toServerOptions(settings: FolderSettings, folderPath: string, po
       minWorkers: settings.minWorkers,
       maxWorkers: settings.maxWorkers,
       maxRequests: settings.maxRequests,
-      idleTimeoutMs: settings.idleTimeout * 1000,
-      busyTimeoutMs: settings.busyTimeout * 1000,
+      idleTimeoutMs: settings.idleTimeout * OPTIONS.idleTimeout.settingScale,
+      busyTimeoutMs: settings.busyTimeout * OPTIONS.busyTimeout.settingScale,
       ini: settings.ini,
       env: { ...process.env, ...settings.env },
       scanIntervalMs: settings.scanInterval,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkerRegistry } from '../platform/workerRegistry';
+import { plural } from '../shared/text';
 import type { Logger } from './poolManager';
 
 /**
@@ -32,7 +33,7 @@ export async function sweepStaleWorkers(storageRoot: string, log: Logger): Promi
       const result = await new WorkerRegistry(join(storageRoot, 'pools', dir)).cleanStale();
       killed += result.killed.length;
       if (result.killed.length > 0) {
-        log.info(`stopped ${result.killed.length} php-cgi worker(s) left behind by an earlier session (pids ${result.killed.map((w) => w.pid).join(', ')})`);
+        log.info(`stopped ${plural(result.killed.length, 'php-cgi worker')} left behind by an earlier session (pids ${result.killed.map((w) => w.pid).join(', ')})`);
       }
     } catch (error) {
       log.warn(`could not check ${dir} for stale workers: ${error instanceof Error ? error.message : String(error)}`);

@@ -1,13 +1,15 @@
 import * as vscode from 'vscode';
 import type { FindingLedger } from './diagnostics/findingLedger';
-import { openFindings } from './findings';
-import { escapeMarkdown, plural } from './format';
+import { openFindings } from '../shared/findings';
+import { plural } from '../shared/text';
+import { escapeMarkdown } from './format';
 import { Views } from './ids';
+import { DisposableStore } from './disposables';
 import type { PoolManager, PoolSource } from './poolManager';
-import { RefreshScheduler } from './refreshScheduler';
+import { Throttle } from './throttle';
 
 /** What the status item shows, decided without `vscode`. */
-export interface StatusPresentation {
+interface StatusPresentation {
   readonly text: string;
   /** Markdown. */
   readonly tooltip: string;
@@ -21,7 +23,7 @@ export interface StatusPresentation {
  * or resolved by the pool on its own), error colour when a start failed
  * and nothing runs.
  */
-export function presentStatus(pools: readonly PoolSource[], findings: number): StatusPresentation {
+function presentStatus(pools: readonly PoolSource[], findings: number): StatusPresentation {
   const running = pools.filter((pool) => pool.status === 'running' && pool.server);
   const lines: string[] = [];
   for (const pool of pools) {
@@ -61,22 +63,19 @@ export function presentStatus(pools: readonly PoolSource[], findings: number): S
 
 /** The status bar item: a projection of the pool manager, updated at most four times a second. */
 export class StatusBarProjection implements vscode.Disposable {
+  private readonly disposables = new DisposableStore();
   readonly item: vscode.StatusBarItem;
-  private readonly scheduler: RefreshScheduler;
-  private readonly subscription: vscode.Disposable;
-
-  private readonly ledgerSubscription: vscode.Disposable;
 
   constructor(
     private readonly manager: PoolManager,
     private readonly ledger: FindingLedger,
   ) {
-    this.item = vscode.window.createStatusBarItem('fastcgiPool.status', vscode.StatusBarAlignment.Left, 10);
+    this.item = this.disposables.add(vscode.window.createStatusBarItem('fastcgiPool.status', vscode.StatusBarAlignment.Left, 10));
     this.item.name = 'FastCGI Pool';
     this.item.command = { command: Views.focusWorkers, title: 'Show FastCGI Workers' };
-    this.scheduler = new RefreshScheduler(() => this.update(), 250);
-    this.subscription = manager.onDidChange(() => this.scheduler.request());
-    this.ledgerSubscription = ledger.onDidChange(() => this.scheduler.request());
+    const updates = this.disposables.add(new Throttle(() => this.update()));
+    this.disposables.add(manager.onDidChange(() => updates.request()));
+    this.disposables.add(ledger.onDidChange(() => updates.request()));
     this.update();
     this.item.show();
   }
@@ -92,9 +91,6 @@ export class StatusBarProjection implements vscode.Disposable {
   }
 
   dispose(): void {
-    this.subscription.dispose();
-    this.ledgerSubscription.dispose();
-    this.scheduler.dispose();
-    this.item.dispose();
+    this.disposables.dispose();
   }
 }

@@ -2,6 +2,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Pool } from '../pool/pool';
 import type { Disposable } from '../pool/types';
 import { DEFAULTS } from '../shared/defaults';
+import { OptionError } from '../shared/options';
 import { LeanHttpFront } from './leanHttp';
 import { NodeFront } from './nodeFront';
 import { defaultGatewayOptions, type GatewayOptions } from './options';
@@ -12,13 +13,13 @@ import { Router } from './router';
 export { defaultGatewayOptions, type GatewayOptions } from './options';
 export type { GatewayEvent } from './requestLog';
 
-/** The port is taken, or the address cannot be bound. */
-export class GatewayListenError extends Error {
+/** The port is taken, or the address cannot be bound; `option` is the one to change (`host` when the address does not exist here). */
+export class GatewayListenError extends OptionError {
   constructor(
     message: string,
     readonly code: string | undefined,
   ) {
-    super(message);
+    super(message, code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' ? 'host' : 'port');
     this.name = 'GatewayListenError';
   }
 }
@@ -81,9 +82,9 @@ export class Gateway {
         const where = `${this.options.host}:${this.options.port}`;
         const message =
           error.code === 'EADDRINUSE'
-            ? `port ${this.options.port} on ${this.options.host} is already in use; choose another with --port (0 picks a free one)`
+            ? `port ${this.options.port} on ${this.options.host} is already in use: choose another port, or 0 for any free one`
             : error.code === 'EACCES'
-              ? `no permission to listen on ${where}; ports below 1024 need privileges, choose another with --port`
+              ? `no permission to listen on ${where}: ports below 1024 need privileges, choose another port`
               : `cannot listen on ${where}: ${error.message}`;
         reject(new GatewayListenError(message, error.code));
       };

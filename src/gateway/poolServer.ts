@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import { findExecutable } from '../platform/spawnWorker';
 import { Pool, type PoolOptions } from '../pool/pool';
 import type { PoolEvent } from '../pool/types';
+import { DEFAULTS } from '../shared/defaults';
+import { OptionError, type OptionId } from '../shared/options';
 import { Gateway, type GatewayEvent, type GatewayOptions } from './gateway';
 
 /** Everything needed to serve one document root. */
@@ -30,10 +32,13 @@ export interface PoolServer {
   stop(drainMs?: number): Promise<void>;
 }
 
-/** Bad input that the user can fix; the message says how. */
-export class ConfigurationError extends Error {
-  constructor(message: string) {
-    super(message);
+/**
+ * Bad input that the user can fix; the message says how, and `option` names
+ * the option to change (the CLI adds its flag, the extension its setting).
+ */
+export class ConfigurationError extends OptionError {
+  constructor(message: string, option: OptionId | null) {
+    super(message, option);
     this.name = 'ConfigurationError';
   }
 }
@@ -46,12 +51,10 @@ export class ConfigurationError extends Error {
  */
 export async function startPoolServer(options: PoolServerOptions): Promise<PoolServer> {
   const documentRoot = checkDocumentRoot(options.documentRoot);
-  const phpCgi = options.pool.phpCgi ?? 'php-cgi';
+  checkWorkerLimits(options.pool.minWorkers ?? DEFAULTS.minWorkers, options.pool.maxWorkers ?? DEFAULTS.maxWorkers);
+  const phpCgi = options.pool.phpCgi ?? DEFAULTS.phpCgi;
   if (!findExecutable(phpCgi, options.pool.env?.PATH ?? process.env.PATH ?? '')) {
-    throw new ConfigurationError(
-      `php-cgi not found: "${phpCgi}". Install it (Debian/Ubuntu: sudo apt-get install php-cgi; macOS: brew install php) ` +
-        `or pass its path with --php-cgi (the extension's setting is fastcgiPool.phpCgiPath).`,
-    );
+    throw new ConfigurationError(`php-cgi not found: "${phpCgi}". Install it (Debian/Ubuntu: sudo apt-get install php-cgi; macOS: brew install php) or set the path to php-cgi`, 'phpCgi');
   }
   const pool = new Pool({ ...options.pool, phpCgi, cwd: documentRoot });
   const gateway = new Gateway(pool, { ...options.gateway, documentRoot });
@@ -104,10 +107,18 @@ function checkDocumentRoot(path: string): string {
   try {
     stat = statSync(absolute);
   } catch {
-    throw new ConfigurationError(`document root not found: ${absolute}`);
+    throw new ConfigurationError(`document root not found: ${absolute}`, 'documentRoot');
   }
-  if (!stat.isDirectory()) throw new ConfigurationError(`document root is not a folder: ${absolute}`);
+  if (!stat.isDirectory()) throw new ConfigurationError(`document root is not a folder: ${absolute}`, 'documentRoot');
   return realpathSync(absolute);
+}
+
+/** The pool would refuse these limits with a RangeError; said here in terms of the options instead. */
+function checkWorkerLimits(min: number, max: number): void {
+  if (!Number.isInteger(max) || max < 1) throw new ConfigurationError(`the most workers at once must be a whole number of at least 1, got ${max}`, 'maxWorkers');
+  if (!Number.isInteger(min) || min < 0 || min > max) {
+    throw new ConfigurationError(`the workers kept running must be a whole number from 0 to the most workers at once (${max}), got ${min}`, 'minWorkers');
+  }
 }
 
 function delay(ms: number): Promise<void> {

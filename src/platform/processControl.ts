@@ -9,10 +9,8 @@ export interface ProcessExit {
   signal: NodeJS.Signals | null;
 }
 
-/** "was killed by SIGKILL" / "exited with code 255": how a process ended, in words. */
-export function describeExit(exit: ProcessExit): string {
-  return exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code ?? '?'}`;
-}
+/** "was killed by SIGKILL" / "exited with code 255": the shared wording, here for the engine's imports. */
+export { describeExit } from '../shared/text';
 
 /**
  * Sends a signal to a whole process group (our workers lead their own group,

@@ -6,6 +6,7 @@ import { createSocketDir, removeSocketDir, spawnWorker, WorkerSpawnError } from 
 import { workerEnvironment } from '../platform/workerEnvironment';
 import { WorkerRegistry } from '../platform/workerRegistry';
 import { DEFAULTS } from '../shared/defaults';
+import { OptionError, type OptionId } from '../shared/options';
 import { FindingLog } from './findings';
 import { LeaseHistory } from './history';
 import { SpawnBackoff } from './spawnBackoff';
@@ -85,10 +86,10 @@ export const defaultPoolOptions: Omit<PoolOptions, 'cwd'> = {
   readyProbeTimeoutMs: DEFAULTS.readyProbeTimeoutMs,
 };
 
-/** The pool cannot serve at all (stopped, or php-cgi cannot start). */
-export class PoolUnavailableError extends Error {
-  constructor(message: string) {
-    super(message);
+/** The pool cannot serve at all (stopped, or php-cgi cannot start); `option` is the one to change, if one is at fault. */
+export class PoolUnavailableError extends OptionError {
+  constructor(message: string, option: OptionId | null = null) {
+    super(message, option);
     this.name = 'PoolUnavailableError';
   }
 }
@@ -261,6 +262,7 @@ export class Pool {
   readonly options: PoolOptions;
   private state: PoolState = 'stopped';
   private problem: string | null = null;
+  private problemOption: OptionId | null = null;
   private startedAt: number | null = null;
   private socketDir: string | null = null;
 
@@ -389,7 +391,7 @@ export class Pool {
       this.scanTimer = setInterval(() => void this.scan(), this.options.scanIntervalMs);
       this.scanTimer.unref();
     }
-    if ((this.state as PoolState) === 'failed') throw new PoolUnavailableError(this.problem ?? 'pool failed to start');
+    if ((this.state as PoolState) === 'failed') throw new PoolUnavailableError(this.problem ?? 'pool failed to start', this.problemOption);
   }
 
   /**
@@ -921,7 +923,7 @@ export class Pool {
       this.changed();
       if (code === 'ENOENT' || code === 'EACCES' || code === 'ENOSYS') {
         // A wrong path will not fix itself: fail once, clearly, without a spawn loop.
-        this.fail(`${message}. Set the php-cgi path (e.g. --php-cgi /usr/bin/php-cgi) or install it: sudo apt-get install php-cgi`);
+        this.fail(`${message}. Install php-cgi (Debian/Ubuntu: sudo apt-get install php-cgi) or set the path to php-cgi`, 'phpCgi');
       } else {
         this.backoff.recordCrash();
         this.ensureCapacity();
@@ -1257,9 +1259,10 @@ export class Pool {
     if (this.recentExits.length > 20) this.recentExits.shift();
   }
 
-  private fail(problem: string): void {
+  private fail(problem: string, option: OptionId | null = null): void {
     this.problem = problem;
-    this.rejectAllWaiters(new PoolUnavailableError(problem));
+    this.problemOption = option;
+    this.rejectAllWaiters(new PoolUnavailableError(problem, option));
     this.setState('failed');
   }
 

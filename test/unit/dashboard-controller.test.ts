@@ -5,40 +5,13 @@ import { DashboardController } from '../../src/extension/dashboard/controller';
 import type { DashboardSource } from '../../src/extension/dashboard/source';
 import type { PoolEvent, PoolSnapshot } from '../../src/pool/types';
 import type { HostToWebviewMessage } from '../../src/shared/dashboardProtocol';
+import { ManualClock } from '../support/manualClock';
 
 const fixture = JSON.parse(readFileSync(join(__dirname, '../webview/fixtures/snapshot.json'), 'utf8')) as PoolSnapshot;
 
-/** A manual clock with timers, so throttling is tested without waiting. */
-class Clock {
-  now = 1_000;
-  private timers: { at: number; fn: () => void; id: number }[] = [];
-  private nextId = 1;
-  set = (fn: () => void, ms: number): unknown => {
-    const id = this.nextId++;
-    this.timers.push({ at: this.now + ms, fn, id });
-    return id;
-  };
-  clear = (id: unknown): void => {
-    this.timers = this.timers.filter((t) => t.id !== id);
-  };
-  advance(ms: number): void {
-    const end = this.now + ms;
-    for (;;) {
-      const due = this.timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      this.timers = this.timers.filter((t) => t !== due);
-      this.now = due.at;
-      due.fn();
-    }
-    this.now = end;
-  }
-  get pending(): number {
-    return this.timers.length;
-  }
-}
-
 function setup(options: { snapshot?: PoolSnapshot | null } = {}) {
-  const clock = new Clock();
+  // A manual clock with timers, so throttling is tested without waiting.
+  const clock = new ManualClock();
   let current: PoolSnapshot | null = options.snapshot === undefined ? fixture : options.snapshot;
   const listeners = new Set<(event?: PoolEvent) => void>();
   const calls: string[] = [];
@@ -67,7 +40,7 @@ function setup(options: { snapshot?: PoolSnapshot | null } = {}) {
   const controller = new DashboardController(
     { postMessage: (m) => (posted.push(m), true) },
     source,
-    { now: () => clock.now, setTimer: clock.set, clearTimer: clock.clear, log: { warn: (m) => warnings.push(m) } },
+    { clock, log: { warn: (m) => warnings.push(m) } },
   );
   return {
     clock,

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { LeaseHistoryEntry, PoolSnapshot } from '../../src/pool/types';
 import { barAt, compareWorkerIds, findingRows, headline, latency, percentile, requestsPerSecond, timeline, workerRows } from '../../webview/derive';
-import { basename, formatDuration, formatRate, formatRequest } from '../../webview/format';
+import { formatDuration, formatRequest } from '../../src/shared/text';
+import { basename, formatRate } from '../../webview/format';
 
 const fixture = JSON.parse(readFileSync(join(__dirname, '../webview/fixtures/snapshot.json'), 'utf8')) as PoolSnapshot;
 const NOW = fixture.takenAt;
@@ -192,7 +193,7 @@ describe('format', () => {
     expect([0, 0.42, 12.5, 130.4].map(formatRate)).toEqual(['0', '0.4', '13', '130']);
     expect(basename('/srv/app/public/index.php')).toBe('index.php');
     expect(basename('C:\\www\\a.php')).toBe('a.php');
-    const long = formatRequest('GET', `/search?q=${'x'.repeat(200)}&page=2`, 40);
+    const long = formatRequest({ method: 'GET', uri: `/search?q=${'x'.repeat(200)}&page=2` }, 40);
     expect(long.length).toBe(40);
     expect(long).toMatch(/^GET \/search\?q=x+…x+&page=2$/);
   });

@@ -137,7 +137,7 @@ describe('stale workers of an earlier session', () => {
       const log = new MemoryLogger();
       expect(await sweepStaleWorkers(storage, log)).toBe(1);
       expect(await exited).toBe('SIGKILL');
-      expect(log.lines).toEqual([`info stopped 1 php-cgi worker(s) left behind by an earlier session (pids ${pid})`]);
+      expect(log.lines).toEqual([`info stopped 1 php-cgi worker left behind by an earlier session (pids ${pid})`]);
       expect(await sweepStaleWorkers(storage, log)).toBe(0);
     } finally {
       orphan.kill('SIGKILL');

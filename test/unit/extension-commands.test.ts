@@ -13,6 +13,7 @@ import { WorkerLogStore } from '../../src/extension/log';
 import { PoolManager } from '../../src/extension/poolManager';
 import type { TreeNode } from '../../src/extension/tree/model';
 import { WorkersView } from '../../src/extension/tree/workersView';
+import { WorkerActions } from '../../src/extension/workerActions';
 import { ConfigurationError } from '../../src/gateway/poolServer';
 import { fake, Uri, window as fakeWindow, type FakeLogChannel } from '../support/fakeVscode';
 import { busyWorker, FakeServers, managerDeps, snapshot, T0, worker } from './extension-fixtures';
@@ -42,13 +43,14 @@ describe('commands', () => {
     view = new WorkersView(manager, ledger);
     log = fakeWindow.createOutputChannel('FastCGI Pool');
     store = new WorkerLogStore();
-    dashboards = new DashboardSources(manager, { view, ledger, log: log as unknown as vscode.LogOutputChannel });
+    const actions = new WorkerActions({ pools: manager, ledger, log });
+    dashboards = new DashboardSources(manager, { view, actions });
     const ctx: CommandContext = {
       manager,
       view,
       log: log as unknown as vscode.LogOutputChannel,
       workerLogs: store,
-      ledger,
+      actions,
       extensionContext: { extensionUri: Uri.file('/ext') } as unknown as vscode.ExtensionContext,
       dashboardSourceFor: (pool) => dashboards.sourceFor(pool),
     };
@@ -79,14 +81,14 @@ describe('commands', () => {
   });
 
   it('Start failures the user caused get one notification with Show Log and Open Settings', async () => {
-    servers.failWith = new ConfigurationError('php-cgi not found: "php-cgi". Install it …');
+    servers.failWith = new ConfigurationError('php-cgi not found: "php-cgi". Install it …', 'phpCgi');
     fake.messageChoices.push('Open Settings');
     await run(Commands.start);
     expect(fake.messages).toEqual([
       { kind: 'error', message: 'FastCGI Pool could not start for "app": php-cgi not found: "php-cgi". Install it …', items: ['Show Log', 'Open Settings'] },
     ]);
     expect(fake.executed).toContainEqual({ command: 'workbench.action.openSettings', args: ['fastcgiPool.phpCgiPath'] });
-    servers.failWith = new ConfigurationError('document root not found: /x');
+    servers.failWith = new ConfigurationError('document root not found: /x', 'documentRoot');
     fake.messageChoices.push('Show Log');
     await run(Commands.start);
     expect(log.shown).toBe(1);

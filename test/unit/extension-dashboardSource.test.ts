@@ -2,12 +2,12 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 vi.mock('vscode', () => vi.importActual('../support/fakeVscode'));
 
-import type * as vscode from 'vscode';
 import { DashboardController } from '../../src/extension/dashboard/controller';
 import { DashboardSources, FolderDashboardSource } from '../../src/extension/dashboard/folderSource';
 import { FindingLedger } from '../../src/extension/diagnostics/findingLedger';
 import { PoolManager } from '../../src/extension/poolManager';
 import { WorkersView } from '../../src/extension/tree/workersView';
+import { WorkerActions } from '../../src/extension/workerActions';
 import type { PoolEvent } from '../../src/pool/types';
 import type { HostToWebviewMessage } from '../../src/shared/dashboardProtocol';
 import { fake, window as fakeWindow, type FakeLogChannel } from '../support/fakeVscode';
@@ -33,7 +33,7 @@ describe('the dashboard source of a workspace folder', () => {
     ledger = new FindingLedger(manager);
     view = new WorkersView(manager, ledger);
     log = fakeWindow.createOutputChannel('FastCGI Pool');
-    sources = new DashboardSources(manager, { view, ledger, log: log as unknown as vscode.LogOutputChannel });
+    sources = new DashboardSources(manager, { view, actions: new WorkerActions({ pools: manager, ledger, log }) });
   });
 
   afterEach(() => {
@@ -101,7 +101,7 @@ describe('the dashboard source of a workspace folder', () => {
     const source = appSource();
     await manager.start(key);
     const posted: HostToWebviewMessage[] = [];
-    const controller = new DashboardController({ postMessage: (m) => (posted.push(m), true) }, source, { setTimer: () => 0, clearTimer: () => undefined });
+    const controller = new DashboardController({ postMessage: (m) => (posted.push(m), true) }, source, { clock: { now: () => Date.now(), setTimeout: () => 0, clearTimeout: () => undefined } });
     await controller.handleMessage({ type: 'ready', protocol: 1 });
     const f = finding();
     servers.last.emit({ type: 'finding', finding: f }, snapshot([worker({ id: 'w1' })], { version: 2, findings: [f] }));

@@ -58,13 +58,13 @@ describe('diagnostics', () => {
     emitFinding(finding(), { at: T0, how: 'reclaimed', detail: 'lease ended, worker reaped and replaced' });
     await settle();
     const [diagnostic] = collection.get(index) ?? [];
-    expect(diagnostic?.message).toBe('defunct-busy: worker w2 (pid 1234) was killed by SIGKILL while serving GET /die (lease L7, 0.4 s) — reclaimed');
+    expect(diagnostic?.message).toBe('defunct-busy: worker w2 (pid 1234) was killed by SIGKILL while serving GET /die (lease L7, 400 ms) — reclaimed');
     expect(diagnostic?.source).toBe('fastcgi-pool');
     expect(diagnostic?.severity).toBe(DiagnosticSeverity.Error);
     expect(diagnostic?.code).toEqual({ value: 'defunct-busy', target: Uri.file('/ext/README.md').with({ fragment: 'defunct-busy' }) });
     expect(diagnostic?.relatedInformation?.map((r) => r.message)).toEqual([
       expect.stringMatching(/^GET \/die from 127\.0\.0\.1:50312 \(http 127\.0\.0\.1:50312 #42\), lease L7 taken at \d\d:\d\d:\d\d$/),
-      'worker w2 (pid 1234) was killed by SIGKILL while serving GET /die (lease L7, 0.4 s) (noticed 0 ms after it happened)',
+      'worker w2 (pid 1234) was killed by SIGKILL while serving GET /die (lease L7, 400 ms) (noticed 0 ms after it happened)',
       expect.stringMatching(/^resolved at .* \(reclaimed\): lease ended, worker reaped and replaced$/),
     ]);
     // Resolved: nothing left to act on.
@@ -75,7 +75,7 @@ describe('diagnostics', () => {
     emitFinding(finding());
     await settle();
     const [diagnostic] = collection.get(index) ?? [];
-    expect(diagnostic?.message).toBe('defunct-busy: worker w2 (pid 1234) was killed by SIGKILL while serving GET /die (lease L7, 0.4 s)');
+    expect(diagnostic?.message).toBe('defunct-busy: worker w2 (pid 1234) was killed by SIGKILL while serving GET /die (lease L7, 400 ms)');
     const actions = quickFixes(diagnostic as Diagnostic);
     expect(actions.map((a) => `${a.title} → ${a.command?.command}${a.isPreferred ? ' (preferred)' : ''}`)).toEqual([
       'Recycle worker w2 → fastcgiPool.worker.recycle',

@@ -62,7 +62,7 @@ export function finding(overrides: Partial<Finding> = {}): Finding {
     descendant: null,
     detectedAt: T0,
     detectionLatencyMs: 0,
-    message: 'worker w2 (pid 1234) was killed by SIGKILL while serving GET /die (lease L7, 0.4 s)',
+    message: 'worker w2 (pid 1234) was killed by SIGKILL while serving GET /die (lease L7, 400 ms)',
     resolution: null,
     ...overrides,
   };
@@ -140,7 +140,7 @@ export class FakeServers {
     this.attempts.push(options);
     if (this.failWith) throw this.failWith;
     const port = options.gateway.port ?? 8080;
-    if (this.busyPorts.has(port)) throw new GatewayListenError(`port ${port} on 127.0.0.1 is already in use; choose another with --port`, 'EADDRINUSE');
+    if (this.busyPorts.has(port)) throw new GatewayListenError(`port ${port} on 127.0.0.1 is already in use: choose another port, or 0 for any free one`, 'EADDRINUSE');
     const server = new FakeServer(port === 0 ? 49_152 : port, options);
     this.started.push(server);
     return server;

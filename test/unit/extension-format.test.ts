@@ -1,18 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { findingMessage, leaseAgeWhenItHappened } from '../../src/extension/diagnostics/findingText';
-import { curlCommand, formatAge, formatWholeAge, poolSummary, shellQuote, workerDescription, workerLabel } from '../../src/extension/format';
+import { curlCommand, poolSummary, shellQuote, workerDescription, workerLabel } from '../../src/extension/format';
+import { findingLine, leaseAgeWhenItHappened } from '../../src/shared/findings';
+import { formatDuration, formatWholeDuration } from '../../src/shared/text';
 import { readSettings, resolveDocumentRoot, SETTING_DEFAULTS, toServerOptions } from '../../src/extension/settings';
 import { busyWorker, finding, lease, T0, worker } from './extension-fixtures';
 
 describe('formatting for the tree and the status bar', () => {
-  it('formats ages with tenths below 10 s and whole units above', () => {
-    expect(formatAge(0)).toBe('0.0 s');
-    expect(formatAge(2_345)).toBe('2.3 s');
-    expect(formatAge(12_900)).toBe('12 s');
-    expect(formatAge(185_000)).toBe('3 min 05 s');
-    expect(formatAge(3_720_000)).toBe('1 h 02 min');
-    expect(formatAge(-50)).toBe('0.0 s');
-    expect(formatWholeAge(12_999)).toBe('12 s');
+  it('formats ages in ms below 1 s, with tenths below 10 s and whole units above', () => {
+    expect(formatDuration(0)).toBe('0 ms');
+    expect(formatDuration(2_345)).toBe('2.3 s');
+    expect(formatDuration(12_900)).toBe('12 s');
+    expect(formatDuration(185_000)).toBe('3 min 05 s');
+    expect(formatDuration(3_720_000)).toBe('1 h 02 min');
+    expect(formatDuration(-50)).toBe('0 ms');
+    expect(formatWholeDuration(12_999)).toBe('12 s');
   });
 
   it('labels workers "worker w3 · pid 1234"', () => {
@@ -42,26 +43,26 @@ describe('formatting for the tree and the status bar', () => {
 
 describe('finding messages', () => {
   it('starts with the kind and names worker, pid, signal, request, lease and its age', () => {
-    expect(findingMessage(finding())).toBe('defunct-busy: worker w2 (pid 1234) was killed by SIGKILL while serving GET /die (lease L7, 0.4 s)');
+    expect(findingLine(finding())).toBe('defunct-busy: worker w2 (pid 1234) was killed by SIGKILL while serving GET /die (lease L7, 400 ms)');
   });
 
   it('uses the lease age at the moment it happened, not at detection', () => {
     const late = finding({ detectedAt: T0 + 1_000, detectionLatencyMs: 1_000 });
     expect(leaseAgeWhenItHappened(late)).toBe(400);
-    expect(findingMessage(late)).toContain('(lease L7, 0.4 s)');
+    expect(findingLine(late)).toContain('(lease L7, 400 ms)');
   });
 
   it('words each kind', () => {
-    expect(findingMessage(finding({ exit: { code: 255, signal: null } }))).toContain('exited with code 255 while serving');
-    expect(findingMessage(finding({ exit: null, processState: 'Z' }))).toContain('became a zombie');
-    expect(findingMessage(finding({ kind: 'holder-gone', exit: null }))).toMatch(/^holder-gone: worker w2 \(pid 1234\) is still leased/);
-    expect(findingMessage(finding({ kind: 'busy-timeout', exit: null, detectionLatencyMs: null, detectedAt: T0 + 59_000 }))).toBe(
+    expect(findingLine(finding({ exit: { code: 255, signal: null } }))).toContain('exited with code 255 while serving');
+    expect(findingLine(finding({ exit: null, processState: 'Z' }))).toContain('became a zombie');
+    expect(findingLine(finding({ kind: 'holder-gone', exit: null }))).toMatch(/^holder-gone: worker w2 \(pid 1234\) is still leased/);
+    expect(findingLine(finding({ kind: 'busy-timeout', exit: null, detectionLatencyMs: null, detectedAt: T0 + 59_000 }))).toBe(
       'busy-timeout: worker w2 (pid 1234) exceeded the busy timeout while serving GET /die (lease L7, 59 s)',
     );
-    expect(findingMessage(finding({ kind: 'zombie-descendant', lease: null, descendant: { pid: 99, comm: 'sh', state: 'Z' } }))).toBe(
+    expect(findingLine(finding({ kind: 'zombie-descendant', lease: null, descendant: { pid: 99, comm: 'sh', state: 'Z' } }))).toBe(
       'zombie-descendant: worker w2 (pid 1234) left a defunct child (pid 99, sh)',
     );
-    expect(findingMessage(finding({ kind: 'lease-protocol', message: 'lease L3 released twice' }))).toBe('lease-protocol: lease L3 released twice');
+    expect(findingLine(finding({ kind: 'lease-protocol', message: 'lease L3 released twice' }))).toBe('lease-protocol: lease L3 released twice');
   });
 });
 

@@ -8,6 +8,8 @@ import { commandTable } from '../../src/extension/commands/table';
 import { allContextValues } from '../../src/extension/contextValues';
 import { Commands, ContextKeys, Views } from '../../src/extension/ids';
 import { DASHBOARD_VIEW_TYPE } from '../../src/shared/dashboardProtocol';
+import { DEFAULTS } from '../../src/shared/defaults';
+import { optionName, OPTIONS, settingDefault, type OptionId } from '../../src/shared/options';
 import type { PoolStatus } from '../../src/extension/poolManager';
 import { RESTRICTED_SETTINGS, SETTING_DEFAULTS } from '../../src/extension/settings';
 import { present, WorkersTreeModel, type PoolSource } from '../../src/extension/tree/model';
@@ -193,6 +195,23 @@ describe('package.json', () => {
     }
     expect(properties['fastcgiPool.phpCgiPath']?.scope).toBe('machine-overridable');
     expect(properties['fastcgiPool.leakPolicy']?.enum).toEqual(['reclaim', 'keep']);
+  });
+
+  it('takes every setting\'s default from the option catalogue (src/shared/defaults.ts), in the setting\'s unit', () => {
+    const properties = manifest.contributes.configuration.properties;
+    const withSetting = (Object.keys(OPTIONS) as OptionId[]).filter((id) => optionName(id, 'settings') !== null);
+    // Every setting is an engine option of the catalogue, and every catalogue setting is contributed.
+    expect(withSetting.map((id) => optionName(id, 'settings')).sort()).toEqual(Object.keys(properties).sort());
+    for (const id of withSetting) {
+      const setting = optionName(id, 'settings') as string;
+      expect(properties[setting]?.default, setting).toEqual(settingDefault(id));
+      expect(SETTING_DEFAULTS[setting.slice('fastcgiPool.'.length) as keyof typeof SETTING_DEFAULTS], setting).toEqual(settingDefault(id));
+    }
+    // The units: the timeouts are seconds in the settings and ms in the engine, the scan interval ms in both.
+    expect(properties['fastcgiPool.idleTimeout']?.default).toBe(DEFAULTS.idleTimeoutMs / 1_000);
+    expect(properties['fastcgiPool.busyTimeout']?.default).toBe(DEFAULTS.busyTimeoutMs / 1_000);
+    expect(properties['fastcgiPool.scanInterval']?.default).toBe(DEFAULTS.scanIntervalMs);
+    expect(properties['fastcgiPool.port']?.default).toBe(DEFAULTS.port);
   });
 
   it('restricts, in untrusted workspaces, every setting that decides what runs, and each exists in the schema', () => {

@@ -84,10 +84,10 @@ describe('PoolManager', () => {
   it('turns engine errors into messages about our settings', async () => {
     const manager = new PoolManager(managerDeps(servers, { log }));
     await manager.syncFolders([app]);
-    servers.failWith = new ConfigurationError('php-cgi not found: "php-cgi". Install it …');
+    servers.failWith = new ConfigurationError('php-cgi not found: "php-cgi". Install it …', 'phpCgi');
     await expect(manager.start(key)).rejects.toMatchObject({ setting: 'fastcgiPool.phpCgiPath' });
     expect(manager.get(key)?.problem).toMatch(/php-cgi not found/);
-    servers.failWith = new ConfigurationError('document root not found: /ws/app/public');
+    servers.failWith = new ConfigurationError('document root not found: /ws/app/public', 'documentRoot');
     await expect(manager.start(key)).rejects.toMatchObject({ setting: 'fastcgiPool.documentRoot' });
   });
 
@@ -120,6 +120,23 @@ describe('PoolManager', () => {
     expect(manager.pools.map((pool) => pool.name)).toEqual(['app']);
     manager.onDidChange((change) => changes.push(change));
     server.emit({ type: 'worker-ready', workerId: 'w9', pid: 9 });
+    expect(changes).toEqual([]);
+  });
+
+  it('drops late events of a start that failed, and of a run that ended, but not of the run that serves', async () => {
+    const changes: string[] = [];
+    const manager = new PoolManager(managerDeps(servers, { log }));
+    await manager.syncFolders([app]);
+    servers.busyPorts.add(8080); // free when probed, taken when listening: the next port serves
+    await manager.start(key);
+    const [failed, serving] = servers.attempts;
+    manager.onDidChange((change) => changes.push(change.kind === 'pool-event' ? `${change.kind} ${change.event.type}` : change.kind));
+    failed?.onPoolEvent?.({ type: 'worker-ready', workerId: 'w1', pid: 1 });
+    serving?.onPoolEvent?.({ type: 'worker-ready', workerId: 'w1', pid: 2 });
+    expect(changes).toEqual(['pool-event worker-ready']);
+    await manager.stop(key);
+    changes.length = 0;
+    serving?.onPoolEvent?.({ type: 'worker-exited', workerId: 'w1', pid: 2, exit: { code: 0, signal: null }, reason: 'pool-stopping', uptimeMs: 1, accesses: 0 });
     expect(changes).toEqual([]);
   });
 

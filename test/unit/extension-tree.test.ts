@@ -6,7 +6,6 @@ import type * as vscode from 'vscode';
 import { FindingLedger } from '../../src/extension/diagnostics/findingLedger';
 import { PoolManager, type PoolStatus } from '../../src/extension/poolManager';
 import { present, WorkersTreeModel, type PoolSource, type TreeNode } from '../../src/extension/tree/model';
-import { RefreshScheduler } from '../../src/extension/refreshScheduler';
 import { WorkersView } from '../../src/extension/tree/workersView';
 import type { PoolSnapshot } from '../../src/pool/types';
 import { fake, type FakeTreeView, type MarkdownString, type ThemeIcon, type TreeItem } from '../support/fakeVscode';
@@ -85,7 +84,7 @@ describe('WorkersTreeModel', () => {
     expect(idle.icon).toEqual({ id: 'circle-outline', color: 'charts.green' });
     expect(marked.icon).toEqual({ id: 'error', color: 'problemsErrorIcon.foreground' });
     expect(marked.contextValue).toBe('worker.busy.lease.finding');
-    expect(marked.description).toBe('GET /die · 0.4 s · defunct · ⚠ defunct-busy');
+    expect(marked.description).toBe('GET /die · 400 ms · defunct · ⚠ defunct-busy');
     expect(present(model.rootNodes()[0] as TreeNode, T0).description).toBe(':8080 · 1/4 busy · ⚠ 1');
   });
 
@@ -142,33 +141,6 @@ describe('WorkersTreeModel', () => {
       'app: :8080 · 0/4 busy (pool.running)',
       'api: stopped (pool.stopped)',
     ]);
-  });
-});
-
-describe('RefreshScheduler', () => {
-  beforeEach(() => vi.useFakeTimers({ now: T0 }));
-  afterEach(() => vi.useRealTimers());
-
-  it('runs at most four times a second, the first at once', () => {
-    const run = vi.fn();
-    const scheduler = new RefreshScheduler(run, 250);
-    for (let t = 0; t < 990; t += 10) {
-      scheduler.request();
-      vi.advanceTimersByTime(10);
-    }
-    expect(run.mock.calls.length).toBe(4);
-  });
-
-  it('does not run while suspended and catches up once on resume', () => {
-    const run = vi.fn();
-    const scheduler = new RefreshScheduler(run, 250, { suspended: true });
-    scheduler.request();
-    scheduler.request();
-    vi.advanceTimersByTime(2_000);
-    expect(run).not.toHaveBeenCalled();
-    scheduler.resume();
-    vi.advanceTimersByTime(0);
-    expect(run).toHaveBeenCalledTimes(1);
   });
 });
 

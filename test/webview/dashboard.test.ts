@@ -16,7 +16,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PoolSnapshot } from '../../src/pool/types';
 import { checkIntent, parseWebviewMessage } from '../../src/shared/dashboardProtocol';
 import { headline, latency } from '../../webview/derive';
-import { formatDuration } from '../../webview/format';
+import { formatDuration } from '../../src/shared/text';
 import { DashboardPage, DashboardServer, OUTPUT_DIR, findChromium, launchChromium } from './harness';
 import { THEMES } from './themes';
 

@@ -1,11 +1,11 @@
 import * as vscode from 'vscode';
 import type { WorkerSnapshot } from '../../pool/types';
 import type { DashboardSource } from '../dashboard/source';
-import type { FindingLedger } from '../diagnostics/findingLedger';
 import { workerDescription, workerLabel } from '../format';
 import type { WorkerLogStore } from '../log';
 import type { FolderPool, PoolManager, PoolStatus } from '../poolManager';
 import type { WorkersView } from '../tree/workersView';
+import type { WorkerActions } from '../workerActions';
 import type { WorkerTarget } from './targets';
 
 /** What every command handler may use: the services `activate` composed. */
@@ -14,8 +14,8 @@ export interface CommandContext {
   readonly view: WorkersView;
   readonly log: vscode.LogOutputChannel;
   readonly workerLogs: WorkerLogStore;
-  /** Told when the developer deals with a worker, so its findings leave Problems. */
-  readonly ledger: FindingLedger;
+  /** Kill, Recycle, Release Lease (the dashboard's intents use the same). */
+  readonly actions: WorkerActions;
   /** The extension's context: the dashboard loads its webview files from the extension's folder. */
   readonly extensionContext: vscode.ExtensionContext;
   /** The folder's dashboard source (one per folder, made on first use). */

@@ -20,33 +20,22 @@ const hasLease = (worker: WorkerSnapshot): boolean => worker.lease !== null;
 
 /** Kill Worker: SIGKILL at once; a request it serves is cut (its client gets a 502). */
 export function killWorker(ctx: CommandContext, arg?: unknown): Promise<void> {
-  return retireWorker(ctx, arg, 'kill', alive, 'Kill which worker? (SIGKILL, its request is cut)', 'No worker is running.', 'killed');
+  return retireWorker(ctx, arg, 'kill', alive, 'Kill which worker? (SIGKILL, its request is cut)', 'No worker is running.');
 }
 
 /** Recycle Worker: gracefully, after its current request. */
 export function recycleWorker(ctx: CommandContext, arg?: unknown): Promise<void> {
-  return retireWorker(ctx, arg, 'graceful', (w) => w.state === 'idle' || w.state === 'busy', 'Recycle which worker? (after its current request)', 'No idle or busy worker to recycle.', 'recycled');
+  return retireWorker(ctx, arg, 'graceful', (w) => w.state === 'idle' || w.state === 'busy', 'Recycle which worker? (after its current request)', 'No idle or busy worker to recycle.');
 }
 
-/** Kill or Recycle: the same steps, with the mode, the workers offered and the wording. */
-async function retireWorker(
-  ctx: CommandContext,
-  arg: unknown,
-  mode: 'kill' | 'graceful',
-  filter: (worker: WorkerSnapshot) => boolean,
-  placeHolder: string,
-  none: string,
-  done: string,
-): Promise<void> {
+/** Kill or Recycle: the same steps, with the mode, the workers offered and the wording; the action is the dashboard's too. */
+async function retireWorker(ctx: CommandContext, arg: unknown, mode: 'kill' | 'graceful', filter: (worker: WorkerSnapshot) => boolean, placeHolder: string, none: string): Promise<void> {
   const t = await target(ctx, arg, filter, placeHolder, none);
   const live = t && liveWorker(ctx, t);
   if (!live) return;
-  if (!live.pool.server?.pool.recycleWorker(live.worker.id, mode)) {
+  if (!ctx.actions.retire(live.pool.key, live.worker.id, mode, 'editor')) {
     void vscode.window.showWarningMessage(`Worker ${live.worker.id} is already leaving the pool.`);
-    return;
   }
-  ctx.ledger.acknowledge(live.pool.key, live.worker.id);
-  ctx.log.info(`[${live.pool.name}] worker ${live.worker.id} (pid ${live.worker.pid ?? '?'}) ${done} from the editor`);
 }
 
 /** Release Lease: ends the worker's lease from outside (its holder is told) and recycles the worker. */
@@ -59,12 +48,9 @@ export async function releaseLease(ctx: CommandContext, arg?: unknown): Promise<
     void vscode.window.showWarningMessage(t.leaseId ? `Lease ${t.leaseId} of worker ${live.worker.id} has already ended.` : `Worker ${live.worker.id} holds no lease.`);
     return;
   }
-  if (!live.pool.server?.pool.releaseLease(lease.id)) {
+  if (!ctx.actions.releaseLease(live.pool.key, lease.id, 'editor')) {
     void vscode.window.showWarningMessage(`Lease ${lease.id} has already ended.`);
-    return;
   }
-  ctx.ledger.acknowledge(live.pool.key, live.worker.id);
-  ctx.log.info(`[${live.pool.name}] lease ${lease.id} of worker ${live.worker.id} released from the editor`);
 }
 
 /** Reveal Request: opens the script the request runs and shows the worker's lease in the tree. */

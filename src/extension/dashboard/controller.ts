@@ -8,6 +8,8 @@ import {
   type HostToWebviewMessage,
 } from '../../shared/dashboardProtocol';
 import type { PoolEvent } from '../../pool/types';
+import { DisposableStore } from '../disposables';
+import { Throttle, type Clock } from '../throttle';
 import { sourceKey, type DashboardSource, type DisposableLike } from './source';
 
 /** The part of a `vscode.Webview` the controller uses. */
@@ -20,12 +22,10 @@ export interface DashboardLog {
   warn(message: string): void;
 }
 
-/** Clock and timers, replaceable in tests. */
+/** The throttle's interval and clock (replaceable in tests), and where to log. */
 export interface ControllerOptions {
   readonly minIntervalMs?: number;
-  readonly now?: () => number;
-  readonly setTimer?: (callback: () => void, ms: number) => unknown;
-  readonly clearTimer?: (handle: unknown) => void;
+  readonly clock?: Clock;
   readonly log?: DashboardLog;
 }
 
@@ -40,30 +40,24 @@ export interface ControllerOptions {
  * sends `ready` again and gets a fresh snapshot.
  */
 export class DashboardController implements DisposableLike {
-  private readonly minIntervalMs: number;
-  private readonly now: () => number;
-  private readonly setTimer: (callback: () => void, ms: number) => unknown;
-  private readonly clearTimer: (handle: unknown) => void;
+  private readonly disposables = new DisposableStore();
   private readonly log: DashboardLog | undefined;
-  private readonly subscription: DisposableLike;
+  /** Posts snapshots; suspended until the webview is ready, and again while it is hidden. */
+  private readonly snapshots: Throttle;
   private ready = false;
   private visible = true;
-  private disposed = false;
-  private lastPostAt = Number.NEGATIVE_INFINITY;
   private lastVersion: string | null | undefined = undefined;
-  private timer: unknown = null;
 
   constructor(
     private readonly port: WebviewPort,
     private readonly source: DashboardSource,
     options: ControllerOptions = {},
   ) {
-    this.minIntervalMs = options.minIntervalMs ?? DASHBOARD_MIN_UPDATE_INTERVAL_MS;
-    this.now = options.now ?? Date.now;
-    this.setTimer = options.setTimer ?? ((callback, ms) => setTimeout(callback, ms));
-    this.clearTimer = options.clearTimer ?? ((handle) => clearTimeout(handle as ReturnType<typeof setTimeout>));
     this.log = options.log;
-    this.subscription = source.onDidChange((event) => this.onSourceChange(event));
+    this.snapshots = this.disposables.add(
+      new Throttle(() => this.postSnapshotNow(), { intervalMs: options.minIntervalMs ?? DASHBOARD_MIN_UPDATE_INTERVAL_MS, clock: options.clock, suspended: true }),
+    );
+    this.disposables.add(source.onDidChange((event) => this.onSourceChange(event)));
   }
 
   /** The panel became visible or hidden (`onDidChangeViewState`). */
@@ -73,13 +67,13 @@ export class DashboardController implements DisposableLike {
     if (!visible) {
       // The webview is about to be torn down; it says `ready` again when shown.
       this.ready = false;
-      this.cancelTimer();
+      this.snapshots.suspend();
     }
   }
 
   /** Handles one raw message from `onDidReceiveMessage`. Resolves when its action has finished. */
   async handleMessage(raw: unknown): Promise<void> {
-    if (this.disposed) return;
+    if (this.disposables.isDisposed) return;
     const parsed = parseWebviewMessage(raw);
     if (!parsed.ok) {
       this.log?.warn(`dashboard: ignored a message from the webview: ${parsed.error}`);
@@ -93,48 +87,31 @@ export class DashboardController implements DisposableLike {
       this.ready = true;
       this.visible = true;
       this.lastVersion = undefined;
-      this.postSnapshotNow();
+      this.snapshots.runNow();
+      this.snapshots.resume();
       return;
     }
     await this.perform(message);
   }
 
   dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.cancelTimer();
-    this.subscription.dispose();
+    this.disposables.dispose();
   }
 
+  /** A finding is forwarded at once (the page flashes it); the snapshot follows through the throttle. */
   private onSourceChange(event: PoolEvent | undefined): void {
-    if (this.disposed) return;
+    if (this.disposables.isDisposed) return;
     if (event?.type === 'finding' && this.ready && this.visible) this.postEvent({ kind: 'finding', finding: event.finding });
-    this.scheduleSnapshot();
-  }
-
-  /** Leading and trailing throttle: the first change goes at once, a burst ends with the latest state. */
-  private scheduleSnapshot(): void {
-    if (!this.ready || !this.visible || this.timer !== null) return;
-    const wait = this.lastPostAt + this.minIntervalMs - this.now();
-    if (wait <= 0) {
-      this.postSnapshotNow();
-      return;
-    }
-    this.timer = this.setTimer(() => {
-      this.timer = null;
-      if (!this.disposed && this.ready && this.visible) this.postSnapshotNow();
-    }, wait);
+    this.snapshots.request();
   }
 
   private postSnapshotNow(): void {
-    this.cancelTimer();
     const snapshot = this.source.snapshot();
     // Equal versions mean equal snapshots: nothing to send (the webview ticks ages itself).
     // takenAt tells a restarted pool's version 1 from the previous run's.
     const version = snapshot ? `${snapshot.version}@${snapshot.takenAt}` : null;
     if (version === this.lastVersion) return;
     this.lastVersion = version;
-    this.lastPostAt = this.now();
     this.post({
       type: 'snapshot',
       protocol: DASHBOARD_PROTOCOL_VERSION,
@@ -186,7 +163,7 @@ export class DashboardController implements DisposableLike {
   }
 
   private post(message: HostToWebviewMessage): void {
-    if (this.disposed) return;
+    if (this.disposables.isDisposed) return;
     try {
       // A webview that was disposed meanwhile rejects or returns false: nothing to do.
       void Promise.resolve(this.port.postMessage(message)).catch(() => undefined);
@@ -194,15 +171,10 @@ export class DashboardController implements DisposableLike {
       // Same, for a synchronous throw.
     }
   }
-
-  private cancelTimer(): void {
-    if (this.timer !== null) this.clearTimer(this.timer);
-    this.timer = null;
-  }
 }
 
 /** `Kill worker w3`, for the status line and the log. */
-export function describeIntent(intent: DashboardIntent): string {
+function describeIntent(intent: DashboardIntent): string {
   switch (intent.type) {
     case 'kill':
       return `Kill worker ${intent.workerId}`;

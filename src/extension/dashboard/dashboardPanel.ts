@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { DASHBOARD_TITLE, DASHBOARD_VIEW_TYPE, parseDashboardViewState } from '../../shared/dashboardProtocol';
+import { DisposableStore } from '../disposables';
 import { DashboardController, type DashboardLog } from './controller';
 import { createNonce, renderDashboardHtml } from './html';
 import { sourceKey, type DashboardSource } from './source';
@@ -22,9 +23,8 @@ export class DashboardPanel implements vscode.Disposable {
   static readonly viewType = DASHBOARD_VIEW_TYPE;
   private static readonly panels = new Map<string, DashboardPanel>();
 
+  private readonly disposables = new DisposableStore();
   private readonly controller: DashboardController;
-  private readonly disposables: vscode.Disposable[] = [];
-  private disposed = false;
 
   /** Shows the source's dashboard, creating it if needed. */
   static createOrShow(context: vscode.ExtensionContext, source: DashboardSource, log?: DashboardLog): DashboardPanel {
@@ -62,8 +62,9 @@ export class DashboardPanel implements vscode.Disposable {
     log: DashboardLog | undefined,
   ) {
     DashboardPanel.panels.set(sourceKey(source), this);
+    this.disposables.add(panel);
     const webview = panel.webview;
-    this.controller = new DashboardController(webview, source, log ? { log } : {});
+    this.controller = this.disposables.add(new DashboardController(webview, source, log ? { log } : {}));
     const file = (name: string): string => webview.asWebviewUri(vscode.Uri.joinPath(context.extensionUri, ...WEBVIEW_DIR, name)).toString();
     webview.html = renderDashboardHtml({
       cspSource: webview.cspSource,
@@ -72,20 +73,16 @@ export class DashboardPanel implements vscode.Disposable {
       styleUri: file('dashboard.css'),
       toolkitUri: file('toolkit.min.js'),
     });
-    this.disposables.push(
-      webview.onDidReceiveMessage((message: unknown) => void this.controller.handleMessage(message)),
-      panel.onDidChangeViewState((e) => this.controller.setVisible(e.webviewPanel.visible)),
-      panel.onDidDispose(() => this.dispose()),
-    );
+    this.disposables.add(webview.onDidReceiveMessage((message: unknown) => void this.controller.handleMessage(message)));
+    this.disposables.add(panel.onDidChangeViewState((e) => this.controller.setVisible(e.webviewPanel.visible)));
+    this.disposables.add(panel.onDidDispose(() => this.dispose()));
   }
 
+  /** Closes the panel: its subscriptions go first, then its controller, then the webview panel. */
   dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
+    if (this.disposables.isDisposed) return;
     if (DashboardPanel.panels.get(sourceKey(this.source)) === this) DashboardPanel.panels.delete(sourceKey(this.source));
-    this.controller.dispose();
-    for (const d of this.disposables.splice(0)) d.dispose();
-    this.panel.dispose();
+    this.disposables.dispose();
   }
 }
 

@@ -1,6 +1,8 @@
 import * as vscode from 'vscode';
 import type { PoolEvent, PoolSnapshot } from '../../pool/types';
-import type { FolderPool, PoolChange, PoolHandle } from '../poolManager';
+import { DisposableStore } from '../disposables';
+import type { FolderPool, PoolChange } from '../poolManager';
+import type { WorkerActions } from '../workerActions';
 import type { DashboardSource, DisposableLike, IntentOutcome } from './source';
 
 /** The part of the PoolManager a folder's dashboard reads (PoolManager is one; tests may fake it). */
@@ -10,13 +12,12 @@ export interface DashboardPools {
   onDidChange(listener: (change: PoolChange) => unknown): DisposableLike;
 }
 
-/** What the dashboard's actions use besides the pool: the same services as the worker commands. */
+/** What the dashboard's actions use: the same services as the worker commands. */
 export interface DashboardServices {
   /** The Workers tree (`WorkersView`): Reveal selects the worker there. */
   readonly view: { revealWorker(folderKey: string, workerId: string, focus: boolean): Promise<boolean> };
-  /** Told when the developer deals with a worker, so its findings leave Problems (as the tree's commands do). */
-  readonly ledger: { acknowledge(folderKey: string, workerId: string): void };
-  readonly log: { info(message: string): void };
+  /** Kill, Recycle, Release Lease: the commands' implementation. */
+  readonly actions: Pick<WorkerActions, 'retire' | 'releaseLease'>;
 }
 
 /**
@@ -25,12 +26,9 @@ export interface DashboardServices {
  * so the snapshot is null while the pool is stopped (or the folder has left
  * the workspace) and follows the next run when it starts again.
  *
- * The actions are the tree's worker commands without their pickers: the
- * intent was already checked against the snapshot by the controller, the
- * pool has the last word (`false` when it refuses: the worker or lease is
- * gone by then), and a done action acknowledges the worker's findings and
- * is logged, like Kill / Recycle / Release Lease from the tree. Neither the
- * tree nor the palette confirms a kill, so neither does the dashboard.
+ * The actions are the tree's worker commands without their pickers (one
+ * {@link WorkerActions} serves both): the intent was already checked
+ * against the snapshot by the controller, and the pool has the last word.
  */
 export class FolderDashboardSource implements DashboardSource, vscode.Disposable {
   private readonly listeners = new Set<DisposableLike>();
@@ -61,7 +59,7 @@ export class FolderDashboardSource implements DashboardSource, vscode.Disposable
   }
 
   snapshot(): PoolSnapshot | null {
-    return this.pool()?.snapshot() ?? null;
+    return this.folder()?.snapshot() ?? null;
   }
 
   onDidChange(listener: (event?: PoolEvent) => void): DisposableLike {
@@ -91,22 +89,15 @@ export class FolderDashboardSource implements DashboardSource, vscode.Disposable
   }
 
   kill(workerId: string): IntentOutcome {
-    return this.recycleWorker(workerId, 'kill');
+    return !this.disposed && this.services.actions.retire(this.key, workerId, 'kill', 'dashboard');
   }
 
   recycle(workerId: string): IntentOutcome {
-    return this.recycleWorker(workerId, 'graceful');
+    return !this.disposed && this.services.actions.retire(this.key, workerId, 'graceful', 'dashboard');
   }
 
   releaseLease(leaseId: string): IntentOutcome {
-    const pool = this.pool();
-    if (!pool) return false;
-    // Read the holder before: once released, the snapshot no longer says whose lease it was.
-    const holder = pool.snapshot().workers.find((worker) => worker.lease?.id === leaseId);
-    if (!pool.releaseLease(leaseId)) return false;
-    if (holder) this.services.ledger.acknowledge(this.key, holder.id);
-    this.services.log.info(`[${this.label}] lease ${leaseId}${holder ? ` of worker ${holder.id}` : ''} released from the dashboard`);
-    return true;
+    return !this.disposed && this.services.actions.releaseLease(this.key, leaseId, 'dashboard');
   }
 
   async openScript(path: string, line?: number): Promise<boolean> {
@@ -117,7 +108,7 @@ export class FolderDashboardSource implements DashboardSource, vscode.Disposable
   }
 
   async revealWorker(workerId: string): Promise<boolean> {
-    if (this.disposed || !this.pool()) return false;
+    if (this.disposed || !this.folder()?.server) return false;
     return this.services.view.revealWorker(this.key, workerId, true);
   }
 
@@ -132,20 +123,6 @@ export class FolderDashboardSource implements DashboardSource, vscode.Disposable
     return this.disposed ? undefined : this.pools.get(this.key);
   }
 
-  /** The running pool of the folder, or undefined. */
-  private pool(): PoolHandle | undefined {
-    return this.folder()?.server?.pool;
-  }
-
-  private recycleWorker(workerId: string, mode: 'kill' | 'graceful'): boolean {
-    const pool = this.pool();
-    if (!pool) return false;
-    const worker = pool.snapshot().workers.find((candidate) => candidate.id === workerId);
-    if (!pool.recycleWorker(workerId, mode)) return false;
-    this.services.ledger.acknowledge(this.key, workerId);
-    this.services.log.info(`[${this.label}] worker ${workerId} (pid ${worker?.pid ?? '?'}) ${mode === 'kill' ? 'killed' : 'recycled'} from the dashboard`);
-    return true;
-  }
 }
 
 /**
@@ -157,16 +134,19 @@ export class FolderDashboardSource implements DashboardSource, vscode.Disposable
  * registry disposes every source.
  */
 export class DashboardSources implements vscode.Disposable {
+  private readonly disposables = new DisposableStore();
   private readonly sources = new Map<string, FolderDashboardSource>();
-  private readonly subscription: DisposableLike;
 
   constructor(
     private readonly pools: DashboardPools,
     private readonly services: DashboardServices,
   ) {
-    this.subscription = pools.onDidChange((change) => {
-      if (change.kind === 'folders') this.prune();
-    });
+    this.disposables.add({ dispose: () => this.disposeSources() });
+    this.disposables.add(
+      pools.onDidChange((change) => {
+        if (change.kind === 'folders') this.prune();
+      }),
+    );
   }
 
   /** The folder's source. */
@@ -198,7 +178,10 @@ export class DashboardSources implements vscode.Disposable {
   }
 
   dispose(): void {
-    this.subscription.dispose();
+    this.disposables.dispose();
+  }
+
+  private disposeSources(): void {
     for (const source of this.sources.values()) source.dispose();
     this.sources.clear();
   }

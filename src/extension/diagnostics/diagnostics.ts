@@ -1,12 +1,12 @@
 import * as vscode from 'vscode';
 import type { Finding } from '../../pool/types';
-import { ERROR_FINDINGS } from '../findings';
-import { clock, formatRequest } from '../format';
+import { findingLine, findingSeverity } from '../../shared/findings';
+import { formatClock, formatRequest } from '../../shared/text';
 import { DIAGNOSTIC_SOURCE } from '../ids';
+import { DisposableStore } from '../disposables';
 import type { PoolChange, PoolManager } from '../poolManager';
-import { RefreshScheduler } from '../refreshScheduler';
+import { Throttle } from '../throttle';
 import type { FindingLedger } from './findingLedger';
-import { findingMessage } from './findingText';
 import { PhpStderrParser, type PhpError } from './phpErrors';
 
 /** What a finding diagnostic is about: enough for the quick fixes to act. */
@@ -35,15 +35,16 @@ interface PhpErrorEntry {
  *   deduplicated, and cleared when the file changes or its pool (re)starts.
  */
 export class DiagnosticsProjection implements vscode.Disposable {
-  private readonly collection = vscode.languages.createDiagnosticCollection(DIAGNOSTIC_SOURCE);
+  private readonly disposables = new DisposableStore();
+  private readonly collection = this.disposables.add(vscode.languages.createDiagnosticCollection(DIAGNOSTIC_SOURCE));
   private findingDiagnostics = new Map<string, vscode.Diagnostic[]>();
   private findingRefs = new Map<string, FindingRef>();
   /** uri → dedupe key → entry. */
   private readonly phpErrors = new Map<string, Map<string, PhpErrorEntry>>();
   /** One parser per stderr stream: `folder#worker#fcgi` (FastCGI stderr) or `#proc` (process stderr). */
   private readonly parsers = new Map<string, { parser: PhpStderrParser; context: string | null; scriptFilename: string | null }>();
-  private readonly scheduler: RefreshScheduler;
-  private readonly disposables: vscode.Disposable[] = [];
+  /** Findings are recomputed at most four times a second. */
+  private readonly findingUpdates = this.disposables.add(new Throttle(() => this.recomputeFindings()));
 
   constructor(
     private readonly manager: PoolManager,
@@ -51,18 +52,12 @@ export class DiagnosticsProjection implements vscode.Disposable {
     /** The README whose sections explain each finding kind (the diagnostic code links there). */
     private readonly readme: vscode.Uri,
   ) {
-    this.scheduler = new RefreshScheduler(() => this.recomputeFindings(), 250);
-    const watcher = vscode.workspace.createFileSystemWatcher('**/*.php');
-    this.disposables.push(
-      this.collection,
-      this.scheduler,
-      watcher,
-      watcher.onDidChange((uri) => this.clearFile(uri)),
-      watcher.onDidDelete((uri) => this.clearFile(uri)),
-      vscode.workspace.onDidSaveTextDocument((document) => this.clearFile(document.uri)),
-      manager.onDidChange((change) => this.onChange(change)),
-      ledger.onDidChange(() => this.scheduler.request()),
-    );
+    const watcher = this.disposables.add(vscode.workspace.createFileSystemWatcher('**/*.php'));
+    this.disposables.add(watcher.onDidChange((uri) => this.clearFile(uri)));
+    this.disposables.add(watcher.onDidDelete((uri) => this.clearFile(uri)));
+    this.disposables.add(vscode.workspace.onDidSaveTextDocument((document) => this.clearFile(document.uri)));
+    this.disposables.add(manager.onDidChange((change) => this.onChange(change)));
+    this.disposables.add(ledger.onDidChange(() => this.findingUpdates.request()));
   }
 
   /** The finding behind a diagnostic of ours, looked up by file and message (VS Code hands copies back). */
@@ -71,7 +66,7 @@ export class DiagnosticsProjection implements vscode.Disposable {
   }
 
   dispose(): void {
-    for (const disposable of this.disposables.splice(0).reverse()) disposable.dispose();
+    this.disposables.dispose();
   }
 
   private onChange(change: PoolChange): void {
@@ -79,7 +74,7 @@ export class DiagnosticsProjection implements vscode.Disposable {
       case 'folders': {
         const live = new Set(this.manager.pools.map((pool) => pool.key));
         this.clearPhpErrors((folderKey) => !live.has(folderKey));
-        this.scheduler.request();
+        this.findingUpdates.request();
         return;
       }
       case 'lifecycle':
@@ -88,7 +83,7 @@ export class DiagnosticsProjection implements vscode.Disposable {
           this.clearPhpErrors((folderKey) => folderKey === change.pool.key);
           for (const key of [...this.parsers.keys()]) if (key.startsWith(`${change.pool.key}#`)) this.parsers.delete(key);
         }
-        this.scheduler.request();
+        this.findingUpdates.request();
         return;
       case 'gateway-event': {
         const event = change.event;
@@ -212,21 +207,22 @@ export class DiagnosticsProjection implements vscode.Disposable {
 
   private findingDiagnostic(finding: Finding, uri: vscode.Uri): vscode.Diagnostic {
     const lease = finding.lease as NonNullable<Finding['lease']>;
-    const severity = ERROR_FINDINGS.has(finding.kind) ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning;
+    const severity = findingSeverity(finding.kind) === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning;
     const range = new vscode.Range(0, 0, 0, Number.MAX_SAFE_INTEGER);
     const resolution = finding.resolution;
-    const diagnostic = new vscode.Diagnostic(range, `${findingMessage(finding)}${resolution ? ` — ${resolution.how}` : ''}`, severity);
+    // On the script itself: the sentence need not name it.
+    const diagnostic = new vscode.Diagnostic(range, `${findingLine(finding)}${resolution ? ` — ${resolution.how}` : ''}`, severity);
     diagnostic.source = DIAGNOSTIC_SOURCE;
     diagnostic.code = { value: finding.kind, target: this.readme.with({ fragment: finding.kind }) };
     const at = new vscode.Location(uri, range);
     diagnostic.relatedInformation = [
-      new vscode.DiagnosticRelatedInformation(at, `${formatRequest(lease)} from ${lease.clientAddress} (${lease.holder}), lease ${lease.id} taken at ${clock(lease.acquiredAt)}`),
+      new vscode.DiagnosticRelatedInformation(at, `${formatRequest(lease)} from ${lease.clientAddress} (${lease.holder}), lease ${lease.id} taken at ${formatClock(lease.acquiredAt)}`),
       new vscode.DiagnosticRelatedInformation(
         at,
         `${finding.message}${finding.detectionLatencyMs !== null ? ` (noticed ${finding.detectionLatencyMs} ms after it happened)` : ''}`,
       ),
     ];
-    if (resolution) diagnostic.relatedInformation.push(new vscode.DiagnosticRelatedInformation(at, `resolved at ${clock(resolution.at)} (${resolution.how}): ${resolution.detail}`));
+    if (resolution) diagnostic.relatedInformation.push(new vscode.DiagnosticRelatedInformation(at, `resolved at ${formatClock(resolution.at)} (${resolution.how}): ${resolution.detail}`));
     return diagnostic;
   }
 

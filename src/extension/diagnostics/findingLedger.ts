@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { Finding } from '../../pool/types';
+import { DisposableStore } from '../disposables';
 import type { PoolChange, PoolManager } from '../poolManager';
 
 /** A finding and the folder whose pool reported it. */
@@ -28,16 +29,16 @@ const ACKNOWLEDGED: ReadonlySet<NonNullable<Finding['resolution']>['how']> = new
  * pool starts or stops.
  */
 export class FindingLedger implements vscode.Disposable {
+  private readonly disposables = new DisposableStore();
   private readonly entries = new Map<string, LedgerEntry>();
   /** `folder#worker` the developer acted on: its findings leave once resolved. */
   private readonly acknowledged = new Set<string>();
-  private readonly changed = new vscode.EventEmitter<void>();
+  private readonly changed = this.disposables.add(new vscode.EventEmitter<void>());
   /** Fires after every change, synchronously. */
   readonly onDidChange = this.changed.event;
-  private readonly subscription: vscode.Disposable;
 
   constructor(manager: PoolManager) {
-    this.subscription = manager.onDidChange((change) => this.onChange(change));
+    this.disposables.add(manager.onDidChange((change) => this.onChange(change)));
   }
 
   all(): LedgerEntry[] {
@@ -79,8 +80,7 @@ export class FindingLedger implements vscode.Disposable {
   }
 
   dispose(): void {
-    this.subscription.dispose();
-    this.changed.dispose();
+    this.disposables.dispose();
   }
 
   private onChange(change: PoolChange): void {

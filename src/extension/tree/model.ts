@@ -1,8 +1,9 @@
 import { relative, isAbsolute, sep } from 'node:path';
 import type { Finding, LeaseSnapshot, PoolSnapshot, WorkerSnapshot } from '../../pool/types';
-import { ERROR_FINDINGS, openFindings } from '../findings';
+import { findingSeverity, openFindings } from '../../shared/findings';
+import { formatDuration, formatRequest } from '../../shared/text';
 import { groupContext, leaseContext, poolContext, workerContext, type GroupKind, type LeaseField } from '../contextValues';
-import { formatAge, formatRequest, poolSummary, workerDescription, workerLabel } from '../format';
+import { poolSummary, workerDescription, workerLabel } from '../format';
 import type { PoolSource, PoolStatus } from '../poolManager';
 
 export type { PoolSource };
@@ -341,7 +342,7 @@ function presentWorker(node: WorkerNode, now: number): Presentation {
 }
 
 function workerIcon(node: WorkerNode): Presentation['icon'] {
-  if (node.findings.some((finding) => ERROR_FINDINGS.has(finding.kind)) || node.worker.defunct) return { id: 'error', color: 'problemsErrorIcon.foreground' };
+  if (node.findings.some((finding) => findingSeverity(finding.kind) === 'error') || node.worker.defunct) return { id: 'error', color: 'problemsErrorIcon.foreground' };
   if (node.findings.length > 0) return { id: 'warning', color: 'problemsWarningIcon.foreground' };
   switch (node.worker.state) {
     case 'busy':
@@ -368,12 +369,12 @@ function presentLeaseRow(node: LeaseNode, now: number): Presentation {
     case 'client':
       return { ...base, label: 'Client', description: lease.clientAddress, icon: { id: 'plug', color: null } };
     case 'age':
-      return { ...base, label: 'Age', description: `${formatAge(now - lease.acquiredAt)} · lease ${lease.id}`, icon: { id: 'watch', color: null } };
+      return { ...base, label: 'Age', description: `${formatDuration(now - lease.acquiredAt)} · lease ${lease.id}`, icon: { id: 'watch', color: null } };
   }
 }
 
 /** A script path relative to the folder when inside it (shorter, and what the developer knows it by). */
-export function displayPath(path: string, folderPath: string | null): string {
+function displayPath(path: string, folderPath: string | null): string {
   if (!path) return '(none)';
   if (!folderPath) return path;
   const rel = relative(folderPath, path);

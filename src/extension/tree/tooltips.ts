@@ -1,5 +1,6 @@
-import { ERROR_FINDINGS, openFindings } from '../findings';
-import { clock, describeExit, escapeMarkdown, formatAge, formatRequest, formatWholeAge, plural } from '../format';
+import { FINDING_KINDS, findingSeverity, openFindings } from '../../shared/findings';
+import { describeExit, formatClock, formatDuration, formatRequest, formatWholeDuration, plural } from '../../shared/text';
+import { escapeMarkdown } from '../format';
 import type { PoolNode, TreeNode, WorkerNode } from './model';
 
 /**
@@ -33,7 +34,7 @@ function poolTooltip(node: PoolNode, now: number): string {
   if (snapshot) {
     const c = snapshot.counts;
     lines.push(`- ${c.busy} busy, ${c.idle} idle, ${c.starting} starting, ${c.draining} draining, ${c.error} stopping (max ${snapshot.limits.maxWorkers})`);
-    if (snapshot.startedAt) lines.push(`- started ${clock(snapshot.startedAt)} (${formatWholeAge(now - snapshot.startedAt)} ago)`);
+    if (snapshot.startedAt) lines.push(`- started ${formatClock(snapshot.startedAt)} (${formatWholeDuration(now - snapshot.startedAt)} ago)`);
     lines.push(`- ${plural(snapshot.totals.requests, 'request')}, ${snapshot.totals.crashed} crashed workers, ${snapshot.totals.busyTimeouts} busy timeouts`);
     lines.push(`- leak policy ${code(snapshot.leakPolicy)}`);
     if (snapshot.queue.length > 0) lines.push(`- ${plural(snapshot.queue.length, 'request')} waiting for a worker`);
@@ -48,9 +49,9 @@ function workerTooltip(node: WorkerNode, now: number): string {
   const w = node.worker;
   const lines = [`**worker ${w.id}** — ${w.state}${w.defunct ? ' (defunct: the process is gone or a zombie)' : ''}`, ''];
   lines.push(`- pid ${w.pid === null ? 'not yet' : code(String(w.pid))}`);
-  lines.push(`- started ${clock(w.startedAt)} (${formatWholeAge(now - w.startedAt)} ago)`);
+  lines.push(`- started ${formatClock(w.startedAt)} (${formatWholeDuration(now - w.startedAt)} ago)`);
   lines.push(`- ${plural(w.accesses, 'request')} served`);
-  if (w.state === 'idle') lines.push(`- idle for ${formatWholeAge(now - w.lastActiveAt)}`);
+  if (w.state === 'idle') lines.push(`- idle for ${formatWholeDuration(now - w.lastActiveAt)}`);
   if (w.exitReason) lines.push(`- leaving: ${w.exitReason}${w.exit ? `, ${describeExit(w.exit)}` : ''}`);
   const lease = w.lease;
   if (lease) {
@@ -60,12 +61,12 @@ function workerTooltip(node: WorkerNode, now: number): string {
       '',
       `- script ${code(lease.scriptFilename)}`,
       `- client ${code(lease.clientAddress)} via ${code(lease.holder)}`,
-      `- held ${formatAge(now - lease.acquiredAt)} (since ${clock(lease.acquiredAt)}), waited ${formatAge(lease.acquiredAt - lease.queuedAt)} for a worker`,
+      `- held ${formatDuration(now - lease.acquiredAt)} (since ${formatClock(lease.acquiredAt)}), waited ${formatDuration(lease.acquiredAt - lease.queuedAt)} for a worker`,
     );
   }
   for (const finding of node.findings) {
-    const icon = ERROR_FINDINGS.has(finding.kind) ? '$(error)' : '$(warning)';
-    lines.push('', `${icon} **${finding.kind}** (${finding.id}, noticed ${clock(finding.detectedAt)}): ${escapeMarkdown(finding.message)}`);
+    const icon = findingSeverity(finding.kind) === 'error' ? '$(error)' : '$(warning)';
+    lines.push('', `${icon} **${finding.kind}** — ${FINDING_KINDS[finding.kind].title} (${finding.id}, noticed ${formatClock(finding.detectedAt)}): ${escapeMarkdown(finding.message)}`);
   }
   return lines.join('\n');
 }

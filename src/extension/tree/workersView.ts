@@ -1,10 +1,11 @@
 import * as vscode from 'vscode';
+import { plural } from '../../shared/text';
 import type { FindingLedger } from '../diagnostics/findingLedger';
+import { DisposableStore } from '../disposables';
 import { Views } from '../ids';
 import type { PoolManager } from '../poolManager';
-import { plural } from '../format';
+import { Throttle } from '../throttle';
 import { present, WorkersTreeModel, type TreeNode } from './model';
-import { RefreshScheduler } from '../refreshScheduler';
 import { tooltipMarkdown } from './tooltips';
 
 /** How often ages in descriptions move on while the view is visible. */
@@ -17,35 +18,33 @@ const TICK_MS = 1_000;
  * second and never while the view is hidden.
  */
 export class WorkersView implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
+  private readonly disposables = new DisposableStore();
   private readonly model = new WorkersTreeModel();
-  private readonly changed = new vscode.EventEmitter<TreeNode | TreeNode[] | undefined>();
+  private readonly changed = this.disposables.add(new vscode.EventEmitter<TreeNode | TreeNode[] | undefined>());
   readonly onDidChangeTreeData = this.changed.event;
   readonly treeView: vscode.TreeView<TreeNode>;
-  private readonly scheduler: RefreshScheduler;
-  /** The badge is on the activity bar, visible while the view is not: it has its own, never suspended, schedule. */
-  private readonly badgeScheduler: RefreshScheduler;
+  /** Tree refreshes: suspended while the view is hidden. */
+  private readonly refreshes: Throttle;
+  /** The badge is on the activity bar, visible while the view is not: it has its own, never suspended, throttle. */
+  private readonly badgeUpdates: Throttle;
   private ticker: NodeJS.Timeout | null = null;
-  private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
     private readonly manager: PoolManager,
     private readonly ledger: FindingLedger,
   ) {
-    this.treeView = vscode.window.createTreeView(Views.workers, { treeDataProvider: this, showCollapseAll: true });
-    this.scheduler = new RefreshScheduler(() => this.refresh(), 250, { suspended: !this.treeView.visible });
-    this.badgeScheduler = new RefreshScheduler(() => this.updateBadge(), 250);
-    this.disposables.push(
-      this.treeView,
-      this.changed,
-      this.scheduler,
-      this.badgeScheduler,
+    this.treeView = this.disposables.add(vscode.window.createTreeView(Views.workers, { treeDataProvider: this, showCollapseAll: true }));
+    this.refreshes = this.disposables.add(new Throttle(() => this.refresh(), { suspended: !this.treeView.visible }));
+    this.badgeUpdates = this.disposables.add(new Throttle(() => this.updateBadge()));
+    this.disposables.add(
       manager.onDidChange(() => {
-        this.scheduler.request();
-        this.badgeScheduler.request();
+        this.refreshes.request();
+        this.badgeUpdates.request();
       }),
-      this.treeView.onDidChangeVisibility(({ visible }) => this.setVisible(visible)),
-      ledger.onDidChange(() => this.badgeScheduler.request()),
     );
+    this.disposables.add(this.treeView.onDidChangeVisibility(({ visible }) => this.setVisible(visible)));
+    this.disposables.add(ledger.onDidChange(() => this.badgeUpdates.request()));
+    this.disposables.add({ dispose: () => this.stopTicker() });
     if (this.treeView.visible) this.startTicker();
   }
 
@@ -105,24 +104,23 @@ export class WorkersView implements vscode.TreeDataProvider<TreeNode>, vscode.Di
   }
 
   dispose(): void {
-    this.stopTicker();
-    for (const disposable of this.disposables.splice(0).reverse()) disposable.dispose();
+    this.disposables.dispose();
   }
 
   private setVisible(visible: boolean): void {
     if (visible) {
-      this.scheduler.resume();
+      this.refreshes.resume();
       this.startTicker();
     } else {
-      this.scheduler.suspend();
+      this.refreshes.suspend();
       this.stopTicker();
     }
   }
 
   private startTicker(): void {
-    if (this.ticker) return;
+    if (this.ticker || this.disposables.isDisposed) return;
     this.ticker = setInterval(() => {
-      if (this.model.hasLiveTimes()) this.scheduler.request();
+      if (this.model.hasLiveTimes()) this.refreshes.request();
     }, TICK_MS);
   }
 
