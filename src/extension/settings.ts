@@ -173,6 +173,7 @@ export function toServerOptions(settings: FolderSettings, folderPath: string, po
       host: settings.host,
       port,
       frontController: settings.frontController === '' ? null : settings.frontController,
+      optionSurface: 'settings',
     },
   };
 }

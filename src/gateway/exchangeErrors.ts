@@ -3,6 +3,7 @@ import { PoolSaturatedError, PoolUnavailableError, type Lease } from '../pool/po
 import type { LeaseRevocation } from '../pool/types';
 import type { HttpIo } from './httpIo';
 import { BodyAbortedError, BodyTimeoutError, BodyTooLargeError } from './requestBody';
+import { optionName, type OptionId, type OptionSurface } from '../shared/options';
 import { sendError } from './responder';
 
 /**
@@ -12,10 +13,16 @@ import { sendError } from './responder';
  * the developer can do about it.
  */
 
+/** `Raise the busy timeout (--busy-timeout)`, with the surface's name of the option where it has one. */
+function raise(what: string, option: OptionId, surface: OptionSurface): string {
+  const name = optionName(option, surface);
+  return name ? `Raise ${what} (${name})` : `Raise ${what}`;
+}
+
 /** The request body could not be received. */
-export function sendBodyError(io: HttpIo, error: unknown): void {
+export function sendBodyError(io: HttpIo, error: unknown, surface: OptionSurface): void {
   if (error instanceof BodyTooLargeError) {
-    sendError(io, 413, 'Content Too Large', error.message, ['Raise the limit with --max-body if this upload is expected.'], { Connection: 'close' });
+    sendError(io, 413, 'Content Too Large', error.message, [`${raise('the body size limit', 'maxBody', surface)} if this upload is expected.`], { Connection: 'close' });
   } else if (error instanceof BodyTimeoutError) {
     sendError(io, 408, 'Request Timeout', error.message, undefined, { Connection: 'close' });
   } else if (error instanceof BodyAbortedError) {
@@ -26,10 +33,10 @@ export function sendBodyError(io: HttpIo, error: unknown): void {
 }
 
 /** The pool gave no worker (saturated, stopping or failed). */
-export function sendAcquireError(io: HttpIo, error: unknown, queueTimeoutMs: number): void {
+export function sendAcquireError(io: HttpIo, error: unknown, queueTimeoutMs: number, surface: OptionSurface): void {
   if (error instanceof PoolSaturatedError) {
     const retryAfter = String(Math.max(1, Math.ceil(queueTimeoutMs / 10_000)));
-    sendError(io, 503, 'Service Unavailable', `The pool is saturated: ${error.message}.`, ['Raise --max-workers, or find what keeps the workers busy in the status page.'], {
+    sendError(io, 503, 'Service Unavailable', `The pool is saturated: ${error.message}.`, [`${raise('the worker limit', 'maxWorkers', surface)}, or find what keeps the workers busy in the status page.`], {
       'Retry-After': retryAfter,
     });
   } else if (error instanceof PoolUnavailableError) {
@@ -40,12 +47,12 @@ export function sendAcquireError(io: HttpIo, error: unknown, queueTimeoutMs: num
 }
 
 /** The pool ended the lease while `scriptName` ran on it. */
-export function sendRevoked(io: HttpIo, revocation: LeaseRevocation, lease: Lease | null, scriptName: string): void {
+export function sendRevoked(io: HttpIo, revocation: LeaseRevocation, lease: Lease | null, scriptName: string, surface: OptionSurface): void {
   const who = lease ? `Worker ${lease.workerId} (pid ${lease.workerPid ?? '?'})` : 'The worker';
   switch (revocation.kind) {
     case 'busy-timeout':
       sendError(io, 504, 'Gateway Timeout', `${who} did not finish ${scriptName} within the busy timeout of ${revocation.timeoutMs / 1000} s; it was killed and replaced.`, [
-        'Raise the busy timeout (--busy-timeout) for long requests, or look for an endless loop or a blocking call.',
+        `${raise('the busy timeout', 'busyTimeout', surface)} for long requests, or look for an endless loop or a blocking call.`,
       ]);
       return;
     case 'worker-exited':

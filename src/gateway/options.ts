@@ -1,5 +1,6 @@
 import { tmpdir } from 'node:os';
 import { DEFAULTS } from '../shared/defaults';
+import type { OptionSurface } from '../shared/options';
 
 /** Settings of the HTTP front server. */
 export interface GatewayOptions {
@@ -38,6 +39,8 @@ export interface GatewayOptions {
    * hand the rest to Node's HTTP server; false = Node's server for all.
    */
   leanHttp: boolean;
+  /** How error pages name an option the developer can change: a CLI flag or an extension setting. */
+  optionSurface: OptionSurface;
 }
 
 /** Defaults: loopback only, nginx-like limits scaled for development (values in src/shared/defaults.ts). */
@@ -55,4 +58,5 @@ export const defaultGatewayOptions: Omit<GatewayOptions, 'documentRoot'> = {
   statusPath: DEFAULTS.statusPath,
   leanHttp: true,
   abortGraceMs: DEFAULTS.abortGraceMs,
+  optionSurface: 'cli',
 };

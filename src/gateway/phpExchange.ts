@@ -14,7 +14,7 @@ import type { ScriptResolution } from './resolve';
 import { sendError } from './responder';
 
 /** What an exchange needs from the gateway's options. */
-export type ExchangeOptions = Pick<GatewayOptions, 'maxBodyBytes' | 'bodyMemoryThreshold' | 'tempDir' | 'bodyIdleTimeoutMs' | 'abortGraceMs'>;
+export type ExchangeOptions = Pick<GatewayOptions, 'maxBodyBytes' | 'bodyMemoryThreshold' | 'tempDir' | 'bodyIdleTimeoutMs' | 'abortGraceMs' | 'optionSurface'>;
 
 /**
  * Runs PHP scripts for both HTTP fronts: each request becomes one
@@ -334,7 +334,7 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
     this.connection?.destroy();
     if (this.over) return;
     this.finish();
-    sendRevoked(this.io, revocation, lease, this.script.scriptName);
+    sendRevoked(this.io, revocation, lease, this.script.scriptName, this.runner.options.optionSurface);
   }
 
   /** The holder is gone once its exchange is done (an abandoned script still counts: its worker is busy). */
@@ -418,13 +418,13 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
 
   private failBody(error: unknown): void {
     this.finish();
-    sendBodyError(this.io, error);
+    sendBodyError(this.io, error, this.runner.options.optionSurface);
   }
 
   private failAcquire(error: unknown): void {
     const wasOver = this.over;
     this.finish();
-    if (!wasOver) sendAcquireError(this.io, error, this.runner.pool.options.queueTimeoutMs);
+    if (!wasOver) sendAcquireError(this.io, error, this.runner.pool.options.queueTimeoutMs, this.runner.options.optionSurface);
   }
 }
 
