@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // What the DBGp relay (src/dbgp) costs a debugged request, measured against
 // real php-cgi workers running Xdebug and a minimal IDE in this process:
-//   1. refused connect: an untriggered request, a triggered one whose IDE is
-//      not listening (through the relay), and the same without the relay
-//      (Xdebug straight at a closed port): what "no IDE" costs;
+//   1. refused connect: an untriggered request (and one to a worker without
+//      Xdebug at all), a triggered one whose IDE is not listening (through
+//      the relay), and the same without the relay (Xdebug straight at a
+//      closed port): what "no IDE" costs;
 //   2. round trip: `status` to a paused worker, IDE → relay → Xdebug → relay
 //      → IDE, against Xdebug connected to the IDE directly;
 //   3. throughput: `property_get` of a 32 MiB string (a 43 MiB packet) through
@@ -55,8 +56,9 @@ const socketDir = dbgp.createSocketDir();
 const workers = [];
 let count = 0;
 
+/** A worker with Xdebug pointed at `clientPort`, or without Xdebug at all (null). */
 async function startWorker(clientPort) {
-  const { args } = dbgp.xdebugWorkerArgs(decision, clientPort);
+  const { args } = clientPort === null ? { args: [] } : dbgp.xdebugWorkerArgs(decision, clientPort);
   const worker = await dbgp.spawnWorker({
     command: phpCgi,
     args: [...args, '-d', 'memory_limit=512M'],
@@ -158,21 +160,26 @@ try {
   const relayToNowhere = await dbgp.DebugRelay.listen({ ide: { host: '127.0.0.1', port: await closedPort() } });
   const viaRelay = await startWorker(relayToNowhere.port);
   const direct = await startWorker(await closedPort());
+  const noXdebug = await startWorker(null);
+  const withoutXdebug = [];
   const plain = [];
   const refusedRelay = [];
   const refusedDirect = [];
   for (let i = 0; i < 20; i++) {
+    await request(noXdebug.connection, 'hello.php', false);
     await request(viaRelay.connection, 'hello.php', false);
     await request(viaRelay.connection, 'hello.php', true);
     await request(direct.connection, 'hello.php', true);
   }
   for (let i = 0; i < N_REQUESTS; i++) {
+    withoutXdebug.push(ms(await request(noXdebug.connection, 'hello.php', false)));
     plain.push(ms(await request(viaRelay.connection, 'hello.php', false)));
     refusedRelay.push(ms(await request(viaRelay.connection, 'hello.php', true)));
     refusedDirect.push(ms(await request(direct.connection, 'hello.php', true)));
   }
   relayToNowhere.dispose();
   results.refusedConnect = {
+    withoutXdebugMs: { median: median(withoutXdebug), p90: pct(withoutXdebug, 0.9) },
     untriggeredMs: { median: median(plain), p90: pct(plain, 0.9) },
     triggeredNoIdeViaRelayMs: { median: median(refusedRelay), p90: pct(refusedRelay, 0.9) },
     triggeredNoIdeDirectMs: { median: median(refusedDirect), p90: pct(refusedDirect, 0.9) },
@@ -318,7 +325,8 @@ if (opt.json) {
   console.log(`php-cgi ${phpCgi}, Xdebug ${r.meta.xdebug}, Node ${r.meta.node}; all on one machine.\n`);
   console.log('| request (hello.php) | median ms | p90 ms |');
   console.log('| --- | ---: | ---: |');
-  console.log(`| untriggered | ${f(r.refusedConnect.untriggeredMs.median)} | ${f(r.refusedConnect.untriggeredMs.p90)} |`);
+  console.log(`| no Xdebug loaded | ${f(r.refusedConnect.withoutXdebugMs.median)} | ${f(r.refusedConnect.withoutXdebugMs.p90)} |`);
+  console.log(`| Xdebug loaded, untriggered | ${f(r.refusedConnect.untriggeredMs.median)} | ${f(r.refusedConnect.untriggeredMs.p90)} |`);
   console.log(
     `| triggered, no IDE, via relay | ${f(r.refusedConnect.triggeredNoIdeViaRelayMs.median)} | ${f(r.refusedConnect.triggeredNoIdeViaRelayMs.p90)} |`,
   );
