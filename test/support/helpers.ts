@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { classifyXdebugProbe, type XdebugAvailability } from '../../src/dbgp/xdebugDetect';
 import { readProcessStat } from '../../src/platform/processTable';
 import type { LeaseHolder, LeaseRevocation } from '../../src/pool/types';
 
@@ -30,4 +32,15 @@ export class RecordingHolder implements LeaseHolder {
   revoke(revocation: LeaseRevocation): void {
     this.revocations.push(revocation);
   }
+}
+
+/**
+ * Whether `php-cgi` has Xdebug, decided synchronously (a test file must know
+ * before it declares its tests whether to skip them), with the product's own
+ * reading of `php-cgi -d zend_extension=xdebug -v`.
+ */
+export function xdebugAvailabilitySync(env: NodeJS.ProcessEnv = process.env): XdebugAvailability {
+  const probe = spawnSync(phpCgi, ['-d', 'zend_extension=xdebug', '-v'], { env, encoding: 'utf8', timeout: 10_000 });
+  if (probe.error) return { kind: 'missing', detail: `cannot run ${phpCgi}: ${probe.error.message}` };
+  return classifyXdebugProbe(probe.stdout, probe.stderr);
 }
