@@ -101,9 +101,10 @@ export class PhpWorkerSet {
     return { worker, connection, response };
   }
 
-  async stopAll(): Promise<void> {
+  /** Stops every worker (SIGTERM, then SIGKILL after `graceMs`: a CPU-busy php-cgi ignores SIGTERM until its request ends). */
+  async stopAll(graceMs = 2_000): Promise<void> {
     for (const connection of this.connections.splice(0)) connection.destroy();
-    await Promise.all(this.started.splice(0).map((worker) => stopProcessGroup(worker.child, 2_000)));
+    await Promise.all(this.started.splice(0).map((worker) => stopProcessGroup(worker.child, graceMs)));
   }
 }
 

@@ -153,13 +153,28 @@ class Walker {
     return this.string(name, what);
   }
 
+  /**
+   * A zend_string's header with the first bytes of its text in one read; a
+   * string that ends near the end of its mapping gets the header alone (its
+   * text is then read at its exact length).
+   */
+  private readStringHead(address: number, what: string): Buffer {
+    const { offsets } = this.layout;
+    try {
+      return this.memory.read(address, offsets.strVal + STRING_PREFETCH, what);
+    } catch (error) {
+      if (!(error instanceof MemoryReadError)) throw error;
+      return this.memory.read(address, offsets.strVal, what);
+    }
+  }
+
   /** A zend_string's text, checked to be one. */
   string(address: number, what: string): string {
     const cached = this.strings.get(address);
     if (cached !== undefined) return cached;
     const { offsets, constants } = this.layout;
     aligned(address, 8, what);
-    const head = this.memory.read(address, offsets.strVal + STRING_PREFETCH, what);
+    const head = this.readStringHead(address, what);
     const typeInfo = head.readUInt32LE(offsets.strTypeInfo);
     if ((typeInfo & GC_TYPE_MASK) !== constants.isString) {
       throw new MemoryReadError(`${what}: ${hex(address)} is not a PHP string (type ${typeInfo & GC_TYPE_MASK})`);
@@ -167,7 +182,8 @@ class Walker {
     const length = Number(head.readBigUInt64LE(offsets.strLen));
     if (length > MAX_PLAUSIBLE_STRING) throw new MemoryReadError(`${what}: string length ${length} is not plausible`);
     const shown = Math.min(length, MAX_SHOWN_STRING);
-    const bytes = shown <= STRING_PREFETCH ? head.subarray(offsets.strVal, offsets.strVal + shown) : this.memory.read(address + offsets.strVal, shown, what);
+    const bytes =
+      offsets.strVal + shown <= head.length ? head.subarray(offsets.strVal, offsets.strVal + shown) : this.memory.read(address + offsets.strVal, shown, what);
     const text = bytes.toString('utf8') + (shown < length ? '…' : '');
     this.strings.set(address, text);
     return text;

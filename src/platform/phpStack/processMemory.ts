@@ -102,14 +102,15 @@ export function pointerAt(buffer: Buffer, offset: number, what: string): number 
   return Number(value);
 }
 
-function describeOpenError(pid: number, error: NodeJS.ErrnoException): string {
+/** The one-line reason for an error opening one of a process's /proc files that need ptrace access. */
+export function describeOpenError(pid: number, error: NodeJS.ErrnoException): string {
   if (error.code === 'ENOENT') return `process ${pid} does not exist`;
   if (error.code === 'EACCES' || error.code === 'EPERM') {
     const scope = readPtraceScope();
     const policy = scope === null ? '' : ` (Yama ptrace_scope=${scope}${scope >= 2 ? ': only root may read another process' : ''})`;
     return `not allowed to read the memory of process ${pid}${policy}: the reader must be its parent, as the same user`;
   }
-  return `cannot open /proc/${pid}/mem: ${error.code ?? error.message}`;
+  return `cannot read process ${pid} through /proc: ${error.code ?? error.message}`;
 }
 
 function readPtraceScope(): number | null {

@@ -4,7 +4,7 @@ import { walkPhpStack } from './frameWalker';
 import type { PhpLayout } from './layoutTypes';
 import { findLoadBias } from './loadBias';
 import { identifyPhpBuild, PHP_SYMBOLS, type BuildVerdict } from './phpBuild';
-import { MemoryReadError, ProcessMemory, hex } from './processMemory';
+import { MemoryReadError, ProcessMemory, describeOpenError, hex } from './processMemory';
 import { readProcState, readSchedStat } from './procState';
 import { readConsistently, withProcessStopped } from './stopForRead';
 import type { StackAvailability, StackReadResult, WaitReason } from './types';
@@ -162,7 +162,7 @@ export class PhpStackReader {
     try {
       exe = statSync(`/proc/${pid}/exe`);
     } catch (error) {
-      return { ok: false, reason: `cannot see worker ${pid}'s executable (${(error as NodeJS.ErrnoException).code ?? String(error)})` };
+      return { ok: false, reason: describeOpenError(pid, error as NodeJS.ErrnoException) };
     }
     const exeKey = `${exe.dev}:${exe.ino}:${exe.size}:${exe.mtimeMs}`;
     const cached = this.workers.get(pid);

@@ -72,7 +72,12 @@ export function withProcessStopped<T>(pid: number, read: () => T, timeoutMs: num
  * times scheduled). Returns null when it did run, so the caller reads again
  * with the worker stopped.
  */
-export function readConsistently<T>(pid: number, before: { state: string; timeslices: number | null }, read: () => T, timeslicesOf: (pid: number) => number | null): T | null {
+export function readConsistently<T>(
+  pid: number,
+  before: { state: string; timeslices: number | null },
+  read: () => T,
+  timeslicesOf: (pid: number) => number | null,
+): T | null {
   const result = read();
   const after = readProcState(pid);
   if (!after || after.state !== before.state) return null;

@@ -173,7 +173,7 @@ function selectFds(memory: MemoryReader, args: bigint[]): number[] {
 
 /** macOS and other systems without /proc: `ps` gives the state letter and CPU time, nothing more. */
 function readWithPs(pid: number, cpuBaselineMs: number | undefined): WaitReason {
-  let out = '';
+  let out: string;
   try {
     out = execFileSync('ps', ['-o', 'stat=,time=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
@@ -181,7 +181,14 @@ function readWithPs(pid: number, cpuBaselineMs: number | undefined): WaitReason 
   }
   const [stat = '?', time = '0:00'] = out.split(/\s+/);
   const cpu = parsePsTime(time);
-  return { state: describeState(stat.charAt(0)), syscall: null, fd: null, target: null, cpuMs: Math.max(0, Math.round(cpu - (cpuBaselineMs ?? 0))), sinceMs: 0 };
+  return {
+    state: describeState(stat.charAt(0)),
+    syscall: null,
+    fd: null,
+    target: null,
+    cpuMs: Math.max(0, Math.round(cpu - (cpuBaselineMs ?? 0))),
+    sinceMs: 0,
+  };
 }
 
 /** `ps -o time`: `[[dd-]hh:]mm:ss[.cc]` → milliseconds. */
