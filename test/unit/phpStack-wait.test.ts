@@ -7,7 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeAddress } from '../../src/platform/phpStack/fdTarget';
 import { SYSCALL_TABLES, lookupSyscall } from '../../src/platform/phpStack/syscalls';
-import { parsePsTime, parseSyscallLine } from '../../src/platform/phpStack/waitReason';
+import { parsePsTime } from '../../src/platform/phpStack/procState';
+import { parseSyscallLine } from '../../src/platform/phpStack/waitReason';
 
 /** `#define __NR_name N` and `#define __NR3264_name N` (+ `__NR_name __NR3264_name`) from a uapi header. */
 function syscallNumbers(header: string): Map<string, number> {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 /**
@@ -83,6 +84,7 @@ export function readContextSwitches(pid: number): { voluntary: number; involunta
  * baseline to get the CPU used by that request.
  */
 export function readCpuTimeMs(pid: number): number | null {
+  if (process.platform !== 'linux') return readWithPs(pid)?.cpuMs ?? null;
   const sched = readSchedStat(pid);
   if (sched) return sched.cpuNs / 1e6;
   const state = readProcState(pid);
@@ -110,4 +112,28 @@ export function describeState(letter: string): string {
     default:
       return letter;
   }
+}
+
+/**
+ * Systems without /proc (macOS): one `ps` gives the state letter and the CPU
+ * time; null when the process does not exist.
+ */
+export function readWithPs(pid: number): { state: string; cpuMs: number } | null {
+  let out: string;
+  try {
+    out = execFileSync('ps', ['-o', 'stat=,time=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+  const [stat = '', time = ''] = out.split(/\s+/);
+  if (!stat) return null;
+  return { state: stat.charAt(0), cpuMs: parsePsTime(time) };
+}
+
+/** `ps -o time`: `[[dd-]hh:]mm:ss[.cc]` → milliseconds. */
+export function parsePsTime(text: string): number {
+  const [dayPart, clock] = text.includes('-') ? (text.split('-') as [string, string]) : ['0', text];
+  let seconds = 0;
+  for (const part of clock.split(':').map(Number)) seconds = seconds * 60 + part;
+  return Math.round((Number(dayPart) * 86400 + seconds) * 1000);
 }

@@ -30,6 +30,11 @@ export interface PhpStackReaderOptions {
   /** How long to wait for a running worker to stop for a read. Default 200 ms. */
   stopTimeoutMs?: number;
   /**
+   * How long a SIGSTOP is awaited before a runnable worker is read as frozen
+   * (see withProcessStopped); Infinity waits for state T. Default 0.3 ms.
+   */
+  stopSettleMs?: number;
+  /**
    * Replaces the table chosen for a build. For tests that need a wrong table
    * (the canary must then turn the feature off); nothing else should set it.
    */
@@ -112,7 +117,7 @@ export class PhpStackReader {
     if (!resolved.ok) return { ok: false, reason: resolved.reason, unavailable: true };
     const walk = (): ReturnType<typeof walkPhpStack> => walkPhpStack(resolved.memory, resolved.layout, resolved.executorGlobals, { maxFrames: this.maxFrames });
     try {
-      if (state.state === 'R') return { ok: true, ...withProcessStopped(pid, walk, this.stopTimeoutMs), stopped: true };
+      if (state.state === 'R') return { ok: true, ...withProcessStopped(pid, walk, this.stopTimeoutMs, undefined, this.options.stopSettleMs), stopped: true };
       if (state.state === 'T' || state.state === 't') return { ok: true, ...walk(), stopped: false };
       const timeslices = readSchedStat(pid)?.timeslices ?? null;
       let quiet: ReturnType<typeof walkPhpStack> | null = null;
@@ -123,7 +128,7 @@ export class PhpStackReader {
         // It may have woken and changed its stack under us: read again, held still.
       }
       if (quiet) return { ok: true, ...quiet, stopped: false };
-      return { ok: true, ...withProcessStopped(pid, walk, this.stopTimeoutMs), stopped: true };
+      return { ok: true, ...withProcessStopped(pid, walk, this.stopTimeoutMs, undefined, this.options.stopSettleMs), stopped: true };
     } catch (error) {
       return { ok: false, reason: error instanceof Error ? error.message : String(error), unavailable: false };
     }

@@ -1,8 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describeFd, epollTargets } from './fdTarget';
 import { MemoryReadError, ProcessMemory, type MemoryReader } from './processMemory';
-import { describeState, readContextSwitches, readCpuTimeMs, readProcState, readSchedStat } from './procState';
+import { describeState, readContextSwitches, readCpuTimeMs, readProcState, readSchedStat, readWithPs } from './procState';
 import { lookupSyscall, type SyscallInfo } from './syscalls';
 import type { WaitReason, WaitTarget } from './types';
 
@@ -32,7 +31,7 @@ export class WaitReasonReader {
   constructor(private readonly now: () => number = () => performance.now()) {}
 
   read(pid: number, options: WaitReadOptions = {}): WaitReason {
-    if (process.platform !== 'linux') return readWithPs(pid, options.cpuBaselineMs);
+    if (process.platform !== 'linux') return readWaitWithPs(pid, options.cpuBaselineMs);
     const stat = readProcState(pid);
     if (!stat) {
       this.seen.delete(pid);
@@ -171,31 +170,10 @@ function selectFds(memory: MemoryReader, args: bigint[]): number[] {
   return fds;
 }
 
-/** macOS and other systems without /proc: `ps` gives the state letter and CPU time, nothing more. */
-function readWithPs(pid: number, cpuBaselineMs: number | undefined): WaitReason {
-  let out: string;
-  try {
-    out = execFileSync('ps', ['-o', 'stat=,time=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return { state: 'gone', syscall: null, fd: null, target: null, cpuMs: 0, sinceMs: 0 };
-  }
-  const [stat = '?', time = '0:00'] = out.split(/\s+/);
-  const cpu = parsePsTime(time);
-  return {
-    state: describeState(stat.charAt(0)),
-    syscall: null,
-    fd: null,
-    target: null,
-    cpuMs: Math.max(0, Math.round(cpu - (cpuBaselineMs ?? 0))),
-    sinceMs: 0,
-  };
-}
-
-/** `ps -o time`: `[[dd-]hh:]mm:ss[.cc]` → milliseconds. */
-export function parsePsTime(text: string): number {
-  const [dayPart, clock] = text.includes('-') ? (text.split('-') as [string, string]) : ['0', text];
-  const parts = clock.split(':').map(Number);
-  let seconds = 0;
-  for (const part of parts) seconds = seconds * 60 + part;
-  return Math.round((Number(dayPart) * 86400 + seconds) * 1000);
+/** macOS and other systems without /proc: `ps` gives the state and CPU time, nothing more. */
+function readWaitWithPs(pid: number, cpuBaselineMs: number | undefined): WaitReason {
+  const ps = readWithPs(pid);
+  if (!ps) return { state: 'gone', syscall: null, fd: null, target: null, cpuMs: 0, sinceMs: 0 };
+  const cpuMs = Math.max(0, Math.round(ps.cpuMs - (cpuBaselineMs ?? 0)));
+  return { state: describeState(ps.state), syscall: null, fd: null, target: null, cpuMs, sinceMs: 0 };
 }
