@@ -158,6 +158,22 @@ describe.skipIf(!linux)('live PHP stacks of real php-cgi workers', () => {
     expect(frames[2]).toMatchObject({ class: 'Registry', type: '::' });
   });
 
+  it('reads a worker someone else stopped as it is, and leaves it stopped', async () => {
+    const reader = newReader();
+    const { worker } = await workers.busy('nested.php');
+    await blockedIn(reader, worker.pid, /nanosleep/);
+    process.kill(worker.pid, 'SIGSTOP');
+    try {
+      await waitFor(() => readProcState(worker.pid)?.state === 'T', 'the worker to stop');
+      const result = reader.readStack(worker.pid);
+      expect(result).toMatchObject({ ok: true, stopped: false });
+      expect(result.ok && result.frames[1]?.function).toBe('query');
+      expect(readProcState(worker.pid)?.state).toBe('T');
+    } finally {
+      process.kill(worker.pid, 'SIGCONT');
+    }
+  });
+
   it('reads an idle worker (between requests) as an empty stack', async () => {
     const reader = newReader();
     const worker = await workers.start();
