@@ -6,7 +6,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PhpStackReader, readCpuTimeMs } from '../../src/platform/phpStack';
+import type { FastCgiConnection } from '../../src/fastcgi';
+import { PhpStackReader, readCpuTimeMs, runCanary } from '../../src/platform/phpStack';
 import { waitFor } from '../support/helpers';
 
 const realPlatform = process.platform;
@@ -30,6 +31,23 @@ describe.skipIf(realPlatform === 'win32')('live stacks elsewhere than Linux', ()
     expect(reader.unavailableReason).toBe(reason);
     expect(reader.availability(process.pid)).toEqual({ available: false, reason });
     expect(reader.readStack(process.pid)).toEqual({ ok: false, reason, unavailable: true });
+  });
+
+  it('fails the canary at once, without a request, with the reason as its log line', async () => {
+    const reader = new PhpStackReader();
+    const untouched = new Proxy({} as FastCgiConnection, {
+      get: () => {
+        throw new Error('no request may be sent');
+      },
+    });
+    const outcome = await runCanary({ connection: untouched, pid: process.pid, scriptPath: '/nowhere/canary.php', reader });
+    expect(outcome).toEqual({
+      ok: false,
+      reason: "live PHP stacks need Linux's /proc (this system is darwin)",
+      message: "live PHP stacks need Linux's /proc (this system is darwin)",
+      frames: null,
+      requestEnded: true,
+    });
   });
 
   it('still gives the state and CPU time of a worker from ps', async () => {

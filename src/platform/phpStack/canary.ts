@@ -35,6 +35,7 @@ final class FastCgiPoolCanary
 {
     public static function hold(): string
     {
+        ini_set('zlib.output_compression', '0');
         while (ob_get_level() > 0) {
             ob_end_flush();
         }
@@ -195,8 +196,17 @@ export interface CanaryRun {
  * Runs the canary request on the connection, reads the worker's stack while
  * the script waits for its body, checks it, then lets the request finish. On
  * a failure the reader is disabled (every later read says why in one line).
+ * A worker the reader cannot read at all (another platform, a ZTS build, an
+ * unknown PHP version) fails at once, without a request.
  */
 export async function runCanary(run: CanaryRun): Promise<CanaryOutcome> {
+  // A platform or PHP build the reader cannot read at all: no request, the reason is the log line.
+  const availability = run.reader.availability(run.pid);
+  if (!availability.available) {
+    const message = availability.reason.startsWith('live PHP stacks') ? availability.reason : `live PHP stacks are off: ${availability.reason}`;
+    run.reader.disable(message);
+    return { ok: false, reason: availability.reason, message, frames: null, requestEnded: true };
+  }
   const deadline = Date.now() + (run.timeoutMs ?? 5_000);
   const response = new CanaryResponse();
   run.connection.beginRequest(canaryParams(run.scriptPath), response);
