@@ -26,7 +26,7 @@ beforeAll(() => {
 
 afterEach(async () => {
   for (const reader of readers.splice(0)) reader.dispose();
-  await workers.stopAll(300);
+  await workers.stopAll(0);
 });
 
 afterAll(() => removeSocketDir(socketDir));
