@@ -117,7 +117,9 @@ async function main() {
     gapMs,
     assetAgeS,
     revalidateAll: opt['revalidate-all'],
-    phpsNote: TARGETS.phps ? 'one process serving one request at a time, no PHP_CLI_SERVER_WORKERS, as VS Code\'s "PHP Server" extension starts it' : '',
+    phpsNote: targetIds.includes('phps')
+      ? 'one process serving one request at a time, no PHP_CLI_SERVER_WORKERS, as VS Code\'s "PHP Server" extension starts it'
+      : '',
     loadBefore: loadNow(),
     versions: versions(),
     playwright: JSON.parse(readFileSync(join(REPO, 'node_modules/playwright-core/package.json'), 'utf8')).version,

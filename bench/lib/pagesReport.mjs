@@ -47,7 +47,7 @@ export function renderPagesReport(results) {
   L.push(`### Page loads, run of ${meta.date} (${meta.mode}${meta.mode === 'quick' ? ', a smoke run, not for the record' : ''})`);
   L.push('');
   L.push(
-    `${meta.cpu}; ${meta.workers} PHP workers per target (php -S: ${meta.phpsNote}); headless ${meta.browser} (playwright-core ${meta.playwright}); ` +
+    `${meta.cpu}; ${meta.workers} PHP workers per target${meta.phpsNote ? ` (php -S: ${meta.phpsNote})` : ''}; headless ${meta.browser} (playwright-core ${meta.playwright}); ` +
       `${meta.loads} loads per cell in batches of ${meta.batch}, the targets interleaved; the apps' files dated ${meta.assetAgeS} s before the run; ` +
       (meta.revalidateAll
         ? 'nginx and apache told to send static files with `Cache-Control: public, max-age=0` as ours does (--revalidate-all).'
