@@ -19,7 +19,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createApp, STATIC_BYTES, STATIC_FILE } from './lib/app.mjs';
 import { ensureInstalled, findPhpFpm } from './lib/install.mjs';
-import { treeRss } from './lib/procs.mjs';
+import { settle, treeRss } from './lib/procs.mjs';
 import { getStatus, TARGETS } from './lib/targets.mjs';
 import { runWrk } from './lib/wrk.mjs';
 import { fmt, renderReport } from './lib/report.mjs';
@@ -248,13 +248,6 @@ async function main() {
   writeFileSync(join(dir, `latest-${meta.mode}.md`), md + '\n');
   if (opt.json) writeFileSync(opt.json, JSON.stringify(results, null, 2));
   if (writeDocs) updateDocs(md);
-}
-
-/** Waits (at most 3 s) until the target's process tree is back to its size after the warm-up. */
-async function settle(target, processes) {
-  const deadline = Date.now() + 3000;
-  await new Promise((r) => setTimeout(r, 100));
-  while (Date.now() < deadline && treeRss(target.rootPids()).processes > processes) await new Promise((r) => setTimeout(r, 50));
 }
 
 function runMicro(quickMode, extra = []) {

@@ -129,3 +129,10 @@ export async function stopTree(child, signal = 'SIGTERM', graceMs = 5000) {
     }
   }
 }
+
+/** Waits (at most `maxMs`) until a target's process tree is back to `processes` (its size after the warm-up). */
+export async function settle(target, processes, maxMs = 3000) {
+  const deadline = Date.now() + maxMs;
+  await sleep(100);
+  while (Date.now() < deadline && treeRss(target.rootPids()).processes > processes) await sleep(50);
+}

@@ -1,7 +1,12 @@
-// The three servers under test, each started from configs generated in its
-// own temp dir, on a free 127.0.0.1 port, as our child process(es), and
-// stopped by pid. Nothing outside the temp dir is written; ports 80/443 are
-// never used; system configs are only read (mime.types, php.ini).
+// The servers under test, each started from configs generated in its own
+// temp dir (php -S needs none), on a free 127.0.0.1 port, as our child
+// process(es), and stopped by pid. Nothing outside the temp dir is written;
+// ports 80/443 are never used; system configs are only read (mime.types,
+// php.ini). Every start takes { app, workers, probe }: the document root, the
+// PHP workers, and the path whose first 200 ends the cold start; nginx and
+// apache also take `staticMaxAge0` (bench/pages.mjs --revalidate-all): send
+// `Cache-Control: public, max-age=0` with static files, as ours always does,
+// instead of no Cache-Control at all (their default).
 import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -104,7 +109,7 @@ fastcgi_param  SERVER_NAME        $server_name;
 fastcgi_param  REDIRECT_STATUS    200;
 `;
 
-async function startNginxFpm({ app, workers }) {
+async function startNginxFpm({ app, workers, probe = '/hello.php', staticMaxAge0 = false }) {
   const fpm = findPhpFpm();
   if (!fpm) throw new Error('php-fpm not installed');
   const dir = mkdtempSync(join(tmpdir(), 'fcgi-bench-nginx-'));
@@ -154,7 +159,9 @@ http {
     server_name localhost;
     root "${app}";
     index index.php index.html;
-    location / { try_files $uri $uri/ /index.php?$query_string; }
+    location / {
+      try_files $uri $uri/ /index.php?$query_string;${staticMaxAge0 ? '\n      add_header Cache-Control "public, max-age=0";' : ''}
+    }
     location ~ [^/]\\.php(/|$) {
       fastcgi_split_path_info ^(.+?\\.php)(/.*)$;
       if (!-f $document_root$fastcgi_script_name) { return 404; }
@@ -184,7 +191,7 @@ http {
   };
   const url = `http://127.0.0.1:${port}`;
   try {
-    const coldStartMs = await firstOk(`${url}/hello.php`, t0, 15_000, () => gone(fpmChild) || gone(nginxChild));
+    const coldStartMs = await firstOk(url + probe, t0, 15_000, () => gone(fpmChild) || gone(nginxChild));
     return { url, coldStartMs, rootPids: () => [fpmChild.pid, nginxChild.pid], stop, dir };
   } catch (error) {
     const detail = logs.map((l) => l.text).join('') + readTail(join(dir, 'nginx-error.log')) + readTail(join(dir, 'php-fpm.log'));
@@ -197,7 +204,7 @@ http {
 
 const MODULES = '/usr/lib/apache2/modules';
 
-async function startApacheFcgid({ app, workers }) {
+async function startApacheFcgid({ app, workers, probe = '/hello.php', staticMaxAge0 = false }) {
   const dir = mkdtempSync(join(tmpdir(), 'fcgi-bench-apache-'));
   const port = await freePort();
   // www-data must reach dir/fcgid (mkdtemp makes dir 0700).
@@ -251,6 +258,10 @@ FcgidInitialEnv PHP_FCGI_MAX_REQUESTS 0
 FcgidIdleTimeout 0
 FcgidProcessLifeTime 0
 DocumentRoot "${app}"
+# The front controller, as nginx's try_files … /index.php and our default:
+# paths that are no file (and the directory index) go to /index.php.
+DirectoryIndex index.php index.html
+FallbackResource /index.php
 <Directory />
   Require all denied
 </Directory>
@@ -260,7 +271,15 @@ DocumentRoot "${app}"
   FcgidWrapper /usr/bin/php-cgi .php
   Require all granted
 </Directory>
-`,
+${
+  staticMaxAge0
+    ? `LoadModule headers_module ${MODULES}/mod_headers.so
+<FilesMatch "\\.(?!php$)[^.]+$">
+  Header set Cache-Control "public, max-age=0"
+</FilesMatch>
+`
+    : ''
+}`,
   );
   const t0 = performance.now();
   const child = spawn('/usr/sbin/apache2', ['-f', join(dir, 'httpd.conf'), '-D', 'FOREGROUND'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -273,7 +292,7 @@ DocumentRoot "${app}"
   };
   const url = `http://127.0.0.1:${port}`;
   try {
-    const coldStartMs = await firstOk(`${url}/hello.php`, t0, 15_000, () => gone(child));
+    const coldStartMs = await firstOk(url + probe, t0, 15_000, () => gone(child));
     return { url, coldStartMs, rootPids: () => [child.pid], stop, dir };
   } catch (error) {
     const detail = log.text + readTail(join(dir, 'apache-error.log'));
@@ -296,7 +315,7 @@ export function shebangNodeArgs(cli) {
   return at < 0 ? [] : words.slice(at + 1);
 }
 
-async function startOurs({ app, workers, nodeArgs = [], env = {}, cli = join(REPO, 'dist/cli.js') }) {
+async function startOurs({ app, workers, probe = '/hello.php', nodeArgs = [], env = {}, cli = join(REPO, 'dist/cli.js') }) {
   if (!existsSync(cli)) throw new Error('dist/cli.js is missing: run npm run build');
   nodeArgs = [...shebangNodeArgs(cli), ...nodeArgs];
   const port = await freePort();
@@ -319,7 +338,7 @@ async function startOurs({ app, workers, nodeArgs = [], env = {}, cli = join(REP
   };
   const url = `http://127.0.0.1:${port}`;
   try {
-    const coldStartMs = await firstOk(`${url}/hello.php`, t0, 15_000, () => gone(child));
+    const coldStartMs = await firstOk(url + probe, t0, 15_000, () => gone(child));
     return { url, coldStartMs, rootPids: () => [child.pid], stop, log };
   } catch (error) {
     await stop();
@@ -327,8 +346,46 @@ async function startOurs({ app, workers, nodeArgs = [], env = {}, cli = join(REP
   }
 }
 
+// ---------------------------------------------------------------- php -S
+
+/**
+ * PHP's built-in server as VS Code's popular "PHP Server" extension starts it:
+ * `php -S HOST:PORT -t DOCROOT`, the CLI's php.ini, the parent's environment.
+ * It runs one request at a time (and closes every connection) unless
+ * PHP_CLI_SERVER_WORKERS is set, which that extension does not do; so
+ * `workers` is ignored unless `builtinWorkers` is given (the phpsWorkers
+ * target). Paths that are no file fall back to index.php by itself.
+ */
+async function startPhpBuiltin({ app, probe = '/hello.php', builtinWorkers = 0 }) {
+  const port = await freePort();
+  const env = { ...process.env };
+  if (builtinWorkers > 1) env.PHP_CLI_SERVER_WORKERS = String(builtinWorkers);
+  else delete env.PHP_CLI_SERVER_WORKERS;
+  const t0 = performance.now();
+  // stderr carries its access log; collect() keeps reading it, as an
+  // extension's output channel does, so the pipe never fills.
+  const child = spawn('php', ['-S', `127.0.0.1:${port}`, '-t', app], { cwd: app, stdio: ['ignore', 'pipe', 'pipe'], env });
+  const log = collect(child, 'php -S');
+  const stop = async () => {
+    // SIGTERM: php -S exits (with PHP_CLI_SERVER_WORKERS, its forked workers too).
+    await stopTree(child, 'SIGTERM');
+  };
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    const coldStartMs = await firstOk(url + probe, t0, 15_000, () => gone(child));
+    return { url, coldStartMs, rootPids: () => [child.pid], stop, log };
+  } catch (error) {
+    await stop();
+    throw new Error(`php -S did not start: ${error.message}\n${log.text}`, { cause: error });
+  }
+}
+
 export const TARGETS = {
   nginx: { label: 'nginx + php-fpm', start: startNginxFpm },
   apache: { label: 'apache + mod_fcgid', start: startApacheFcgid },
   ours: { label: 'fastcgi-pool', start: startOurs },
+  // Not in bench/run.mjs's default list (one PHP worker; see startPhpBuiltin).
+  phps: { label: 'php -S', start: startPhpBuiltin },
+  // php -S with PHP_CLI_SERVER_WORKERS = workers: what it can do, not what users get.
+  phpsWorkers: { label: 'php -S + PHP_CLI_SERVER_WORKERS', start: (o) => startPhpBuiltin({ ...o, builtinWorkers: o.workers }) },
 };
