@@ -1,0 +1,23 @@
+/** The pool cannot serve at all (stopped, or php-cgi cannot start). */
+export class PoolUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PoolUnavailableError';
+  }
+}
+
+/** Every worker is busy and the wait queue is full, or the wait ran out. */
+export class PoolSaturatedError extends Error {
+  constructor(
+    readonly reason: 'queue-full' | 'queue-timeout',
+    readonly waitedMs: number,
+    readonly limits: { maxWorkers: number; maxQueue: number; queueTimeoutMs: number },
+  ) {
+    super(
+      reason === 'queue-full'
+        ? `all ${limits.maxWorkers} workers are busy and ${limits.maxQueue} requests are already waiting`
+        : `all ${limits.maxWorkers} workers stayed busy for ${waitedMs} ms (queue timeout ${limits.queueTimeoutMs} ms)`,
+    );
+    this.name = 'PoolSaturatedError';
+  }
+}

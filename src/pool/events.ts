@@ -1,0 +1,59 @@
+import type { Disposable, PoolEvent } from './types';
+
+type Listener = (event: PoolEvent) => void;
+
+/**
+ * The pool's subscribers. Events are delivered synchronously; a listener
+ * that throws is skipped, never allowed to stop the others or the pool.
+ * Listeners may decline the per-request events (lease-acquired,
+ * lease-released, idle ⇄ busy worker-state), which are then not even built.
+ */
+export class PoolEvents {
+  private readonly listeners = new Set<Listener>();
+  /** Listeners that asked not to get the per-request events. */
+  private readonly quiet = new Set<Listener>();
+  /** Listeners that do get them: the per-request events are built only when this is > 0. */
+  perRequest = 0;
+
+  /** Whether anyone listens at all. */
+  get any(): boolean {
+    return this.listeners.size > 0;
+  }
+
+  subscribe(listener: Listener, perRequest: boolean): Disposable {
+    const dispose = { dispose: () => this.unsubscribe(listener) };
+    if (this.listeners.has(listener)) return dispose;
+    this.listeners.add(listener);
+    if (!perRequest) this.quiet.add(listener);
+    else this.perRequest++;
+    return dispose;
+  }
+
+  /** An event every listener gets. */
+  emit(event: PoolEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // One consumer's bug must not stop the others or the pool.
+      }
+    }
+  }
+
+  /** A per-request event: only for the listeners that want them (check {@link perRequest} before building it). */
+  emitPerRequest(event: PoolEvent): void {
+    for (const listener of this.listeners) {
+      if (this.quiet.has(listener)) continue;
+      try {
+        listener(event);
+      } catch {
+        // One consumer's bug must not stop the others or the pool.
+      }
+    }
+  }
+
+  private unsubscribe(listener: Listener): void {
+    if (!this.listeners.delete(listener)) return;
+    if (!this.quiet.delete(listener)) this.perRequest--;
+  }
+}
