@@ -149,7 +149,12 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     const target = Math.min(this.options.minWorkers, this.options.maxWorkers);
     let first = true;
     while (this.liveCount < target && (this.state as PoolState) === 'starting') {
+      const live = this.liveCount;
       await this.spawnOne();
+      // One that failed or died leaves the retries to the crash backoff
+      // (ensureCapacity): retried here, a spawn that keeps failing at once
+      // would spin without ever yielding to the event loop.
+      if (this.liveCount <= live) break;
       if (!first) continue;
       first = false;
       for (const until = Date.now() + 30; this.busy.size > 0 && Date.now() < until && (this.state as PoolState) === 'starting'; ) {
@@ -236,9 +241,12 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       this.dropExited(worker);
       return true;
     }
-    if (worker.state !== 'busy') return true;
+    if (worker.state !== 'busy' && worker.state !== 'draining') return true;
     if (outcome === 'ok') {
-      if (this.options.maxRequests > 0 && worker.accesses >= this.options.maxRequests) {
+      if (worker.state === 'draining') {
+        // Recycled gracefully while busy: its request is done, now it goes.
+        this.retire(worker, 'recycled-by-user', 'graceful');
+      } else if (this.options.maxRequests > 0 && worker.accesses >= this.options.maxRequests) {
         this.retire(worker, 'max-requests', 'graceful');
       } else {
         this.makeIdle(worker);
