@@ -23,6 +23,8 @@ export class FakeHost implements PoolHost<FakeConnection> {
   /** What cleanStale reports; null: no state dir. */
   stale: StaleWorkers | null = null;
   readonly calls = { open: 0, close: 0, launch: 0, connect: 0 };
+  /** The fake clock's time of each launch. */
+  readonly launchedAt: number[] = [];
   private nextPid = 41_000;
 
   open(): void {
@@ -39,6 +41,7 @@ export class FakeHost implements PoolHost<FakeConnection> {
 
   launch(name: string): Promise<WorkerProcess> {
     this.calls.launch++;
+    this.launchedAt.push(Date.now());
     if (this.launchError) return Promise.reject(this.launchError);
     const proc = new FakeProcess(this.nextPid++, `/fake/${name}.sock`, { ...this.next });
     this.processes.push(proc);
