@@ -67,7 +67,7 @@ export class FakeHost implements PoolHost<FakeConnection> {
       return descendant.state === 'Z' ? { status: 'zombie', stat: descendant } : { status: 'alive', stat: descendant };
     }
     if (proc.gone || proc.exit) return { status: 'gone', reused: false };
-    if (startTime !== null && startTime !== proc.startTime) return { status: 'gone', reused: true };
+    if (proc.reused || (startTime !== null && startTime !== proc.startTime)) return { status: 'gone', reused: true };
     const stat = proc.stat();
     return proc.zombie ? { status: 'zombie', stat } : { status: 'alive', stat };
   }
@@ -95,6 +95,11 @@ export class FakeHost implements PoolHost<FakeConnection> {
   }
 }
 
+/** A process under a worker, as the process table lists it. */
+export function descendantStat(pid: number, comm: string, state: string, parent: number): ProcessStat {
+  return { pid, state, ppid: parent, pgrp: parent, session: 1, startTime: pid * 10, comm };
+}
+
 /** One fake worker process. */
 export class FakeProcess implements WorkerProcess {
   readonly startTime: number;
@@ -107,6 +112,8 @@ export class FakeProcess implements WorkerProcess {
   zombie = false;
   /** The process table no longer lists it, though its exit has not been reaped yet. */
   gone = false;
+  /** Its pid now belongs to another process (same pid, another start time). */
+  reused = false;
   descendants: ProcessStat[] = [];
   readonly connections: FakeConnection[] = [];
   private readonly exitListeners: Array<(exit: ProcessExit) => void> = [];
@@ -228,6 +235,7 @@ export async function settle<T>(promise: Promise<T>, limitMs = 60_000): Promise<
     done = true;
   });
   watched.catch(() => undefined);
+  await vi.advanceTimersByTimeAsync(0);
   for (let waited = 0; !done && waited < limitMs; waited++) await vi.advanceTimersByTimeAsync(1);
   if (!done) throw new Error(`still pending after ${limitMs} ms of fake time`);
   return watched;
