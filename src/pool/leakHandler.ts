@@ -1,7 +1,8 @@
 import type { ProcessExit } from '../platform/processControl';
+import type { FindingResolution } from './types';
 import * as drafts from './findingBuilder';
 import type { PoolFindings } from './findings';
-import type { WorkerConnection } from './host';
+import type { PoolHost, WorkerConnection } from './host';
 import { LENT_WORKER, type Lease } from './lease';
 import type { LeakPolicy, LeaseOutcome, LeaseRevocation, WorkerExitReason } from './types';
 import type { Worker } from './worker';
@@ -29,9 +30,34 @@ export class LeakHandler<C extends WorkerConnection> {
   constructor(
     private readonly policy: LeakPolicy,
     private readonly busyTimeoutMs: number,
+    private readonly host: Pick<PoolHost<C>, 'inspect'>,
     private readonly findings: PoolFindings,
     private readonly pool: LeakTransitions<C>,
   ) {}
+
+  /**
+   * Its holder released the lease as `worker-died`, before the exit was
+   * reaped (a busy event loop delays reaping): the OS is asked now, so the
+   * finding never depends on which of the two Node noticed first. If it is
+   * dead, the finding waits for the exit status (it names the signal), dated
+   * now, and this returns true: the worker must go.
+   */
+  holderSawDeath(worker: Worker<C>, lease: Lease<C>): boolean {
+    if (worker.exit || worker.pid === null) return false;
+    const truth = this.host.inspect(worker.pid, worker.startTime);
+    if (truth.status === 'alive') return false;
+    worker.diedDuringLease = { lease: lease.snapshot(), detectedAt: Date.now(), processState: truth.status === 'zombie' ? truth.stat.state : null };
+    return true;
+  }
+
+  /** Whatever was found about the worker no longer holds (released, killed, exited): its findings resolve, its kept evidence goes. */
+  cleared(worker: Worker<C>, how: FindingResolution['how'], detail: string): void {
+    this.findings.resolveAll(worker.id, how, detail);
+    if (worker.keptLease) {
+      worker.keptLease = null;
+      this.pool.changed();
+    }
+  }
 
   /** A lease outlived the busy timeout. */
   busyTimeout(lease: Lease<C>): void {

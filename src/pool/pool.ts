@@ -13,7 +13,7 @@ import { LeakHandler } from './leakHandler';
 import { Reconciler } from './reconciler';
 import { buildSnapshot } from './snapshot';
 import { spawnFailure, Spawner } from './spawner';
-import type { Disposable, FindingResolution, LeaseHolder, LeaseOutcome, LeaseRequestInfo, LeaseRevocation, PoolEvent, PoolSnapshot, PoolState } from './types';
+import type { Disposable, LeaseHolder, LeaseOutcome, LeaseRequestInfo, LeaseRevocation, PoolEvent, PoolSnapshot, PoolState } from './types';
 import type { WorkerExitReason, WorkerExitRecord, WorkerState } from './types';
 import { WaitQueue } from './waitQueue';
 import { Worker, type WorkerOwner } from './worker';
@@ -26,10 +26,12 @@ export { defaultPoolOptions, type PoolOptions } from './options';
 /**
  * The process manager: php-cgi workers on starting / idle / busy / draining /
  * error lists, leased one request at a time (php-cgi does not multiplex).
- * This class is the one place where a worker changes list; the concepts
- * around it live in their own files (the wait queue, the busy deadlines, the
- * spawner, the reconciler, the finding builders, the snapshot), and what
- * touches the OS comes through a {@link PoolHost}.
+ * This class is the one place where a worker changes list, and reads as the
+ * story of a worker's life: spawned, idle, lent, released or revoked,
+ * retired, reaped. The concepts around it live in their own files (the wait
+ * queue, the busy deadlines, the spawner, the reconciler, the leak handler,
+ * the finding builders, the snapshot), and what touches the OS comes through
+ * a {@link PoolHost}.
  *
  * Spawning after crashes is throttled with an exponential backoff rather than
  * mod_fcgid's score: a single crash is retried at once-ish (100 ms), a crash
@@ -43,7 +45,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
   private problem: string | null = null;
   private startedAt: number | null = null;
 
-  /** A worker's list is its state: {@link moveTo} is the only way between them. */
+  /** A worker's list is its state; only this class moves a worker between them, or off them once its process is gone. */
   private readonly lists = stateLists<Worker<C>>();
   private readonly starting = this.lists.starting;
   private readonly idle = this.lists.idle;
@@ -91,7 +93,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       },
       changed: () => this.changed(),
     });
-    this.leaks = new LeakHandler(this.options.leakPolicy, this.options.busyTimeoutMs, this.findings, {
+    this.leaks = new LeakHandler(this.options.leakPolicy, this.options.busyTimeoutMs, this.host, this.findings, {
       revoke: (lease, revocation, outcome) => this.revoke(lease, revocation, outcome),
       endLease: (lease, outcome, by) => this.endLease(lease, outcome, by),
       retire: (worker, reason, mode) => this.retire(worker, reason, mode),
@@ -112,14 +114,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     this.owner = { connect: (address, timeoutMs) => this.host.connect(address, timeoutMs), changed: () => this.changed() };
   }
 
-  /**
-   * Subscribes to pool events; events are delivered synchronously. With
-   * `perRequest: false` the listener is spared the events every request
-   * causes (lease-acquired, lease-released, idle⇄busy worker-state): building
-   * them (two lease snapshots, two state events) costs ~15 µs per request, and
-   * a consumer that only reports problems (the CLI without --events) does not
-   * need them. The snapshot stays exact either way.
-   */
+  /** Subscribes to pool events, delivered synchronously; `perRequest: false` spares a listener the per-request ones (see {@link PoolEvents}). */
   onEvent(listener: (event: PoolEvent) => void, options?: { perRequest?: boolean }): Disposable {
     return this.events.subscribe(listener, options?.perRequest !== false);
   }
@@ -215,24 +210,18 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
   release(lease: Lease<C>, outcome: LeaseOutcome): boolean {
     const worker = lease[LENT_WORKER];
     if (worker.owner !== this.owner) {
-      this.protocolError(lease, 'unknown-lease');
+      this.findings.protocolError(null, lease.snapshot(), 'unknown-lease');
       return false;
     }
     if (lease[ENDED_BY] === 'pool') return false;
     if (lease[ENDED_BY] === 'holder') {
-      this.protocolError(lease, 'double-release');
+      this.findings.protocolError(worker, lease.snapshot(), 'double-release');
       return false;
     }
-    // The holder saw the connection drop before the exit event came (a busy
-    // event loop delays reaping): ask the OS now, so the finding never depends
-    // on which of the two Node noticed first.
-    const died = outcome === 'worker-died' && !worker.exit && worker.pid !== null ? this.host.inspect(worker.pid, worker.startTime) : null;
-    const diedSnapshot = died && died.status !== 'alive' ? lease.snapshot() : null;
+    const died = outcome === 'worker-died' && this.leaks.holderSawDeath(worker, lease);
     this.endLease(lease, outcome, 'holder');
-    if (this.findings.anyOpen || worker.keptLease) this.resolveWorkerFindings(worker, 'released', `lease ${lease.id} released by its holder (${outcome})`);
-    if (died && died.status !== 'alive' && diedSnapshot) {
-      // The finding waits for the exit status (it names the signal), dated now.
-      worker.diedDuringLease = { lease: diedSnapshot, detectedAt: Date.now(), processState: died.status === 'zombie' ? died.stat.state : null };
+    if (this.findings.anyOpen || worker.keptLease) this.leaks.cleared(worker, 'released', `lease ${lease.id} released by its holder (${outcome})`);
+    if (died) {
       this.retire(worker, 'crashed', 'kill');
       return true;
     }
@@ -270,11 +259,11 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     if (worker.exit) {
       // A defunct worker kept for inspection: its process is already gone.
       if (worker.lease) this.revoke(worker.lease, { kind: 'worker-exited', exit: worker.exit }, 'worker-died');
-      this.resolveWorkerFindings(worker, 'worker-killed', 'removed by the developer');
+      this.leaks.cleared(worker, 'worker-killed', 'removed by the developer');
       this.dropExited(worker);
       return true;
     }
-    this.resolveWorkerFindings(worker, 'worker-killed', mode === 'kill' ? 'killed by the developer' : 'recycled by the developer');
+    this.leaks.cleared(worker, 'worker-killed', mode === 'kill' ? 'killed by the developer' : 'recycled by the developer');
     if (mode === 'graceful' && worker.state === 'busy') {
       // Finishes its lease first; `release` sees the draining state and retires it.
       this.moveTo(worker, 'draining', 'recycled-by-user');
@@ -292,7 +281,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     const worker = this.allWorkers().find((w) => w.lease?.id === leaseId || w.keptLease?.id === leaseId);
     if (!worker) return false;
     if (worker.lease) this.revoke(worker.lease, { kind: 'worker-retired', reason: 'recycled-by-user' }, 'error');
-    this.resolveWorkerFindings(worker, 'released', `lease ${leaseId} released by the developer`);
+    this.leaks.cleared(worker, 'released', `lease ${leaseId} released by the developer`);
     if (worker.exit) this.dropExited(worker);
     else this.retire(worker, 'recycled-by-user', 'graceful');
     return true;
@@ -307,7 +296,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     this.maintenanceTimer = this.scanTimer = null;
     this.spawner.cancelThrottle();
     this.deadlines.stop();
-    this.rejectAllWaiters(new PoolUnavailableError('the pool is stopping'));
+    this.queue.rejectAll(new PoolUnavailableError('the pool is stopping'));
     this.findings.resolveAll(null, 'pool-stopped', 'the pool stopped');
     for (const worker of this.allWorkers()) {
       if (worker.exit) this.dropExited(worker);
@@ -392,11 +381,6 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     }
   }
 
-  private rejectAllWaiters(error: Error): void {
-    this.queue.rejectAll(error);
-    this.changed();
-  }
-
   // ------------------------------------------------------ a worker's life
 
   /** Spawns workers for waiters and the minimum, within the limits and the backoff. */
@@ -469,9 +453,9 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     }
     this.moveTo(worker, 'error', reason);
     worker.dropConnection();
-    const process = worker.process;
-    if (process && !worker.exit) {
-      const stopping = mode === 'kill' ? process.kill() : process.stop(this.options.stopGraceMs);
+    const running = worker.exit ? null : worker.process;
+    if (running) {
+      const stopping = mode === 'kill' ? running.kill() : running.stop(this.options.stopGraceMs);
       stopping.catch(() => undefined);
     }
     this.ensureCapacity();
@@ -524,7 +508,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       this.recordExit(worker, exit, 'crashed', uptimeMs);
       return;
     }
-    this.resolveWorkerFindings(worker, 'worker-exited', `the process ${describeExit(exit)}`);
+    this.leaks.cleared(worker, 'worker-exited', `the process ${describeExit(exit)}`);
     // Reaped: it is no longer a process, so it leaves every list (mod_fcgid's
     // error → free); the exit stays visible in `recentExits`.
     worker.list?.remove(worker);
@@ -552,20 +536,6 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     this.emit({ type: 'worker-exited', workerId: worker.id, pid, exit, reason, uptimeMs, accesses: worker.accesses });
   }
 
-  // -------------------------------------------------------------- findings
-
-  private resolveWorkerFindings(worker: Worker<C>, how: FindingResolution['how'], detail: string): void {
-    this.findings.resolveAll(worker.id, how, detail);
-    if (worker.keptLease) {
-      worker.keptLease = null;
-      this.changed();
-    }
-  }
-
-  private protocolError(lease: Lease<C>, problem: 'double-release' | 'unknown-lease'): void {
-    this.findings.protocolError(lease[LENT_WORKER].owner === this.owner ? lease[LENT_WORKER] : null, lease.snapshot(), problem);
-  }
-
   // -------------------------------------------------------------- the pool
 
   /** Workers alive or on their way (not yet on the error list). */
@@ -582,7 +552,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
 
   private fail(problem: string): void {
     this.problem = problem;
-    this.rejectAllWaiters(new PoolUnavailableError(problem));
+    this.queue.rejectAll(new PoolUnavailableError(problem));
     this.setState('failed');
   }
 

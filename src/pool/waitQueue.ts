@@ -115,6 +115,7 @@ export class WaitQueue<L> {
     while ((waiter = this.take())) waiter.reject(error);
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.owner.changed();
   }
 
   private cancel(waiter: Waiter<L>): void {
