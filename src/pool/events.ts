@@ -1,4 +1,4 @@
-import type { Disposable, PoolEvent } from './types';
+import type { Disposable, PoolEvent, WorkerExitReason, WorkerState } from './types';
 
 type Listener = (event: PoolEvent) => void;
 
@@ -55,6 +55,13 @@ export class PoolEvents {
         // One consumer's bug must not stop the others or the pool.
       }
     }
+  }
+
+  /** A worker changed list. idle ⇄ busy happens twice per request: only listeners that want per-request events get those. */
+  workerState(workerId: string, pid: number | null, from: WorkerState, to: WorkerState, reason: WorkerExitReason | null): void {
+    const perRequest = (from === 'idle' && to === 'busy') || (from === 'busy' && to === 'idle');
+    if (!perRequest) this.emit({ type: 'worker-state', workerId, pid, from, to, reason });
+    else if (this.perRequest > 0) this.emitPerRequest({ type: 'worker-state', workerId, pid, from, to, reason });
   }
 
   private unsubscribe(listener: Listener): void {

@@ -178,7 +178,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     const lease = this.tryAcquire(request, holder, queuedAt);
     if (lease) return Promise.resolve(lease);
     if (this.state !== 'running' && this.state !== 'starting') {
-      return Promise.reject(new PoolUnavailableError(this.unavailableMessage()));
+      return Promise.reject(new PoolUnavailableError(this.state === 'failed' ? (this.problem ?? 'the pool has failed') : `the pool is ${this.state}`));
     }
     this.ensureCapacity();
     return this.queue.wait(request, holder, queuedAt, signal);
@@ -467,12 +467,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     if (reason) worker.exitReason = reason;
     this.lists[to].push(worker);
     this.changed();
-    if (from !== to && this.events.any) {
-      // idle ⇄ busy happens twice per request: only for listeners that want per-request events.
-      const perRequest = (from === 'idle' && to === 'busy') || (from === 'busy' && to === 'idle');
-      if (!perRequest) this.emit({ type: 'worker-state', workerId: worker.id, pid: worker.pid, from, to, reason });
-      else if (this.events.perRequest > 0) this.events.emitPerRequest({ type: 'worker-state', workerId: worker.id, pid: worker.pid, from, to, reason });
-    }
+    if (from !== to && this.events.any) this.events.workerState(worker.id, worker.pid, from, to, reason);
   }
 
   /** Idle timeout above the minimum: the least recently used go first. */
@@ -554,11 +549,6 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     this.problem = problem;
     this.queue.rejectAll(new PoolUnavailableError(problem));
     this.setState('failed');
-  }
-
-  private unavailableMessage(): string {
-    if (this.state === 'failed') return this.problem ?? 'the pool has failed';
-    return `the pool is ${this.state}`;
   }
 
   private setState(state: PoolState): void {
