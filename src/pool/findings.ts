@@ -1,12 +1,13 @@
-import type { Finding, FindingResolution } from './types';
+import { leaseProtocol, type FindingDraft, type WorkerFacts } from './findingBuilder';
+import type { Finding, FindingResolution, LeaseSnapshot, PoolEvent } from './types';
+
+/** Shared, frozen: the common answer of openFor when nothing is open. */
+const NONE: Finding[] = Object.freeze([]) as unknown as Finding[];
 
 /**
  * The findings of one pool: open ones by id, plus the last resolved ones so
  * that a developer still sees what happened and how it was resolved.
  */
-/** Shared, frozen: the common answer of openFor when nothing is open. */
-const NONE: Finding[] = Object.freeze([]) as unknown as Finding[];
-
 export class FindingLog {
   private readonly open = new Map<string, Finding>();
   /** Dedupe keys of open findings, e.g. `holder-gone:L7`. */
@@ -39,6 +40,10 @@ export class FindingLog {
     return done;
   }
 
+  get openCount(): number {
+    return this.open.size;
+  }
+
   /** Whether a finding with this key is open. */
   hasOpen(key: string): boolean {
     return this.byKey.has(key);
@@ -56,5 +61,53 @@ export class FindingLog {
   /** Resolved ones (oldest first), then open ones. */
   all(): Finding[] {
     return [...this.resolved, ...this.open.values()];
+  }
+}
+
+/**
+ * The pool's findings as the world sees them: each one reported and each
+ * resolution announced exactly once, as an event (the log deduplicates).
+ */
+export class PoolFindings {
+  readonly log = new FindingLog();
+
+  constructor(
+    /** Tells the pool's listeners (the snapshot changes too). */
+    private readonly announce: (event: Extract<PoolEvent, { type: 'finding' | 'finding-resolved' | 'lease-protocol-error' }>) => void,
+  ) {}
+
+  /** Whether any finding is open (a release checks this before anything else). */
+  get anyOpen(): boolean {
+    return this.log.openCount > 0;
+  }
+
+  /** Records a finding unless the same one is open; returns it, or null for a duplicate. */
+  report(draft: FindingDraft): Finding | null {
+    const finding = this.log.add(draft.key, draft.fields);
+    if (finding) this.announce({ type: 'finding', finding });
+    return finding;
+  }
+
+  /** Resolves a finding that is still open (null: nothing to do). */
+  resolve(finding: Finding | null, how: FindingResolution['how'], detail: string): void {
+    const done = finding && this.log.resolve(finding.id, how, detail);
+    if (done) this.announce({ type: 'finding-resolved', finding: done });
+  }
+
+  /** Resolves every open finding about one worker, or (workerId null) all of them. */
+  resolveAll(workerId: string | null, how: FindingResolution['how'], detail: string): void {
+    const open = workerId === null ? this.log.openFindings() : this.log.openFor(workerId);
+    for (const finding of open) this.resolve(finding, how, detail);
+  }
+
+  /**
+   * A holder released a lease twice, or released one this pool never issued
+   * (`worker` null then): an event, and a finding resolved at once, since
+   * the release was ignored and nothing is left to repair.
+   */
+  protocolError(worker: WorkerFacts | null, lease: LeaseSnapshot, problem: 'double-release' | 'unknown-lease'): void {
+    this.announce({ type: 'lease-protocol-error', leaseId: lease.id, workerId: worker ? worker.id : null, problem, holder: lease.holder });
+    const finding = this.report(leaseProtocol(worker, lease, problem, Date.now()));
+    this.resolve(finding, 'released', 'ignored: the lease had already ended');
   }
 }

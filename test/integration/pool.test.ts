@@ -49,7 +49,7 @@ describe('Pool with real php-cgi workers', () => {
     const { pool, events } = makePool({ phpCgi: slow, minWorkers: 2, maxWorkers: 2 });
     const started = pool.start();
     await waitFor(() => pool.snapshot().workers.some((w) => w.pid !== null), 'the first spawn');
-    await sleep(150);
+    await pool.scan();
     // Spawned and alive, but not yet accepting: not idle.
     const early = pool.snapshot();
     expect(early.counts).toMatchObject({ starting: 1, idle: 0 });
@@ -96,7 +96,7 @@ describe('Pool with real php-cgi workers', () => {
     const order: string[] = [];
     const second = pool.acquire({ ...request, uri: '/second' }, new RecordingHolder('b')).then((l) => (order.push('second'), l));
     const third = pool.acquire({ ...request, uri: '/third' }, new RecordingHolder('c')).then((l) => (order.push('third'), l));
-    await sleep(50);
+    await pool.scan();
     expect(pool.snapshot().queue.length).toBe(2);
     expect(pool.snapshot().counts.total).toBe(1);
     pool.release(first, 'ok');

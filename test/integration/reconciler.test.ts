@@ -97,7 +97,7 @@ describe('the seed: a worker dies while its lease is held', () => {
     const pid = lease.workerPid as number;
     process.kill(pid, 'SIGKILL');
     await waitFor(() => findingOf(events, 'defunct-busy') !== undefined, 'defunct-busy', 2_000);
-    await sleep(1_200); // a full scan interval later, nothing has changed its mind
+    await server.pool.scan(); // a scan later, nothing has changed its mind
     const snap = server.pool.snapshot();
     const worker = snap.workers.find((w) => w.pid === pid);
     expect(worker).toMatchObject({ state: 'busy', defunct: true, exit: { signal: 'SIGKILL' }, lease: { id: lease.id } });
@@ -257,7 +257,8 @@ describe('lease findings', () => {
     await Promise.all([...aborts, ...normal]);
     const idle = server.pool.snapshot().workers.find((w) => w.state === 'idle');
     process.kill(idle?.pid as number, 'SIGKILL');
-    await sleep(500);
+    await waitFor(() => events.some((e) => e.type === 'worker-exited' && e.pid === idle?.pid), 'the killed idle worker to be reaped');
+    await server.pool.scan();
     expect(events.filter((e) => e.type === 'finding')).toEqual([]);
     await waitFor(() => server.pool.snapshot().counts.busy === 0, 'quiet');
   });

@@ -1,0 +1,25 @@
+import { OptionError, type OptionId } from '../shared/options';
+
+/** The pool cannot serve at all (stopped, or php-cgi cannot start); `option` names the setting at fault, if one is. */
+export class PoolUnavailableError extends OptionError {
+  constructor(message: string, option: OptionId | null = null) {
+    super(message, option);
+    this.name = 'PoolUnavailableError';
+  }
+}
+
+/** Every worker is busy and the wait queue is full, or the wait ran out. */
+export class PoolSaturatedError extends Error {
+  constructor(
+    readonly reason: 'queue-full' | 'queue-timeout',
+    readonly waitedMs: number,
+    readonly limits: { maxWorkers: number; maxQueue: number; queueTimeoutMs: number },
+  ) {
+    super(
+      reason === 'queue-full'
+        ? `all ${limits.maxWorkers} workers are busy and ${limits.maxQueue} requests are already waiting`
+        : `all ${limits.maxWorkers} workers stayed busy for ${waitedMs} ms (queue timeout ${limits.queueTimeoutMs} ms)`,
+    );
+    this.name = 'PoolSaturatedError';
+  }
+}

@@ -1,0 +1,132 @@
+import type { ProcessExit } from '../platform/processControl';
+import { describeExit, describeRequest, formatDuration } from '../shared/text';
+import type { Finding, FindingKind, LeaseSnapshot } from './types';
+
+/**
+ * One builder per finding kind: its dedupe key, its fields and its sentence.
+ * The pool decides when a finding holds and what to do about it; the words
+ * and the fields live here, once.
+ */
+
+/** A finding before the log numbers it: the key that deduplicates it, and its fields. */
+export interface FindingDraft {
+  readonly key: string;
+  readonly fields: Omit<Finding, 'id' | 'resolution'>;
+}
+
+/** The worker a finding is about, as it is when found. */
+export interface WorkerFacts {
+  readonly id: string;
+  readonly pid: number | null;
+  readonly exit: ProcessExit | null;
+}
+
+/** How a busy worker was found dead: its exit was reaped, or the OS said so first. */
+export type DefunctCause =
+  | { readonly seen: 'exit'; readonly exit: ProcessExit }
+  | {
+      readonly seen: 'process-table';
+      readonly status: 'zombie' | 'gone';
+      /** The pid now belongs to another process. */
+      readonly reused: boolean;
+      /** The php-cgi behind a wrapper, when it is the one that died. */
+      readonly served: { readonly pid: number; readonly comm: string } | null;
+    };
+
+/** `defunct-busy`: a worker died while its lease was held (the seed bug). */
+export function defunctBusy(
+  worker: WorkerFacts,
+  lease: LeaseSnapshot,
+  cause: DefunctCause,
+  found: { detectedAt: number; detectionLatencyMs: number; processState: string | null },
+): FindingDraft {
+  const served = cause.seen === 'process-table' ? cause.served : null;
+  const what = cause.seen === 'exit' ? ` ${describeExit(cause.exit)}` : `: ${served ? `its ${served.comm} (pid ${served.pid})` : 'its process'} ${deathOf(cause)}`;
+  return draft(`defunct-busy:${lease.id}`, 'defunct-busy', worker, {
+    lease,
+    exit: cause.seen === 'exit' ? cause.exit : worker.exit,
+    processState: found.processState,
+    descendant: served ? { pid: served.pid, comm: served.comm, state: found.processState ?? 'gone' } : null,
+    detectedAt: found.detectedAt,
+    detectionLatencyMs: found.detectionLatencyMs,
+    message: `worker ${worker.id} (pid ${worker.pid ?? '?'})${what} while serving ${describeRequest(lease)} (lease ${lease.id}, ${formatDuration(found.detectedAt - lease.acquiredAt)})`,
+  });
+}
+
+function deathOf(cause: Extract<DefunctCause, { seen: 'process-table' }>): string {
+  if (cause.status === 'zombie') return 'is defunct (zombie)';
+  return cause.reused ? 'is gone (the pid now belongs to another process)' : 'is gone';
+}
+
+/** `holder-gone`: the lease's holder ended without releasing it. */
+export function holderGone(worker: WorkerFacts, lease: LeaseSnapshot, processState: string, now: number, detectionLatencyMs: number): FindingDraft {
+  return draft(`holder-gone:${lease.id}`, 'holder-gone', worker, {
+    lease,
+    processState,
+    detectionLatencyMs,
+    detectedAt: now,
+    message: `${lease.holder} ended without releasing lease ${lease.id} on worker ${worker.id} (pid ${worker.pid}) for ${describeRequest(lease)} (held ${formatDuration(now - lease.acquiredAt)})`,
+  });
+}
+
+/** `busy-timeout`: a lease outlived the busy timeout. */
+export function busyTimeout(worker: WorkerFacts, lease: LeaseSnapshot, timeoutMs: number, now: number): FindingDraft {
+  return draft(`busy-timeout:${lease.id}`, 'busy-timeout', worker, {
+    lease,
+    detectionLatencyMs: now - (lease.acquiredAt + timeoutMs),
+    detectedAt: now,
+    message: `worker ${worker.id} (pid ${worker.pid ?? '?'}) has been busy with ${describeRequest(lease)} for ${formatDuration(now - lease.acquiredAt)}, past the busy timeout of ${formatDuration(timeoutMs)}`,
+  });
+}
+
+/** `zombie-descendant`: a process under a worker died and nobody reaped it. */
+export function zombieDescendant(
+  worker: WorkerFacts,
+  descendant: { readonly pid: number; readonly startTime: number; readonly comm: string; readonly state: string },
+  processState: string,
+  lease: LeaseSnapshot | null,
+  now: number,
+  detectionLatencyMs: number,
+): FindingDraft {
+  return draft(`zombie-descendant:${descendant.pid}:${descendant.startTime}`, 'zombie-descendant', worker, {
+    descendant: { pid: descendant.pid, comm: descendant.comm, state: descendant.state },
+    processState,
+    lease,
+    detectionLatencyMs,
+    detectedAt: now,
+    message: `${descendant.comm} (pid ${descendant.pid}), a descendant of worker ${worker.id} (pid ${worker.pid}), is defunct: its parent has not reaped it`,
+  });
+}
+
+/** `lease-protocol`: a lease released twice, or one this pool never issued (`worker` null then). */
+export function leaseProtocol(worker: WorkerFacts | null, lease: LeaseSnapshot, problem: 'double-release' | 'unknown-lease', now: number): FindingDraft {
+  return draft(`lease-protocol:${lease.id}:${now}:${Math.random()}`, 'lease-protocol', worker, {
+    lease,
+    detectionLatencyMs: 0,
+    detectedAt: now,
+    message:
+      problem === 'double-release'
+        ? `lease ${lease.id} was released a second time by ${lease.holder}; the second release was ignored and the counts are unchanged`
+        : `${lease.holder} released lease ${lease.id}, which this pool never issued; ignored`,
+  });
+}
+
+/** The common fields, in the order the status JSON has always had them. */
+function draft(key: string, kind: FindingKind, worker: WorkerFacts | null, given: Partial<Omit<Finding, 'id' | 'kind' | 'resolution'>> & { message: string; detectedAt: number }): FindingDraft {
+  const { detectedAt, ...fields } = given;
+  return {
+    key,
+    fields: {
+      kind,
+      workerId: worker?.id ?? null,
+      pid: worker?.pid ?? null,
+      exit: worker?.exit ?? null,
+      processState: null,
+      lease: null,
+      descendant: null,
+      detectionLatencyMs: null,
+      detectedAt,
+      ...fields,
+    },
+  };
+}

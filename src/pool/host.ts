@@ -1,0 +1,67 @@
+import type { ProcessExit } from '../platform/processControl';
+import type { ProcessTruth } from '../platform/processState';
+import type { ProcessStat } from '../platform/processTable';
+
+/**
+ * Everything the pool asks of the operating system, in one small interface,
+ * so that its own logic (queue, backoff, busy timeout, keep vs reclaim) can
+ * run against a fake in tests. The real one is src/platform/processHost.ts
+ * (php-cgi processes, unix sockets, /proc); the clock is the global one
+ * (`Date.now`, timers), which tests replace with fake timers.
+ */
+export interface PoolHost<C extends WorkerConnection> {
+  /** First thing in `start()`: e.g. the private folder for the workers' sockets. Throws if it cannot. */
+  open(): void;
+  /**
+   * With a state dir: kills the workers a crashed earlier run left, and
+   * records ours from now on. Null without one (then start() does not wait).
+   */
+  cleanStale(): Promise<StaleWorkers> | null;
+  /** Last thing in `stop()`, once every worker has exited. */
+  close(): void;
+  /**
+   * Starts one worker process named `name`. Rejects with a
+   * `WorkerSpawnError` (src/platform/spawnWorker) whose `code` says why,
+   * e.g. `ENOENT` for a php-cgi that does not exist.
+   */
+  launch(name: string): Promise<WorkerProcess>;
+  /** Opens a FastCGI connection to a worker's address. */
+  connect(address: string, timeoutMs: number): Promise<C>;
+  /** What the OS says about a pid we believe is ours (identity: pid and start time). */
+  inspect(pid: number, startTime: number | null): ProcessTruth;
+  /** The descendants of a process, with their states. */
+  descendants(pid: number): ProcessStat[];
+}
+
+/** What a start-up cleanup of a crashed earlier run found and did. */
+export interface StaleWorkers {
+  readonly killed: number[];
+  readonly reusedPids: number[];
+  readonly stateDir: string;
+}
+
+/** One running worker process. */
+export interface WorkerProcess {
+  readonly pid: number;
+  /** Where to connect to it (a unix socket path). */
+  readonly address: string;
+  /** Kernel start time: with the pid, the identity the reconciler checks; null if unknown. */
+  readonly startTime: number | null;
+  /** Calls `listener` once the process has exited and been reaped (at once if it already has). */
+  onExit(listener: (exit: ProcessExit) => void): void;
+  /** Calls `listener` with what the process writes to stderr. */
+  onStderr(listener: (text: string) => void): void;
+  /** SIGTERM to its group (a running request finishes), SIGKILL after `graceMs`; resolves once reaped. */
+  stop(graceMs: number): Promise<ProcessExit>;
+  /** SIGKILL to its group now; resolves once reaped. */
+  kill(): Promise<ProcessExit>;
+}
+
+/** What the pool itself needs of a worker's FastCGI connection (the gateway gets the whole of it). */
+export interface WorkerConnection {
+  readonly isOpen: boolean;
+  /** FCGI_GET_VALUES: the readiness probe. */
+  getValues(names: readonly string[], timeoutMs: number): Promise<Record<string, string>>;
+  destroy(): void;
+  once(event: 'close', listener: () => void): unknown;
+}

@@ -1,0 +1,84 @@
+import type { ProcessExit } from '../platform/processControl';
+import { Deadline } from './busyDeadlines';
+import type { WorkerConnection, WorkerProcess } from './host';
+import type { ListNode } from './intrusiveList';
+import type { Lease } from './lease';
+import type { LeaseSnapshot, WorkerExitReason, WorkerState } from './types';
+import type { WorkerList } from './workerList';
+
+/** What a worker, and the lease it serves, ask of the pool that runs it. */
+export interface WorkerOwner<C extends WorkerConnection> {
+  /** Opens a new FastCGI connection to a worker. */
+  connect(address: string, timeoutMs: number): Promise<C>;
+  /** Something a snapshot shows changed. */
+  changed(): void;
+}
+
+/**
+ * One pooled process and its place on the lists. Only the pool moves it
+ * from list to list (src/pool/pool.ts); everything else reads it.
+ */
+export class Worker<C extends WorkerConnection> implements ListNode<Worker<C>> {
+  prev: Worker<C> | null = null;
+  next: Worker<C> | null = null;
+  list: WorkerList<Worker<C>> | null = null;
+
+  state: WorkerState = 'starting';
+  pid: number | null = null;
+  process: WorkerProcess | null = null;
+  address = '';
+  connection: C | null = null;
+  accesses = 0;
+  readonly startedAt = Date.now();
+  lastActiveAt = Date.now();
+  lease: Lease<C> | null = null;
+  /** Its place on the busy deadlines while a lease runs (one per worker: no allocation per lease). */
+  readonly deadline = new Deadline<Lease<C>>();
+  exitReason: WorkerExitReason | null = null;
+  exit: ProcessExit | null = null;
+  /** Resolves when the process has exited and been reaped. */
+  exited: Promise<ProcessExit> | null = null;
+  /** Kernel start time: with pid, the identity the reconciler checks. */
+  startTime: number | null = null;
+  /** The php-cgi that serves, when the worker is a wrapper that did not exec it. */
+  serving: { pid: number; startTime: number; comm: string } | null = null;
+  /** The OS says the process (or the php-cgi behind a wrapper) is gone or a zombie. */
+  defunct = false;
+  /** Under `keep`, the lease a finding is about, kept on the worker as evidence. */
+  keptLease: LeaseSnapshot | null = null;
+  /** The holder saw it die mid-request before its exit was reaped: the finding waits for the exit status. */
+  diedDuringLease: { lease: LeaseSnapshot; detectedAt: number; processState: string | null } | null = null;
+
+  constructor(
+    readonly id: string,
+    readonly owner: WorkerOwner<C>,
+  ) {}
+
+  /** Makes `connection` the worker's kept one (FCGI_KEEP_CONN), forgotten when it closes. */
+  keepConnection(connection: C): void {
+    this.connection = connection;
+    connection.once('close', () => {
+      if (this.connection === connection) this.connection = null;
+    });
+  }
+
+  /** Closes the kept connection, if any. */
+  dropConnection(): void {
+    this.connection?.destroy();
+    this.connection = null;
+  }
+
+  /** How the process ended, or null if it is still alive after `waitMs` (or was never started). */
+  exitWithin(waitMs: number): Promise<ProcessExit | null> {
+    if (this.exit) return Promise.resolve(this.exit);
+    const exited = this.exited;
+    if (!exited) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(null), waitMs);
+      void exited.then((exit) => {
+        clearTimeout(timer);
+        resolve(exit);
+      });
+    });
+  }
+}

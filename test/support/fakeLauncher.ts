@@ -1,0 +1,256 @@
+import type { ProcessExit } from '../../src/platform/processControl';
+import type { ProcessTruth } from '../../src/platform/processState';
+import type { ProcessStat } from '../../src/platform/processTable';
+import type { WorkerSpawnError } from '../../src/platform/spawnWorker';
+import { vi } from 'vitest';
+import type { PoolHost, StaleWorkers, WorkerConnection, WorkerProcess } from '../../src/pool/host';
+import { Pool, type PoolOptions } from '../../src/pool/pool';
+import type { LeaseHolder, LeaseRequestInfo, LeaseRevocation, PoolEvent } from '../../src/pool/types';
+
+/**
+ * A PoolHost with no processes behind it, for the pool's own logic under
+ * fake timers. Its processes behave like php-cgi where the pool can tell:
+ * they take `loadMs` to answer the readiness probe, exit cleanly on SIGTERM
+ * (unless `hung`), die on SIGKILL, and are reaped a tick later. A test makes
+ * them crash, hang, turn into zombies or grow descendants.
+ */
+export class FakeHost implements PoolHost<FakeConnection> {
+  readonly processes: FakeProcess[] = [];
+  /** How each new process behaves (changed by tests between launches). */
+  next: { loadMs: number; answers: boolean; crashAfterMs: number | null; comm: string } = { loadMs: 10, answers: true, crashAfterMs: null, comm: 'php-cgi' };
+  /** The next launches fail with this (e.g. ENOENT: php-cgi not found). */
+  launchError: WorkerSpawnError | null = null;
+  /** What cleanStale reports; null: no state dir. */
+  stale: StaleWorkers | null = null;
+  readonly calls = { open: 0, close: 0, launch: 0, connect: 0 };
+  /** The fake clock's time of each launch. */
+  readonly launchedAt: number[] = [];
+  private nextPid = 41_000;
+
+  open(): void {
+    this.calls.open++;
+  }
+
+  cleanStale(): Promise<StaleWorkers> | null {
+    return this.stale ? Promise.resolve(this.stale) : null;
+  }
+
+  close(): void {
+    this.calls.close++;
+  }
+
+  launch(name: string): Promise<WorkerProcess> {
+    this.calls.launch++;
+    this.launchedAt.push(Date.now());
+    if (this.launchError) return Promise.reject(this.launchError);
+    const proc = new FakeProcess(this.nextPid++, `/fake/${name}.sock`, { ...this.next });
+    this.processes.push(proc);
+    const crashAfterMs = this.next.crashAfterMs;
+    if (crashAfterMs !== null) setTimeout(() => proc.die({ code: 255, signal: null }), crashAfterMs);
+    return Promise.resolve(proc);
+  }
+
+  connect(address: string): Promise<FakeConnection> {
+    this.calls.connect++;
+    const proc = this.processes.find((p) => p.address === address);
+    if (!proc || proc.exit) return Promise.reject(new Error(`connect ECONNREFUSED ${address}`));
+    const connection = new FakeConnection(proc);
+    proc.connections.push(connection);
+    return Promise.resolve(connection);
+  }
+
+  inspect(pid: number, startTime: number | null): ProcessTruth {
+    const proc = this.byPid(pid);
+    if (!proc) {
+      const descendant = this.descendantByPid(pid);
+      if (!descendant) return { status: 'gone', reused: false };
+      return descendant.state === 'Z' ? { status: 'zombie', stat: descendant } : { status: 'alive', stat: descendant };
+    }
+    if (proc.gone || proc.exit) return { status: 'gone', reused: false };
+    if (proc.reused || (startTime !== null && startTime !== proc.startTime)) return { status: 'gone', reused: true };
+    const stat = proc.stat();
+    return proc.zombie ? { status: 'zombie', stat } : { status: 'alive', stat };
+  }
+
+  descendants(pid: number): ProcessStat[] {
+    return this.byPid(pid)?.descendants ?? [];
+  }
+
+  /** The process of a worker, by pid. */
+  byPid(pid: number | null): FakeProcess | undefined {
+    return this.processes.find((p) => p.pid === pid);
+  }
+
+  /** Processes still running (not yet reaped). */
+  get running(): FakeProcess[] {
+    return this.processes.filter((p) => p.exit === null);
+  }
+
+  private descendantByPid(pid: number): ProcessStat | undefined {
+    for (const proc of this.processes) {
+      const found = proc.descendants.find((d) => d.pid === pid);
+      if (found) return found;
+    }
+    return undefined;
+  }
+}
+
+/** A process under a worker, as the process table lists it. */
+export function descendantStat(pid: number, comm: string, state: string, parent: number): ProcessStat {
+  return { pid, state, ppid: parent, pgrp: parent, session: 1, startTime: pid * 10, comm };
+}
+
+/** One fake worker process. */
+export class FakeProcess implements WorkerProcess {
+  readonly startTime: number;
+  exit: ProcessExit | null = null;
+  /** Signals the pool sent, in order. */
+  readonly signals: Array<'SIGTERM' | 'SIGKILL'> = [];
+  /** A hung or SIGSTOPped script: SIGTERM does nothing, SIGKILL still works. */
+  hung = false;
+  /** The process table says zombie (its exit not reaped by us: e.g. the php-cgi behind a wrapper). */
+  zombie = false;
+  /** The process table no longer lists it, though its exit has not been reaped yet. */
+  gone = false;
+  /** Its pid now belongs to another process (same pid, another start time). */
+  reused = false;
+  descendants: ProcessStat[] = [];
+  readonly connections: FakeConnection[] = [];
+  private readonly exitListeners: Array<(exit: ProcessExit) => void> = [];
+  private readonly stderrListeners: Array<(text: string) => void> = [];
+
+  constructor(
+    readonly pid: number,
+    readonly address: string,
+    readonly behaviour: { loadMs: number; answers: boolean; comm: string },
+  ) {
+    this.startTime = pid * 10;
+  }
+
+  onExit(listener: (exit: ProcessExit) => void): void {
+    if (this.exit) listener(this.exit);
+    else this.exitListeners.push(listener);
+  }
+
+  onStderr(listener: (text: string) => void): void {
+    this.stderrListeners.push(listener);
+  }
+
+  stop(graceMs: number): Promise<ProcessExit> {
+    this.signals.push('SIGTERM');
+    if (!this.hung) return this.reapSoon({ code: 0, signal: null });
+    return new Promise((resolve) => {
+      setTimeout(() => {
+        if (this.exit) return resolve(this.exit);
+        this.signals.push('SIGKILL');
+        resolve(this.reapSoon({ code: null, signal: 'SIGKILL' }));
+      }, graceMs);
+    });
+  }
+
+  kill(): Promise<ProcessExit> {
+    this.signals.push('SIGKILL');
+    return this.reapSoon({ code: null, signal: 'SIGKILL' });
+  }
+
+  /** The process dies now and Node reaps it at once (a crash, a kill from outside). */
+  die(exit: ProcessExit = { code: null, signal: 'SIGKILL' }): void {
+    if (this.exit) return;
+    this.exit = exit;
+    for (const connection of this.connections) connection.destroy();
+    for (const listener of this.exitListeners.splice(0)) listener(exit);
+  }
+
+  writeStderr(text: string): void {
+    for (const listener of this.stderrListeners) listener(text);
+  }
+
+  stat(): ProcessStat {
+    return { pid: this.pid, state: this.zombie ? 'Z' : this.hung ? 'T' : 'S', ppid: 1, pgrp: this.pid, session: 1, startTime: this.startTime, comm: this.behaviour.comm };
+  }
+
+  /** A signalled process exits and is reaped a tick later, like a real one. */
+  private reapSoon(exit: ProcessExit): Promise<ProcessExit> {
+    return new Promise((resolve) => {
+      setTimeout(() => {
+        this.die(exit);
+        resolve(this.exit as ProcessExit);
+      }, 0);
+    });
+  }
+}
+
+/** A worker's connection: answers the readiness probe once its process has loaded. */
+export class FakeConnection implements WorkerConnection {
+  isOpen = true;
+  private readonly closeListeners: Array<() => void> = [];
+
+  constructor(private readonly proc: FakeProcess) {}
+
+  getValues(names: readonly string[], timeoutMs: number): Promise<Record<string, string>> {
+    const { loadMs, answers } = this.proc.behaviour;
+    return new Promise((resolve, reject) => {
+      if (answers) setTimeout(() => (this.isOpen ? resolve(Object.fromEntries(names.map((n) => [n, '0']))) : reject(new Error('closed'))), loadMs);
+      else setTimeout(() => reject(new Error(`no FCGI_GET_VALUES_RESULT within ${timeoutMs} ms`)), timeoutMs);
+    });
+  }
+
+  destroy(): void {
+    if (!this.isOpen) return;
+    this.isOpen = false;
+    for (const listener of this.closeListeners.splice(0)) listener();
+  }
+
+  once(_event: 'close', listener: () => void): this {
+    this.closeListeners.push(listener);
+    return this;
+  }
+}
+
+/** A lease holder that records what the pool told it; `active = false` makes it a gone holder. */
+export class FakeHolder implements LeaseHolder {
+  readonly revocations: LeaseRevocation[] = [];
+  active = true;
+  constructor(readonly description = 'fake holder') {}
+  revoke(revocation: LeaseRevocation): void {
+    this.revocations.push(revocation);
+  }
+  isActive(): boolean {
+    return this.active;
+  }
+}
+
+/** A request as the gateway describes it. */
+export function fakeRequest(uri = '/x'): LeaseRequestInfo {
+  return { method: 'GET', uri, scriptFilename: '/srv/x.php', clientAddress: '127.0.0.1' };
+}
+
+/**
+ * Advances the fake clock in 1 ms steps until `promise` settles (at most
+ * `limitMs` of fake time), and returns its result. Needs vi.useFakeTimers().
+ */
+export async function settle<T>(promise: Promise<T>, limitMs = 60_000): Promise<T> {
+  let done = false;
+  const watched = promise.finally(() => {
+    done = true;
+  });
+  watched.catch(() => undefined);
+  await vi.advanceTimersByTimeAsync(0);
+  for (let waited = 0; !done && waited < limitMs; waited++) await vi.advanceTimersByTimeAsync(1);
+  if (!done) throw new Error(`still pending after ${limitMs} ms of fake time`);
+  return watched;
+}
+
+/** A pool on a FakeHost, started, with every event recorded. The periodic scan is off unless asked for. */
+export async function startFakePool(options: Partial<PoolOptions> = {}, host = new FakeHost()): Promise<{ pool: Pool<FakeConnection>; host: FakeHost; events: PoolEvent[] }> {
+  const pool = new Pool<FakeConnection>({ cwd: '/srv', minWorkers: 1, maxWorkers: 2, scanIntervalMs: 0, ...options }, host);
+  const events: PoolEvent[] = [];
+  pool.onEvent((event) => events.push(event));
+  await settle(pool.start());
+  return { pool, host, events };
+}
+
+/** The events of one type, typed. */
+export function eventsOf<T extends PoolEvent['type']>(events: readonly PoolEvent[], type: T): Array<Extract<PoolEvent, { type: T }>> {
+  return events.filter((e): e is Extract<PoolEvent, { type: T }> => e.type === type);
+}

@@ -1,0 +1,153 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { PoolOptions } from '../../src/pool/options';
+import type { Lease, Pool } from '../../src/pool/pool';
+import type { Finding } from '../../src/pool/types';
+import { descendantStat, FakeHolder, FakeHost, fakeRequest, settle, startFakePool, type FakeConnection, type FakeProcess } from '../support/fakeLauncher';
+
+// The reconciler against a fake process table: what the OS says about each
+// worker, compared with the lists, scan by scan (no interval, no sleep).
+
+const pools: Array<Pool<FakeConnection>> = [];
+
+async function start(options: Partial<PoolOptions>, host?: FakeHost) {
+  const started = await startFakePool(options, host);
+  pools.push(started.pool);
+  return started;
+}
+
+function findings(pool: Pool<FakeConnection>, kind: Finding['kind']): readonly Finding[] {
+  return pool.snapshot().findings.filter((f) => f.kind === kind);
+}
+
+async function leased(pool: Pool<FakeConnection>, host: FakeHost, holder = new FakeHolder()): Promise<{ lease: Lease<FakeConnection>; proc: FakeProcess }> {
+  const lease = await settle(pool.acquire(fakeRequest(), holder));
+  return { lease, proc: host.byPid(lease.workerPid) as FakeProcess };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+
+afterEach(async () => {
+  for (const pool of pools.splice(0)) await settle(pool.stop());
+  vi.useRealTimers();
+});
+
+describe('a busy worker the OS says is dead', () => {
+  it('reclaim: a zombie is reported as defunct-busy, its lease revoked and its group killed', async () => {
+    const { pool, host } = await start({ minWorkers: 1, maxWorkers: 1 });
+    const holder = new FakeHolder();
+    const { lease, proc } = await leased(pool, host, holder);
+    await pool.scan();
+    await vi.advanceTimersByTimeAsync(400);
+    proc.zombie = true;
+    await pool.scan();
+    const [finding] = findings(pool, 'defunct-busy');
+    expect(finding).toMatchObject({ pid: proc.pid, processState: 'Z', descendant: null, detectionLatencyMs: 400, lease: { id: lease.id }, resolution: { how: 'reclaimed' } });
+    expect(finding?.message).toBe(`worker ${lease.workerId} (pid ${proc.pid}): its process is defunct (zombie) while serving GET /x (/srv/x.php) (lease ${lease.id}, 400 ms)`);
+    expect(holder.revocations).toEqual([{ kind: 'worker-retired', reason: 'crashed' }]);
+    expect(proc.signals).toEqual(['SIGKILL']);
+    expect(pool.snapshot().history.at(-1)).toMatchObject({ id: lease.id, outcome: 'worker-died' });
+  });
+
+  it('keep: marks it defunct on the busy list, once, and leaves the lease alone', async () => {
+    const { pool, host } = await start({ minWorkers: 1, maxWorkers: 1, leakPolicy: 'keep' });
+    const holder = new FakeHolder();
+    const { lease, proc } = await leased(pool, host, holder);
+    proc.gone = true;
+    await pool.scan();
+    await pool.scan();
+    expect(findings(pool, 'defunct-busy')).toHaveLength(1);
+    expect(findings(pool, 'defunct-busy')[0]).toMatchObject({ processState: null, resolution: null });
+    expect(findings(pool, 'defunct-busy')[0]?.message).toContain(': its process is gone while serving');
+    expect(pool.snapshot().workers[0]).toMatchObject({ state: 'busy', defunct: true, lease: { id: lease.id } });
+    expect(lease.active).toBe(true);
+    expect(holder.revocations).toEqual([]);
+    expect(proc.signals).toEqual([]);
+  });
+
+  it('never mistakes a reused pid for the worker', async () => {
+    const { pool, host } = await start({ minWorkers: 1, maxWorkers: 1 });
+    const { proc } = await leased(pool, host);
+    proc.reused = true;
+    await pool.scan();
+    expect(findings(pool, 'defunct-busy')[0]?.message).toContain('its process is gone (the pid now belongs to another process)');
+  });
+});
+
+describe('an idle worker the OS says is dead', () => {
+  it('leaves its list at once, without a finding, and is replaced', async () => {
+    const { pool, host, events } = await start({ minWorkers: 1, maxWorkers: 1 });
+    const proc = host.processes[0] as FakeProcess;
+    proc.gone = true;
+    await pool.scan();
+    expect(proc.signals).toEqual(['SIGKILL']);
+    expect(pool.snapshot().workers.find((w) => w.pid === proc.pid)).toMatchObject({ state: 'error', exitReason: 'crashed' });
+    expect(events.some((e) => e.type === 'finding')).toBe(false);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(pool.snapshot().counts).toMatchObject({ idle: 1, total: 1 });
+  });
+});
+
+describe('wrappers and descendants', () => {
+  it('finds the php-cgi behind a wrapper that did not exec it, and reports its death while the wrapper lives', async () => {
+    const host = new FakeHost();
+    host.next.comm = 'php-fastcgi-wra';
+    const { pool } = await start({ minWorkers: 1, maxWorkers: 1, leakPolicy: 'keep' }, host);
+    const wrapper = host.processes[0] as FakeProcess;
+    const php = descendantStat(wrapper.pid + 500, 'php-cgi', 'S', wrapper.pid);
+    wrapper.descendants = [php];
+    await pool.scan();
+    expect(pool.snapshot().workers[0]).toMatchObject({ pid: wrapper.pid, servingPid: php.pid });
+    const { lease } = await leased(pool, host);
+    wrapper.descendants = [{ ...php, state: 'Z' }];
+    await pool.scan();
+    const [finding] = findings(pool, 'defunct-busy');
+    expect(finding).toMatchObject({ pid: wrapper.pid, processState: 'Z', descendant: { pid: php.pid, comm: 'php-cgi', state: 'Z' }, lease: { id: lease.id } });
+    expect(finding?.message).toContain(`: its php-cgi (pid ${php.pid}) is defunct (zombie) while serving`);
+    expect(pool.snapshot().workers[0]).toMatchObject({ state: 'busy', defunct: true });
+  });
+
+  it('reports a defunct descendant of a healthy worker once, and resolves it when it is reaped', async () => {
+    const { pool, host } = await start({ minWorkers: 1, maxWorkers: 1 });
+    const proc = host.processes[0] as FakeProcess;
+    const child = descendantStat(proc.pid + 700, 'sendmail', 'Z', proc.pid);
+    proc.descendants = [child];
+    await pool.scan();
+    await pool.scan();
+    expect(findings(pool, 'zombie-descendant')).toHaveLength(1);
+    const [finding] = findings(pool, 'zombie-descendant');
+    expect(finding).toMatchObject({ workerId: 'w1', processState: 'S', descendant: { pid: child.pid, comm: 'sendmail', state: 'Z' }, lease: null, resolution: null });
+    expect(finding?.message).toBe(`sendmail (pid ${child.pid}), a descendant of worker w1 (pid ${proc.pid}), is defunct: its parent has not reaped it`);
+    proc.descendants = [];
+    await pool.scan();
+    expect(findings(pool, 'zombie-descendant')[0]?.resolution).toMatchObject({ how: 'descendant-reaped', detail: `pid ${child.pid} was reaped` });
+    expect(pool.snapshot().counts.idle).toBe(1);
+  });
+
+  it('leaves a worker alone while setpriv is still on its way to exec php-cgi', async () => {
+    const host = new FakeHost();
+    host.next.comm = 'setpriv';
+    const { pool } = await start({ minWorkers: 1, maxWorkers: 1 }, host);
+    const proc = host.processes[0] as FakeProcess;
+    proc.descendants = [descendantStat(proc.pid + 1, 'php-cgi', 'Z', proc.pid)];
+    await pool.scan();
+    expect(pool.snapshot().findings).toEqual([]);
+    expect(pool.snapshot().workers[0]?.servingPid).toBeNull();
+  });
+
+  it('scans hundreds of workers in slices, yielding to the event loop between them', async () => {
+    const { pool, host } = await start({ minWorkers: 100, maxWorkers: 100, readyProbeTimeoutMs: 0 });
+    expect(pool.snapshot().counts.idle).toBe(100);
+    const workers = host.processes.slice();
+    for (const proc of workers) proc.gone = true;
+    let done = false;
+    const scanning = pool.scan().then(() => (done = true));
+    await Promise.resolve();
+    // The first slice has been compared, the rest waits for the next turn of the event loop.
+    expect(workers.filter((p) => p.signals.length > 0)).toHaveLength(32);
+    expect(done).toBe(false);
+    await settle(scanning);
+    expect(workers.every((p) => p.signals.length > 0)).toBe(true);
+  });
+});
