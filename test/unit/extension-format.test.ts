@@ -105,7 +105,7 @@ describe('settings', () => {
     const { settings } = readSettings(reader({ idleTimeout: 5, busyTimeout: 7, frontController: '', env: { APP_ENV: 'local', N: 3 }, leakPolicy: 'keep', scanInterval: 250 }));
     const options = toServerOptions(settings, '/ws/app', 8081, '/state/pools/abc');
     expect(options.documentRoot).toBe('/ws/app');
-    expect(options.gateway).toEqual({ host: '127.0.0.1', port: 8081, frontController: null });
+    expect(options.gateway).toEqual({ host: '127.0.0.1', port: 8081, frontController: null, optionSurface: 'settings' });
     expect(options.pool).toMatchObject({ phpCgi: 'php-cgi', idleTimeoutMs: 5_000, busyTimeoutMs: 7_000, leakPolicy: 'keep', scanIntervalMs: 250, stateDir: '/state/pools/abc' });
     expect(options.pool.env).toMatchObject({ APP_ENV: 'local', N: '3', PATH: process.env.PATH });
   });
