@@ -9,11 +9,12 @@ const hoisted = vi.hoisted(() => ({ start: null as null | ((options: unknown) =>
 vi.mock('vscode', () => vi.importActual('../support/fakeVscode'));
 // The composition root calls the real startPoolServer; here it gets fake servers.
 vi.mock('../../src/gateway/poolServer', async (importOriginal) => ({
-  ...(await importOriginal<typeof import('../../src/gateway/poolServer')>()),
+  ...(await importOriginal<typeof PoolServerModule>()),
   startPoolServer: (options: unknown) => (hoisted.start as (options: unknown) => Promise<unknown>)(options),
 }));
 
 import type * as vscode from 'vscode';
+import type * as PoolServerModule from '../../src/gateway/poolServer';
 import { activate, deactivate } from '../../src/extension/extension';
 import { poolStateDir, sweepStaleWorkers } from '../../src/extension/staleWorkers';
 import { readStat } from '../../src/platform/processState';

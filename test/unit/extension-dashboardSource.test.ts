@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 vi.mock('vscode', () => vi.importActual('../support/fakeVscode'));
 
 import { DashboardController } from '../../src/extension/dashboard/controller';
-import { DashboardSources, FolderDashboardSource } from '../../src/extension/dashboard/folderSource';
+import { DashboardSources, type FolderDashboardSource } from '../../src/extension/dashboard/folderSource';
 import { FindingLedger } from '../../src/extension/diagnostics/findingLedger';
 import { PoolManager } from '../../src/extension/poolManager';
 import { WorkersView } from '../../src/extension/tree/workersView';
