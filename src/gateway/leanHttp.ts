@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { parseHead } from './leanParse';
 import { dateHeaderLine, LeanRequest, type LeanChannel } from './leanResponse';
+import { isHtmlFile } from './liveStatic';
 import type { ScriptRunner } from './phpExchange';
 import { emptyBody, memoryBody, type RequestBody } from './requestBody';
 import type { RequestLog } from './requestLog';
@@ -232,7 +233,8 @@ class LeanConnection implements LeanChannel {
       body = emptyBody();
     }
     // A duplicate Host never gets here (parseHead refuses it); refusals, the
-    // status JSON, redirects and error pages are answered by Node's server.
+    // status JSON, live reload's script and events, redirects and error pages
+    // are answered by Node's server.
     const route = front.router.route(head.method, head.url, head.host, false);
     const startedAt = Date.now();
     const end = bodyStart + length;
@@ -243,7 +245,8 @@ class LeanConnection implements LeanChannel {
       front.scripts.run(request, route, startedAt);
       return true;
     }
-    if (route.kind === 'static' && head.method !== 'POST' && !head.conditional) {
+    // With live reload on, HTML pages get their tag on Node's path (liveStatic.ts).
+    if (route.kind === 'static' && head.method !== 'POST' && !head.conditional && !(front.scripts.live !== null && isHtmlFile(route.filePath))) {
       const file = cachedStaticFile(route.filePath, route.stats);
       if (file !== null) {
         this.pending = end < bytes.length ? bytes.subarray(end) : null;

@@ -1337,9 +1337,10 @@ export class Pool {
   }
 }
 
+/** The workers' `-d` arguments: the engine's ini defaults (DEFAULTS.workerIni), each unless the user's own `ini` sets that name. */
 function iniArgs(ini: Readonly<Record<string, string>>): string[] {
   const args: string[] = [];
-  for (const [name, value] of Object.entries(ini)) args.push('-d', `${name}=${value}`);
+  for (const [name, value] of Object.entries({ ...DEFAULTS.workerIni, ...ini })) args.push('-d', `${name}=${value}`);
   return args;
 }
 
