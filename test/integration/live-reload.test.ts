@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, realpathSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -214,31 +214,52 @@ describe('live reload on', () => {
     }
   });
 
-  it('gives workers opcache.revalidate_freq=0, unless the user’s own ini sets it', async () => {
-    expect(JSON.parse((await get(on, '/live/ini.php')).body.toString())).toMatchObject({ revalidate_freq: '0' });
-    const mine = await startPoolServer({
+  it('the reloaded page runs the code just saved: workers revalidate opcache on every request, unless the user’s ini says otherwise', async () => {
+    expect(JSON.parse((await get(on, '/live/ini.php')).body.toString())).toMatchObject({ revalidate_freq: '0', enable: '1' });
+    // A script old enough for opcache to cache it (file_update_protection skips files under 2 s old),
+    // requested once so that it is cached, then saved: the next request must run the new code.
+    const runs = async (server: PoolServer): Promise<string[]> => {
+      const script = join(root, 'live', `opcache-${server.port}.php`);
+      const old = new Date(Date.now() - 60_000);
+      writeFileSync(script, '<?php echo "before";');
+      utimesSync(script, old, old);
+      const seen = [(await get(server, `/live/opcache-${server.port}.php`)).body.toString()];
+      writeFileSync(script, '<?php echo "after!";'); // same size: only the timestamp tells them apart
+      seen.push((await get(server, `/live/opcache-${server.port}.php`)).body.toString());
+      return seen;
+    };
+    const fresh = await startPoolServer({ documentRoot: root, pool: { phpCgi, minWorkers: 1, maxWorkers: 1 }, gateway: { port: 0 } });
+    // The user's own setting wins: with a long revalidation period the saved code is not seen yet.
+    const theirs = await startPoolServer({
       documentRoot: root,
-      pool: { phpCgi, minWorkers: 1, maxWorkers: 1, ini: { 'opcache.revalidate_freq': '7' } },
+      pool: { phpCgi, minWorkers: 1, maxWorkers: 1, ini: { 'opcache.revalidate_freq': '60' } },
       gateway: { port: 0 },
     });
     try {
-      expect(JSON.parse((await get(mine, '/live/ini.php')).body.toString())).toMatchObject({ revalidate_freq: '7' });
+      expect(await runs(fresh)).toEqual(['before', 'after!']);
+      expect(JSON.parse((await get(theirs, '/live/ini.php')).body.toString())).toMatchObject({ revalidate_freq: '60' });
+      expect(await runs(theirs)).toEqual(['before', 'before']);
     } finally {
-      await mine.stop(1_000);
+      await Promise.all([fresh.stop(1_000), theirs.stop(1_000)]);
     }
   });
 });
 
 describe('stopping frees the port', () => {
-  it('at once, even with a live-reload event stream and an idle keep-alive connection open: the same port binds again right after stop()', async () => {
+  it('at once, with a live-reload event stream and connections a browser leaves half-open: the same port binds again right after stop()', async () => {
     const server = await startPoolServer({ documentRoot: root, pool: { phpCgi, minWorkers: 1, maxWorkers: 1 }, gateway: { port: 0, liveReload: true } });
     const port = server.port;
     const stream = await openEventStream(port);
     await waitFor(() => stream.text().includes('event: hello'), 'the hello event');
-    const idle = await rawRequest(port, 'GET', '/api/users', [['Connection', 'keep-alive']]);
-    expect(idle.status).toBe(200);
+    // Chromium's way: a preconnected socket that never sends a request, and a
+    // kept-alive one after its response; neither closes its side when the
+    // server sends FIN (allowHalfOpen), so the server must cut them.
+    const preconnected = await halfOpenSocket(port);
+    const keptAlive = await halfOpenSocket(port);
+    keptAlive.write(`GET /api/users HTTP/1.1\r\nHost: localhost:${port}\r\n\r\n`);
+    await new Promise((answered) => keptAlive.once('data', answered));
+    // A drain period of 30 s (the test's own timeout): stop() must return because every connection closed, not because it gave up.
     await server.stop(30_000);
-    // A drain period of 30 s: stop() returned because every connection closed, not because it gave up.
     const again = createServer();
     await new Promise<void>((ready, fail) => {
       again.once('error', fail);
@@ -246,8 +267,18 @@ describe('stopping frees the port', () => {
     });
     await new Promise<void>((done) => again.close(() => done()));
     await waitFor(() => stream.ended, 'the event stream to end');
+    for (const socket of [preconnected, keptAlive]) socket.destroy();
   });
 });
+
+/** A client connection that does not close its side when the server ends the connection. */
+function halfOpenSocket(port: number): Promise<Socket> {
+  return new Promise((ready, fail) => {
+    const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    socket.on('error', fail);
+    socket.on('connect', () => ready(socket));
+  });
+}
 
 /** A raw connection to the event stream, collecting what arrives. */
 function openEventStream(port: number): Promise<{ socket: Socket; text: () => string; ended: boolean }> {
