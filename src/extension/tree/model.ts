@@ -4,7 +4,8 @@ import { findingSeverity, openFindings } from '../../shared/findings';
 import { formatDuration, formatRequest } from '../../shared/text';
 import { groupContext, leaseContext, poolContext, workerContext, type GroupKind, type LeaseField } from '../contextValues';
 import { poolSummary, workerDescription, workerLabel } from '../format';
-import type { PoolSource, PoolStatus } from '../poolManager';
+import type { PoolSource, PoolStatus, PortMove } from '../poolManager';
+import type { ServedRoot } from '../settings';
 
 export type { PoolSource };
 
@@ -24,7 +25,9 @@ export interface PoolNode {
   status: PoolStatus;
   port: number | null;
   url: string | null;
-  portMoved: { readonly from: number; readonly to: number } | null;
+  portMoved: PortMove | null;
+  /** What the running pool serves, for the tooltip. */
+  servedRoot: ServedRoot | null;
   problem: string | null;
   snapshot: PoolSnapshot | null;
 }
@@ -164,6 +167,7 @@ export class WorkersTreeModel {
         port: null,
         url: null,
         portMoved: null,
+        servedRoot: null,
         problem: null,
         snapshot: null,
       }));
@@ -173,6 +177,7 @@ export class WorkersTreeModel {
       pool.port = source.server?.port ?? null;
       pool.url = source.server?.url ?? null;
       pool.portMoved = source.portMoved;
+      pool.servedRoot = source.servedRoot ?? null;
       pool.problem = source.problem ?? snapshot?.problem ?? null;
       pool.snapshot = snapshot;
       roots.push(pool);
