@@ -352,7 +352,7 @@ export class DashboardApp {
       },
       { title: 'PID', width: '72px', numeric: true, hideBelow: NARROW_GRID_PX, text: (row) => (row.pid === null ? '…' : row.servingPid ? `${row.pid} → ${row.servingPid}` : String(row.pid)) },
       { title: 'State', width: 'minmax(72px, 1.2fr)', text: (row) => (row.exitReason && (row.state === 'error' || row.state === 'draining') ? `${row.state} (${row.exitReason})` : row.state) },
-      { title: 'Accesses', width: '92px', numeric: true, hideBelow: WIDE_GRID_PX, text: (row) => String(row.accesses) },
+      { title: 'Accesses', width: '112px', numeric: true, hideBelow: WIDE_GRID_PX, text: (row) => String(row.accesses) },
       { title: 'Age', width: '104px', numeric: true, hideBelow: WIDE_GRID_PX, text: (row) => formatDuration(row.ageMs) },
       {
         title: 'Current request',
@@ -372,7 +372,7 @@ export class DashboardApp {
           if (row.lease) setLabel(anchor, formatRequest(row.lease, 400), `${formatRequest(row.lease)}\nClick to open ${row.lease.scriptFilename}`);
         },
       },
-      { title: 'Lease age', width: '96px', numeric: true, hideBelow: MEDIUM_GRID_PX, text: (row) => (row.leaseAgeMs === null ? '' : formatDuration(row.leaseAgeMs)) },
+      { title: 'Lease age', width: '112px', numeric: true, hideBelow: MEDIUM_GRID_PX, text: (row) => (row.leaseAgeMs === null ? '' : formatDuration(row.leaseAgeMs)) },
       {
         title: 'Actions',
         // Reveal, Recycle, Kill and Release side by side, with the cell's padding; a narrow grid drops Reveal (the tree has it).

@@ -15,6 +15,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { LIVE_RELOAD_INSTRUMENT } from './liveInstrument';
 
 /** The repository (the benchmark bundles this file elsewhere and sets FASTCGI_POOL_ROOT). */
 const REPO_ROOT = process.env.FASTCGI_POOL_ROOT ?? resolve(__dirname, '../..');
@@ -32,23 +33,6 @@ export interface LiveStatus {
   reloads: number;
   stylesheetSwaps: number;
 }
-
-/**
- * Runs in the page before any of its scripts: records when the document's
- * `load` event fired (`__loadedAt`) and whether its live-reload stream said
- * hello (`__liveHello`), by wrapping EventSource. Browser code, as a string
- * (this project's TypeScript has no DOM types outside webview/).
- */
-const INSTRUMENT = `
-  addEventListener('load', () => { window.__loadedAt = Date.now(); });
-  const Original = window.EventSource;
-  window.EventSource = class extends Original {
-    constructor(url, init) {
-      super(url, init);
-      this.addEventListener('hello', () => { window.__liveHello = true; });
-    }
-  };
-`;
 
 export class LiveReloadSession {
   /** Documents loaded in the page so far (the first visit is 1). */
@@ -100,7 +84,7 @@ export class LiveReloadSession {
         options.browser ??
         (await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] }));
       const page = await browser.newPage();
-      await page.addInitScript({ content: INSTRUMENT });
+      await page.addInitScript({ content: LIVE_RELOAD_INSTRUMENT });
       const session = new LiveReloadSession(project, url, cli, output, browser, page, options.browser !== undefined);
       await page.goto(url);
       if (live) await session.listening();

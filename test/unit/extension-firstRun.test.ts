@@ -145,7 +145,8 @@ describe('Open in Browser, Open in Simple Browser, Check for php-cgi', () => {
     fake.settings.set('*', { 'fastcgiPool.phpCgiPath': phpCgi });
     await run(Commands.detectPhpCgi);
     expect(fake.contextKeys.get(ContextKeys.phpCgi)).toBe('found');
-    expect(fake.messages.at(-1)?.message).toMatch(new RegExp(`^php-cgi found: ${phpCgi} \\(PHP \\d+\\.\\d+\\.\\d+`));
+    // Which php-cgi, and what the folder would serve (/ws/app has no index.php anywhere: the folder itself).
+    expect(fake.messages.at(-1)?.message).toMatch(new RegExp(`^php-cgi \\d+\\.\\d+\\.\\d+\\S*: ${phpCgi}\\. "app" serves the folder itself \\(no index\\.php found\\)\\.$`));
   });
 });
 

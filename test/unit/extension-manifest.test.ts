@@ -230,8 +230,10 @@ describe('package.json', () => {
     const welcome = manifest.contributes.viewsWelcome.filter((w) => w.view === Views.workers);
     const found = welcome.find((w) => w.when?.includes(`${ContextKeys.phpCgi} == found`));
     expect(found?.contents).toContain('[Start Pool](command:fastcgiPool.start)');
-    expect(found?.contents).toContain("php-cgi is installed: its version is next to the view's title");
-    expect(found?.contents).toMatch(/document root is detected \(public\/, web\/ or htdocs\/ with an index\.php, else the folder\)/);
+    expect(found?.contents).toContain('php-cgi is installed.');
+    // Which php-cgi, and which document root: one click away (a single-view container hides the view's description).
+    expect(found?.contents).toContain('[Show php-cgi and the document root](command:fastcgiPool.detectPhpCgi)');
+    expect(found?.contents).toMatch(/document root is detected \(public\/, web\/ or htdocs\/ with an index\.php, else the folder\); \[change it\]\(command:workbench\.action\.openSettings\?%5B%22fastcgiPool\.documentRoot%22%5D\)/);
     const missing = (os: string) => welcome.find((w) => w.when?.includes(`${ContextKeys.phpCgi} == missing`) && w.when.includes(os))?.contents ?? '';
     expect(missing('isLinux')).toContain('sudo apt-get install php-cgi');
     expect(missing('isMac')).toContain('brew install php');

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
-import { Views } from '../ids';
+import { CONFIG_SECTION, Views } from '../ids';
 import { installHint } from '../phpCgi';
+import { documentRootOf, readSettings, servedRootText } from '../settings';
 import { PoolStartError, UntrustedWorkspaceError, type FolderPool } from '../poolManager';
 import { pickPool, type CommandContext } from './context';
 import { toFolderKey } from './targets';
@@ -66,11 +67,20 @@ async function externalAppUri(ctx: CommandContext, arg: unknown): Promise<vscode
   return vscode.env.asExternalUri(vscode.Uri.parse(url));
 }
 
-/** Check for php-cgi: looks for the configured php-cgi again (after installing it) and says what it found. */
+/**
+ * Check for php-cgi: looks for the configured php-cgi again (after
+ * installing it) and says what it found, and what each folder would serve
+ * (the detected document root or the setting's): what a first run needs to
+ * know before Start.
+ */
 export async function detectPhpCgi(ctx: CommandContext): Promise<void> {
   const status = await ctx.phpCgi.check();
+  const roots = ctx.manager.pools.map((pool) => {
+    const root = pool.servedRoot ?? documentRootOf(readSettings(vscode.workspace.getConfiguration(CONFIG_SECTION, pool.folder.uri)).settings.documentRoot, pool.folder.uri.fsPath);
+    return `"${pool.name}" serves ${servedRootText(root)}.`;
+  });
   if (status.kind === 'found') {
-    void vscode.window.showInformationMessage(`php-cgi found: ${status.path}${status.version ? ` (PHP ${status.version})` : ''}.`);
+    void vscode.window.showInformationMessage([`php-cgi ${status.version ?? '(version unknown)'}: ${status.path}.`, ...roots].join(' '));
   } else {
     const choice = await vscode.window.showWarningMessage(`php-cgi not found: "${status.configured}". ${installHint(process.platform)}`, 'Open Settings');
     if (choice) await vscode.commands.executeCommand('workbench.action.openSettings', 'fastcgiPool.phpCgiPath');

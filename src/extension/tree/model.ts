@@ -329,7 +329,10 @@ function presentPool(node: PoolNode): Presentation {
       icon = { id: 'circle-slash', color: null };
       break;
   }
-  return { label: node.name, description, contextValue: poolContext(node.status), collapsible: snapshot ? 'expanded' : 'none', icon };
+  // Expanded already while it starts: VS Code keeps showing a node collapsed that first appeared
+  // without children (a pool started with the view open showed only its own row).
+  const collapsible = snapshot || node.status === 'starting' ? 'expanded' : 'none';
+  return { label: node.name, description, contextValue: poolContext(node.status), collapsible, icon };
 }
 
 function presentWorker(node: WorkerNode, now: number): Presentation {
