@@ -46,9 +46,11 @@ export const DEFAULTS = {
   liveReloadEventsPath: '/.fastcgi-pool/live',
   /**
    * A burst of file changes (a formatter on save, `git checkout`) becomes one
-   * reload once no change has come for this long…
+   * reload once no change has come for this long (Live Server waits 100 ms
+   * too): long enough that a page is not reloaded between two writes of one
+   * save (truncate, then write)…
    */
-  liveReloadQuietMs: 80,
+  liveReloadQuietMs: 100,
   /** …or at the latest this long after its first change, so an endless stream of writes still reloads. */
   liveReloadMaxDelayMs: 1_000,
   /**

@@ -62,24 +62,38 @@ describe.skipIf(!chromiumPath)('live reload in headless Chromium against the exa
   });
 
   it('20 saves in 100 ms reload the page once', async () => {
-    const loads = session.loads;
-    const before = await session.status();
     const original = session.read('src/pages/home.php');
-    for (let i = 0; i < 20; i++) {
-      session.write('src/pages/home.php', `${original}\n<p class="burst">save ${i}</p>\n`);
-      blockFor(5);
+    // The scenario is 20 saves within 100 ms. On a loaded machine this process can be
+    // descheduled mid-burst; a burst that took longer is not that scenario (its pause
+    // is a real pause, after which a reload is right), so it is waited out and run again.
+    for (let attempt = 1; ; attempt++) {
+      const loads = session.loads;
+      const before = await session.status();
+      const started = performance.now();
+      for (let i = 0; i < 20; i++) {
+        session.write('src/pages/home.php', `${original}\n<p class="burst">save ${attempt}-${i}</p>\n`);
+        if (i < 19) blockFor(2);
+      }
+      const span = performance.now() - started;
+      if (span > 100) {
+        if (attempt === 5) throw new Error(`five bursts of 20 saves each took over 100 ms (the last ${span.toFixed(0)} ms): the machine is too busy for this scenario`);
+        await session.page.waitForFunction(`document.body.innerText.includes('save ${attempt}-19')`, undefined, { timeout: 10_000 });
+        await session.listening();
+        continue;
+      }
+      await session.waitForLoads(loads + 1);
+      await session.listening();
+      expect(await bodyText()).toContain(`save ${attempt}-19`);
+      // Barrier: a stylesheet change now. Had any save of the burst still been
+      // pending, it would have merged with it into a reload (another load);
+      // a second reload of the burst would show in the counter.
+      session.write('assets/style.css', `${session.read('assets/style.css')}\nbody { background-color: rgb(65, 43, ${20 + attempt}); }\n`);
+      await session.page.waitForFunction(`getComputedStyle(document.body).backgroundColor === 'rgb(65, 43, ${20 + attempt})'`, undefined, { timeout: 10_000 });
+      const after: LiveStatus = await session.status();
+      expect(session.loads).toBe(loads + 1);
+      expect(after).toMatchObject({ reloads: before.reloads + 1, stylesheetSwaps: before.stylesheetSwaps + 1 });
+      return;
     }
-    await session.waitForLoads(loads + 1);
-    await session.listening();
-    expect(await bodyText()).toContain('save 19');
-    // Barrier: a stylesheet change now. Had any save of the burst still been
-    // pending, it would have merged with it into a reload (another load);
-    // a second reload of the burst would show in the counter.
-    session.write('assets/style.css', `${session.read('assets/style.css')}\nbody { background-color: rgb(65, 43, 21); }\n`);
-    await session.page.waitForFunction("getComputedStyle(document.body).backgroundColor === 'rgb(65, 43, 21)'", undefined, { timeout: 10_000 });
-    const after: LiveStatus = await session.status();
-    expect(session.loads).toBe(loads + 1);
-    expect(after).toMatchObject({ reloads: before.reloads + 1, stylesheetSwaps: before.stylesheetSwaps + 1 });
   });
 
   it('a JSON response and a download are byte-identical with live reload on and off', async () => {

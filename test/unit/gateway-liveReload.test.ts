@@ -98,7 +98,7 @@ describe('LiveReload: coalesced events to the listening pages', () => {
       vi.advanceTimersByTime(5);
     }
     expect(pages[0]?.events()).toHaveLength(1); // just hello: the burst is still going
-    // The last save came at 95 ms: the reload goes 80 ms later, at 175 ms.
+    // The last save came at 95 ms: the reload goes 80 ms (this test's quiet period) later, at 175 ms.
     vi.advanceTimersByTime(74);
     expect(pages[0]?.events()).toHaveLength(1);
     vi.advanceTimersByTime(1);
