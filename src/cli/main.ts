@@ -1,8 +1,8 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import type { GatewayEvent } from '../gateway/gateway';
 import { startPoolServer, type PoolServer } from '../gateway/poolServer';
-import { detectDocumentRoot } from '../platform/documentRoot';
+import { detectDocumentRoot, DOCUMENT_ROOT_CANDIDATES } from '../platform/documentRoot';
 import { watchTree, type TreeWatcher } from '../platform/treeWatcher';
 import type { PoolEvent } from '../pool/types';
 import { findingLine, findingSeverity } from '../shared/findings';
@@ -107,8 +107,11 @@ async function serve(options: ServeOptions): Promise<number> {
   const snapshot = server.pool.snapshot();
   const how = detected ? (detected.indexFile ? ` (detected: ${detected.indexFile})` : ' (no index.php found: the folder itself)') : '';
   process.stderr.write(`document root ${server.gateway.options.documentRoot}${how}; workers ${snapshot.limits.minWorkers}–${snapshot.limits.maxWorkers}; status at ${server.url}${server.gateway.options.statusPath.slice(1)}\n`);
-  // Live reload watches the project: the folder the document root was found in, or the document root given.
-  const watcher = options.liveReload ? watchForLiveReload(server, detected ? resolve(options.documentRoot) : server.gateway.options.documentRoot) : null;
+  // Live reload watches the project: the folder the document root was found in (or, for a document
+  // root named public/, web/ or htdocs/, the folder above it: app code lives next to it), else the document root.
+  const root = server.gateway.options.documentRoot;
+  const project = detected ? resolve(options.documentRoot) : DOCUMENT_ROOT_CANDIDATES.includes(basename(root)) ? dirname(root) : root;
+  const watcher = options.liveReload ? watchForLiveReload(server, project) : null;
 
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {

@@ -95,8 +95,10 @@ Options:
                           state-dir registry is then the only cleanup after a crash
   --node-http             parse every request with Node's HTTP server (slower); by
                           default simple requests take a lean HTTP/1.1 path
-  --live-reload           reload open pages when a file changes (CSS: swap the
-                          stylesheets in place); ignores vendor/, node_modules/, .git/
+  --live-reload           reload open pages when a file of the project changes (CSS:
+                          swap the stylesheets in place); the project is the folder
+                          above a public/, web/ or htdocs/ document root; ignores
+                          vendor/, node_modules/, .git/
   -q, --quiet             no access log
   -h, --help              show this help
 

@@ -91,6 +91,24 @@ describe('fastcgi-pool serve', () => {
     expect(run.stderr).toContain(`document root ${join(project, 'public')} (detected: public/index.php)`);
   });
 
+  it('--live-reload with a public/ document root watches the project above it: app code outside public/ reloads too', async () => {
+    const project = mkdtempSync(join(scratch, 'laravel-live-'));
+    cpSync(resolve(__dirname, '../fixtures/layouts/laravel'), project, { recursive: true });
+    const run = runCli(['serve', join(project, 'public'), '--port', '0', '--php-cgi', phpCgi, '--live-reload']);
+    const url = new URL(await listeningUrl(run));
+    await waitFor(() => run.stderr.includes('live reload: watching'), 'the watcher to start');
+    expect(run.stderr).toContain(`live reload: watching ${project} (`);
+    const events = await eventStream(Number(url.port));
+    try {
+      await waitFor(() => events.text().includes('event: hello'), 'the hello event');
+      writeFileSync(join(project, 'app/Http/Kernel.php'), '<?php\n// edited\n');
+      await waitFor(() => events.names().includes('reload'), 'a reload for app/Http/Kernel.php', 10_000);
+      expect(events.text()).toContain('"files":["app/Http/Kernel.php"]');
+    } finally {
+      events.socket.destroy();
+    }
+  });
+
   it('--live-reload: a change under the project reloads the open pages; vendor/, node_modules/ and .git/ do not', async () => {
     const project = mkdtempSync(join(scratch, 'live-'));
     cpSync(exampleApp, project, { recursive: true });

@@ -76,7 +76,8 @@ describe.skipIf(!chromiumPath)('live reload in headless Chromium against the exa
       }
       const span = performance.now() - started;
       if (span > 100) {
-        if (attempt === 5) throw new Error(`five bursts of 20 saves each took over 100 ms (the last ${span.toFixed(0)} ms): the machine is too busy for this scenario`);
+        if (attempt === 5)
+          throw new Error(`five bursts of 20 saves each took over 100 ms (the last ${span.toFixed(0)} ms): the machine is too busy for this scenario`);
         await session.page.waitForFunction(`document.body.innerText.includes('save ${attempt}-19')`, undefined, { timeout: 10_000 });
         await session.listening();
         continue;

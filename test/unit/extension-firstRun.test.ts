@@ -146,7 +146,9 @@ describe('Open in Browser, Open in Simple Browser, Check for php-cgi', () => {
     await run(Commands.detectPhpCgi);
     expect(fake.contextKeys.get(ContextKeys.phpCgi)).toBe('found');
     // Which php-cgi, and what the folder would serve (/ws/app has no index.php anywhere: the folder itself).
-    expect(fake.messages.at(-1)?.message).toMatch(new RegExp(`^php-cgi \\d+\\.\\d+\\.\\d+\\S*: ${phpCgi}\\. "app" serves the folder itself \\(no index\\.php found\\)\\.$`));
+    expect(fake.messages.at(-1)?.message).toMatch(
+      new RegExp(`^php-cgi \\d+\\.\\d+\\.\\d+\\S*: ${phpCgi}\\. "app" serves the folder itself \\(no index\\.php found\\)\\.$`),
+    );
   });
 });
 
