@@ -10,6 +10,9 @@ import { documentRootOf, readSettings, type ServedRoot } from './settings';
  * (`php-cgi 8.2.36`, or `php-cgi not found`) and, for a single folder, the
  * document root it serves (`serves public/`): what a first run needs to
  * know before pressing Start, while the welcome view fills the empty tree.
+ * VS Code shows it where the view has its own header (beside other views);
+ * alone in its container, the container's title hides it, which is why the
+ * welcome also has a button that says the same (Check for php-cgi).
  */
 export function setupDescription(php: PhpCgiStatus | null, roots: readonly ServedRoot[]): string {
   const parts: string[] = [];
