@@ -309,7 +309,7 @@ async function main(): Promise<number> {
         },
       },
       {
-        title: '03 once trusted, the welcome offers Start Pool and says php-cgi is installed; one click names its version and the document root',
+        title: '03 once trusted, the welcome offers Start Pool and says php-cgi is installed; one click names its version and the document root, another opens the walkthrough',
         run: async () => {
           await wb.openViewContainer('FastCGI Pool');
           const welcome = await poll(
@@ -337,6 +337,20 @@ async function main(): Promise<number> {
           console.log(`      notification: ${said}`);
           await runner.screenshot('php-cgi-and-document-root');
           await wb.runCommand('Notifications: Clear All Notifications');
+          // The welcome's Get Started opens the walkthrough: install php-cgi (this OS's step), start, open, watch, read.
+          await wb.page.locator('.part.sidebar .welcome-view-content a', { hasText: 'Get Started' }).click();
+          const walkthrough = await poll(
+            'the walkthrough "Serve a PHP app with FastCGI Pool" with its Linux step "Install php-cgi"',
+            async () => {
+              const text = (await wb.page.locator('.gettingStartedContainer').innerText().catch(() => '')).replace(/\s+/g, ' ');
+              return text.includes('Serve a PHP app with FastCGI Pool') && text.includes('Install php-cgi') && text.includes('Watch a worker go busy') ? text : undefined;
+            },
+            15_000,
+            async () => (await wb.page.locator('.editor-group-container').innerText().catch(() => '?')).replace(/\s+/g, ' ').slice(0, 600),
+          );
+          if (/Install php-cgi in WSL/.test(walkthrough)) throw new Error('the walkthrough shows the Windows step on Linux');
+          await runner.screenshot('walkthrough');
+          await wb.runCommand('View: Close All Editors');
         },
       },
       {

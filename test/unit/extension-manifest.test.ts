@@ -256,12 +256,13 @@ describe('package.json', () => {
       'watchBusy',
       'readFinding',
     ]);
-    expect(steps[0]?.description).toContain('`sudo apt-get install php-cgi`');
-    expect(steps[1]?.description).toContain('`brew install php`');
-    expect(steps[2]?.description).toContain('`sudo apt-get install php-cgi`');
+    expect(steps[0]?.description).toContain('\nsudo apt-get install php-cgi\n');
+    expect(steps[1]?.description).toContain('\nbrew install php\n');
+    expect(steps[2]?.description).toContain('\nsudo apt-get install php-cgi\n');
     const shipped = vscodeignore();
     for (const step of steps) {
       expect(step.completionEvents.length, step.id).toBeGreaterThan(0);
+      expect(step.description, `${step.id}: walkthrough descriptions render links, not code spans`).not.toContain('`');
       for (const [, command] of step.description.matchAll(/\(command:([\w.]+)/g)) expect(isKnownCommand(command as string), `${step.id}: ${command}`).toBe(true);
       for (const event of step.completionEvents) {
         const [kind, target] = event.split(':') as [string, string];
