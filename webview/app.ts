@@ -38,6 +38,17 @@ export interface RenderStats {
 
 const WINDOW_LABELS: Record<number, string> = { 60_000: 'Last minute', 300_000: 'Last 5 minutes', 900_000: 'Last 15 minutes' };
 
+/**
+ * Widths (px) of the worker table at which it leaves columns out. At
+ * 1400 px every column shows; a half-width editor beside the sidebar (about
+ * 480 px of table) keeps Worker, State, Current request and the Recycle,
+ * Kill and Release buttons. Every value a cell cannot fit ends in an
+ * ellipsis, with the whole of it on hover.
+ */
+const WIDE_GRID_PX = 960;
+const MEDIUM_GRID_PX = 720;
+const NARROW_GRID_PX = 560;
+
 export class DashboardApp {
   readonly stats: RenderStats = { renders: 0, durations: [] };
   private snapshot: PoolSnapshot | null = null;
@@ -61,6 +72,7 @@ export class DashboardApp {
   private readonly legend: HTMLElement;
   private readonly timeline: Timeline;
   private readonly grid: DataGrid<WorkerRow>;
+  private readonly gridBox: HTMLElement;
   private readonly workerCount: HTMLElement;
   private readonly findingsList: HTMLElement;
   private readonly findingsCount: HTMLElement;
@@ -108,6 +120,15 @@ export class DashboardApp {
     );
 
     this.grid = new DataGrid<WorkerRow>(this.workerColumns(), 'Workers', (row) => row.id, rowClasses);
+    this.gridBox = h('div', { class: 'grid-scroll' }, this.grid.element);
+    // The table fits its editor: a half-width one leaves out the columns that matter least (see workerColumns).
+    new ResizeObserver((entries) => {
+      const width = entries[entries.length - 1]?.contentRect.width ?? 0;
+      if (width > 0) {
+        this.grid.fit(width);
+        this.gridBox.classList.toggle('narrow', width < MEDIUM_GRID_PX);
+      }
+    }).observe(this.gridBox);
     this.workerCount = h('span');
     this.findingsCount = h('span');
     this.findingsList = h('ol', { class: 'findings', attrs: { 'aria-label': 'Findings' } });
@@ -129,7 +150,7 @@ export class DashboardApp {
         'section',
         { class: 'panel', attrs: { 'aria-labelledby': 'workers-heading' } },
         h('header', { class: 'panel-header' }, h('h2', { id: 'workers-heading' }, 'Workers ', this.workerCount)),
-        h('div', { class: 'grid-scroll' }, this.grid.element),
+        this.gridBox,
       ),
       h(
         'section',
@@ -308,7 +329,7 @@ export class DashboardApp {
     return [
       {
         title: 'Worker',
-        width: 'minmax(120px, 1fr)',
+        width: 'minmax(72px, 1fr)',
         update: (cell, row, first) => {
           if (first) {
             // The spaces keep the words apart for screen readers and copy-paste.
@@ -323,15 +344,19 @@ export class DashboardApp {
           const [, defunct, leaked] = Array.from(cell.children);
           setFlag(defunct!, 'hidden', !row.defunct);
           setFlag(leaked!, 'hidden', !(row.leaseStuck && !row.defunct));
+          // What a narrow table leaves out (pid, requests served, age) is on hover here.
+          const marks = `${row.defunct ? ' defunct' : row.leaseStuck ? ' leaked' : ''}`;
+          const title = `${row.id}${marks} · pid ${row.pid ?? '…'} · ${plural(row.accesses, 'request')} · up ${formatDuration(row.ageMs)}`;
+          if (cell.title !== title) cell.title = title;
         },
       },
-      { title: 'PID', width: '84px', numeric: true, text: (row) => (row.pid === null ? '…' : row.servingPid ? `${row.pid} → ${row.servingPid}` : String(row.pid)) },
-      { title: 'State', width: 'minmax(150px, 1.2fr)', text: (row) => (row.exitReason && (row.state === 'error' || row.state === 'draining') ? `${row.state} (${row.exitReason})` : row.state) },
-      { title: 'Accesses', width: '92px', numeric: true, text: (row) => String(row.accesses) },
-      { title: 'Age', width: '112px', numeric: true, text: (row) => formatDuration(row.ageMs) },
+      { title: 'PID', width: '72px', numeric: true, hideBelow: NARROW_GRID_PX, text: (row) => (row.pid === null ? '…' : row.servingPid ? `${row.pid} → ${row.servingPid}` : String(row.pid)) },
+      { title: 'State', width: 'minmax(72px, 1.2fr)', text: (row) => (row.exitReason && (row.state === 'error' || row.state === 'draining') ? `${row.state} (${row.exitReason})` : row.state) },
+      { title: 'Accesses', width: '112px', numeric: true, hideBelow: WIDE_GRID_PX, text: (row) => String(row.accesses) },
+      { title: 'Age', width: '104px', numeric: true, hideBelow: WIDE_GRID_PX, text: (row) => formatDuration(row.ageMs) },
       {
         title: 'Current request',
-        width: 'minmax(160px, 3fr)',
+        width: 'minmax(112px, 3fr)',
         update: (cell, row, first) => {
           if (first) {
             cell.append(
@@ -343,14 +368,15 @@ export class DashboardApp {
           }
           const anchor = cell.firstElementChild as HTMLElement;
           setFlag(anchor, 'hidden', row.lease === null);
-          if (row.lease) setLabel(anchor, formatRequest(row.lease, 60), `Open ${row.lease.scriptFilename}`);
+          // The cell ends a long request in an ellipsis; the hover shows all of it, then what a click opens.
+          if (row.lease) setLabel(anchor, formatRequest(row.lease, 400), `${formatRequest(row.lease)}\nClick to open ${row.lease.scriptFilename}`);
         },
       },
-      { title: 'Lease age', width: '100px', numeric: true, text: (row) => (row.leaseAgeMs === null ? '' : formatDuration(row.leaseAgeMs)) },
+      { title: 'Lease age', width: '112px', numeric: true, hideBelow: MEDIUM_GRID_PX, text: (row) => (row.leaseAgeMs === null ? '' : formatDuration(row.leaseAgeMs)) },
       {
         title: 'Actions',
-        // Reveal, Recycle, Kill and Release lease side by side, with the cell's padding.
-        width: '360px',
+        // Reveal, Recycle, Kill and Release side by side, with the cell's padding; a narrow grid drops Reveal (the tree has it).
+        width: (gridWidth) => (gridWidth < MEDIUM_GRID_PX ? '216px' : '290px'),
         update: (cell, row, first) => {
           const id = row.id;
           if (first) {
@@ -358,16 +384,16 @@ export class DashboardApp {
               h(
                 'span',
                 { class: 'actions' },
-                button('Reveal', () => this.send({ type: 'revealWorker', workerId: id }), { ariaLabel: `Reveal worker ${id} in the tree`, title: 'Reveal in the Workers view' }),
+                button('Reveal', () => this.send({ type: 'revealWorker', workerId: id }), { ariaLabel: `Reveal worker ${id} in the tree`, title: 'Reveal in the Workers view', className: 'reveal' }),
                 button('Recycle', () => this.send({ type: 'recycle', workerId: id }), { ariaLabel: `Recycle worker ${id}`, title: 'Replace it after its current request' }),
                 button('Kill', () => this.send({ type: 'kill', workerId: id }), { ariaLabel: `Kill worker ${id}`, title: 'SIGKILL its process group now' }),
                 button(
-                  'Release lease',
+                  'Release',
                   () => {
                     const lease = current(cell)?.lease;
                     if (lease) this.send({ type: 'releaseLease', leaseId: lease.id });
                   },
-                  { title: 'End the lease; the worker is recycled' },
+                  { title: 'Release the lease: it ends, and the worker is recycled' },
                 ),
               ),
             );

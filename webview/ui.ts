@@ -38,14 +38,18 @@ export function button(label: string, onClick: () => void, options: ButtonOption
 }
 
 /**
- * A text link that runs `onClick` and navigates nowhere. It needs an href to
- * be focusable; the click must not reach the window, where VS Code's webview
- * frame handles link clicks itself (`href="#"` scrolls the page to the top,
- * other hrefs are opened), whether or not the default was prevented.
+ * A text link that runs `onClick` and navigates nowhere. A plain `<a>`,
+ * not the toolkit's `vscode-link`: that one is an inline-flex box whose
+ * text sits in its shadow DOM, so a narrow cell clipped it mid-word with no
+ * ellipsis (`GET /slow?ms=15000` read `…ms=1500`); a plain anchor is inline
+ * text that the cell ellipsizes. It needs an href to be focusable; the
+ * click must not reach the window, where VS Code's webview frame handles
+ * link clicks itself (`href="#"` scrolls the page to the top, other hrefs
+ * are opened), whether or not the default was prevented.
  */
 export function link(text: string, onClick: () => void, title?: string, className?: string): HTMLElement {
-  const element = custom('vscode-link', {
-    class: className ?? '',
+  return h('a', {
+    class: `link ${className ?? ''}`.trim(),
     text,
     ...(title ? { title } : {}),
     attrs: { href: '#' },
@@ -57,7 +61,6 @@ export function link(text: string, onClick: () => void, title?: string, classNam
       },
     },
   });
-  return element;
 }
 
 export interface DropdownOption {
@@ -103,10 +106,16 @@ export function chip(text: string, tone: 'error' | 'warning' | 'info' | 'muted' 
  */
 export type GridColumn<R> = {
   readonly title: string;
-  /** A CSS grid track size: `84px`, `minmax(120px, 1fr)`. Every row is its own grid, so sizes must not depend on content. */
-  readonly width: string;
+  /**
+   * A CSS grid track size: `84px`, `minmax(120px, 1fr)`, or one per grid
+   * width (in px). Every row is its own grid, so sizes must not depend on
+   * content.
+   */
+  readonly width: string | ((gridWidth: number) => string);
   /** Right-aligned numbers. */
   readonly numeric?: boolean;
+  /** The column is left out while the grid is narrower than this (px): a half-width editor keeps the columns that matter. */
+  readonly hideBelow?: number;
 } & ({ readonly text: (row: R) => string } | { readonly update: (cell: HTMLElement, row: R, first: boolean) => void });
 
 interface RowView {
@@ -124,7 +133,11 @@ interface RowView {
 export class DataGrid<R> {
   readonly element: HTMLElement;
   private readonly rows = new Map<string, RowView>();
-  private readonly template: string;
+  private readonly header: HTMLElement;
+  private readonly headerCells: HTMLElement[];
+  private template = '';
+  /** Which columns show at the current width (all until the first fit()). */
+  private visible: readonly boolean[];
 
   constructor(
     private readonly columns: readonly GridColumn<R>[],
@@ -132,22 +145,35 @@ export class DataGrid<R> {
     private readonly keyOf: (row: R) => string,
     private readonly classesOf: (row: R) => readonly string[] = () => [],
   ) {
-    this.template = columns.map((c) => c.width).join(' ');
-    this.element = custom('vscode-data-grid', {
-      class: 'grid',
-      attrs: { 'aria-label': ariaLabel, 'generate-header': 'none', 'grid-template-columns': this.template },
-    });
-    const header = custom('vscode-data-grid-row', { attrs: { 'row-type': 'header', 'grid-template-columns': this.template } });
-    columns.forEach((column, i) => {
-      header.appendChild(
-        custom('vscode-data-grid-cell', {
-          class: column.numeric ? 'numeric' : '',
-          text: column.title,
-          attrs: { 'cell-type': 'columnheader', 'grid-column': String(i + 1) },
-        }),
-      );
-    });
-    this.element.appendChild(header);
+    this.visible = columns.map(() => true);
+    this.element = custom('vscode-data-grid', { class: 'grid', attrs: { 'aria-label': ariaLabel, 'generate-header': 'none' } });
+    this.header = custom('vscode-data-grid-row', { attrs: { 'row-type': 'header' } });
+    this.headerCells = columns.map((column) =>
+      // The title repeats the header: a narrow column ellipsizes it.
+      custom('vscode-data-grid-cell', { class: column.numeric ? 'numeric' : '', text: column.title, attrs: { 'cell-type': 'columnheader', title: column.title } }),
+    );
+    for (const cell of this.headerCells) this.header.appendChild(cell);
+    this.element.appendChild(this.header);
+    this.fit(Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * Lays the columns out for a grid this wide (px): columns with a
+   * `hideBelow` above it are left out, widths that depend on it are
+   * recomputed. Called by a ResizeObserver; cheap when nothing changes.
+   */
+  fit(width: number): void {
+    const visible = this.columns.map((column) => !(column.hideBelow !== undefined && width < column.hideBelow));
+    const template = this.columns
+      .filter((_, i) => visible[i])
+      .map((column) => (typeof column.width === 'function' ? column.width(width) : column.width))
+      .join(' ');
+    if (template === this.template && visible.every((v, i) => v === this.visible[i])) return;
+    this.template = template;
+    this.visible = visible;
+    this.element.setAttribute('grid-template-columns', template);
+    this.layoutRow(this.header, this.headerCells);
+    for (const view of this.rows.values()) this.layoutRow(view.element, view.cells);
   }
 
   /** Shows exactly these rows, in this order. */
@@ -176,17 +202,25 @@ export class DataGrid<R> {
     }
   }
 
+  /** The row's template and each cell's place in it; a left-out column's cells are hidden. */
+  private layoutRow(row: HTMLElement, cells: readonly HTMLElement[]): void {
+    row.setAttribute('grid-template-columns', this.template);
+    let position = 0;
+    cells.forEach((cell, i) => {
+      const shown = this.visible[i] === true;
+      setFlag(cell, 'hidden', !shown);
+      if (shown) cell.setAttribute('grid-column', String(++position));
+    });
+  }
+
   private createRow(key: string): RowView {
-    const element = custom('vscode-data-grid-row', { dataset: { key }, attrs: { 'grid-template-columns': this.template } });
-    const cells = this.columns.map((column, i) => {
-      const cell = custom('vscode-data-grid-cell', {
-        class: column.numeric ? 'numeric' : '',
-        attrs: { 'grid-column': String(i + 1) },
-        dataset: { column: column.title },
-      });
+    const element = custom('vscode-data-grid-row', { dataset: { key } });
+    const cells = this.columns.map((column) => {
+      const cell = custom('vscode-data-grid-cell', { class: column.numeric ? 'numeric' : '', dataset: { column: column.title } });
       element.appendChild(cell);
       return cell;
     });
+    this.layoutRow(element, cells);
     return { element, cells, texts: this.columns.map(() => null), classes: '' };
   }
 
@@ -204,6 +238,8 @@ export class DataGrid<R> {
         const text = column.text(row);
         if (view.texts[i] !== text) {
           cell.textContent = text;
+          // A cell too narrow for its text ends in an ellipsis (dashboard.css); the whole text is on hover.
+          cell.title = text;
           view.texts[i] = text;
         }
       } else {

@@ -32,6 +32,8 @@ $routes = [
     ['GET', '#^/cookie$#', 'cookie'],
     ['GET', '#^/redirect$#', 'redirect'],
     ['GET', '#^/info$#', 'info'],
+    ['GET', '#^/download$#', 'download'],
+    ['GET', '#^/chunked$#', 'chunked'],
 ];
 
 $uri = $_SERVER['REQUEST_URI'] ?? '/';

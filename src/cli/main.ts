@@ -1,7 +1,12 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import type { GatewayEvent } from '../gateway/gateway';
 import { startPoolServer, type PoolServer } from '../gateway/poolServer';
+import { detectDocumentRoot, DOCUMENT_ROOT_CANDIDATES } from '../platform/documentRoot';
+import { watchTree, type TreeWatcher } from '../platform/treeWatcher';
 import type { PoolEvent } from '../pool/types';
 import { findingLine, findingSeverity } from '../shared/findings';
+import { isIgnoredForLiveReload } from '../shared/liveReload';
 import { explainOptionError, OptionError } from '../shared/options';
 import { describeExit, plural } from '../shared/text';
 import { parseServeArgs, usage, UsageError, type ServeOptions } from './options';
@@ -44,10 +49,13 @@ async function serve(options: ServeOptions): Promise<number> {
   const writeEvent = (event: object): void => {
     events?.write(JSON.stringify({ time: new Date().toISOString(), ...event }) + '\n');
   };
+  // No DOCROOT given: public/, web/ or htdocs/ when it has the index.php, else the folder itself.
+  const detected = options.documentRootDetected ? detectDocumentRoot(resolve(options.documentRoot)) : null;
+  const documentRoot = detected?.path ?? options.documentRoot;
   let server: PoolServer;
   try {
     server = await startPoolServer({
-      documentRoot: options.documentRoot,
+      documentRoot,
       pool: {
         phpCgi: options.phpCgi,
         minWorkers: options.minWorkers,
@@ -71,6 +79,7 @@ async function serve(options: ServeOptions): Promise<number> {
         allowedHosts: options.allowedHosts,
         maxBodyBytes: options.maxBodyBytes,
         leanHttp: !options.nodeHttp,
+        liveReload: options.liveReload,
       },
       onPoolEvent: (event) => {
         writeEvent(event);
@@ -81,11 +90,7 @@ async function serve(options: ServeOptions): Promise<number> {
       poolEventsPerRequest: options.events !== null,
       onGatewayEvent: (event) => {
         writeEvent(event);
-        if (event.type === 'php-stderr') {
-          process.stderr.write(prefixLines(`[${event.workerId} ${event.uri}] `, event.text));
-        } else if (!options.quiet && options.events !== '-') {
-          process.stdout.write(`${event.method} ${event.uri} ${event.status} ${event.durationMs} ms${event.workerId ? ' ' + event.workerId : ''}\n`);
-        }
+        reportGatewayEvent(event, options);
       },
     });
   } catch (error) {
@@ -100,7 +105,13 @@ async function serve(options: ServeOptions): Promise<number> {
 
   process.stdout.write(`Listening on ${server.url}\n`);
   const snapshot = server.pool.snapshot();
-  process.stderr.write(`document root ${server.gateway.options.documentRoot}; workers ${snapshot.limits.minWorkers}–${snapshot.limits.maxWorkers}; status at ${server.url}${server.gateway.options.statusPath.slice(1)}\n`);
+  const how = detected ? (detected.indexFile ? ` (detected: ${detected.indexFile})` : ' (no index.php found: the folder itself)') : '';
+  process.stderr.write(`document root ${server.gateway.options.documentRoot}${how}; workers ${snapshot.limits.minWorkers}–${snapshot.limits.maxWorkers}; status at ${server.url}${server.gateway.options.statusPath.slice(1)}\n`);
+  // Live reload watches the project: the folder the document root was found in (or, for a document
+  // root named public/, web/ or htdocs/, the folder above it: app code lives next to it), else the document root.
+  const root = server.gateway.options.documentRoot;
+  const project = detected ? resolve(options.documentRoot) : DOCUMENT_ROOT_CANDIDATES.includes(basename(root)) ? dirname(root) : root;
+  const watcher = options.liveReload ? watchForLiveReload(server, project) : null;
 
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
@@ -112,9 +123,50 @@ async function serve(options: ServeOptions): Promise<number> {
     // A second Ctrl+C: do not wait for in-flight requests any longer.
     stopSignals.onAgain = () => server.gateway.closeAllConnections();
   });
+  watcher?.close();
   await closeEventLog(events);
   process.stderr.write('stopped; no workers left running\n');
   return 0;
+}
+
+/** Reports every change under `folder` (but vendor/, node_modules/, .git/ and editors' temp files) to the gateway's live reload. */
+function watchForLiveReload(server: PoolServer, folder: string): TreeWatcher | null {
+  const live = server.gateway.liveReload;
+  if (live === null) return null;
+  const warned = new Set<string>();
+  const watcher = watchTree(folder, (path) => live.changed([path]), {
+    ignore: isIgnoredForLiveReload,
+    onError: (where, error) => {
+      if (warned.has(where)) return;
+      warned.add(where);
+      process.stderr.write(`live reload cannot watch ${where}: ${error.message}\n`);
+    },
+  });
+  process.stderr.write(`live reload: watching ${folder} (${plural(watcher.folders, 'folder')}; not vendor/, node_modules/, .git/)\n`);
+  return watcher;
+}
+
+/** The access log on stdout, PHP's stderr and live reload's notes on stderr. */
+function reportGatewayEvent(event: GatewayEvent, options: ServeOptions): void {
+  switch (event.type) {
+    case 'php-stderr':
+      process.stderr.write(prefixLines(`[${event.workerId} ${event.uri}] `, event.text));
+      return;
+    case 'request':
+      if (!options.quiet && options.events !== '-') {
+        process.stdout.write(`${event.method} ${event.uri} ${event.status} ${event.durationMs} ms${event.workerId ? ' ' + event.workerId : ''}\n`);
+      }
+      return;
+    case 'live-reload':
+      if (!options.quiet) {
+        const what = event.action === 'css' ? 'stylesheets swapped' : 'reload';
+        process.stderr.write(`live reload: ${what} (${plural(event.clients, 'page')}) after ${event.files.slice(0, 3).join(', ')}${event.files.length > 3 ? ` and ${event.files.length - 3} more` : ''} changed\n`);
+      }
+      return;
+    case 'live-reload-blocked':
+      process.stderr.write(`warning: live reload is off for ${event.path}: its Content-Security-Policy (${event.directive}) forbids even a same-origin script\n`);
+      return;
+  }
 }
 
 /** The first stop signal, remembered until serving can act on it. */

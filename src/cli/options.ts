@@ -26,6 +26,10 @@ export interface ServeOptions {
   parentDeathSignal: boolean;
   /** Serve every request with Node's HTTP server instead of the lean front first. */
   nodeHttp: boolean;
+  /** Reload the browser's pages when a file under the project changes. */
+  liveReload: boolean;
+  /** The document root was not given: it was detected in the current folder (public/, web/, htdocs/ or the folder itself). */
+  documentRootDetected: boolean;
   quiet: boolean;
 }
 
@@ -60,8 +64,9 @@ const isDefaultPolicy = (policy: string): string => (policy === OPTIONS.leakPoli
 /** `--help`. The defaults come from the option catalogue (src/shared/options.ts), as the parser's do. */
 export const usage = `Usage: fastcgi-pool serve [DOCROOT] [options]
 
-Serves DOCROOT (default: the current folder) through a pool of php-cgi
-workers, like nginx + PHP-FPM with try_files $uri $uri/ /index.php?$query_string.
+Serves DOCROOT through a pool of php-cgi workers, like nginx + PHP-FPM with
+try_files $uri $uri/ /index.php?$query_string. Without DOCROOT: public/, web/
+or htdocs/ of the current folder, whichever has an index.php, else the folder.
 
 Options:
   --host HOST             address to bind (default ${cliDefault('host')})
@@ -90,6 +95,10 @@ Options:
                           state-dir registry is then the only cleanup after a crash
   --node-http             parse every request with Node's HTTP server (slower); by
                           default simple requests take a lean HTTP/1.1 path
+  --live-reload           reload open pages when a file of the project changes (CSS:
+                          swap the stylesheets in place); the project is the folder
+                          above a public/, web/ or htdocs/ document root; ignores
+                          vendor/, node_modules/, .git/
   -q, --quiet             no access log
   -h, --help              show this help
 
@@ -126,6 +135,7 @@ export function parseServeArgs(argv: readonly string[], cwd: string): ServeOptio
         'scan-interval': { type: 'string' },
         'no-pdeathsig': { type: 'boolean' },
         'node-http': { type: 'boolean' },
+        'live-reload': { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -151,6 +161,7 @@ export function parseServeArgs(argv: readonly string[], cwd: string): ServeOptio
   }
   return {
     documentRoot: positionals[0] ?? cwd,
+    documentRootDetected: positionals[0] === undefined,
     host: values.host ?? o.host.default,
     port: integer(values.port, o.port.flag, o.port.default, 0, 65535),
     phpCgi: values['php-cgi'] ?? o.phpCgi.default,
@@ -172,6 +183,7 @@ export function parseServeArgs(argv: readonly string[], cwd: string): ServeOptio
     scanIntervalMs: duration(values['scan-interval'], o.scanInterval.flag, o.scanInterval.default),
     parentDeathSignal: !(values['no-pdeathsig'] ?? false),
     nodeHttp: values['node-http'] ?? false,
+    liveReload: values['live-reload'] ?? OPTIONS.liveReload.default,
     quiet: values.quiet ?? false,
   };
 }

@@ -5,25 +5,31 @@ import type { PoolManager } from './poolManager';
 
 /**
  * Keeps the context keys that menus and the palette read in step with the
- * pools, setting each only when its value changes.
+ * pools and the workspace's trust, setting each only when its value changes.
+ * `canStart` is false in Restricted Mode, so the title bar offers no ▶ that
+ * could only say no.
  */
 export class ContextKeyProjection implements vscode.Disposable {
   private readonly disposables = new DisposableStore();
   private readonly values = new Map<string, boolean>();
 
-  constructor(private readonly manager: PoolManager) {
+  constructor(
+    private readonly manager: PoolManager,
+    private readonly isTrusted: () => boolean = () => vscode.workspace.isTrusted,
+  ) {
     this.disposables.add(
       manager.onDidChange((change) => {
         if (change.kind !== 'pool-event' && change.kind !== 'gateway-event') this.update();
       }),
     );
+    this.disposables.add(vscode.workspace.onDidGrantWorkspaceTrust(() => this.update()));
     this.update();
   }
 
   update(): void {
     const pools = this.manager.pools;
     this.set(ContextKeys.running, pools.some((pool) => pool.status === 'running'));
-    this.set(ContextKeys.canStart, pools.some((pool) => pool.status === 'stopped' || pool.status === 'failed'));
+    this.set(ContextKeys.canStart, this.isTrusted() && pools.some((pool) => pool.status === 'stopped' || pool.status === 'failed'));
   }
 
   dispose(): void {

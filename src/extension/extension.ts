@@ -12,11 +12,16 @@ import { DisposableStore } from './disposables';
 import { CONFIG_SECTION, LOG_CHANNEL_NAME, WORKER_LOG_SCHEME } from './ids';
 import { LogProjection, WorkerLogStore } from './log';
 import { PoolManager } from './poolManager';
+import { stopRegisteredWorker } from '../platform/workerRegistry';
+import { explainBusyPort } from './busyPort';
+import { LiveReloadRelay } from './liveReload';
+import { PhpCgiDetector } from './phpCgi';
 import { isPortFree } from './ports';
 import { readSettings } from './settings';
 import { poolStateDir, sweepStaleWorkers } from './staleWorkers';
 import { StatusBarProjection } from './statusBar';
 import { WorkersView } from './tree/workersView';
+import { ViewDescriptionProjection } from './viewDescription';
 import { WorkerActions } from './workerActions';
 
 /** The running extension's services, for `deactivate`. */
@@ -44,6 +49,8 @@ export function activate(context: vscode.ExtensionContext): void {
       stateDirFor: (folder) => poolStateDir(storageRoot, folder.uri.toString()),
       isTrusted: () => vscode.workspace.isTrusted,
       log,
+      explainBusyPort: (_host, port) => explainBusyPort(port, storageRoot),
+      stopStaleWorker: (worker) => stopRegisteredWorker(worker),
     }),
   );
   manager = pools;
@@ -56,6 +63,11 @@ export function activate(context: vscode.ExtensionContext): void {
   store.add(new StatusBarProjection(pools, ledger));
   store.add(new LogProjection(pools, log, workerLogs));
   store.add(new ContextKeyProjection(pools));
+  // First run: is php-cgi installed (the welcome view and the view's description say), and live reload on save.
+  const phpCgi = store.add(new PhpCgiDetector(log));
+  void phpCgi.check();
+  store.add(new ViewDescriptionProjection(view.treeView as vscode.TreeView<unknown>, phpCgi, pools));
+  store.add(new LiveReloadRelay(pools));
 
   store.add(vscode.workspace.registerTextDocumentContentProvider(WORKER_LOG_SCHEME, workerLogs));
   store.add(vscode.languages.registerCodeActionsProvider({ scheme: 'file' }, new FindingQuickFixes(diagnostics), { providedCodeActionKinds: FindingQuickFixes.kinds }));
@@ -74,6 +86,7 @@ export function activate(context: vscode.ExtensionContext): void {
     actions,
     extensionContext: context,
     dashboardSourceFor: (pool) => dashboards.sourceFor(pool),
+    phpCgi,
   });
   for (const registration of commands) store.add(registration);
 

@@ -9,6 +9,7 @@ export const Commands = {
   stop: 'fastcgiPool.stop',
   restart: 'fastcgiPool.restart',
   openInBrowser: 'fastcgiPool.openInBrowser',
+  openInSimpleBrowser: 'fastcgiPool.openInSimpleBrowser',
   showLog: 'fastcgiPool.showLog',
   showDashboard: 'fastcgiPool.showDashboard',
   killWorker: 'fastcgiPool.worker.kill',
@@ -18,6 +19,7 @@ export const Commands = {
   copyAsCurl: 'fastcgiPool.worker.copyAsCurl',
   openWorkerLog: 'fastcgiPool.worker.openLog',
   copyPid: 'fastcgiPool.worker.copyPid',
+  detectPhpCgi: 'fastcgiPool.detectPhpCgi',
 } as const;
 
 /** One of our contributed command ids. */
@@ -35,9 +37,14 @@ export const Views = {
 export const ContextKeys = {
   /** True while at least one folder's pool is running. */
   running: 'fastcgiPool.running',
-  /** True while some folder has no running pool (Start has something to do). */
+  /** True while the workspace is trusted and some folder has no running pool (Start has something to do). */
   canStart: 'fastcgiPool.canStart',
+  /** `found` or `missing`: whether the configured php-cgi exists (unset until checked). The welcome view offers the install command when it is missing. */
+  phpCgi: 'fastcgiPool.phpCgi',
 } as const;
+
+/** The getting-started walkthrough, as `publisher.name#id`. */
+export const WALKTHROUGH = 'fastcgi-pool.fastcgi-pool#fastcgiPool.gettingStarted';
 
 /** The diagnostic collection's name, and every diagnostic's `source`. */
 export const DIAGNOSTIC_SOURCE = 'fastcgi-pool';

@@ -2,9 +2,11 @@ import * as vscode from 'vscode';
 import type { PoolServerOptions } from '../gateway/poolServer';
 import { GatewayListenError, type GatewayEvent } from '../gateway/gateway';
 import type { PoolEvent, PoolSnapshot } from '../pool/types';
+import type { RegisteredWorker } from '../platform/workerRegistry';
 import { explainOptionError, OptionError, optionName } from '../shared/options';
+import { describeBusyPort, type BusyPortHolder } from './busyPort';
 import { DisposableStore } from './disposables';
-import { PORT_FALLBACK_RANGE, toServerOptions, type FolderSettings, type SettingsResult } from './settings';
+import { documentRootOf, PORT_FALLBACK_RANGE, servedRootText, toServerOptions, type FolderSettings, type ServedRoot, type SettingsResult } from './settings';
 
 /** The part of the engine's `Pool` the extension uses (so tests can hand in a fake). */
 export interface PoolHandle {
@@ -13,12 +15,29 @@ export interface PoolHandle {
   releaseLease(leaseId: string): boolean;
 }
 
+/** Where the editor reports changed files for live reload (the engine's `LiveReload`). */
+export interface LiveReloadSink {
+  changed(files: Iterable<string>): void;
+}
+
 /** The part of the engine's `PoolServer` the extension uses. */
 export interface ServerHandle {
   readonly pool: PoolHandle;
   readonly url: string;
   readonly port: number;
+  /** Live reload, when the folder's setting turned it on (absent in tests that do not need it). */
+  readonly gateway?: { readonly liveReload: LiveReloadSink | null };
   stop(drainMs?: number): Promise<void>;
+}
+
+/** The configured port was taken: where the pool went instead, and who holds the port. */
+export interface PortMove {
+  readonly from: number;
+  readonly to: number;
+  /** `port 8080 on 127.0.0.1 is in use by pid 4242 (python3 -m http.server 8080)`. */
+  readonly heldBy?: string;
+  /** Set when the holder is one of our own stale workers: the user may stop it and take the port back. */
+  readonly staleWorker?: RegisteredWorker;
 }
 
 /** `startPoolServer`, or a fake of it. */
@@ -33,8 +52,10 @@ export interface PoolSource {
   readonly name: string;
   readonly status: PoolStatus;
   readonly problem: string | null;
-  readonly portMoved: { readonly from: number; readonly to: number } | null;
+  readonly portMoved: PortMove | null;
   readonly server: { readonly port: number; readonly url: string } | null;
+  /** What the running pool serves, and whether it was detected. */
+  readonly servedRoot?: ServedRoot | null;
   snapshot(): PoolSnapshot | null;
 }
 
@@ -61,6 +82,10 @@ export interface PoolManagerDeps {
   readonly stateDirFor: (folder: vscode.WorkspaceFolder) => string | null;
   readonly isTrusted: () => boolean;
   readonly log: Logger;
+  /** Who holds a port the pool could not take (the real one reads /proc and the registries). */
+  readonly explainBusyPort?: (host: string, port: number) => BusyPortHolder;
+  /** Stops one of our own stale workers that holds the port; true once it is gone. */
+  readonly stopStaleWorker?: (worker: RegisteredWorker) => Promise<boolean>;
 }
 
 /**
@@ -117,7 +142,9 @@ export class FolderPool implements PoolSource {
   /** Why the last start failed, while `status` is `failed`. */
   problem: string | null = null;
   /** Set when the configured port was busy and the pool moved on. */
-  portMoved: { readonly from: number; readonly to: number } | null = null;
+  portMoved: PortMove | null = null;
+  /** What the running pool serves (set at its start). */
+  servedRoot: ServedRoot | null = null;
   /** Lifecycle operations run one after the other (a stop waits for a start). */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -247,14 +274,18 @@ export class PoolManager implements vscode.Disposable {
     pool.portMoved = null;
     this.setStatus(pool, 'starting');
     try {
-      const { run, server } = await this.startOnFreePort(pool, settings);
+      const servedRoot = documentRootOf(settings.documentRoot, pool.folder.uri.fsPath);
+      const { run, server, heldBy } = await this.startOnFreePort(pool, settings);
       pool.run = run;
+      pool.servedRoot = servedRoot;
       if (server.port !== settings.port && settings.port !== 0) {
-        pool.portMoved = { from: settings.port, to: server.port };
-        log.warn(`[${pool.name}] port ${settings.port} on ${settings.host} is in use; serving on ${server.port} instead`);
+        const text = heldBy ? describeBusyPort(settings.port, settings.host, heldBy) : `port ${settings.port} on ${settings.host} is in use`;
+        pool.portMoved = { from: settings.port, to: server.port, heldBy: text, ...(heldBy?.kind === 'stale-worker' ? { staleWorker: heldBy.worker } : {}) };
+        log.warn(`[${pool.name}] ${text}; serving on ${server.port} instead`);
       }
       const snapshot = server.pool.snapshot();
       log.info(`[${pool.name}] listening on ${server.url} (workers ${snapshot.limits.minWorkers}–${snapshot.limits.maxWorkers}, leak policy ${snapshot.leakPolicy})`);
+      log.info(`[${pool.name}] document root ${servedRootText(servedRoot)}${settings.liveReload ? '; live reload on' : ''}`);
       this.setStatus(pool, 'running');
     } catch (error) {
       const failure = toStartError(error);
@@ -265,14 +296,27 @@ export class PoolManager implements vscode.Disposable {
     }
   }
 
-  /** A run with its server started: on the configured port, or the next free one. */
-  private async startOnFreePort(pool: FolderPool, settings: FolderSettings): Promise<{ run: PoolRun; server: ServerHandle }> {
+  /**
+   * A run with its server started: on the configured port, or the next free
+   * one. When the configured port is taken, who holds it is found out
+   * first (`heldBy`), so the log and the notification can say so.
+   */
+  private async startOnFreePort(pool: FolderPool, settings: FolderSettings): Promise<{ run: PoolRun; server: ServerHandle; heldBy: BusyPortHolder | null }> {
     const first = settings.port;
     const last = first === 0 ? 0 : Math.min(65_535, first + PORT_FALLBACK_RANGE);
     const stateDir = this.deps.stateDirFor(pool.folder);
+    let heldBy: BusyPortHolder | null = null;
+    const explain = (port: number): void => {
+      if (port !== first || heldBy !== null) return;
+      const own = this.pools.find((other) => other !== pool && other.server?.port === port);
+      heldBy = own ? { kind: 'own-pool', folder: own.name } : (this.deps.explainBusyPort?.(settings.host, port) ?? null);
+    };
     for (let port = first; port <= last; port++) {
       // Probing first spares us spawning workers only to stop them again.
-      if (port !== 0 && !(await this.deps.isPortFree(settings.host, port))) continue;
+      if (port !== 0 && !(await this.deps.isPortFree(settings.host, port))) {
+        explain(port);
+        continue;
+      }
       const run = new PoolRun();
       try {
         const server = await this.deps.startServer({
@@ -281,16 +325,36 @@ export class PoolManager implements vscode.Disposable {
           onGatewayEvent: run.relay((event) => this.fire({ pool, kind: 'gateway-event', event })),
         });
         run.server = server;
-        return { run, server };
+        return { run, server, heldBy };
       } catch (error) {
         run.dispose();
         // Taken between the probe and the listen: move on like for a busy probe.
-        if (error instanceof GatewayListenError && error.code === 'EADDRINUSE' && port !== 0) continue;
+        if (error instanceof GatewayListenError && error.code === 'EADDRINUSE' && port !== 0) {
+          explain(port);
+          continue;
+        }
         throw error;
       }
     }
     const setting = optionName('port', 'settings');
-    throw new PoolStartError(`ports ${first}–${last} on ${settings.host} are all in use. Set ${setting} to a free port, or to 0 for any free one.`, setting);
+    const who = heldBy ? ` (${describeBusyPort(first, settings.host, heldBy)})` : '';
+    throw new PoolStartError(`ports ${first}–${last} on ${settings.host} are all in use${who}. Set ${setting} to a free port, or to 0 for any free one.`, setting);
+  }
+
+  /**
+   * Takes the configured port back from one of our own stale workers: stops
+   * it (pid and start time checked first), then restarts the pool, which
+   * now finds its port free. False when the pool's port was not held by one.
+   */
+  async reclaimPort(key: string): Promise<boolean> {
+    const pool = this.require(key);
+    const worker = pool.portMoved?.staleWorker;
+    if (!worker || !this.deps.stopStaleWorker) return false;
+    const stopped = await this.deps.stopStaleWorker(worker);
+    this.deps.log.info(`[${pool.name}] ${stopped ? 'stopped' : 'could not stop'} the stale worker pid ${worker.pid} that held port ${pool.portMoved?.from}`);
+    if (!stopped) return false;
+    await this.restart(key);
+    return true;
   }
 
   private async doStop(pool: FolderPool, drainMs: number): Promise<void> {
@@ -314,6 +378,7 @@ export class PoolManager implements vscode.Disposable {
     run.dispose();
     pool.run = null;
     pool.portMoved = null;
+    pool.servedRoot = null;
     this.setStatus(pool, 'stopped');
   }
 }

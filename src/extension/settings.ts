@@ -1,7 +1,8 @@
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import type { PoolServerOptions } from '../gateway/poolServer';
+import { detectDocumentRoot } from '../platform/documentRoot';
 import type { LeakPolicy } from '../pool/types';
-import { OPTIONS } from '../shared/options';
+import { OPTIONS, optionName } from '../shared/options';
 
 /**
  * The `fastcgiPool.*` settings of one workspace folder, validated. Times are
@@ -9,7 +10,7 @@ import { OPTIONS } from '../shared/options';
  */
 export interface FolderSettings {
   readonly phpCgiPath: string;
-  /** "" = the folder itself; relative paths are relative to the folder. */
+  /** "" = detected: public/, web/ or htdocs/ of the folder, whichever has index.php, else the folder itself; relative paths are relative to the folder. */
   readonly documentRoot: string;
   /** "" = no front controller (unknown paths get a plain 404). */
   readonly frontController: string;
@@ -25,6 +26,8 @@ export interface FolderSettings {
   readonly leakPolicy: LeakPolicy;
   readonly ini: Readonly<Record<string, string>>;
   readonly env: Readonly<Record<string, string>>;
+  /** Pages reload when a file of the folder is saved or changes on disk. */
+  readonly liveReload: boolean;
 }
 
 /**
@@ -47,6 +50,7 @@ export const SETTING_DEFAULTS: FolderSettings = {
   leakPolicy: OPTIONS.leakPolicy.default,
   ini: OPTIONS.ini.default,
   env: OPTIONS.env.default,
+  liveReload: OPTIONS.liveReload.settingDefault,
 };
 
 /**
@@ -107,6 +111,14 @@ export function readSettings(reader: SettingsReader): SettingsResult {
     return result;
   };
 
+  const boolean = (key: keyof FolderSettings, fallback: boolean): boolean => {
+    const value = reader.get<unknown>(key);
+    if (value === undefined || value === null) return fallback;
+    if (typeof value === 'boolean') return value;
+    problems.push(`fastcgiPool.${key} must be true or false; using ${fallback}`);
+    return fallback;
+  };
+
   let leakPolicy: LeakPolicy = d.leakPolicy;
   const policy = reader.get<unknown>('leakPolicy');
   if (policy === 'reclaim' || policy === 'keep') leakPolicy = policy;
@@ -133,6 +145,7 @@ export function readSettings(reader: SettingsReader): SettingsResult {
     leakPolicy,
     ini: map('ini', ['string', 'number', 'boolean']),
     env: map('env', ['string', 'number']),
+    liveReload: boolean('liveReload', d.liveReload),
   };
   if (settings.frontController !== '' && !settings.frontController.startsWith('/')) {
     problems.push(`fastcgiPool.frontController must start with "/" (or be empty for none); using "${d.frontController}"`);
@@ -141,11 +154,31 @@ export function readSettings(reader: SettingsReader): SettingsResult {
   return { settings, problems };
 }
 
-/** The absolute document root: `${workspaceFolder}` is expanded, a relative path is taken from the folder. */
+/** The absolute document root: `${workspaceFolder}` is expanded, a relative path is taken from the folder, an empty one is detected. */
 export function resolveDocumentRoot(documentRoot: string, folderPath: string): string {
+  return documentRootOf(documentRoot, folderPath).path;
+}
+
+/** What a folder serves and why: the setting's folder, or the one detected when the setting is empty. */
+export interface ServedRoot {
+  /** Absolute. */
+  readonly path: string;
+  /** As shown: relative to the folder (`public`), `''` for the folder itself, or absolute when outside it. */
+  readonly shown: string;
+  /** Detected (the setting is empty), and which index.php decided it (null: none found, the folder itself). */
+  readonly detected: { readonly indexFile: string | null } | null;
+}
+
+/** The document root for the setting's value (see {@link resolveDocumentRoot}), with how it was chosen. */
+export function documentRootOf(documentRoot: string, folderPath: string): ServedRoot {
   const expanded = documentRoot.replaceAll('${workspaceFolder}', folderPath);
-  if (expanded === '') return folderPath;
-  return isAbsolute(expanded) ? expanded : join(folderPath, expanded);
+  if (expanded === '') {
+    const found = detectDocumentRoot(folderPath);
+    return { path: found.path, shown: found.relative, detected: { indexFile: found.indexFile } };
+  }
+  const path = isAbsolute(expanded) ? expanded : join(folderPath, expanded);
+  const inside = relative(folderPath, path);
+  return { path, shown: inside === '' || (!inside.startsWith('..') && !isAbsolute(inside)) ? inside : path, detected: null };
 }
 
 /**
@@ -174,6 +207,14 @@ export function toServerOptions(settings: FolderSettings, folderPath: string, po
       port,
       frontController: settings.frontController === '' ? null : settings.frontController,
       optionSurface: 'settings',
+      liveReload: settings.liveReload,
     },
   };
+}
+
+/** `public/ (detected: public/index.php)`, `the folder itself (no index.php found)`, `web/ (from fastcgiPool.documentRoot)`. */
+export function servedRootText(root: ServedRoot): string {
+  const where = root.shown === '' ? 'the folder itself' : isAbsolute(root.shown) ? root.shown : `${root.shown}/`;
+  if (root.detected === null) return `${where} (from ${optionName('documentRoot', 'settings')})`;
+  return root.detected.indexFile ? `${where} (detected: ${root.detected.indexFile})` : `${where} (no index.php found)`;
 }

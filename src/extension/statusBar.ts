@@ -3,7 +3,7 @@ import type { FindingLedger } from './diagnostics/findingLedger';
 import { openFindings } from '../shared/findings';
 import { plural } from '../shared/text';
 import { escapeMarkdown } from './format';
-import { Views } from './ids';
+import { Commands, Views } from './ids';
 import { DisposableStore } from './disposables';
 import type { PoolManager, PoolSource } from './poolManager';
 import { Throttle } from './throttle';
@@ -14,6 +14,8 @@ interface StatusPresentation {
   /** Markdown. */
   readonly tooltip: string;
   readonly background: 'none' | 'warning' | 'error';
+  /** What a click does: open the running app (the folder's key when only one runs), or show the Workers view. */
+  readonly click: { readonly open: true; readonly folderKey: string | null } | { readonly open: false };
 }
 
 /**
@@ -31,14 +33,15 @@ function presentStatus(pools: readonly PoolSource[], findings: number): StatusPr
     const open = openFindings(snapshot).length;
     let line = `**${escapeMarkdown(pool.name)}** — ${pool.status}`;
     if (pool.server && snapshot) line += `: \`:${pool.server.port}\`, ${snapshot.counts.busy}/${snapshot.limits.maxWorkers} busy, ${snapshot.counts.idle} idle`;
-    if (pool.portMoved) line += ` (port ${pool.portMoved.from} was in use, moved to ${pool.portMoved.to})`;
+    if (pool.portMoved) line += ` (moved to ${pool.portMoved.to}: ${escapeMarkdown(pool.portMoved.heldBy ?? `port ${pool.portMoved.from} was in use`)})`;
     if (open > 0) line += `, $(warning) ${plural(open, 'open finding')}`;
     if (pool.status === 'failed' && pool.problem) line += ` — ${escapeMarkdown(pool.problem)}`;
     lines.push(`- ${line}`);
   }
   if (findings > 0) lines.push('', `$(warning) ${plural(findings, 'finding')} in Problems`);
-  lines.push('', 'Click to show the Workers view.');
+  lines.push('', running.length > 0 ? 'Click to open the app in the browser.' : 'Click to show the Workers view.');
   const tooltip = lines.join('\n');
+  const click: StatusPresentation['click'] = running.length > 0 ? { open: true, folderKey: running.length === 1 ? (running[0]?.key ?? null) : null } : { open: false };
   const background = findings > 0 ? 'warning' : running.length === 0 && pools.some((pool) => pool.status === 'failed') ? 'error' : 'none';
   if (running.length > 0) {
     let busy = 0;
@@ -49,7 +52,7 @@ function presentStatus(pools: readonly PoolSource[], findings: number): StatusPr
       max += snapshot?.limits.maxWorkers ?? 0;
     }
     const ports = running.map((pool) => `:${pool.server?.port ?? '?'}`).join(' ');
-    return { text: `FastCGI ${busy}/${max} busy · ${ports}`, tooltip, background };
+    return { text: `FastCGI ${busy}/${max} busy · ${ports}`, tooltip, background, click };
   }
   const text = pools.some((pool) => pool.status === 'starting')
     ? 'FastCGI starting…'
@@ -58,7 +61,7 @@ function presentStatus(pools: readonly PoolSource[], findings: number): StatusPr
       : pools.some((pool) => pool.status === 'failed')
         ? 'FastCGI failed'
         : 'FastCGI stopped';
-  return { text, tooltip, background };
+  return { text, tooltip, background, click };
 }
 
 /** The status bar item: a projection of the pool manager, updated at most four times a second. */
@@ -72,7 +75,6 @@ export class StatusBarProjection implements vscode.Disposable {
   ) {
     this.item = this.disposables.add(vscode.window.createStatusBarItem('fastcgiPool.status', vscode.StatusBarAlignment.Left, 10));
     this.item.name = 'FastCGI Pool';
-    this.item.command = { command: Views.focusWorkers, title: 'Show FastCGI Workers' };
     const updates = this.disposables.add(new Throttle(() => this.update()));
     this.disposables.add(manager.onDidChange(() => updates.request()));
     this.disposables.add(ledger.onDidChange(() => updates.request()));
@@ -88,6 +90,10 @@ export class StatusBarProjection implements vscode.Disposable {
     this.item.tooltip = tooltip;
     this.item.backgroundColor = p.background === 'none' ? undefined : new vscode.ThemeColor(p.background === 'warning' ? 'statusBarItem.warningBackground' : 'statusBarItem.errorBackground');
     this.item.accessibilityInformation = { label: p.text.replaceAll('·', ',') };
+    // A running app opens on click (a pick among them when several run); otherwise the Workers view shows.
+    this.item.command = p.click.open
+      ? { command: Commands.openInBrowser, title: 'Open in Browser', arguments: p.click.folderKey ? [{ folderKey: p.click.folderKey }] : [] }
+      : { command: Views.focusWorkers, title: 'Show FastCGI Workers' };
   }
 
   dispose(): void {

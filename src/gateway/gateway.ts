@@ -1,9 +1,11 @@
 import type { AddressInfo, Socket } from 'node:net';
+import { describePortHolder, findPortHolder, type PortHolder } from '../platform/portHolder';
 import type { Pool } from '../pool/pool';
 import type { Disposable } from '../pool/types';
 import { DEFAULTS } from '../shared/defaults';
 import { OptionError } from '../shared/options';
 import { LeanHttpFront } from './leanHttp';
+import { LiveReload, type LiveReloadNotice } from './liveReload';
 import { NodeFront } from './nodeFront';
 import { defaultGatewayOptions, type GatewayOptions } from './options';
 import { ScriptRunner } from './phpExchange';
@@ -18,6 +20,8 @@ export class GatewayListenError extends OptionError {
   constructor(
     message: string,
     readonly code: string | undefined,
+    /** Who listens on the port, for EADDRINUSE (as far as the system tells). */
+    readonly holder: PortHolder | null = null,
   ) {
     super(message, code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' ? 'host' : 'port');
     this.name = 'GatewayListenError';
@@ -39,6 +43,12 @@ export class Gateway {
   private readonly node: NodeFront;
   /** Null when options.leanHttp is false. */
   private readonly lean: LeanHttpFront | null = null;
+  /**
+   * Live reload's server side, null when options.liveReload is false. Its
+   * owner (the CLI's watcher, the editor's saves) reports changed files to
+   * `liveReload.changed()`.
+   */
+  readonly liveReload: LiveReload | null = null;
 
   constructor(
     readonly pool: Pool,
@@ -54,8 +64,12 @@ export class Gateway {
       documentRoot: this.options.documentRoot,
       scheme: 'http',
     });
+    if (this.options.liveReload) {
+      this.liveReload = new LiveReload((notice) => this.log.emit(liveReloadEvent(notice)));
+      this.scripts.live = this.liveReload;
+    }
     const keepAliveTimeoutMs = DEFAULTS.keepAliveTimeoutMs;
-    this.node = new NodeFront(router, this.scripts, this.log, () => this.status(), { headersTimeoutMs: this.options.headersTimeoutMs, keepAliveTimeoutMs });
+    this.node = new NodeFront(router, this.scripts, this.log, () => this.status(), { headersTimeoutMs: this.options.headersTimeoutMs, keepAliveTimeoutMs }, this.liveReload);
     if (this.options.leanHttp) {
       // Every connection goes to the lean front first; Node's parser gets
       // those the lean front hands over.
@@ -80,13 +94,15 @@ export class Gateway {
     return new Promise((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException): void => {
         const where = `${this.options.host}:${this.options.port}`;
+        // Say who holds a busy port: "in use" alone sends people hunting with lsof.
+        const holder = error.code === 'EADDRINUSE' ? findPortHolder(this.options.port) : null;
         const message =
-          error.code === 'EADDRINUSE'
-            ? `port ${this.options.port} on ${this.options.host} is already in use: choose another port, or 0 for any free one`
+          holder !== null
+            ? `port ${this.options.port} on ${this.options.host} is already in use by ${describePortHolder(holder)}: stop it, or choose another port, or 0 for any free one`
             : error.code === 'EACCES'
               ? `no permission to listen on ${where}: ports below 1024 need privileges, choose another port`
               : `cannot listen on ${where}: ${error.message}`;
-        reject(new GatewayListenError(message, error.code));
+        reject(new GatewayListenError(message, error.code, holder));
       };
       server.once('error', onError);
       server.listen(this.options.port, this.options.host, () => {
@@ -99,11 +115,13 @@ export class Gateway {
     });
   }
 
-  /** Stops accepting connections and closes idle ones; in-flight requests finish. */
+  /** Stops accepting connections and closes idle ones; in-flight requests finish, and live reload's event streams end at once. */
   close(): Promise<void> {
     const server = this.node.server;
     return new Promise((resolve) => {
       server.close(() => resolve());
+      // An open event stream never ends by itself: it would hold the port until the drain period is over.
+      this.liveReload?.close();
       this.lean?.closeIdle();
       server.closeIdleConnections();
     });
@@ -115,8 +133,15 @@ export class Gateway {
     this.node.server.closeAllConnections();
   }
 
-  /** The status JSON: the pool's snapshot and where the gateway serves. */
+  /** The status JSON: the pool's snapshot and where the gateway serves (with live reload's state when it is on). */
   private status(): unknown {
-    return { ...this.pool.snapshot(), gateway: { documentRoot: this.options.documentRoot, port: this.scripts.serverInfo.serverPort } };
+    const gateway = { documentRoot: this.options.documentRoot, port: this.scripts.serverInfo.serverPort, liveReload: this.liveReload?.status() ?? { enabled: false } };
+    return { ...this.pool.snapshot(), gateway };
   }
+}
+
+function liveReloadEvent(notice: LiveReloadNotice): GatewayEvent {
+  return notice.type === 'broadcast'
+    ? { type: 'live-reload', action: notice.action, files: notice.files, clients: notice.clients }
+    : { type: 'live-reload-blocked', path: notice.path, directive: notice.directive, policy: notice.policy };
 }

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { parseHead } from './leanParse';
 import { dateHeaderLine, LeanRequest, type LeanChannel } from './leanResponse';
+import { isHtmlFile } from './liveStatic';
 import type { ScriptRunner } from './phpExchange';
 import { emptyBody, memoryBody, type RequestBody } from './requestBody';
 import type { RequestLog } from './requestLog';
@@ -22,6 +23,8 @@ const MAX_LEAN_HEAD = 32 * 1024;
 /** Bytes a client may pipeline behind a request in progress before we stop reading. */
 const MAX_BUFFERED = 256 * 1024;
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+/** A connection we ended is cut if the client has not closed its side by then. */
+const HALF_OPEN_GRACE_MS = 1_000;
 
 /**
  * The lean HTTP/1.1 front. Node's HTTP server costs ~45 µs of CPU per
@@ -72,10 +75,14 @@ export class LeanHttpFront {
     this.sweepTimer ??= setInterval(() => this.sweep(), 1_000).unref();
   }
 
-  /** Stops keeping connections alive: idle ones close now, busy ones after their response. */
+  /**
+   * Stops keeping connections alive: idle ones are cut now (as Node's
+   * closeIdleConnections does: no response is in flight on them), busy ones
+   * close after their response.
+   */
   closeIdle(): void {
     this.closing = true;
-    for (const connection of this.connections) if (connection.idle) connection.close();
+    for (const connection of this.connections) if (connection.idle) connection.destroy();
     this.stopSweeping();
   }
 
@@ -129,6 +136,9 @@ function onSocketClose(this: LeanSocket): void {
 }
 function onSocketError(this: LeanSocket): void {
   // 'close' follows; a reset client is not our error.
+}
+function onHalfOpenTimeout(this: Socket): void {
+  this.destroy();
 }
 function processLater(connection: LeanConnection): void {
   connection.process();
@@ -192,11 +202,17 @@ class LeanConnection implements LeanChannel {
     if (request !== null && !request.completed) request.clientLeft();
   }
 
+  /**
+   * Ends the connection gracefully (FIN). It stays in the front's set until
+   * the socket closes, so destroyAll() still reaches it: a client that never
+   * answers the FIN (Chromium keeps an idle socket half-open) must not keep
+   * the port, nor the server's close(), waiting.
+   */
   close(): void {
     if (this.gone) return;
     this.gone = true;
-    this.front.forget(this);
     this.socket.end();
+    this.socket.setTimeout(HALF_OPEN_GRACE_MS, onHalfOpenTimeout);
   }
 
   destroy(): void {
@@ -232,7 +248,8 @@ class LeanConnection implements LeanChannel {
       body = emptyBody();
     }
     // A duplicate Host never gets here (parseHead refuses it); refusals, the
-    // status JSON, redirects and error pages are answered by Node's server.
+    // status JSON, live reload's script and events, redirects and error pages
+    // are answered by Node's server.
     const route = front.router.route(head.method, head.url, head.host, false);
     const startedAt = Date.now();
     const end = bodyStart + length;
@@ -243,7 +260,8 @@ class LeanConnection implements LeanChannel {
       front.scripts.run(request, route, startedAt);
       return true;
     }
-    if (route.kind === 'static' && head.method !== 'POST' && !head.conditional) {
+    // With live reload on, HTML pages get their tag on Node's path (liveStatic.ts).
+    if (route.kind === 'static' && head.method !== 'POST' && !head.conditional && !(front.scripts.live !== null && isHtmlFile(route.filePath))) {
       const file = cachedStaticFile(route.filePath, route.stats);
       if (file !== null) {
         this.pending = end < bytes.length ? bytes.subarray(end) : null;

@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { NodeHttpIo } from './httpIo';
+import type { LiveReload } from './liveReload';
+import { serveLiveHtml } from './liveStatic';
 import type { ScriptRunner } from './phpExchange';
 import type { RequestLog } from './requestLog';
 import { sendJson, sendRouteAnswer } from './responder';
@@ -31,6 +33,8 @@ export class NodeFront {
     /** The document served at the status path. */
     private readonly status: () => unknown,
     options: NodeFrontOptions,
+    /** Live reload's server side; null when it is off (the router then never routes to it). */
+    private readonly live: LiveReload | null = null,
   ) {
     // 128 KiB of headers: larger than nginx's default so that an oversized
     // single header reaches our FastCGI check and gets an explanatory 431.
@@ -69,11 +73,21 @@ export class NodeFront {
         this.scripts.run(io, route, startedAt);
         return;
       case 'static':
-        serveStatic(req, res, route.filePath, { stats: route.stats });
         if (this.log.wanted) res.once('finish', () => this.log.request(io, startedAt, null, null));
+        // An HTML page with live reload on gets its tag; everything else is send's.
+        if (this.live !== null && serveLiveHtml(io, route.filePath, route.stats)) return;
+        serveStatic(req, res, route.filePath, { stats: route.stats });
         return;
       case 'status':
         sendJson(io, this.status());
+        return;
+      case 'live-script':
+        if (this.live) this.live.serveScript(io);
+        else sendRouteAnswer(io, { kind: 'not-found' });
+        return;
+      case 'live-events':
+        if (this.live) this.live.openStream(io);
+        else sendRouteAnswer(io, { kind: 'not-found' });
         return;
       default:
         sendRouteAnswer(io, route);

@@ -41,6 +41,13 @@ export interface GatewayOptions {
   leanHttp: boolean;
   /** How error pages name an option the developer can change: a CLI flag or an extension setting. */
   optionSurface: OptionSurface;
+  /**
+   * Live reload: HTML pages get `<script src="/.fastcgi-pool/live.js">`
+   * before `</body>`, and `/.fastcgi-pool/live` streams reload events for
+   * the changes the owner reports (Gateway.liveReload.changed). Off: both
+   * paths are a plain 404 and no page is touched.
+   */
+  liveReload: boolean;
 }
 
 /** Defaults: loopback only, nginx-like limits scaled for development (values in src/shared/defaults.ts). */
@@ -59,4 +66,5 @@ export const defaultGatewayOptions: Omit<GatewayOptions, 'documentRoot'> = {
   leanHttp: true,
   abortGraceMs: DEFAULTS.abortGraceMs,
   optionSurface: 'cli',
+  liveReload: DEFAULTS.liveReload,
 };

@@ -7,6 +7,8 @@ import { buildCgiParams, findOversizedParam, mayHaveOversizedParam, type ServerI
 import { CgiHeaderParser } from './cgiResponse';
 import { sendAcquireError, sendBodyError, sendRevoked } from './exchangeErrors';
 import type { HttpIo, HttpIoClient } from './httpIo';
+import type { HtmlInjector } from './liveInject';
+import type { LiveReload } from './liveReload';
 import type { GatewayOptions } from './options';
 import type { RequestBody } from './requestBody';
 import type { RequestLog } from './requestLog';
@@ -23,6 +25,8 @@ export type ExchangeOptions = Pick<GatewayOptions, 'maxBodyBytes' | 'bodyMemoryT
 export class ScriptRunner {
   /** SERVER_* params; the gateway sets the address it listens on. */
   serverInfo: ServerInfo;
+  /** Live reload, when it is on: HTML pages get its tag. */
+  live: LiveReload | null = null;
   private nextExchangeId = 1;
 
   constructor(
@@ -74,6 +78,8 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
   private body: RequestBody | null = null;
   private params: ParamList | null = null;
   private readonly parser = new CgiHeaderParser();
+  /** Puts live reload's tag into an HTML page; null for every other response. */
+  private injector: HtmlInjector | null = null;
   private bytes = 0;
   /** The grace period of an `abandoned` exchange. */
   private abandonTimer: NodeJS.Timeout | null = null;
@@ -257,8 +263,14 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
         if (maybeHopByHop(header[0])) continue;
         flat.push(header[0], header[1]);
       }
+      const live = this.runner.live;
+      if (live !== null) this.injector = live.injectorFor(this.io, result.status, flat, this.runner.serverInfo.serverPort);
       this.io.writeHead(result.status, result.statusText, flat);
       chunk = result.bodyStart;
+      if (chunk.length === 0) return;
+    }
+    if (this.injector !== null) {
+      chunk = this.injector.push(chunk);
       if (chunk.length === 0) return;
     }
     this.bytes += chunk.length;
@@ -296,7 +308,10 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
     const lease = this.lease;
     this.releaseLease('ok');
     this.finish();
-    this.io.end();
+    // What the injector held back, and the tag if the page had no </body>.
+    const last = this.injector?.finish();
+    if (last !== undefined) this.bytes += last.length;
+    this.io.end(last);
     this.runner.log.request(this.io, this.startedAt, lease?.workerId ?? null, lease?.id ?? null, this.bytes);
   }
 

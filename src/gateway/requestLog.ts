@@ -1,10 +1,15 @@
 import type { Disposable } from '../pool/types';
+import type { LiveReloadAction } from '../shared/liveReload';
 import type { HttpIo } from './httpIo';
 
 /** What the gateway tells its consumers (the CLI log, the extension). */
 export type GatewayEvent =
   | { type: 'request'; method: string; uri: string; status: number; durationMs: number; workerId: string | null; leaseId: string | null; bytes: number }
-  | { type: 'php-stderr'; workerId: string; leaseId: string; scriptFilename: string; method: string; uri: string; text: string };
+  | { type: 'php-stderr'; workerId: string; leaseId: string; scriptFilename: string; method: string; uri: string; text: string }
+  /** Live reload told the listening pages to reload (or swap stylesheets) for these changed files. */
+  | { type: 'live-reload'; action: LiveReloadAction; files: readonly string[]; clients: number }
+  /** A page was served without live reload: its Content-Security-Policy forbids even a same-origin script (or EventSource). */
+  | { type: 'live-reload-blocked'; path: string; directive: string; policy: string };
 
 /**
  * The gateway's events: the access log both fronts and the PHP exchange

@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../shared/defaults';
 import { isHostAllowed } from './hostAllowList';
 import { resolveRequestSync, type ResolveConfig, type Resolution } from './resolve';
 
@@ -15,11 +16,17 @@ export interface StatusRoute {
   kind: 'status';
 }
 
+/** Asks for live reload's script (`/.fastcgi-pool/live.js`) or its event stream (`/.fastcgi-pool/live`). */
+export interface LiveReloadRoute {
+  kind: 'live-script' | 'live-events';
+}
+
 /**
  * Where a request goes: what {@link resolveRequestSync} decided (a static
- * resolution carries the file's stat), the status JSON, or a refusal.
+ * resolution carries the file's stat), the status JSON, live reload's
+ * script or event stream, or a refusal.
  */
-export type Route = Resolution | StatusRoute | Refusal;
+export type Route = Resolution | StatusRoute | LiveReloadRoute | Refusal;
 
 /** What the router needs from the gateway's options. */
 export interface RouterOptions {
@@ -28,9 +35,14 @@ export interface RouterOptions {
   readonly frontController: string | null;
   readonly allowedHosts: readonly string[];
   readonly statusPath: string;
+  /** Serve live reload's script and events; without it their paths are a plain 404, never the app's front controller. */
+  readonly liveReload: boolean;
 }
 
 const STATUS: StatusRoute = Object.freeze({ kind: 'status' });
+const LIVE_SCRIPT: LiveReloadRoute = Object.freeze({ kind: 'live-script' });
+const LIVE_EVENTS: LiveReloadRoute = Object.freeze({ kind: 'live-events' });
+const NOT_FOUND: Route = Object.freeze({ kind: 'not-found' });
 const DUPLICATE_HOST: Refusal = Object.freeze({ kind: 'refused', status: 400, title: 'Bad Request', detail: 'The request has more than one Host header.' });
 const HOST_HINTS: readonly string[] = Object.freeze([
   'The pool answers only localhost, 127.0.0.1 and [::1] (and names you add), which protects against DNS rebinding.',
@@ -39,7 +51,8 @@ const HOST_HINTS: readonly string[] = Object.freeze([
 /**
  * Admission and routing, the same for both HTTP fronts so that they cannot
  * disagree: the Host allow-list (against DNS rebinding), one Host header,
- * no TRACE/TRACK/CONNECT, the status path, then the document root. The
+ * no TRACE/TRACK/CONNECT, the status path, live reload's paths, then the
+ * document root. The
  * common case (an allowed Host, a script or a file) allocates nothing here
  * beyond the resolution itself.
  */
@@ -70,7 +83,16 @@ export class Router {
     if (method === 'TRACE' || method === 'TRACK' || method === 'CONNECT') {
       return { kind: 'refused', status: 405, title: 'Method Not Allowed', detail: `${method} is not supported.` };
     }
-    if (this.isStatusPath(url)) return STATUS;
+    if (isPath(url, this.options.statusPath)) return STATUS;
+    // Both live paths start with /.fastcgi-pool/live: one test keeps other requests on the fast path.
+    if (url.startsWith(DEFAULTS.liveReloadEventsPath)) {
+      const live = isPath(url, DEFAULTS.liveReloadScriptPath) ? LIVE_SCRIPT : isPath(url, DEFAULTS.liveReloadEventsPath) ? LIVE_EVENTS : null;
+      if (live !== null) {
+        if (!this.options.liveReload) return NOT_FOUND;
+        if (method !== 'GET' && method !== 'HEAD') return { kind: 'refused', status: 405, title: 'Method Not Allowed', detail: `${method} is not supported here; live reload answers GET.` };
+        return live;
+      }
+    }
     try {
       return resolveRequestSync(url, this.resolveConfig);
     } catch (error) {
@@ -86,10 +108,11 @@ export class Router {
     return true;
   }
 
-  private isStatusPath(url: string): boolean {
-    const statusPath = this.options.statusPath;
-    return url.startsWith(statusPath) && (url.length === statusPath.length || url.charCodeAt(statusPath.length) === 0x3f /* ? */);
-  }
+}
+
+/** Whether the request target is `path`, with or without a query. */
+function isPath(url: string, path: string): boolean {
+  return url.startsWith(path) && (url.length === path.length || url.charCodeAt(path.length) === 0x3f /* ? */);
 }
 
 /** Whether a request's raw headers (`[name, value, …]`) carry more than one Host. */

@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { FastCgiConnection } from '../fastcgi/connection';
 import type { PoolHost, StaleWorkers, WorkerProcess } from '../pool/host';
+import { DEFAULTS } from '../shared/defaults';
 import { killProcessGroup, stopProcessGroup, type ProcessExit } from './processControl';
 import { descendantsOf, inspectProcess, readStat, type ProcessTruth } from './processState';
 import type { ProcessStat } from './processTable';
@@ -116,8 +117,9 @@ class ChildWorkerProcess implements WorkerProcess {
   }
 }
 
+/** The workers' `-d` arguments: the engine's ini defaults (DEFAULTS.workerIni), each unless the user's own `ini` sets that name. */
 function iniArgs(ini: Readonly<Record<string, string>>): string[] {
   const args: string[] = [];
-  for (const [name, value] of Object.entries(ini)) args.push('-d', `${name}=${value}`);
+  for (const [name, value] of Object.entries({ ...DEFAULTS.workerIni, ...ini })) args.push('-d', `${name}=${value}`);
   return args;
 }

@@ -111,3 +111,58 @@ export class WorkerRegistry {
     renameSync(temp, this.file);
   }
 }
+
+/** A process the registries know: one of our workers, or a pool manager (with whether it still runs). */
+export type RegisteredProcess =
+  | { readonly role: 'worker'; readonly worker: RegisteredWorker; readonly ownerPid: number; readonly ownerAlive: boolean; readonly stateDir: string }
+  | { readonly role: 'manager'; readonly ownerPid: number; readonly stateDir: string };
+
+/**
+ * Looks `pid` up in the registries of these state directories (read only):
+ * a worker whose pid *and* start time still match, or a manager that owns a
+ * registry. A worker whose manager is gone is a stale one: nobody will stop
+ * it but us.
+ */
+export function findRegisteredProcess(stateDirs: readonly string[], pid: number): RegisteredProcess | null {
+  for (const stateDir of stateDirs) {
+    let names: string[];
+    try {
+      names = readdirSync(stateDir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      if (!/^workers-\d+\.json$/.test(name)) continue;
+      let entry: RegistryFile;
+      try {
+        entry = JSON.parse(readFileSync(join(stateDir, name), 'utf8')) as RegistryFile;
+      } catch {
+        continue;
+      }
+      const ownerAlive = inspectProcess(entry.ownerPid, entry.ownerStartTime).status === 'alive';
+      if (entry.ownerPid === pid && ownerAlive) return { role: 'manager', ownerPid: pid, stateDir };
+      const worker = entry.workers.find((w) => w.pid === pid);
+      if (worker && inspectProcess(worker.pid, worker.startTime).status === 'alive') return { role: 'worker', worker, ownerPid: entry.ownerPid, ownerAlive, stateDir };
+    }
+  }
+  return null;
+}
+
+/**
+ * Stops a stale worker found by {@link findRegisteredProcess}: SIGTERM to
+ * its process group, SIGKILL after `graceMs`, and resolves once it is gone
+ * (true) or still there after the kill (false). Its pid and start time are
+ * checked first, so a reused pid is never signalled.
+ */
+export async function stopRegisteredWorker(worker: RegisteredWorker, graceMs = 1_000): Promise<boolean> {
+  const alive = (): boolean => inspectProcess(worker.pid, worker.startTime).status === 'alive';
+  if (!alive()) return true;
+  signalProcessGroup(worker.pgid, 'SIGTERM');
+  for (const [signal, waitMs] of [[null, graceMs], ['SIGKILL', 2_000]] as const) {
+    if (signal !== null && alive()) signalProcessGroup(worker.pgid, signal);
+    const deadline = Date.now() + waitMs;
+    while (alive() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    if (!alive()) return true;
+  }
+  return false;
+}

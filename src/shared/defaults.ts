@@ -35,4 +35,30 @@ export const DEFAULTS = {
   keepAliveTimeoutMs: 5_000,
   statusPath: '/.fastcgi-pool/status',
   abortGraceMs: 250,
+  /**
+   * Live reload is opt-in for the engine and the CLI (`--live-reload`): it
+   * changes the HTML a server sends. The extension turns it on by default
+   * (see OPTIONS.liveReload.settingDefault).
+   */
+  liveReload: false,
+  /** Where the live-reload script and its event stream are served (same origin as the app). */
+  liveReloadScriptPath: '/.fastcgi-pool/live.js',
+  liveReloadEventsPath: '/.fastcgi-pool/live',
+  /**
+   * A burst of file changes (a formatter on save, `git checkout`) becomes one
+   * reload once no change has come for this long (Live Server waits 100 ms
+   * too): long enough that a page is not reloaded between two writes of one
+   * save (truncate, then write)…
+   */
+  liveReloadQuietMs: 100,
+  /** …or at the latest this long after its first change, so an endless stream of writes still reloads. */
+  liveReloadMaxDelayMs: 1_000,
+  /**
+   * php.ini values every worker gets unless the user's own `ini` sets the
+   * same name. Debian's opcache checks a script's timestamp at most every
+   * 2 s (`opcache.revalidate_freq=2`): a page reloaded right after a save
+   * ran the old code 2 times in 5 in a trial. 0 checks on every request,
+   * which costs a stat() per included file.
+   */
+  workerIni: { 'opcache.revalidate_freq': '0' } as Readonly<Record<string, string>>,
 } as const;

@@ -12,7 +12,7 @@
 import { DEFAULTS } from './defaults';
 
 /** How a value is written on the command line. */
-export type OptionKind = 'text' | 'integer' | 'duration' | 'size' | 'choice' | 'pairs';
+export type OptionKind = 'text' | 'integer' | 'duration' | 'size' | 'choice' | 'pairs' | 'switch';
 
 /** One option of the engine. */
 export interface OptionSpec {
@@ -21,14 +21,16 @@ export interface OptionSpec {
   /** The extension's setting; null where the extension has none. */
   readonly setting: `fastcgiPool.${string}` | null;
   /** The engine's default, in the engine's units (ms, bytes); null for "none". */
-  readonly default: string | number | null | Readonly<Record<string, string>>;
+  readonly default: string | number | boolean | null | Readonly<Record<string, string>>;
   readonly kind: OptionKind;
   /** Engine units per setting unit, where they differ: 1000 for a setting in seconds of a value in ms. */
   readonly settingScale?: number;
+  /** The setting's default where the editor's differs from the engine's (live reload: on in the editor, opt-in on the command line). */
+  readonly settingDefault?: string | number | boolean;
 }
 
 export const OPTIONS = {
-  /** '' = the current folder (CLI) or the workspace folder (extension). */
+  /** '' = detected in the current folder (CLI) or the workspace folder (extension): public/, web/, htdocs/ or the folder itself, whichever has index.php. */
   documentRoot: { flag: null, setting: 'fastcgiPool.documentRoot', default: '', kind: 'text' },
   phpCgi: { flag: '--php-cgi', setting: 'fastcgiPool.phpCgiPath', default: DEFAULTS.phpCgi, kind: 'text' },
   host: { flag: '--host', setting: 'fastcgiPool.host', default: DEFAULTS.host, kind: 'text' },
@@ -47,6 +49,7 @@ export const OPTIONS = {
   scanInterval: { flag: '--scan-interval', setting: 'fastcgiPool.scanInterval', default: DEFAULTS.scanIntervalMs, kind: 'duration' },
   ini: { flag: '--ini', setting: 'fastcgiPool.ini', default: {}, kind: 'pairs' },
   env: { flag: '--env', setting: 'fastcgiPool.env', default: {}, kind: 'pairs' },
+  liveReload: { flag: '--live-reload', setting: 'fastcgiPool.liveReload', default: DEFAULTS.liveReload, kind: 'switch', settingDefault: true },
 } as const satisfies Readonly<Record<string, OptionSpec>>;
 
 /** One option's id, e.g. `phpCgi`. */
@@ -64,6 +67,7 @@ export function optionName(option: OptionId, surface: OptionSurface): string | n
 /** The default as the extension's setting holds it: in its unit, `''` for none. */
 export function settingDefault(option: OptionId): unknown {
   const spec: OptionSpec = OPTIONS[option];
+  if (spec.settingDefault !== undefined) return spec.settingDefault;
   if (spec.default === null) return '';
   if (typeof spec.default === 'number' && spec.settingScale) return spec.default / spec.settingScale;
   return spec.default;

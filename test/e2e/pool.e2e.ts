@@ -2,32 +2,49 @@
  * End-to-end test of the extension in a real VS Code (code-server 4.100.3,
  * VS Code 1.100.3) driven through headless Chromium, as a person would use it:
  *
- *   open the example workspace → "FastCGI: Start Pool" from the command palette
+ *   open the example workspace in Restricted Mode → the Workers view offers
+ *   Manage Workspace Trust and no Start → trust it → the welcome offers Start
+ *   and names the php-cgi found → "FastCGI: Start Pool" from the command palette
  *   → the Idle group fills in the sidebar → a slow request shows a worker under
  *   Busy with its request → "Kill Worker" from that row's context menu, and a
  *   replacement appears → /die makes its worker SIGKILL itself mid-request and
  *   the Problems panel shows the defunct-busy diagnostic on index.php → under
  *   load from the test, "FastCGI: Show Dashboard" opens the lease dashboard
  *   (headline figures, worker rows, the lease timeline, the /die finding) →
- *   "FastCGI: Stop Pool" leaves no php-cgi behind.
+ *   "FastCGI: Stop Pool" leaves no php-cgi behind. On the way: busy and idle
+ *   workers beside the code (the README's screenshot), a save in the editor
+ *   reloading a browser tab (live reload), Open in Simple Browser and the
+ *   status bar opening the app.
  *
  * Run with `npm run test:e2e` (packages the .vsix first) or, with a .vsix at
  * hand, `node test/e2e/run.mjs`. Screenshots: test-output/e2e/NN-name.png.
  * Environment: E2E_VSIX (default: the newest *.vsix in the repository root),
  * CODE_SERVER_BIN (default: ~/.cache/code-server-e2e, installed on demand),
- * CHROMIUM (default /usr/bin/chromium), E2E_KEEP=1 keeps the temp folder.
+ * CHROMIUM (default /usr/bin/chromium), E2E_KEEP=1 keeps the temp folder,
+ * E2E_WRITE_DOCS=1 also writes the README's screenshots to docs/images/.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { chromium, type Browser, type Frame } from 'playwright-core';
+import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { CodeServer, findCodeServer, freePort } from './codeServer';
 import { describe, isAlive, listRunPhpProcesses } from './processes';
 import { StepRunner } from './steps';
-import { Workbench, formatDashboard, formatRows, poll, type DashboardView, type Row } from './workbench';
+import { LIVE_RELOAD_INSTRUMENT } from '../support/liveInstrument';
+import { Workbench, formatDashboard, formatRows, poll, readWelcome, sidebarTitleActions, type DashboardView, type Row } from './workbench';
 
 const repoRoot = process.cwd();
 const outputDir = resolve(repoRoot, 'test-output/e2e');
+/** Where the README's screenshots go when E2E_WRITE_DOCS=1. */
+const docsImages = resolve(repoRoot, 'docs/images');
+
+/** Copies a screenshot of this run to docs/images/NAME.png (the README's), when E2E_WRITE_DOCS=1. */
+function toDocs(shot: string | null, name: string): void {
+  if (!shot || !process.env.E2E_WRITE_DOCS) return;
+  mkdirSync(docsImages, { recursive: true });
+  copyFileSync(shot, join(docsImages, `${name}.png`));
+  console.log(`      README image docs/images/${name}.png`);
+}
 const SLOW_MS = 30_000;
 
 /** `worker w3 · pid 1234` */
@@ -184,6 +201,9 @@ async function main(): Promise<number> {
 
   const seenPids = new Set<number>();
   let slowWorker: Worker | null = null;
+  const readmeAbort = new AbortController();
+  const readmeRequests: Promise<string>[] = [];
+  let liveTab: Page | null = null;
   let wb!: Workbench;
 
   const phpLeft = () => listRunPhpProcesses(marker, codeServer?.pid ?? null);
@@ -213,8 +233,10 @@ async function main(): Promise<number> {
             marker,
             logFile: join(outputDir, 'code-server.log'),
             userSettings: {
-              // Trust is off in the user settings (as a person may set it), not by a server flag.
-              'security.workspace.trust.enabled': false,
+              // Workspace Trust on, and the folder opens untrusted (Restricted Mode) without a prompt:
+              // step 02 checks what the view offers then, and trusts it the way a person does.
+              'security.workspace.trust.enabled': true,
+              'security.workspace.trust.startupPrompt': 'never',
               'workbench.startupEditor': 'none',
               'workbench.tips.enabled': false,
               'workbench.enableExperiments': false,
@@ -260,7 +282,79 @@ async function main(): Promise<number> {
         },
       },
       {
-        title: '02 "FastCGI: Start Pool" from the command palette starts the pool',
+        title: '02 in Restricted Mode the Workers view offers Manage Workspace Trust and no Start, and the title bar no ▶; then the workspace is trusted',
+        run: async () => {
+          await wb.openViewContainer('FastCGI Pool');
+          const welcome = await poll(
+            'the Workers view\'s welcome to say the workspace is in Restricted Mode',
+            async () => {
+              const w = await readWelcome(wb.page);
+              return w.text.includes('Restricted Mode') ? w : undefined;
+            },
+            20_000,
+            () => wb.describeSidebar(),
+          );
+          if (!welcome.buttons.includes('Manage Workspace Trust')) throw new Error(`the welcome has no Manage Workspace Trust button: ${welcome.buttons.join(' | ')}`);
+          if (welcome.buttons.some((b) => /Start/.test(b))) throw new Error(`Restricted Mode, yet the welcome offers ${welcome.buttons.join(' | ')}`);
+          const actions = await sidebarTitleActions(wb.page);
+          if (actions.some((a) => a.startsWith('Start Pool'))) throw new Error(`Restricted Mode, yet the title bar has Start Pool: ${actions.join(' | ')}`);
+          console.log(`      welcome: ${welcome.text} [${welcome.buttons.join(' | ')}]; title actions: ${actions.join(' | ') || '(none)'}`);
+          await runner.screenshot('restricted-mode');
+          // Trust it as a person does: the Workspace Trust editor's Trust button.
+          await wb.runCommand('Workspaces: Manage Workspace Trust');
+          const trust = wb.page.getByRole('button', { name: 'Trust', exact: true });
+          await trust.first().waitFor({ state: 'visible', timeout: 15_000 });
+          await trust.first().click();
+          await wb.runCommand('View: Close All Editors');
+        },
+      },
+      {
+        title: '03 once trusted, the welcome offers Start Pool and says php-cgi is installed; one click names its version and the document root, another opens the walkthrough',
+        run: async () => {
+          await wb.openViewContainer('FastCGI Pool');
+          const welcome = await poll(
+            'the welcome to offer Start Pool and say php-cgi is installed',
+            async () => {
+              const w = await readWelcome(wb.page);
+              return w.buttons.includes('Start Pool') && w.text.includes('php-cgi is installed') ? w : undefined;
+            },
+            20_000,
+            () => wb.describeSidebar(),
+          );
+          const actions = await poll('the ▶ Start Pool action in the title bar', async () => {
+            const a = await sidebarTitleActions(wb.page);
+            return a.some((label) => label.startsWith('Start Pool')) ? a : undefined;
+          });
+          await runner.screenshot('welcome-trusted');
+          await wb.page.locator('.part.sidebar .welcome-view-content .monaco-button', { hasText: 'Show php-cgi and the document root' }).click();
+          const said = await poll(
+            'a notification naming the php-cgi found and what hello-php serves',
+            async () => (await wb.notifications()).find((n) => /php-cgi \d+\.\d+\.\d+\S*: \/.*php-cgi\. "hello-php" serves the folder itself \(detected: index\.php\)/.test(n)),
+            15_000,
+            async () => `notifications: ${(await wb.notifications()).join(' | ') || '(none)'}`,
+          );
+          console.log(`      welcome buttons: ${welcome.buttons.join(' | ')}; title actions: ${actions.join(' | ')}`);
+          console.log(`      notification: ${said}`);
+          await runner.screenshot('php-cgi-and-document-root');
+          await wb.runCommand('Notifications: Clear All Notifications');
+          // The welcome's Get Started opens the walkthrough: install php-cgi (this OS's step), start, open, watch, read.
+          await wb.page.locator('.part.sidebar .welcome-view-content a', { hasText: 'Get Started' }).click();
+          const walkthrough = await poll(
+            'the walkthrough "Serve a PHP app with FastCGI Pool" with its Linux step "Install php-cgi"',
+            async () => {
+              const text = (await wb.page.locator('.gettingStartedContainer').innerText().catch(() => '')).replace(/\s+/g, ' ');
+              return text.includes('Serve a PHP app with FastCGI Pool') && text.includes('Install php-cgi') && text.includes('Watch a worker go busy') ? text : undefined;
+            },
+            15_000,
+            async () => (await wb.page.locator('.editor-group-container').innerText().catch(() => '?')).replace(/\s+/g, ' ').slice(0, 600),
+          );
+          if (/Install php-cgi in WSL/.test(walkthrough)) throw new Error('the walkthrough shows the Windows step on Linux');
+          await runner.screenshot('walkthrough');
+          await wb.runCommand('View: Close All Editors');
+        },
+      },
+      {
+        title: '04 "FastCGI: Start Pool" from the command palette starts the pool',
         run: async () => {
           await wb.runCommand('FastCGI: Start Pool', async () => {
             await runner.screenshot('command-palette');
@@ -278,7 +372,7 @@ async function main(): Promise<number> {
         },
       },
       {
-        title: '03 the sidebar shows the pool and its Idle group fills with the 2 minimum workers',
+        title: '05 the sidebar shows the pool and its Idle group fills with the 2 minimum workers',
         run: async () => {
           await wb.openViewContainer('FastCGI Pool');
           await wb.widenSidebar(560);
@@ -313,7 +407,7 @@ async function main(): Promise<number> {
         },
       },
       {
-        title: `04 a slow request (GET /slow?ms=${SLOW_MS}) shows its worker under Busy with the request`,
+        title: `06 a slow request (GET /slow?ms=${SLOW_MS}) shows its worker under Busy with the request`,
         run: async () => {
           slowResult = answerOf(fetch(`${poolUrl}/slow?ms=${SLOW_MS}`, { signal: slowRequest.signal }));
           const busy = await waitForWorkers(
@@ -338,7 +432,7 @@ async function main(): Promise<number> {
         },
       },
       {
-        title: '05 "Kill Worker" from the busy worker\'s context menu kills it and a replacement appears',
+        title: '07 "Kill Worker" from the busy worker\'s context menu kills it and a replacement appears',
         run: async () => {
           const victim = slowWorker!;
           await wb.contextMenu(victim.row, 'Kill Worker', async () => {
@@ -381,7 +475,29 @@ async function main(): Promise<number> {
         },
       },
       {
-        title: '06 GET /die kills its own worker mid-request and the Problems panel shows defunct-busy on index.php',
+        title: '08 beside the code, two slow pages keep two workers busy while another waits idle (the README\'s screenshot)',
+        run: async () => {
+          await wb.openFile('index.php');
+          // Three quick pages at once grow the pool to three workers; then two slow ones take two of them.
+          await Promise.all([0, 1, 2].map(() => fetch(`${poolUrl}/slow?ms=700`).then((r) => r.arrayBuffer())));
+          for (const ms of [20_000, 21_000]) readmeRequests.push(answerOf(fetch(`${poolUrl}/slow?ms=${ms}`, { signal: readmeAbort.signal })));
+          await waitForWorkers(wb, 'two workers under Busy (GET /slow?ms=20000 and 21000) and at least one under Idle', ['Busy', 'Idle'], (workers) => {
+            const busy = workers.filter((w) => w.group === 'Busy' && /GET \/slow\?ms=2[01]000/.test(w.row.description));
+            return busy.length === 2 && workers.some((w) => w.group === 'Idle') ? busy : undefined;
+          });
+          // One busy worker opened up: its lease (request, script, client, age).
+          await wb.expandIfCollapsed((r) => WORKER_LABEL.test(r.label) && /GET \/slow\?ms=20000/.test(r.description));
+          await poll('the lease rows of the busy worker (Request GET /slow?ms=20000)', async () => (await wb.readSidebar()).some((r) => r.label === 'Request' && r.description.startsWith('GET /slow?ms=20000')), 10_000, () => wb.describeSidebar());
+          for (const w of workersOf(await wb.readSidebar())) seenPids.add(w.pid);
+          await wb.page.mouse.move(900, 700); // no hover highlight in the picture
+          toDocs(await runner.screenshot('workers-busy-and-idle'), 'workers-tree');
+          // The slow pages are not needed any more: their clients leave, their workers are recycled.
+          readmeAbort.abort();
+          await Promise.all(readmeRequests);
+        },
+      },
+      {
+        title: '09 GET /die kills its own worker mid-request and the Problems panel shows defunct-busy on index.php',
         run: async () => {
           const answer = await answerOf(fetch(`${poolUrl}/die`));
           console.log(`      GET /die: ${answer}`);
@@ -407,13 +523,84 @@ async function main(): Promise<number> {
           }
           if (isAlive(found.pid)) throw new Error(`the problem says pid ${found.pid} was killed, but it is running`);
           console.log(`      problem: ${found.row.text}`);
-          await runner.screenshot('problems-defunct-busy');
+          // A settled tree for the picture: the replacement has started, every group's count matches its rows.
+          await poll('the Workers tree to settle (no Starting group, group counts equal to their rows)', async () => {
+            await wb.expandIfCollapsed((r) => r.level > 1 && groupName(r) === 'Idle');
+            const rows = await wb.readSidebar();
+            if (rows.some((r) => groupName(r) === 'Starting')) return false;
+            const workers = workersOf(rows);
+            return rows
+              .filter((r) => r.level === 2)
+              .every((g) => g.expanded === false || Number(/(\d+)$/.exec(g.description || g.label)?.[1] ?? -1) === workers.filter((w) => w.group === groupName(g)).length);
+          }, 15_000, () => wb.describeSidebar());
+          toDocs(await runner.screenshot('problems-defunct-busy'), 'problems-defunct-busy');
         },
       },
       {
-        title: '07 under load, "FastCGI: Show Dashboard" opens the lease dashboard with its figures, workers and timeline',
+        title: '10 live reload: a save in the editor reloads the app in a browser tab, which then shows the code just saved',
         run: async () => {
-          // Room for the dashboard: the Problems panel and the sidebar step aside (step 08 opens the sidebar again).
+          const tab = await (browser as Browser | null)!.newPage({ viewport: { width: 1100, height: 800 } });
+          liveTab = tab;
+          let loads = 0;
+          tab.on('load', () => loads++);
+          await tab.addInitScript({ content: LIVE_RELOAD_INSTRUMENT });
+          await tab.goto(`${poolUrl}/`);
+          await tab.waitForFunction('window.__liveHello === true', undefined, { timeout: 15_000 });
+          const tags = await tab.locator('script[src="/.fastcgi-pool/live.js"]').count();
+          if (tags !== 1) throw new Error(`the page has ${tags} live-reload tags, expected 1`);
+          await wb.openFile('home.php');
+          await wb.page.keyboard.press('Control+End');
+          await wb.page.keyboard.insertText('\n<p>Saved in VS Code, reloaded by FastCGI Pool.</p>\n');
+          await wb.page.keyboard.press('Control+S');
+          await poll(
+            'the browser tab to reload (a second load event) and show the paragraph just saved',
+            async () => loads >= 2 && (await tab.locator('body').innerText()).includes('Saved in VS Code, reloaded by FastCGI Pool.'),
+            15_000,
+            async () => `tab: ${loads} loads, text ends: ${(await tab.locator('body').innerText().catch(() => '?')).slice(-200)}`,
+          );
+          const status = (await (await fetch(`${poolUrl}/.fastcgi-pool/status`)).json()) as { gateway: { liveReload: { reloads: number; clients: number } } };
+          console.log(`      ${loads} loads in the tab; live reload: ${JSON.stringify(status.gateway.liveReload)}`);
+          runner.page = tab;
+          await runner.screenshot('live-reload-tab');
+          runner.page = wb.page;
+          await tab.close();
+          liveTab = null;
+        },
+      },
+      {
+        title: '11 "FastCGI: Open in Simple Browser" shows the app in an editor tab, and the status bar item opens it',
+        run: async () => {
+          await wb.runCommand('FastCGI: Open in Simple Browser');
+          const portPattern = new RegExp(`(127\\.0\\.0\\.1|localhost):${poolPort}/|/proxy/${poolPort}/`);
+          const frame = await poll(
+            `a Simple Browser frame on the app (:${poolPort})`,
+            async () => {
+              for (const f of wb.page.frames()) {
+                if (!portPattern.test(f.url())) continue;
+                if (((await f.locator('body').innerText().catch(() => '')) ?? '').includes('hello-php')) return f;
+              }
+              return undefined;
+            },
+            20_000,
+            async () => `frames: ${wb.page.frames().map((f) => f.url().slice(0, 120)).join(' | ')}`,
+          );
+          console.log(`      Simple Browser shows ${frame.url()}`);
+          await runner.screenshot('simple-browser');
+          await wb.runCommand('View: Close All Editors');
+          // The status bar item, while a pool runs: a click opens the app (a new browser tab here).
+          const item = wb.page.locator('.part.statusbar .statusbar-item', { hasText: /FastCGI \d+\/\d+ busy/ }).first();
+          const [popup] = await Promise.all([wb.page.context().waitForEvent('page', { timeout: 15_000 }), item.click()]);
+          await popup.waitForLoadState('domcontentloaded').catch(() => undefined);
+          const opened = popup.url();
+          await popup.close();
+          if (!portPattern.test(opened)) throw new Error(`the status bar item opened ${opened}, not the app on :${poolPort}`);
+          console.log(`      the status bar item opened ${opened}`);
+        },
+      },
+      {
+        title: '12 under load, "FastCGI: Show Dashboard" opens the lease dashboard with its figures, workers and timeline',
+        run: async () => {
+          // Room for the dashboard: the Problems panel and the sidebar step aside (step 13 opens the sidebar again).
           await wb.runCommand('View: Hide Panel');
           await wb.runCommand('View: Close Primary Side Bar');
           const load = startLoad(poolUrl);
@@ -466,14 +653,14 @@ async function main(): Promise<number> {
               describeDashboard,
             );
             console.log(`      timeline: ${seen!.timeline}`);
-            await runner.screenshot('dashboard');
+            toDocs(await runner.screenshot('dashboard'), 'dashboard');
           } finally {
             console.log(`      load: ${await load.stop()}`);
           }
         },
       },
       {
-        title: '08 "FastCGI: Stop Pool" stops every worker: no php-cgi of this run is left',
+        title: '13 "FastCGI: Stop Pool" stops every worker: no php-cgi of this run is left',
         always: true,
         run: async () => {
           if (!runner.page) throw new Error('no workbench to stop the pool from (an earlier step failed)');
@@ -518,12 +705,14 @@ async function main(): Promise<number> {
     ]);
   } finally {
     slowRequest.abort();
+    readmeAbort.abort();
+    await (liveTab as Page | null)?.close().catch(() => undefined);
     await (browser as Browser | null)?.close().catch(() => undefined);
     const swept = codeServer ? await (codeServer as CodeServer).stop() : [];
     const others = swept.filter((p) => !p.comm.startsWith('php'));
     if (others.length > 0) console.log(`  (swept other processes of the run after code-server exited: ${describe(others)})`);
     await runner.runOne({
-      title: '09 after code-server exits, no php-cgi of this run is left behind',
+      title: '14 after code-server exits, no php-cgi of this run is left behind',
       run: async () => {
         const php = swept.filter((p) => p.comm.startsWith('php'));
         if (php.length > 0) throw new Error(`these php processes outlived code-server and were killed: ${describe(php)}`);

@@ -168,6 +168,30 @@ export class Workbench {
     await widget.waitFor({ state: 'hidden', timeout: 5_000 });
   }
 
+  /** Opens a file of the workspace through Quick Open (Ctrl+P) and waits for its editor tab. */
+  async openFile(name: string): Promise<void> {
+    const widget = this.page.locator('.quick-input-widget');
+    const input = widget.locator('input[type="text"], input.input').first();
+    await poll(
+      `Quick Open to list ${name}`,
+      async () => {
+        if (await widget.isVisible()) await this.page.keyboard.press('Escape');
+        await this.focusWorkbench();
+        await this.page.keyboard.press('Control+P');
+        await input.waitFor({ state: 'visible', timeout: 5_000 });
+        await input.fill(name);
+        const first = widget.locator('.quick-input-list .monaco-list-row').first();
+        await first.waitFor({ state: 'visible', timeout: 3_000 });
+        return ((await first.getAttribute('aria-label')) ?? '').includes(name);
+      },
+      20_000,
+    );
+    await this.page.keyboard.press('Enter');
+    await this.page.locator(`.editor-group-container .tab[aria-label^="${name}"]`).first().waitFor({ state: 'visible', timeout: 10_000 });
+    // The cursor in the editor, for what is typed next.
+    await this.page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+  }
+
   /** Click somewhere neutral so key presses go to the workbench. */
   async focusWorkbench(): Promise<void> {
     await this.page.locator('.part.statusbar').click({ position: { x: 600, y: 10 } }).catch(() => undefined);
@@ -377,4 +401,23 @@ export class Workbench {
 
 function escapeRegExp(value: string): string {
   return value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The welcome view in the sidebar: its text and the labels of its buttons (empty while the view has rows). */
+export async function readWelcome(page: Page): Promise<{ text: string; buttons: string[] }> {
+  const content = page.locator('.part.sidebar .welcome-view-content');
+  if ((await content.count()) === 0) return { text: '', buttons: [] };
+  const text = (await content.first().innerText()).replace(/\s+/g, ' ').trim();
+  const buttons = await content
+    .first()
+    .locator('.monaco-button')
+    .evaluateAll((els) => els.map((e) => String((e as unknown as { innerText?: string }).innerText ?? '').trim()).filter(Boolean));
+  return { text, buttons };
+}
+
+/** The labels of the actions in the sidebar's title bar (the shown view's ▶, ↻, …). */
+export async function sidebarTitleActions(page: Page): Promise<string[]> {
+  return page
+    .locator('.part.sidebar .composite.title .actions-container a.action-label, .part.sidebar .pane-header .actions-container a.action-label')
+    .evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? '').filter(Boolean));
 }

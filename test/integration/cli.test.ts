@@ -1,10 +1,10 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { listeningUrl, spawnCli, stopCliRuns, type CliRun } from '../support/cli';
-import { isRunning, phpCgi } from '../support/helpers';
+import { isRunning, phpCgi, waitFor } from '../support/helpers';
 
 const exampleApp = resolve(__dirname, '../../examples/hello-php');
 
@@ -65,17 +65,89 @@ describe('fastcgi-pool serve', () => {
     expect(run.stdout).not.toContain('Listening');
   });
 
-  it('gives a clear error for a busy port and stops the workers it started', async () => {
+  it('gives a clear error for a busy port, naming the pid and command that hold it, and stops the workers it started', async () => {
+    // The blocker is this test process: its pid and command line are what the message must name.
     const blocker: Server = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const port = (blocker.address() as { port: number }).port;
     try {
       const run = runCli(['serve', exampleApp, '--port', String(port), '--php-cgi', phpCgi]);
       expect(await run.exit).toBe(2);
-      expect(run.stderr).toContain(`port ${port} on 127.0.0.1 is already in use`);
+      expect(run.stderr).toContain(`port ${port} on 127.0.0.1 is already in use by pid ${process.pid} (${process.execPath}`);
+      expect(run.stderr).toContain('(--port)');
     } finally {
       blocker.close();
     }
+  });
+
+  it('without DOCROOT serves the public/ it detects in the current folder, and says so', async () => {
+    const project = mkdtempSync(join(scratch, 'laravel-'));
+    cpSync(resolve(__dirname, '../fixtures/layouts/laravel'), project, { recursive: true });
+    const run = spawnCli(['serve', '--port', '0', '--php-cgi', phpCgi], process.env, project);
+    running.push(run);
+    const url = await listeningUrl(run);
+    expect(await (await fetch(url)).text()).toBe('laravel');
+    await waitFor(() => run.stderr.includes('document root'), 'the document root line');
+    expect(run.stderr).toContain(`document root ${join(project, 'public')} (detected: public/index.php)`);
+  });
+
+  it('--live-reload with a public/ document root watches the project above it: app code outside public/ reloads too', async () => {
+    const project = mkdtempSync(join(scratch, 'laravel-live-'));
+    cpSync(resolve(__dirname, '../fixtures/layouts/laravel'), project, { recursive: true });
+    const run = runCli(['serve', join(project, 'public'), '--port', '0', '--php-cgi', phpCgi, '--live-reload']);
+    const url = new URL(await listeningUrl(run));
+    await waitFor(() => run.stderr.includes('live reload: watching'), 'the watcher to start');
+    expect(run.stderr).toContain(`live reload: watching ${project} (`);
+    const events = await eventStream(Number(url.port));
+    try {
+      await waitFor(() => events.text().includes('event: hello'), 'the hello event');
+      writeFileSync(join(project, 'app/Http/Kernel.php'), '<?php\n// edited\n');
+      await waitFor(() => events.names().includes('reload'), 'a reload for app/Http/Kernel.php', 10_000);
+      expect(events.text()).toContain('"files":["app/Http/Kernel.php"]');
+    } finally {
+      events.socket.destroy();
+    }
+  });
+
+  it('--live-reload: a change under the project reloads the open pages; vendor/, node_modules/ and .git/ do not', async () => {
+    const project = mkdtempSync(join(scratch, 'live-'));
+    cpSync(exampleApp, project, { recursive: true });
+    for (const ignored of ['vendor/acme', 'node_modules/pkg', '.git']) mkdirSync(join(project, ignored), { recursive: true });
+    const run = runCli(['serve', project, '--port', '0', '--php-cgi', phpCgi, '--live-reload']);
+    const url = new URL(await listeningUrl(run));
+    await waitFor(() => run.stderr.includes('live reload: watching'), 'the watcher to start');
+    expect(run.stderr).toMatch(/live reload: watching .* \(\d+ folders; not vendor\/, node_modules\/, \.git\/\)/);
+    const page = await (await fetch(url)).text();
+    expect(page).toContain('<script src="/.fastcgi-pool/live.js" async></script></body>');
+
+    const events = await eventStream(Number(url.port));
+    try {
+      await waitFor(() => events.text().includes('event: hello'), 'the hello event');
+      const next = async (what: string): Promise<string> => {
+        const before = events.names().length;
+        await waitFor(() => events.names().length > before, what, 10_000);
+        return events.names().slice(before).join(' ');
+      };
+      // A PHP change reloads.
+      writeFileSync(join(project, 'src/pages/home.php'), readFileSync(join(project, 'src/pages/home.php'), 'utf8') + '\n<p>edited</p>\n');
+      expect(await next('a reload for src/pages/home.php')).toBe('reload');
+      // Changes in ignored folders, then a stylesheet: had the ignored ones counted, the burst would be a reload.
+      writeFileSync(join(project, 'vendor/acme/lib.php'), '<?php');
+      writeFileSync(join(project, 'node_modules/pkg/index.js'), '');
+      writeFileSync(join(project, '.git/index'), 'x');
+      writeFileSync(join(project, 'assets/style.css'), readFileSync(join(project, 'assets/style.css'), 'utf8') + '\nbody { color: red; }\n');
+      expect(await next('a css event for assets/style.css')).toBe('css');
+      // A folder created after the start is watched too (a git checkout, a new module).
+      mkdirSync(join(project, 'src/modules/blog'), { recursive: true });
+      writeFileSync(join(project, 'src/modules/blog/post.php'), '<?php');
+      expect(await next('a reload for a file in a new folder')).toBe('reload');
+      expect(events.text()).toContain('"files":["assets/style.css"]');
+    } finally {
+      events.socket.destroy();
+    }
+    run.child.kill('SIGTERM');
+    expect(await run.exit).toBe(0);
+    expect(run.stderr).toMatch(/live reload: reload \(1 page\) after src\/pages\/home\.php changed/);
   });
 
   it('rejects bad options with a message that says what to change', async () => {
@@ -123,3 +195,17 @@ describe('fastcgi-pool serve', () => {
     expect(cacheFiles().some((file) => /cli-serve-/.test(file))).toBe(true);
   });
 });
+
+/** A raw connection to the live-reload event stream, with the names of the events received. */
+function eventStream(port: number): Promise<{ socket: ReturnType<typeof connect>; text: () => string; names: () => string[] }> {
+  return new Promise((ready, fail) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    socket.on('data', (data: Buffer) => (text += data.toString('utf8')));
+    socket.on('error', fail);
+    socket.on('connect', () => {
+      socket.write(`GET /.fastcgi-pool/live HTTP/1.1\r\nHost: localhost:${port}\r\n\r\n`);
+      ready({ socket, text: () => text, names: () => [...text.matchAll(/^event: (\w+)$/gm)].map((m) => m[1] as string).filter((name) => name !== 'hello') });
+    });
+  });
+}

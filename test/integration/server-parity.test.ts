@@ -723,3 +723,58 @@ describe.skipIf(!available)('non-ASCII header bytes', () => {
     expect(mine.server.HTTP_X_NAME).toBe('Zoë');
   });
 });
+
+describe.skipIf(!available)('with live reload on: pages get one tag, everything else stays byte for byte what nginx sends', () => {
+  // A third server: ours again on the same document root, with live reload.
+  // nginx never changes a body, so it is the reference for the bytes.
+  let live: PoolServer;
+  const TAG = '<script src="/.fastcgi-pool/live.js" async></script>';
+
+  beforeAll(async () => {
+    live = await startPoolServer({ documentRoot: docroot, pool: { phpCgi, minWorkers: 1, maxWorkers: 2 }, gateway: { port: 0, liveReload: true } });
+  }, 30_000);
+  afterAll(async () => {
+    await live?.stop(1_000);
+  }, 30_000);
+
+  /** nginx's body with the tag where live reload puts it: before </body>, or at the end. */
+  const tagged = (body: Buffer): string => {
+    const text = body.toString('latin1');
+    const at = text.toLowerCase().indexOf('</body');
+    return at < 0 ? text + TAG : text.slice(0, at) + TAG + text.slice(at);
+  };
+
+  it('a PHP page and a static page: nginx’s bytes plus the tag, on both of our fronts, with a Content-Length that counts it', async () => {
+    for (const target of ['/respond.php?type=text/html', '/sub/index.html', '/sub/']) {
+      const theirs = await exchange(nginx.port, { target });
+      expect([target, theirs.status]).toEqual([target, 200]);
+      for (const connection of ['keep-alive', 'close'] as const) {
+        const mine = await exchange(live.port, { target, connection });
+        expect([target, connection, mine.status, mine.complete]).toEqual([target, connection, 200, true]);
+        expect(mine.body.toString('latin1'), `${target} (${connection})`).toBe(tagged(theirs.body));
+        const length = header(mine, 'content-length');
+        if (length !== undefined) expect(Number(length), `${target} (${connection})`).toBe(mine.body.length);
+      }
+    }
+  });
+
+  it('JSON, text, a file, and the pages an iframe or a fetch() asks for: byte-identical to nginx’s', async () => {
+    const specs: RequestSpec[] = [
+      { target: '/respond.php?type=application/json' },
+      { target: '/respond.php' + '?type=' + encodeURIComponent('text/plain') },
+      { target: '/hello.txt' },
+      { target: '/respond.php?type=text/html', headers: [['Sec-Fetch-Dest', 'iframe']] },
+      { target: '/respond.php?type=text/html', headers: [['Sec-Fetch-Dest', 'empty']] },
+      { target: '/sub/index.html', headers: [['Sec-Fetch-Dest', 'iframe']] },
+    ];
+    for (const spec of specs) {
+      const theirs = await exchange(nginx.port, spec);
+      for (const connection of ['keep-alive', 'close'] as const) {
+        const mine = await exchange(live.port, { ...spec, connection });
+        const what = `${spec.target} ${JSON.stringify(spec.headers ?? [])} (${connection})`;
+        expect([what, mine.status]).toEqual([what, theirs.status]);
+        expect(mine.body.equals(theirs.body), `${what}: ${mine.body.toString('latin1').slice(-120)}`).toBe(true);
+      }
+    }
+  });
+});

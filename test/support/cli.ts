@@ -14,8 +14,8 @@ export interface CliRun {
 }
 
 /** Starts the CLI with `args`; the caller stops it (see {@link stopCliRuns}). */
-export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv = process.env): CliRun {
-  const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv = process.env, cwd?: string): CliRun {
+  const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env, cwd });
   const run: CliRun = { child, stdout: '', stderr: '', exit: new Promise((r) => child.once('exit', (code) => r(code))) };
   child.stdout?.on('data', (d: Buffer) => (run.stdout += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (run.stderr += d.toString()));

@@ -9,13 +9,15 @@ describe('serve options', () => {
 
   it('parses every flag', () => {
     const options = parseServeArgs(
-      ['docroot', '--host', '::1', '--port', '0', '--php-cgi', '/opt/php-cgi', '--min-workers', '2', '--max-workers', '8', '--max-requests', '500', '--idle-timeout', '2m', '--busy-timeout', '1500ms', '--queue-timeout', '3', '--max-queue', '10', '--max-body', '512K', '--front-controller', 'none', '-d', 'memory_limit=1G', '--ini', 'a=b=c', '-e', 'APP_ENV=dev', '--allow-host', 'app.test', '--events', '-', '--state-dir', '/tmp/s', '--leak-policy', 'keep', '--scan-interval', '250ms', '--no-pdeathsig', '--node-http', '-q'],
+      ['docroot', '--host', '::1', '--port', '0', '--php-cgi', '/opt/php-cgi', '--min-workers', '2', '--max-workers', '8', '--max-requests', '500', '--idle-timeout', '2m', '--busy-timeout', '1500ms', '--queue-timeout', '3', '--max-queue', '10', '--max-body', '512K', '--front-controller', 'none', '-d', 'memory_limit=1G', '--ini', 'a=b=c', '-e', 'APP_ENV=dev', '--allow-host', 'app.test', '--events', '-', '--state-dir', '/tmp/s', '--leak-policy', 'keep', '--scan-interval', '250ms', '--no-pdeathsig', '--node-http', '--live-reload', '-q'],
       '/cwd',
     );
     expect(options).toEqual({
-      documentRoot: 'docroot', host: '::1', port: 0, phpCgi: '/opt/php-cgi', minWorkers: 2, maxWorkers: 8, maxRequests: 500, idleTimeoutMs: 120_000, busyTimeoutMs: 1_500, queueTimeoutMs: 3_000, maxQueue: 10, maxBodyBytes: 512 * 1024, frontController: null, ini: { memory_limit: '1G', a: 'b=c' }, env: { APP_ENV: 'dev' }, allowedHosts: ['app.test'], events: '-', stateDir: '/tmp/s', leakPolicy: 'keep', scanIntervalMs: 250, parentDeathSignal: false, nodeHttp: true, quiet: true,
+      documentRoot: 'docroot', host: '::1', port: 0, phpCgi: '/opt/php-cgi', minWorkers: 2, maxWorkers: 8, maxRequests: 500, idleTimeoutMs: 120_000, busyTimeoutMs: 1_500, queueTimeoutMs: 3_000, maxQueue: 10, maxBodyBytes: 512 * 1024, frontController: null, ini: { memory_limit: '1G', a: 'b=c' }, env: { APP_ENV: 'dev' }, allowedHosts: ['app.test'], events: '-', stateDir: '/tmp/s', leakPolicy: 'keep', scanIntervalMs: 250, parentDeathSignal: false, nodeHttp: true, liveReload: true, documentRootDetected: false, quiet: true,
     });
     expect(parseServeArgs(['--help'], '/')).toBe('help');
+    // Without DOCROOT the current folder is searched (public/, web/, htdocs/); live reload is opt-in here.
+    expect(parseServeArgs([], '/cwd')).toMatchObject({ documentRoot: '/cwd', documentRootDetected: true, liveReload: false });
   });
 
   it('says what is wrong with a bad value', () => {

@@ -10,13 +10,14 @@ import { DashboardSources } from '../../src/extension/dashboard/folderSource';
 import { FindingLedger } from '../../src/extension/diagnostics/findingLedger';
 import { Commands } from '../../src/extension/ids';
 import { WorkerLogStore } from '../../src/extension/log';
+import { PhpCgiDetector } from '../../src/extension/phpCgi';
 import { PoolManager } from '../../src/extension/poolManager';
 import type { TreeNode } from '../../src/extension/tree/model';
 import { WorkersView } from '../../src/extension/tree/workersView';
 import { WorkerActions } from '../../src/extension/workerActions';
 import { ConfigurationError } from '../../src/gateway/poolServer';
 import { fake, Uri, window as fakeWindow, type FakeLogChannel } from '../support/fakeVscode';
-import { busyWorker, FakeServers, managerDeps, snapshot, T0, worker } from './extension-fixtures';
+import { busyWorker, FakeServers, managerDeps, MemoryLogger, snapshot, T0, worker } from './extension-fixtures';
 
 describe('commands', () => {
   let servers: FakeServers;
@@ -53,6 +54,7 @@ describe('commands', () => {
       actions,
       extensionContext: { extensionUri: Uri.file('/ext') } as unknown as vscode.ExtensionContext,
       dashboardSourceFor: (pool) => dashboards.sourceFor(pool),
+      phpCgi: new PhpCgiDetector(new MemoryLogger()),
     };
     registrations = registerCommands(ctx);
   });

@@ -1,8 +1,9 @@
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { curlCommand, poolSummary, shellQuote, workerDescription, workerLabel } from '../../src/extension/format';
 import { findingLine, leaseAgeWhenItHappened } from '../../src/shared/findings';
 import { formatDuration, formatWholeDuration } from '../../src/shared/text';
-import { readSettings, resolveDocumentRoot, SETTING_DEFAULTS, toServerOptions } from '../../src/extension/settings';
+import { documentRootOf, readSettings, resolveDocumentRoot, SETTING_DEFAULTS, toServerOptions } from '../../src/extension/settings';
 import { busyWorker, finding, lease, T0, worker } from './extension-fixtures';
 
 describe('formatting for the tree and the status bar', () => {
@@ -94,18 +95,31 @@ describe('settings', () => {
     expect(problems[0]).toMatch(/minWorkers \(6\) is above fastcgiPool.maxWorkers \(2\)/);
   });
 
-  it('resolves the document root against the folder', () => {
+  it('resolves the document root against the folder, and detects it when the setting is empty', () => {
     expect(resolveDocumentRoot('', '/ws/app')).toBe('/ws/app');
     expect(resolveDocumentRoot('public', '/ws/app')).toBe('/ws/app/public');
     expect(resolveDocumentRoot('${workspaceFolder}/web', '/ws/app')).toBe('/ws/app/web');
     expect(resolveDocumentRoot('/srv/www', '/ws/app')).toBe('/srv/www');
+    // test/fixtures/layouts: detected when empty, shown relative to the folder, overridden by the setting.
+    const laravel = resolve(__dirname, '../fixtures/layouts/laravel');
+    expect(documentRootOf('', laravel)).toEqual({ path: join(laravel, 'public'), shown: 'public', detected: { indexFile: 'public/index.php' } });
+    expect(documentRootOf('app', laravel)).toEqual({ path: join(laravel, 'app'), shown: 'app', detected: null });
+    expect(documentRootOf('', resolve(__dirname, '../fixtures/layouts/plain'))).toMatchObject({ shown: '', detected: { indexFile: 'index.php' } });
+    expect(documentRootOf('/srv/www', laravel)).toEqual({ path: '/srv/www', shown: '/srv/www', detected: null });
+  });
+
+  it('reads live reload as a boolean, on by default', () => {
+    expect(readSettings(reader({})).settings.liveReload).toBe(true);
+    expect(readSettings(reader({ liveReload: false })).settings.liveReload).toBe(false);
+    const { settings, problems } = readSettings(reader({ liveReload: 'yes' }));
+    expect([settings.liveReload, problems]).toEqual([true, ['fastcgiPool.liveReload must be true or false; using true']]);
   });
 
   it('maps settings to engine options: seconds to ms, empty front controller to none, env over the host env', () => {
     const { settings } = readSettings(reader({ idleTimeout: 5, busyTimeout: 7, frontController: '', env: { APP_ENV: 'local', N: 3 }, leakPolicy: 'keep', scanInterval: 250 }));
     const options = toServerOptions(settings, '/ws/app', 8081, '/state/pools/abc');
     expect(options.documentRoot).toBe('/ws/app');
-    expect(options.gateway).toEqual({ host: '127.0.0.1', port: 8081, frontController: null, optionSurface: 'settings' });
+    expect(options.gateway).toEqual({ host: '127.0.0.1', port: 8081, frontController: null, optionSurface: 'settings', liveReload: true });
     expect(options.pool).toMatchObject({ phpCgi: 'php-cgi', idleTimeoutMs: 5_000, busyTimeoutMs: 7_000, leakPolicy: 'keep', scanIntervalMs: 250, stateDir: '/state/pools/abc' });
     expect(options.pool.env).toMatchObject({ APP_ENV: 'local', N: '3', PATH: process.env.PATH });
   });

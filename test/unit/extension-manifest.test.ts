@@ -6,7 +6,7 @@ vi.mock('vscode', () => vi.importActual('../support/fakeVscode'));
 
 import { commandTable } from '../../src/extension/commands/table';
 import { allContextValues } from '../../src/extension/contextValues';
-import { Commands, ContextKeys, Views } from '../../src/extension/ids';
+import { Commands, ContextKeys, Views, WALKTHROUGH } from '../../src/extension/ids';
 import { DASHBOARD_VIEW_TYPE } from '../../src/shared/dashboardProtocol';
 import { DEFAULTS } from '../../src/shared/defaults';
 import { optionName, OPTIONS, settingDefault, type OptionId } from '../../src/shared/options';
@@ -21,9 +21,21 @@ interface MenuItem {
   when?: string;
   group?: string;
 }
+interface WalkthroughStep {
+  id: string;
+  title: string;
+  description: string;
+  media: { markdown?: string; image?: string; altText?: string };
+  completionEvents: string[];
+  when?: string;
+}
 interface Manifest {
+  name: string;
+  publisher: string;
   main: string;
   icon: string;
+  categories: string[];
+  keywords: string[];
   engines: { vscode: string };
   activationEvents: string[];
   extensionKind: string[];
@@ -36,11 +48,23 @@ interface Manifest {
     viewsContainers: { activitybar: { id: string; title: string; icon: string }[] };
     views: Record<string, { id: string; name: string }[]>;
     viewsWelcome: { view: string; contents: string; when?: string }[];
+    walkthroughs: { id: string; title: string; description: string; steps: WalkthroughStep[] }[];
     configuration: { properties: Record<string, { type: string; default: unknown; scope?: string; markdownDescription?: string; enum?: string[] }> };
   };
 }
 
 const root = join(__dirname, '../..');
+
+/** The .vscodeignore allow-list lines. */
+function vscodeignore(): string[] {
+  return readFileSync(join(root, '.vscodeignore'), 'utf8').split('\n').filter((line) => line && !line.startsWith('#'));
+}
+
+/** Ours, VS Code's that the manifest links to, and the command VS Code makes for the Workers view. */
+function isKnownCommand(command: string): boolean {
+  const vscodeCommands = ['workbench.action.openSettings', 'workbench.trust.manage', 'vscode.openFolder', 'workbench.action.openWalkthrough', 'workbench.actions.view.problems', Views.focusWorkers];
+  return contributed.has(command) || vscodeCommands.includes(command);
+}
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Manifest;
 const contributed = new Set(manifest.contributes.commands.map((c) => c.command));
 const allMenuItems = Object.values(manifest.contributes.menus).flat();
@@ -99,6 +123,7 @@ describe('package.json', () => {
       'fastcgiPool.stop "Stop Pool" [FastCGI]',
       'fastcgiPool.restart "Restart Pool" [FastCGI]',
       'fastcgiPool.openInBrowser "Open in Browser" [FastCGI]',
+      'fastcgiPool.openInSimpleBrowser "Open in Simple Browser" [FastCGI]',
       'fastcgiPool.showLog "Show Log" [FastCGI]',
       'fastcgiPool.showDashboard "Show Dashboard" [FastCGI]',
       'fastcgiPool.worker.kill "Kill Worker" [FastCGI]',
@@ -108,6 +133,7 @@ describe('package.json', () => {
       'fastcgiPool.worker.copyAsCurl "Copy Request as curl" [FastCGI]',
       'fastcgiPool.worker.openLog "Open Worker Log" [FastCGI]',
       'fastcgiPool.worker.copyPid "Copy PID" [FastCGI]',
+      'fastcgiPool.detectPhpCgi "Check for php-cgi" [FastCGI]',
     ]);
   });
 
@@ -178,10 +204,94 @@ describe('package.json', () => {
     const welcome = manifest.contributes.viewsWelcome.filter((w) => w.view === Views.workers);
     expect(welcome.some((w) => w.contents.includes('[Start Pool](command:fastcgiPool.start)'))).toBe(true);
     for (const w of welcome) {
-      for (const [, command] of w.contents.matchAll(/\(command:([\w.]+)/g)) {
-        expect(contributed.has(command as string) || ['workbench.action.openSettings', 'workbench.trust.manage', 'vscode.openFolder'].includes(command as string), command).toBe(true);
-      }
+      for (const [, command] of w.contents.matchAll(/\(command:([\w.]+)/g)) expect(isKnownCommand(command as string), command).toBe(true);
+      expect(w.contents, 'welcome views render links only: no code spans').not.toContain('`');
     }
+  });
+
+  it('offers Start only in a trusted workspace: Restricted Mode gets Manage Workspace Trust, and no ▶ in the title bar', () => {
+    const welcome = manifest.contributes.viewsWelcome.filter((w) => w.view === Views.workers && w.when?.includes('workspaceFolderCount > 0'));
+    const untrusted = welcome.filter((w) => w.when?.includes('!isWorkspaceTrusted'));
+    expect(untrusted).toHaveLength(1);
+    expect(untrusted[0]?.contents).toContain('[Manage Workspace Trust](command:workbench.trust.manage)');
+    for (const w of welcome) {
+      if (!w.contents.includes('command:fastcgiPool.start')) continue;
+      // Every welcome with Start is for a trusted workspace only.
+      expect(w.when, w.contents).toMatch(/(^|&& )isWorkspaceTrusted( &&|$)/);
+    }
+    const starts = allMenuItems.filter((i) => i.command === Commands.start);
+    expect(starts.length).toBeGreaterThan(2);
+    for (const item of starts) expect(item.when, JSON.stringify(item)).toMatch(/isWorkspaceTrusted/);
+    const titleStart = (manifest.contributes.menus['view/title'] ?? []).find((i) => i.command === Commands.start);
+    expect(titleStart?.when).toBe('view == fastcgiPool.workers && fastcgiPool.canStart && isWorkspaceTrusted');
+  });
+
+  it('welcomes a first run with the php-cgi found, or the install command for this OS', () => {
+    const welcome = manifest.contributes.viewsWelcome.filter((w) => w.view === Views.workers);
+    const found = welcome.find((w) => w.when?.includes(`${ContextKeys.phpCgi} == found`));
+    expect(found?.contents).toContain('[Start Pool](command:fastcgiPool.start)');
+    expect(found?.contents).toContain('php-cgi is installed.');
+    // Which php-cgi, and which document root: one click away (a single-view container hides the view's description).
+    expect(found?.contents).toContain('[Show php-cgi and the document root](command:fastcgiPool.detectPhpCgi)');
+    expect(found?.contents).toMatch(/document root is detected \(public\/, web\/ or htdocs\/ with an index\.php, else the folder\); \[change it\]\(command:workbench\.action\.openSettings\?%5B%22fastcgiPool\.documentRoot%22%5D\)/);
+    const missing = (os: string) => welcome.find((w) => w.when?.includes(`${ContextKeys.phpCgi} == missing`) && w.when.includes(os))?.contents ?? '';
+    expect(missing('isLinux')).toContain('sudo apt-get install php-cgi');
+    expect(missing('isMac')).toContain('brew install php');
+    expect(missing('isWindows')).toMatch(/WSL.*sudo apt-get install php-cgi/s);
+    for (const os of ['isLinux', 'isMac', 'isWindows']) expect(missing(os), os).toContain('[Check Again](command:fastcgiPool.detectPhpCgi)');
+    // Until php-cgi has been looked for, Start is offered without a word about it.
+    expect(welcome.find((w) => w.when?.includes(`!${ContextKeys.phpCgi}`))?.contents).toContain('[Start Pool](command:fastcgiPool.start)');
+  });
+
+  it('has a getting-started walkthrough: install php-cgi per OS, start, open, watch a worker go busy, read a finding', () => {
+    const [walkthrough] = manifest.contributes.walkthroughs;
+    expect(`${manifest.publisher}.${manifest.name}#${walkthrough?.id}`).toBe(WALKTHROUGH);
+    const steps = walkthrough?.steps ?? [];
+    expect(steps.map((step) => `${step.id}${step.when ? ` [${step.when}]` : ''}`)).toEqual([
+      'installPhpCgi.linux [isLinux]',
+      'installPhpCgi.mac [isMac]',
+      'installPhpCgi.windows [isWindows]',
+      'start',
+      'open',
+      'watchBusy',
+      'readFinding',
+    ]);
+    expect(steps[0]?.description).toContain('\nsudo apt-get install php-cgi\n');
+    expect(steps[1]?.description).toContain('\nbrew install php\n');
+    expect(steps[2]?.description).toContain('\nsudo apt-get install php-cgi\n');
+    const shipped = vscodeignore();
+    for (const step of steps) {
+      expect(step.completionEvents.length, step.id).toBeGreaterThan(0);
+      expect(step.description, `${step.id}: walkthrough descriptions render links, not code spans`).not.toContain('`');
+      for (const [, command] of step.description.matchAll(/\(command:([\w.]+)/g)) expect(isKnownCommand(command as string), `${step.id}: ${command}`).toBe(true);
+      for (const event of step.completionEvents) {
+        const [kind, target] = event.split(':') as [string, string];
+        if (kind === 'onCommand') expect(isKnownCommand(target), event).toBe(true);
+        else if (kind === 'onContext') expect(Object.values(ContextKeys), event).toContain(target.split(' ')[0]);
+        else expect(event).toBe(`onView:${Views.workers}`);
+      }
+      const media = step.media.markdown ?? step.media.image ?? '';
+      expect(existsSync(join(root, media)), `${step.id}: ${media}`).toBe(true);
+      expect(shipped, `${step.id}: ${media} must be in the .vsix`).toContain(`!${media}`);
+      if (step.media.image) expect(step.media.altText, step.id).toBeTruthy();
+    }
+    const completes = steps.flatMap((step) => step.completionEvents);
+    expect(completes).toContain(`onContext:${ContextKeys.running}`);
+    expect(completes).toContain(`onCommand:${Commands.openInBrowser}`);
+  });
+
+  it('is ready for the marketplace: categories, keywords, a 128 px icon, the README’s images shipped', () => {
+    expect(manifest.categories).toEqual(['Debuggers', 'Other']);
+    for (const keyword of ['php', 'fastcgi', 'php-cgi', 'xdebug']) expect(manifest.keywords).toContain(keyword);
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const images = [...readme.matchAll(/!\[[^\]]*\]\(([^)]+\.png)\)/g)].map((m) => m[1] as string);
+    expect(images.length).toBeGreaterThanOrEqual(3);
+    for (const image of images) {
+      expect(existsSync(join(root, image)), image).toBe(true);
+      expect(vscodeignore(), image).toContain(`!${image}`);
+    }
+    // Relative images stay relative in the .vsix (no repository to rewrite them to): vsce must not try.
+    expect(manifest.scripts.package).toContain('--no-rewrite-relative-links');
   });
 
   it('declares every setting with a schema, a markdown description and the documented default', () => {

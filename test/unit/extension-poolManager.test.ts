@@ -5,6 +5,7 @@ vi.mock('vscode', () => vi.importActual('../support/fakeVscode'));
 
 import { ConfigurationError } from '../../src/gateway/poolServer';
 import { PoolManager, PoolStartError, UntrustedWorkspaceError, type PoolChange } from '../../src/extension/poolManager';
+import { describeBusyPort } from '../../src/extension/busyPort';
 import { isPortFree } from '../../src/extension/ports';
 import { poolStateDir } from '../../src/extension/staleWorkers';
 import { fake } from '../support/fakeVscode';
@@ -67,8 +68,57 @@ describe('PoolManager', () => {
     await manager.start(key);
     expect(probed).toEqual([8080, 8081, 8082]);
     expect(servers.last.port).toBe(8082);
-    expect(manager.get(key)?.portMoved).toEqual({ from: 8080, to: 8082 });
+    expect(manager.get(key)?.portMoved).toEqual({ from: 8080, to: 8082, heldBy: 'port 8080 on 127.0.0.1 is in use' });
     expect(log.lines).toContain('warn [app] port 8080 on 127.0.0.1 is in use; serving on 8082 instead');
+  });
+
+  it('says who holds the configured port before moving on: a process, another folder’s pool, one of our stale workers (which it can stop)', async () => {
+    const stale = { pid: 4321, startTime: 99, pgid: 4321, socketPath: '/tmp/x.sock' };
+    const stopped: number[] = [];
+    let holder: Parameters<typeof describeBusyPort>[2] = { kind: 'process', pid: 4242, command: 'python3 -m http.server 8080' };
+    const busy = new Set([8080]);
+    const manager = new PoolManager(
+      managerDeps(servers, {
+        log,
+        isPortFree: async (_host, port) => !busy.has(port),
+        explainBusyPort: () => holder,
+        stopStaleWorker: async (worker) => {
+          stopped.push(worker.pid);
+          busy.delete(8080);
+          return true;
+        },
+      }),
+    );
+    await manager.syncFolders([app, api]);
+    await manager.start(key);
+    expect(manager.get(key)?.portMoved).toEqual({ from: 8080, to: 8081, heldBy: 'port 8080 on 127.0.0.1 is in use by pid 4242 (python3 -m http.server 8080)' });
+    expect(log.lines).toContain('warn [app] port 8080 on 127.0.0.1 is in use by pid 4242 (python3 -m http.server 8080); serving on 8081 instead');
+    expect(await manager.reclaimPort(key)).toBe(false); // not ours to stop
+    // The second folder wants 8081 too: this window's own pool holds it.
+    busy.add(8081);
+    await manager.start(api.uri.toString());
+    expect(manager.get(api.uri.toString())?.portMoved?.heldBy).toBe('port 8080 on 127.0.0.1 is in use by pid 4242 (python3 -m http.server 8080)');
+    await manager.stopAll();
+    busy.delete(8081);
+    servers.started.length = 0;
+    // A stale worker of ours: named as such, and stopping it gives the pool its port back.
+    holder = { kind: 'stale-worker', pid: 4321, command: 'php-cgi', worker: stale };
+    await manager.start(key);
+    expect(manager.get(key)?.portMoved).toMatchObject({ from: 8080, to: 8081, staleWorker: stale });
+    expect(manager.get(key)?.portMoved?.heldBy).toBe('port 8080 on 127.0.0.1 is held by one of our own stale workers (pid 4321, php-cgi), left behind by an earlier session');
+    expect(await manager.reclaimPort(key)).toBe(true);
+    expect(stopped).toEqual([4321]);
+    expect(servers.last.port).toBe(8080);
+    expect(manager.get(key)?.portMoved).toBeNull();
+    expect(describeBusyPort(8080, '127.0.0.1', { kind: 'own-pool', folder: 'api' })).toBe('port 8080 on 127.0.0.1 is used by this window\'s pool of "api"');
+  });
+
+  it('names this window’s other pool when two folders want the same port', async () => {
+    const manager = new PoolManager(managerDeps(servers, { log, isPortFree: async (_host, port) => !servers.started.some((s) => s.port === port && !s.stopped) }));
+    await manager.syncFolders([app, api]);
+    await manager.start(key);
+    await manager.start(api.uri.toString());
+    expect(manager.get(api.uri.toString())?.portMoved?.heldBy).toBe('port 8080 on 127.0.0.1 is used by this window\'s pool of "app"');
   });
 
   it('gives up after port+20 with a message that names the setting', async () => {

@@ -47,8 +47,22 @@ describe('status bar', () => {
     servers.last.emit({ type: 'lease-acquired', lease: busyWorker('w2', 2).lease!, waitedMs: 0 }, snapshot([busyWorker('w1', 1), busyWorker('w2', 2), worker({ id: 'w3' })]));
     await vi.advanceTimersByTimeAsync(300);
     expect(item().text).toBe('FastCGI 2/4 busy · :8081');
-    expect((item().tooltip as MarkdownString).value).toContain('port 8080 was in use, moved to 8081');
+    expect((item().tooltip as MarkdownString).value).toContain('(moved to 8081: port 8080 on 127\\.0\\.0\\.1 is in use)');
     expect(item().backgroundColor).toBeUndefined();
+  });
+
+  it('opens the running app on click (the only pool’s, or a pick among several), and the Workers view once none runs', async () => {
+    await manager.start(app.uri.toString());
+    await vi.advanceTimersByTimeAsync(300);
+    expect(item().command).toEqual({ command: 'fastcgiPool.openInBrowser', title: 'Open in Browser', arguments: [{ folderKey: app.uri.toString() }] });
+    expect((item().tooltip as MarkdownString).value).toContain('Click to open the app in the browser.');
+    await manager.syncFolders([app, api]);
+    await manager.start(api.uri.toString());
+    await vi.advanceTimersByTimeAsync(300);
+    expect(item().command).toEqual({ command: 'fastcgiPool.openInBrowser', title: 'Open in Browser', arguments: [] });
+    await manager.stopAll();
+    await vi.advanceTimersByTimeAsync(300);
+    expect(item().command).toEqual({ command: 'fastcgiPool.workers.focus', title: 'Show FastCGI Workers' });
   });
 
   it('turns warning-coloured while findings are listed', async () => {

@@ -142,6 +142,12 @@ describe('WorkersTreeModel', () => {
       'api: stopped (pool.stopped)',
     ]);
   });
+
+  it('shows a starting pool expanded, so that its workers show when they come (VS Code keeps a node collapsed that first had no children)', () => {
+    const model = new WorkersTreeModel();
+    model.sync([source(A, 'app', 'starting', null), source('file:///ws/api', 'api', 'stopped', null)], folderPath, T0);
+    expect(model.rootNodes().map((n) => `${n.name} ${present(n, T0).collapsible}`)).toEqual(['app expanded', 'api none']);
+  });
 });
 
 describe('WorkersView', () => {

@@ -15,7 +15,8 @@ import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PoolSnapshot } from '../../src/pool/types';
 import { checkIntent, parseWebviewMessage } from '../../src/shared/dashboardProtocol';
-import { headline, latency } from '../../webview/derive';
+import { BAR_KINDS, headline, latency } from '../../webview/derive';
+import { KIND_LABELS } from '../../webview/format';
 import { formatDuration } from '../../src/shared/text';
 import { DashboardPage, DashboardServer, OUTPUT_DIR, findChromium, launchChromium } from './harness';
 import { THEMES } from './themes';
@@ -113,7 +114,7 @@ describe.skipIf(!chromiumPath)('dashboard webview in headless Chromium', () => {
     expect(await cell('w14', 'State').textContent()).toBe('error (recycled-by-user)');
     // A worker already stopping cannot be killed or recycled again; one without a lease has nothing to release.
     expect(await page.page.locator('vscode-button[aria-label="Kill worker w14"]').getAttribute('disabled')).not.toBeNull();
-    expect(await page.page.locator('vscode-data-grid-row[data-key="w1"] vscode-button', { hasText: 'Release lease' }).isHidden()).toBe(true);
+    expect(await page.page.locator('vscode-data-grid-row[data-key="w1"] vscode-button', { hasText: 'Release' }).isHidden()).toBe(true);
     expect(await page.page.locator('vscode-button[aria-label^="Release lease"]:visible').count()).toBe(3 + 2); // 3 rows + 2 open findings
   });
 
@@ -128,12 +129,14 @@ describe.skipIf(!chromiumPath)('dashboard webview in headless Chromium', () => {
     const box = (await canvas.boundingBox())!;
     expect(box.height).toBe(9 * LANE_H);
 
-    // Pixels: the defunct lane is tinted with the theme's error background; ok bars are the theme's green; the leaks are the theme's red.
+    // Pixels: the defunct lane is tinted with the theme's error background; ok bars are the outcome palette's ok
+    // colour; the leases leaked and still held are its "stuck" colour; findings are outlined in the theme's error colour.
     const light = THEMES.light.variables;
     expect(await pixel(page, GUTTER + 3, 2 * LANE_H + 1)).toBe(light['--vscode-inputValidation-errorBackground']);
-    const counts = await colourCounts(page, [light['--vscode-charts-green']!, light['--vscode-charts-red']!, light['--vscode-errorForeground']!]);
-    expect(counts[light['--vscode-charts-green']!]).toBeGreaterThan(100);
-    expect(counts[light['--vscode-charts-red']!]).toBeGreaterThan(300);
+    const kinds = await outcomeColours(page);
+    const counts = await colourCounts(page, [kinds.ok!, kinds.stuck!, light['--vscode-errorForeground']!]);
+    expect(counts[kinds.ok!]).toBeGreaterThan(100);
+    expect(counts[kinds.stuck!]).toBeGreaterThan(300);
     expect(counts[light['--vscode-errorForeground']!]).toBeGreaterThan(200); // the finding outlines
   });
 
@@ -185,7 +188,7 @@ describe.skipIf(!chromiumPath)('dashboard webview in headless Chromium', () => {
     await click('Recycle worker w1');
     await click('Reveal worker w11 in the tree');
     await click(`Release lease ${defunctWorker.lease!.id} on worker w9`);
-    await page.page.locator('vscode-data-grid-row[data-key="w7"] vscode-link').click();
+    await page.page.locator('vscode-data-grid-row[data-key="w7"] a.request-link').click();
     const finding = (id: string) => page.page.locator(`li.finding[data-finding="${id}"]`);
     await finding('F5').locator(`vscode-button[aria-label="Release lease ${leakedWorker.lease!.id}"]`).click();
     await finding('F6').locator('vscode-button[aria-label="Reveal worker w9"]').click();
@@ -271,6 +274,82 @@ describe.skipIf(!chromiumPath)('dashboard webview in headless Chromium', () => {
     });
   }
 
+  it('gives every lease outcome a colour of its own, distinct from the others and readable on the background, in light, dark and high contrast', async () => {
+    const page = await load();
+    await page.show(fixture);
+    const legend = await page.page.locator('ul.legend li').allInnerTexts();
+    expect(legend.slice(0, BAR_KINDS.length)).toEqual(BAR_KINDS.map((kind) => KIND_LABELS[kind]));
+    for (const kind of ['light', 'dark', 'high-contrast'] as const) {
+      await page.setTheme(kind);
+      const colours = await outcomeColours(page);
+      const background = THEMES[kind].variables['--vscode-editor-background']!;
+      expect(Object.keys(colours).sort()).toEqual([...BAR_KINDS].sort());
+      for (const [a, ca] of Object.entries(colours)) {
+        expect(contrastRatio(ca, background), `${kind}: ${a} ${ca} on ${background}`).toBeGreaterThanOrEqual(3);
+        for (const [b, cb] of Object.entries(colours)) {
+          if (a < b) expect(deltaE(ca, cb), `${kind}: ${a} ${ca} vs ${b} ${cb}`).toBeGreaterThanOrEqual(20);
+        }
+      }
+    }
+    // The pair the issue named: VS Code's chart yellow and orange, which these replace, were too close to tell apart.
+    expect(deltaE(THEMES.light.variables['--vscode-charts-yellow']!, THEMES.light.variables['--vscode-charts-orange']!)).toBeLessThan(20);
+  });
+
+  for (const width of [1400, 700, 520]) {
+    it(`fits the worker table in ${width} px: Kill and Release in view, no value cut without an ellipsis, the whole value on hover (dashboard-${width}.png)`, async () => {
+      const page = await load({ viewport: { width, height: 900 } });
+      const long = '/slow?ms=15000&report=quarterly-revenue-by-region-and-product-line';
+      const original = fixture.workers.find((w) => w.lease !== null && !w.defunct && w.findingIds.length === 0)!;
+      const busy = { ...original, lease: { ...original.lease!, method: 'GET', uri: long } };
+      await page.show({ ...fixture, workers: fixture.workers.map((w) => (w.id === busy.id ? busy : w)) });
+      const box = page.page.locator('.grid-scroll');
+      const fits = await box.evaluate((e) => e.scrollWidth <= e.clientWidth + 1);
+      expect(fits, 'no horizontal scrolling').toBe(true);
+      for (const label of [`Kill worker ${busy.id}`, `Release lease ${busy.lease.id} on worker ${busy.id}`]) {
+        const button = (await page.page.locator(`vscode-button[aria-label="${label}"]`).boundingBox())!;
+        expect(button, label).not.toBeNull();
+        expect(button.x, label).toBeGreaterThanOrEqual(0);
+        expect(button.x + button.width, label).toBeLessThanOrEqual(width);
+      }
+      // Every visible cell: either its text fits, or it ends in an ellipsis and its title holds all of it.
+      const cells = await page.page.locator('vscode-data-grid-cell:not([hidden])').evaluateAll((elements) =>
+        elements.map((e) => {
+          const view = e.ownerDocument.defaultView as unknown as { getComputedStyle(x: unknown): { textOverflow: string; whiteSpace: string; overflowX: string; display: string } };
+          const style = view.getComputedStyle(e);
+          const link = e.querySelector('a.request-link') as unknown as { title: string; hidden: boolean } | null;
+          const el = e as unknown as { scrollWidth: number; clientWidth: number; title: string; innerText: string; getAttribute(n: string): string | null };
+          return {
+            column: el.getAttribute('data-column') ?? el.getAttribute('title') ?? '',
+            cut: el.scrollWidth > el.clientWidth + 1,
+            ellipsis: style.textOverflow === 'ellipsis' && style.whiteSpace === 'nowrap' && style.overflowX === 'hidden',
+            text: el.innerText.replace(/\s+/g, ' ').trim(),
+            title: link && !link.hidden ? link.title : el.title,
+            hasButtons: e.querySelector('vscode-button') !== null,
+          };
+        }),
+      );
+      for (const cell of cells) {
+        if (cell.hasButtons || cell.text === '') continue;
+        expect(cell.ellipsis, `${cell.column}: "${cell.text}"`).toBe(true);
+        // The first line of the hover starts with all of what the cell shows (the Worker cell adds what narrow tables leave out).
+        expect(cell.title.split('\n')[0]?.startsWith(cell.text), `${cell.column}: "${cell.text}" vs title "${cell.title}"`).toBe(true);
+      }
+      const request = cells.find((cell) => cell.text === `GET ${long}`)!;
+      expect(request.title).toBe(`GET ${long}\nClick to open ${busy.lease.scriptFilename}`);
+      // At 1400 px the long request still does not fit its column: the case the ellipsis is for.
+      expect(request.cut).toBe(true);
+      const shown = await page.page.locator('vscode-data-grid-row[row-type="header"] vscode-data-grid-cell:not([hidden])').allTextContents();
+      expect(shown).toEqual(
+        width >= 1400
+          ? ['Worker', 'PID', 'State', 'Accesses', 'Age', 'Current request', 'Lease age', 'Actions']
+          : width >= 700
+            ? ['Worker', 'PID', 'State', 'Current request', 'Actions']
+            : ['Worker', 'State', 'Current request', 'Actions'],
+      );
+      await page.page.screenshot({ path: join(OUTPUT_DIR, `dashboard-${width}.png`), fullPage: true });
+    });
+  }
+
   it('repaints the canvas when VS Code switches the theme under it', async () => {
     const page = await load({ theme: 'light' });
     await page.show(fixture);
@@ -337,4 +416,49 @@ async function colourCounts(page: DashboardPage, colours: string[]): Promise<Rec
     }
     return counts;
   }, colours);
+}
+
+/** The lease outcome colours (`--kind-*`) as the page resolves them now, as `#rrggbb`. */
+async function outcomeColours(page: DashboardPage): Promise<Record<string, string>> {
+  const values = await page.page.evaluate((kinds) => {
+    const view = globalThis as unknown as { document: { body: unknown }; getComputedStyle(e: unknown): { getPropertyValue(n: string): string } };
+    const style = view.getComputedStyle(view.document.body);
+    return Object.fromEntries(kinds.map((kind) => [kind, style.getPropertyValue(`--kind-${kind}`).trim().toLowerCase()]));
+  }, [...BAR_KINDS]);
+  return values;
+}
+
+function channels(hex: string): [number, number, number] {
+  const n = Number.parseInt(hex.slice(1), 16);
+  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+}
+
+function linear(channel: number): number {
+  const c = channel / 255;
+  return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+}
+
+/** WCAG 2 contrast ratio of two `#rrggbb` colours. */
+function contrastRatio(a: string, b: string): number {
+  const luminance = (hex: string) => {
+    const [r, g, bl] = channels(hex).map(linear) as [number, number, number];
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x) as [number, number];
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+/** CIE76 colour difference of two `#rrggbb` colours (sRGB → CIELAB, D65). */
+function deltaE(a: string, b: string): number {
+  const lab = (hex: string): [number, number, number] => {
+    const [r, g, bl] = channels(hex).map(linear) as [number, number, number];
+    const x = (0.4124 * r + 0.3576 * g + 0.1805 * bl) / 0.95047;
+    const y = 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+    const z = (0.0193 * r + 0.1192 * g + 0.9505 * bl) / 1.08883;
+    const f = (t: number) => (t > 0.008856 ? Math.cbrt(t) : 7.787 * t + 16 / 116);
+    return [116 * f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z))];
+  };
+  const [l1, a1, b1] = lab(a);
+  const [l2, a2, b2] = lab(b);
+  return Math.hypot(l1 - l2, a1 - a2, b1 - b2);
 }

@@ -251,3 +251,41 @@ function info(): void
         'server' => $server,
     ]);
 }
+
+/**
+ * An HTML report as a download (Content-Disposition: attachment): a browser
+ * saves it instead of showing it, so it must arrive byte for byte as PHP
+ * wrote it, live reload or not.
+ */
+function download(): void
+{
+    header('Content-Type: text/html; charset=UTF-8');
+    header('Content-Disposition: attachment; filename="hello-php-report.html"');
+    $users = require APP_ROOT . '/src/users.php';
+    echo "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>Users</title></head>\n<body>\n<h1>Users</h1>\n<ul>\n";
+    foreach ($users as $user) {
+        echo '  <li>', e($user['name']), ' &lt;', e($user['email']), "&gt;</li>\n";
+    }
+    echo "</ul>\n</body>\n</html>\n";
+}
+
+/**
+ * The usual page, but sent in two pieces 50 ms apart, split in the middle
+ * of its closing body tag ("</bo" | "dy>"): each piece leaves PHP as its
+ * own FastCGI record, and the server streams it as its own HTTP chunk.
+ */
+function chunked(): void
+{
+    ob_start();
+    page('Chunked', 'chunked');
+    $html = (string) ob_get_clean();
+    $split = strrpos($html, '</body>');
+    $split = $split === false ? intdiv(strlen($html), 2) : $split + strlen('</bo');
+    while (ob_get_level() > 0) {
+        ob_end_flush();
+    }
+    echo substr($html, 0, $split);
+    flush();
+    usleep(50_000);
+    echo substr($html, $split);
+}

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { Commands, type CommandId } from '../ids';
 import type { CommandContext, CommandHandler } from './context';
 import { showDashboard } from './dashboardCommands';
-import { openInBrowser, restartPool, showLog, startPool, stopPool } from './poolCommands';
+import { detectPhpCgi, openInBrowser, openInSimpleBrowser, restartPool, showLog, startPool, stopPool } from './poolCommands';
 import { copyAsCurl, copyPid, killWorker, openWorkerLog, recycleWorker, releaseLease, revealRequest } from './workerCommands';
 
 /**
@@ -15,6 +15,7 @@ export const commandTable: Readonly<Record<CommandId, CommandHandler>> = {
   [Commands.stop]: stopPool,
   [Commands.restart]: restartPool,
   [Commands.openInBrowser]: openInBrowser,
+  [Commands.openInSimpleBrowser]: openInSimpleBrowser,
   [Commands.showLog]: showLog,
   [Commands.showDashboard]: showDashboard,
   [Commands.killWorker]: killWorker,
@@ -24,6 +25,7 @@ export const commandTable: Readonly<Record<CommandId, CommandHandler>> = {
   [Commands.copyAsCurl]: copyAsCurl,
   [Commands.openWorkerLog]: openWorkerLog,
   [Commands.copyPid]: copyPid,
+  [Commands.detectPhpCgi]: detectPhpCgi,
 };
 
 /**

@@ -4,7 +4,8 @@ import { findingSeverity, openFindings } from '../../shared/findings';
 import { formatDuration, formatRequest } from '../../shared/text';
 import { groupContext, leaseContext, poolContext, workerContext, type GroupKind, type LeaseField } from '../contextValues';
 import { poolSummary, workerDescription, workerLabel } from '../format';
-import type { PoolSource, PoolStatus } from '../poolManager';
+import type { PoolSource, PoolStatus, PortMove } from '../poolManager';
+import type { ServedRoot } from '../settings';
 
 export type { PoolSource };
 
@@ -24,7 +25,9 @@ export interface PoolNode {
   status: PoolStatus;
   port: number | null;
   url: string | null;
-  portMoved: { readonly from: number; readonly to: number } | null;
+  portMoved: PortMove | null;
+  /** What the running pool serves, for the tooltip. */
+  servedRoot: ServedRoot | null;
   problem: string | null;
   snapshot: PoolSnapshot | null;
 }
@@ -164,6 +167,7 @@ export class WorkersTreeModel {
         port: null,
         url: null,
         portMoved: null,
+        servedRoot: null,
         problem: null,
         snapshot: null,
       }));
@@ -173,6 +177,7 @@ export class WorkersTreeModel {
       pool.port = source.server?.port ?? null;
       pool.url = source.server?.url ?? null;
       pool.portMoved = source.portMoved;
+      pool.servedRoot = source.servedRoot ?? null;
       pool.problem = source.problem ?? snapshot?.problem ?? null;
       pool.snapshot = snapshot;
       roots.push(pool);
@@ -324,7 +329,10 @@ function presentPool(node: PoolNode): Presentation {
       icon = { id: 'circle-slash', color: null };
       break;
   }
-  return { label: node.name, description, contextValue: poolContext(node.status), collapsible: snapshot ? 'expanded' : 'none', icon };
+  // Expanded already while it starts: VS Code keeps showing a node collapsed that first appeared
+  // without children (a pool started with the view open showed only its own row).
+  const collapsible = snapshot || node.status === 'starting' ? 'expanded' : 'none';
+  return { label: node.name, description, contextValue: poolContext(node.status), collapsible, icon };
 }
 
 function presentWorker(node: WorkerNode, now: number): Presentation {

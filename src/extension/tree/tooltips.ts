@@ -1,6 +1,7 @@
 import { FINDING_KINDS, findingSeverity, openFindings } from '../../shared/findings';
 import { describeExit, formatClock, formatDuration, formatRequest, formatWholeDuration, plural } from '../../shared/text';
 import { escapeMarkdown } from '../format';
+import { servedRootText } from '../settings';
 import type { PoolNode, TreeNode, WorkerNode } from './model';
 
 /**
@@ -29,7 +30,8 @@ export function code(value: string): string {
 function poolTooltip(node: PoolNode, now: number): string {
   const lines = [`**${escapeMarkdown(node.name)}** — ${node.status}`, ''];
   if (node.url) lines.push(`- serving ${code(node.url)}`);
-  if (node.portMoved) lines.push(`- port ${node.portMoved.from} was in use, so the pool moved to ${node.portMoved.to}`);
+  if (node.servedRoot) lines.push(`- document root ${escapeMarkdown(servedRootText(node.servedRoot))}`);
+  if (node.portMoved) lines.push(`- moved to port ${node.portMoved.to}: ${escapeMarkdown(node.portMoved.heldBy ?? `port ${node.portMoved.from} was in use`)}`);
   const snapshot = node.snapshot;
   if (snapshot) {
     const c = snapshot.counts;

@@ -20,6 +20,8 @@ $examples = [
     '/cookie' => 'Sets two cookies (two Set-Cookie headers) and shows the cookies it received.',
     '/redirect' => 'A 302 redirect back to this page.',
     '/info' => 'PHP version, SAPI, worker pid and a few $_SERVER entries (not phpinfo()).',
+    '/download' => 'An HTML report as a download (Content-Disposition: attachment), sent unchanged.',
+    '/chunked' => 'A page streamed in two pieces, split inside its closing body tag.',
     '/no-such-page' => 'Any unknown route: the app\'s 404 page.',
 ];
 $static = [
