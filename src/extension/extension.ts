@@ -13,7 +13,7 @@ import { CONFIG_SECTION, LOG_CHANNEL_NAME, WORKER_LOG_SCHEME } from './ids';
 import { LogProjection, WorkerLogStore } from './log';
 import { PoolManager } from './poolManager';
 import { isPortFree } from './ports';
-import { readSettings } from './settings';
+import { phpExecutablePaths, readSettings } from './settings';
 import { poolStateDir, sweepStaleWorkers } from './staleWorkers';
 import { StatusBarProjection } from './statusBar';
 import { WorkersView } from './tree/workersView';
@@ -44,6 +44,7 @@ export function activate(context: vscode.ExtensionContext): void {
       stateDirFor: (folder) => poolStateDir(storageRoot, folder.uri.toString()),
       isTrusted: () => vscode.workspace.isTrusted,
       log,
+      phpExecutablesFor: (folder) => phpExecutablePaths(vscode.workspace.getConfiguration('php', folder.uri)),
     }),
   );
   manager = pools;

@@ -61,6 +61,8 @@ export interface PoolManagerDeps {
   readonly stateDirFor: (folder: vscode.WorkspaceFolder) => string | null;
   readonly isTrusted: () => boolean;
   readonly log: Logger;
+  /** The `php` executables the editor's PHP settings name: where php-cgi is looked for when it is not on PATH. */
+  readonly phpExecutablesFor?: (folder: vscode.WorkspaceFolder) => string[];
 }
 
 /**
@@ -277,6 +279,7 @@ export class PoolManager implements vscode.Disposable {
       try {
         const server = await this.deps.startServer({
           ...toServerOptions(settings, pool.folder.uri.fsPath, port, stateDir),
+          phpExecutables: this.deps.phpExecutablesFor?.(pool.folder) ?? [],
           onPoolEvent: run.relay((event) => this.fire({ pool, kind: 'pool-event', event })),
           onGatewayEvent: run.relay((event) => this.fire({ pool, kind: 'gateway-event', event })),
         });

@@ -177,3 +177,17 @@ export function toServerOptions(settings: FolderSettings, folderPath: string, po
     },
   };
 }
+
+/**
+ * The `php` executables that other PHP extensions are configured with
+ * (`php.validate.executablePath`, built into VS Code; `php.executablePath`,
+ * used by several PHP extensions): php-cgi is usually installed beside php.
+ */
+export function phpExecutablePaths(php: SettingsReader): string[] {
+  const paths: string[] = [];
+  for (const key of ['validate.executablePath', 'executablePath']) {
+    const value = php.get<unknown>(key);
+    if (typeof value === 'string' && value.trim() !== '') paths.push(value.trim());
+  }
+  return paths;
+}
