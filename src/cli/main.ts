@@ -2,6 +2,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { startPoolServer, type PoolServer } from '../gateway/poolServer';
 import type { PoolEvent } from '../pool/types';
 import { findingLine, findingSeverity } from '../shared/findings';
+import { describePlatform, platformLabel } from '../shared/platform';
 import { explainOptionError, OptionError } from '../shared/options';
 import { describeExit, plural } from '../shared/text';
 import { parseServeArgs, usage, UsageError, type ServeOptions } from './options';
@@ -101,6 +102,8 @@ async function serve(options: ServeOptions): Promise<number> {
   process.stdout.write(`Listening on ${server.url}\n`);
   const snapshot = server.pool.snapshot();
   process.stderr.write(`document root ${server.gateway.options.documentRoot}; workers ${snapshot.limits.minWorkers}–${snapshot.limits.maxWorkers}; status at ${server.url}${server.gateway.options.statusPath.slice(1)}\n`);
+  // What this OS lets the pool check, and what not (the same words as the editor's tooltip).
+  if (snapshot.platform && !options.quiet) process.stderr.write(`platform: ${platformLabel(snapshot.platform)}; ${describePlatform(snapshot.platform).join('; ')}\n`);
 
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
