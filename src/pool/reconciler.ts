@@ -56,7 +56,14 @@ export class Reconciler<C extends WorkerConnection> {
       // call instead of one per worker); a reading that failed says nothing,
       // and nothing is reported from it.
       const asked = pidsOf(workers);
-      const reading = this.host.readProcesses ? await this.host.readProcesses(asked).catch(() => null) : this.host;
+      const pending = this.host.readProcesses?.(asked).catch(() => null);
+      if (pending) {
+        // An ended holder is our own bookkeeping: its worker is looked at
+        // now, pid by pid, not after a `ps` that a busy machine may take
+        // hundreds of ms to answer.
+        for (const worker of workers) if (worker.lease?.holder.isActive?.() === false) this.reconcile(worker, previousScanAt, this.host);
+      }
+      const reading = pending ? await pending : this.host;
       if (!reading) return;
       // A worker whose pid came after the reading was taken is not in it: the next scan looks at it.
       const covered = new Set(asked);
