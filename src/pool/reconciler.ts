@@ -47,6 +47,12 @@ export class Reconciler<C extends WorkerConnection> {
    * handling. A scan already running makes this a no-op.
    */
   async scan(): Promise<void> {
+    if (this.host.readProcesses) {
+      // An ended holder is our own bookkeeping: its worker is looked at at
+      // every scan, pid by pid, even while the last scan still waits for a
+      // `ps` that a busy machine may take hundreds of ms to answer.
+      for (const worker of this.port.workers()) if (worker.lease?.holder.isActive?.() === false) this.reconcile(worker, this.lastScanAt, this.host);
+    }
     if (this.scanning) return;
     this.scanning = true;
     const previousScanAt = this.lastScanAt;
@@ -56,14 +62,7 @@ export class Reconciler<C extends WorkerConnection> {
       // call instead of one per worker); a reading that failed says nothing,
       // and nothing is reported from it.
       const asked = pidsOf(workers);
-      const pending = this.host.readProcesses?.(asked).catch(() => null);
-      if (pending) {
-        // An ended holder is our own bookkeeping: its worker is looked at
-        // now, pid by pid, not after a `ps` that a busy machine may take
-        // hundreds of ms to answer.
-        for (const worker of workers) if (worker.lease?.holder.isActive?.() === false) this.reconcile(worker, previousScanAt, this.host);
-      }
-      const reading = pending ? await pending : this.host;
+      const reading = this.host.readProcesses ? await this.host.readProcesses(asked).catch(() => null) : this.host;
       if (!reading) return;
       // A worker whose pid came after the reading was taken is not in it: the next scan looks at it.
       const covered = new Set(asked);

@@ -93,4 +93,19 @@ describe('one reading of the process table per scan', () => {
     await settle(scanning, 10_000);
     expect(findings(pool, 'holder-gone')).toHaveLength(1);
   });
+
+  it('looks at ended holders at every scan, even while the last one still waits for its reading', async () => {
+    const host = new ReadingHost();
+    host.readingMs = 5_000;
+    const { pool } = await start(host);
+    const holder = new FakeHolder();
+    await settle(pool.acquire(fakeRequest(), holder));
+    const slow = pool.scan();
+    await vi.advanceTimersByTimeAsync(1_000);
+    holder.active = false;
+    await pool.scan(); // the next tick: the first scan still waits
+    expect(findings(pool, 'holder-gone')).toHaveLength(1);
+    expect(host.readings).toHaveLength(1);
+    await settle(slow, 10_000);
+  });
 });
