@@ -18,7 +18,11 @@ const INHERITED_PREFIXES = ['LC_', 'PHPRC', 'PHP_INI_SCAN_DIR', 'FASTCGI_POOL_']
  * top. Windows spells its variables as it likes (`Path`, `SystemRoot`) and
  * matches them without regard to case; so does this, there.
  */
-export function workerEnvironment(source: NodeJS.ProcessEnv, extra: Readonly<Record<string, string | undefined>>, os: string = process.platform): NodeJS.ProcessEnv {
+export function workerEnvironment(
+  source: NodeJS.ProcessEnv,
+  extra: Readonly<Record<string, string | undefined>>,
+  os: string = process.platform,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(source)) {
     if (value === undefined) continue;
