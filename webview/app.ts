@@ -19,6 +19,7 @@ import type { PoolSnapshot } from '../src/pool/types';
 import { BAR_KINDS, findingRows, headline, timeline, workerRows, type FindingRow, type WorkerRow } from './derive';
 import { h, replaceChildren, setClass, setText } from './dom';
 import { FINDING_KINDS, findingSeverity } from '../src/shared/findings';
+import { describePlatform, platformLabel } from '../src/shared/platform';
 import { describeExit, formatClock, formatDuration, formatRequest, plural } from '../src/shared/text';
 import { KIND_LABELS, basename, formatRate } from './format';
 import { Timeline } from './timeline';
@@ -64,6 +65,8 @@ export class DashboardApp {
 
   private readonly title: HTMLElement;
   private readonly subtitle: HTMLElement;
+  /** What the pool can and cannot check on its OS (snapshot.platform). */
+  private readonly platform: HTMLElement;
   private readonly banner: HTMLElement;
   private readonly figures: HTMLElement;
   private readonly figureValues = new Map<string, { card: HTMLElement; value: HTMLElement; detail: HTMLElement }>();
@@ -86,6 +89,7 @@ export class DashboardApp {
   ) {
     this.title = h('h1', { text: DASHBOARD_TITLE });
     this.subtitle = h('p', { class: 'subtitle' });
+    this.platform = h('p', { class: 'platform', attrs: { hidden: '' } });
     this.banner = h('p', { class: 'banner', role: 'alert', attrs: { hidden: '' } });
     this.figures = h('section', { class: 'figures', attrs: { 'aria-label': 'Headline figures' } });
     for (const [key, label] of [
@@ -159,7 +163,7 @@ export class DashboardApp {
         this.findingsList,
       ),
     );
-    replaceChildren(root, h('header', { class: 'page-header' }, this.title, this.subtitle), this.banner, this.emptyState, this.body, this.status);
+    replaceChildren(root, h('header', { class: 'page-header' }, this.title, this.subtitle, this.platform), this.banner, this.emptyState, this.body, this.status);
     root.removeAttribute('aria-busy');
     this.body.hidden = true;
     this.emptyState.hidden = false;
@@ -257,6 +261,7 @@ export class DashboardApp {
       this.body.hidden = true;
       this.emptyState.hidden = false;
       this.banner.hidden = true;
+      this.platform.hidden = true;
       setText(this.subtitle, this.received ? `No pool running${label}` : '');
       setText(this.emptyState, this.received ? 'No pool is running here. Start one with the command “FastCGI: Start Pool”.' : 'Waiting for the pool…');
       this.record(started);
@@ -271,6 +276,10 @@ export class DashboardApp {
     );
     this.banner.hidden = snapshot.problem === null;
     setText(this.banner, snapshot.problem ?? '');
+    // Older hosts send no platform: then nothing is claimed.
+    const platform = snapshot.platform ?? null;
+    this.platform.hidden = platform === null;
+    setText(this.platform, platform ? `${platformLabel(platform)} · ${describePlatform(platform).join(' · ')}` : '');
 
     this.renderFigures(snapshot, now);
     this.timeline.setModel(timeline(snapshot, now, this.state.windowMs));

@@ -7,6 +7,7 @@ import { watchTree, type TreeWatcher } from '../platform/treeWatcher';
 import type { PoolEvent } from '../pool/types';
 import { findingLine, findingSeverity } from '../shared/findings';
 import { isIgnoredForLiveReload } from '../shared/liveReload';
+import { describePlatform, platformLabel } from '../shared/platform';
 import { explainOptionError, OptionError } from '../shared/options';
 import { describeExit, plural } from '../shared/text';
 import { parseServeArgs, usage, UsageError, type ServeOptions } from './options';
@@ -112,6 +113,7 @@ async function serve(options: ServeOptions): Promise<number> {
   const root = server.gateway.options.documentRoot;
   const project = detected ? resolve(options.documentRoot) : DOCUMENT_ROOT_CANDIDATES.includes(basename(root)) ? dirname(root) : root;
   const watcher = options.liveReload ? watchForLiveReload(server, project) : null;
+  if (snapshot.platform && !options.quiet) process.stderr.write(`platform: ${platformLabel(snapshot.platform)}; ${describePlatform(snapshot.platform).join('; ')}\n`);
 
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {

@@ -17,7 +17,7 @@ import { explainBusyPort } from './busyPort';
 import { LiveReloadRelay } from './liveReload';
 import { PhpCgiDetector } from './phpCgi';
 import { isPortFree } from './ports';
-import { readSettings } from './settings';
+import { phpExecutablePaths, readSettings } from './settings';
 import { poolStateDir, sweepStaleWorkers } from './staleWorkers';
 import { StatusBarProjection } from './statusBar';
 import { WorkersView } from './tree/workersView';
@@ -51,6 +51,7 @@ export function activate(context: vscode.ExtensionContext): void {
       log,
       explainBusyPort: (_host, port) => explainBusyPort(port, storageRoot),
       stopStaleWorker: (worker) => stopRegisteredWorker(worker),
+      phpExecutablesFor: (folder) => phpExecutablePaths(vscode.workspace.getConfiguration('php', folder.uri)),
     }),
   );
   manager = pools;

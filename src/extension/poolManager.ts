@@ -86,6 +86,8 @@ export interface PoolManagerDeps {
   readonly explainBusyPort?: (host: string, port: number) => BusyPortHolder;
   /** Stops one of our own stale workers that holds the port; true once it is gone. */
   readonly stopStaleWorker?: (worker: RegisteredWorker) => Promise<boolean>;
+  /** The `php` executables the editor's PHP settings name: where php-cgi is looked for when it is not on PATH. */
+  readonly phpExecutablesFor?: (folder: vscode.WorkspaceFolder) => string[];
 }
 
 /**
@@ -321,6 +323,7 @@ export class PoolManager implements vscode.Disposable {
       try {
         const server = await this.deps.startServer({
           ...toServerOptions(settings, pool.folder.uri.fsPath, port, stateDir),
+          phpExecutables: this.deps.phpExecutablesFor?.(pool.folder) ?? [],
           onPoolEvent: run.relay((event) => this.fire({ pool, kind: 'pool-event', event })),
           onGatewayEvent: run.relay((event) => this.fire({ pool, kind: 'gateway-event', event })),
         });

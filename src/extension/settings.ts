@@ -218,3 +218,17 @@ export function servedRootText(root: ServedRoot): string {
   if (root.detected === null) return `${where} (from ${optionName('documentRoot', 'settings')})`;
   return root.detected.indexFile ? `${where} (detected: ${root.detected.indexFile})` : `${where} (no index.php found)`;
 }
+
+/**
+ * The `php` executables that other PHP extensions are configured with
+ * (`php.validate.executablePath`, built into VS Code; `php.executablePath`,
+ * used by several PHP extensions): php-cgi is usually installed beside php.
+ */
+export function phpExecutablePaths(php: SettingsReader): string[] {
+  const paths: string[] = [];
+  for (const key of ['validate.executablePath', 'executablePath']) {
+    const value = php.get<unknown>(key);
+    if (typeof value === 'string' && value.trim() !== '') paths.push(value.trim());
+  }
+  return paths;
+}

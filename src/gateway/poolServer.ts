@@ -1,6 +1,6 @@
 import { realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { findExecutable } from '../platform/spawnWorker';
+import { discoverPhpCgi } from '../platform/phpCgiDiscovery';
 import { Pool, type PoolOptions } from '../pool/pool';
 import type { PoolEvent } from '../pool/types';
 import { DEFAULTS } from '../shared/defaults';
@@ -17,6 +17,8 @@ export interface PoolServerOptions {
   /** Whether onPoolEvent also gets the per-request events (see Pool.onEvent); default true. */
   poolEventsPerRequest?: boolean;
   onGatewayEvent?: (event: GatewayEvent) => void;
+  /** `php` executables the editor knows of (its PHP settings): php-cgi is looked for beside them when it is not on PATH. */
+  phpExecutables?: readonly string[];
 }
 
 /** A running pool with its HTTP front. */
@@ -52,10 +54,7 @@ export class ConfigurationError extends OptionError {
 export async function startPoolServer(options: PoolServerOptions): Promise<PoolServer> {
   const documentRoot = checkDocumentRoot(options.documentRoot);
   checkWorkerLimits(options.pool.minWorkers ?? DEFAULTS.minWorkers, options.pool.maxWorkers ?? DEFAULTS.maxWorkers);
-  const phpCgi = options.pool.phpCgi ?? DEFAULTS.phpCgi;
-  if (!findExecutable(phpCgi, options.pool.env?.PATH ?? process.env.PATH ?? '')) {
-    throw new ConfigurationError(`php-cgi not found: "${phpCgi}". Install it (Debian/Ubuntu: sudo apt-get install php-cgi; macOS: brew install php) or set the path to php-cgi`, 'phpCgi');
-  }
+  const phpCgi = findPhpCgi(options);
   const pool = new Pool({ ...options.pool, phpCgi, cwd: documentRoot });
   const gateway = new Gateway(pool, { ...options.gateway, documentRoot });
   if (options.onPoolEvent) pool.onEvent(options.onPoolEvent, { perRequest: options.poolEventsPerRequest ?? true });
@@ -99,6 +98,16 @@ export async function startPoolServer(options: PoolServerOptions): Promise<PoolS
       return stopping;
     },
   };
+}
+
+/** The configured php-cgi, or the one found on PATH, beside the editor's php, or where installers put it. */
+function findPhpCgi(options: PoolServerOptions): string {
+  try {
+    return discoverPhpCgi({ configured: options.pool.phpCgi ?? DEFAULTS.phpCgi, pathEnv: options.pool.env?.PATH ?? process.env.PATH ?? '', phpExecutables: options.phpExecutables }).path;
+  } catch (error) {
+    if (error instanceof OptionError) throw new ConfigurationError(error.message, error.option);
+    throw error;
+  }
 }
 
 function checkDocumentRoot(path: string): string {

@@ -1,7 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
-import treeKill from 'tree-kill';
-import { findExecutable } from './spawnWorker';
-import { hasProcfs, listDescendants } from './processTable';
+import { hasProcfs, listDescendants, type ProcessStat } from './processTable';
+import { psDescendants } from './psTruth';
 
 /** How a process ended: an exit code or the signal that killed it. */
 export interface ProcessExit {
@@ -37,23 +36,37 @@ export function signalProcess(pid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
+/** Lists every descendant of a process, whatever its group. */
+export type DescendantLister = (pid: number) => Promise<readonly ProcessStat[]>;
+
+/**
+ * This system's lister: /proc on Linux (the tree in well under a
+ * millisecond); elsewhere ONE `ps -A` for the whole table, walked here
+ * (tree-kill would start one `ps` per process, and crash the host with an
+ * uncaught ENOENT where `ps` is missing).
+ */
+export const systemDescendants: DescendantLister = hasProcfs ? (pid) => Promise.resolve(listDescendants(pid)) : (pid) => psDescendants(pid);
+
 /**
  * Signals descendants that left the worker's process group (a wrapper that
- * calls setsid, a daemonising script). On Linux /proc gives the tree in well
- * under a millisecond; elsewhere tree-kill walks it with `ps`, and only when
- * `ps` exists, because tree-kill crashes the host with an uncaught ENOENT
- * when it does not.
+ * calls setsid, a daemonising script): the group signal misses them. When
+ * the table cannot be read, the group signal is all there is.
  */
-export function signalStrayDescendants(pid: number, pgid: number, signal: NodeJS.Signals): Promise<void> {
-  if (hasProcfs) {
-    for (const stat of listDescendants(pid)) {
-      if (stat.pgrp !== pgid) signalProcess(stat.pid, signal);
-    }
-    return Promise.resolve();
+export async function signalStrayDescendants(
+  pid: number,
+  pgid: number,
+  signal: NodeJS.Signals,
+  descendants: DescendantLister = systemDescendants,
+): Promise<void> {
+  let list: readonly ProcessStat[];
+  try {
+    list = await descendants(pid);
+  } catch {
+    return;
   }
-  const tool = process.platform === 'win32' ? 'taskkill' : 'ps';
-  if (!findExecutable(tool, process.env.PATH ?? '')) return Promise.resolve();
-  return new Promise((resolve) => treeKill(pid, signal, () => resolve()));
+  for (const stat of list) {
+    if (stat.pgrp !== pgid) signalProcess(stat.pid, signal);
+  }
 }
 
 /** Resolves with how the child ended, once Node has reaped it. */
@@ -71,12 +84,12 @@ export function exitOf(child: ChildProcess): Promise<ProcessExit> {
  * then exits), a grace period, then SIGKILL to the group and to any stray
  * descendant. Resolves only after the child has exited and been reaped.
  */
-export async function stopProcessGroup(child: ChildProcess, graceMs: number): Promise<ProcessExit> {
+export async function stopProcessGroup(child: ChildProcess, graceMs: number, descendants: DescendantLister = systemDescendants): Promise<ProcessExit> {
   const pid = child.pid;
   const exited = exitOf(child);
   if (pid === undefined) return exited;
   if (child.exitCode === null && child.signalCode === null) {
-    await signalStrayDescendants(pid, pid, 'SIGTERM');
+    await signalStrayDescendants(pid, pid, 'SIGTERM', descendants);
     signalProcessGroup(pid, 'SIGTERM');
     // A stopped process keeps SIGTERM pending; SIGCONT lets it act on it.
     signalProcessGroup(pid, 'SIGCONT');
@@ -89,7 +102,7 @@ export async function stopProcessGroup(child: ChildProcess, graceMs: number): Pr
     ]);
     clearTimeout(timer);
     if (timedOut) {
-      await signalStrayDescendants(pid, pid, 'SIGKILL');
+      await signalStrayDescendants(pid, pid, 'SIGKILL', descendants);
       signalProcessGroup(pid, 'SIGKILL');
     }
   }
@@ -101,11 +114,11 @@ export async function stopProcessGroup(child: ChildProcess, graceMs: number): Pr
 }
 
 /** Kills a worker's group at once (SIGKILL) and waits until it is reaped. */
-export async function killProcessGroup(child: ChildProcess): Promise<ProcessExit> {
+export async function killProcessGroup(child: ChildProcess, descendants: DescendantLister = systemDescendants): Promise<ProcessExit> {
   const pid = child.pid;
   const exited = exitOf(child);
   if (pid !== undefined) {
-    await signalStrayDescendants(pid, pid, 'SIGKILL');
+    await signalStrayDescendants(pid, pid, 'SIGKILL', descendants);
     signalProcessGroup(pid, 'SIGKILL');
   }
   return exited;

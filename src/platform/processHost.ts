@@ -1,11 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
-import { FastCgiConnection } from '../fastcgi/connection';
+import type { FastCgiConnection } from '../fastcgi/connection';
 import type { PoolHost, StaleWorkers, WorkerProcess } from '../pool/host';
 import { DEFAULTS } from '../shared/defaults';
-import { killProcessGroup, stopProcessGroup, type ProcessExit } from './processControl';
-import { descendantsOf, inspectProcess, readStat, type ProcessTruth } from './processState';
+import type { OrphanGuard, PlatformCapabilities, WorkerAddressKind } from '../shared/platform';
+import type { OrphanGuardHandle, Platform, ProcessReading, ProcessStopper, WorkerTransport } from './platform';
+import { selectPlatform } from './platforms';
+import type { ProcessExit } from './processControl';
+import type { ProcessTruth } from './processState';
 import type { ProcessStat } from './processTable';
-import { createSocketDir, removeSocketDir, spawnWorker } from './spawnWorker';
+import { machineHasPhpStacks } from './stacksAvailability';
 import { workerEnvironment } from './workerEnvironment';
 import { WorkerRegistry } from './workerRegistry';
 
@@ -15,71 +18,129 @@ export interface ProcessHostOptions {
   readonly cwd: string;
   readonly ini: Readonly<Record<string, string>>;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Tie workers to this process's life (parent-death signal, watchdog); false: only the registry cleans up. */
   readonly parentDeathSignal: boolean;
   readonly stateDir: string | null;
+  /** The implementation; by default this OS's, or the one FASTCGI_POOL_PLATFORM forces (see platforms.ts). */
+  readonly platform?: Platform;
+  /** Whether live PHP stacks can be read (the stacks reader's own answer, once it runs); by default what the machine allows. */
+  readonly stacksAvailable?: () => boolean;
 }
 
 /**
- * The pool's real host: php-cgi processes in their own process groups,
- * listening on unix sockets in a private folder, the registry that lets the
- * next run clean up after a crash, and the process table (/proc, or `ps`).
+ * The pool's real host, built on a {@link Platform}: php-cgi processes
+ * started and reached the platform's way (a socket on fd 0, or `-b` on a
+ * loopback port), the process truth read its way (/proc, one `ps` per
+ * scan, the Windows process list), stopped its way (process group, tree
+ * kill), kept from outliving us its way (pdeathsig, watchdog, Job Object),
+ * and the registry that lets the next run clean up after a crash whatever
+ * the platform.
  */
 export class ProcessHost implements PoolHost<FastCgiConnection> {
-  private socketDir: string | null = null;
+  readonly platform: Platform;
+  private transport: WorkerTransport | null = null;
+  private guard: OrphanGuardHandle | null = null;
   private registry: WorkerRegistry | null = null;
+  private lastReading: ProcessReading | null = null;
+  /** The current (or last) run's guard: what the snapshot says, also once the pool stopped. */
+  private guardKind: OrphanGuard = 'none';
+  private readonly addressKind: WorkerAddressKind;
 
-  constructor(private readonly options: ProcessHostOptions) {}
+  constructor(private readonly options: ProcessHostOptions) {
+    this.platform = options.platform ?? selectPlatform();
+    this.addressKind = this.platform.transport().addressKind;
+  }
 
   open(): void {
-    this.socketDir = createSocketDir();
+    const transport = this.platform.transport();
+    transport.open();
+    this.transport = transport;
+    this.guard = this.platform.guard(this.options.parentDeathSignal);
+    this.guardKind = this.guard.kind;
   }
 
   cleanStale(): Promise<StaleWorkers> | null {
     const stateDir = this.options.stateDir;
     if (!stateDir) return null;
-    this.registry = new WorkerRegistry(stateDir);
+    this.registry = new WorkerRegistry(stateDir, this.platform);
     return this.registry.cleanStale().then((cleanup) => ({ killed: cleanup.killed.map((w) => w.pid), reusedPids: cleanup.reusedPids, stateDir }));
   }
 
   close(): void {
-    if (this.socketDir) removeSocketDir(this.socketDir);
-    this.socketDir = null;
+    this.transport?.close();
+    this.transport = null;
+    this.guard?.close();
+    this.guard = null;
     this.registry?.close();
     this.registry = null;
   }
 
   async launch(name: string): Promise<WorkerProcess> {
     const o = this.options;
-    const spawned = await spawnWorker({
+    const transport = this.transport;
+    const guard = this.guard;
+    if (!transport || !guard) throw new Error('the host is not open');
+    const launched = await transport.launch({
       command: o.phpCgi,
       args: iniArgs(o.ini),
       env: workerEnvironment(process.env, o.env),
       cwd: o.cwd,
-      socketDir: this.socketDir as string,
       name,
-      parentDeathSignal: o.parentDeathSignal,
+      wrapper: guard.wrapper,
     });
-    const startTime = readStat(spawned.pid)?.startTime ?? null;
+    const pid = launched.pid;
+    guard.adopt(pid, pid);
     const registry = this.registry;
-    if (registry && startTime !== null) registry.add({ pid: spawned.pid, startTime, pgid: spawned.pid, socketPath: spawned.address });
-    return new ChildWorkerProcess(spawned.child, spawned.pid, spawned.address, startTime, () => registry?.remove(spawned.pid));
+    // Listening for the exit before anything else is awaited: a worker that
+    // crashes at once must not exit unheard.
+    const worker = new ChildWorkerProcess(launched.child, pid, launched.address, this.platform.stopper, () => {
+      registry?.remove(pid);
+      guard.release(pid);
+    });
+    worker.startTime = await this.platform.truth.startTimeOf(pid).catch(() => null);
+    if (registry && worker.startTime !== null && !worker.hasExited) registry.add({ pid, startTime: worker.startTime, pgid: pid, socketPath: launched.address });
+    return worker;
   }
 
   connect(address: string, timeoutMs: number): Promise<FastCgiConnection> {
-    return FastCgiConnection.connect(address, { timeoutMs });
+    if (!this.transport) return Promise.reject(new Error('the host is not open'));
+    return this.transport.connect(address, timeoutMs);
+  }
+
+  readProcesses(pids: readonly number[]): Promise<ProcessReading> {
+    return this.platform.truth.read(pids).then((reading) => (this.lastReading = reading));
   }
 
   inspect(pid: number, startTime: number | null): ProcessTruth {
-    return inspectProcess(pid, startTime);
+    try {
+      return this.platform.truth.inspectNow(pid, startTime);
+    } catch {
+      // The OS could not be asked (no `ps`): "alive" is the answer that
+      // claims nothing; the exit, when it comes, still tells.
+      return { status: 'alive', stat: { pid, ppid: 0, pgrp: pid, session: 0, state: '?', startTime: startTime ?? 0, comm: '' } };
+    }
   }
 
   descendants(pid: number): ProcessStat[] {
-    return descendantsOf(pid);
+    return this.lastReading?.descendants(pid) ?? [];
+  }
+
+  capabilities(): PlatformCapabilities {
+    return {
+      os: process.platform,
+      implementation: this.platform.id,
+      processTruth: this.platform.truth.kind,
+      stacks: (this.options.stacksAvailable ?? machineHasPhpStacks)(),
+      pdeathsig: this.guardKind === 'pdeathsig',
+      orphanGuard: this.guardKind,
+      workerAddress: this.addressKind,
+    };
   }
 }
 
-/** A php-cgi child process, leader of its own process group. */
+/** A php-cgi child process. */
 class ChildWorkerProcess implements WorkerProcess {
+  startTime: number | null = null;
   private exit: ProcessExit | null = null;
   private readonly exitListeners: Array<(exit: ProcessExit) => void> = [];
 
@@ -87,15 +148,21 @@ class ChildWorkerProcess implements WorkerProcess {
     private readonly child: ChildProcess,
     readonly pid: number,
     readonly address: string,
-    readonly startTime: number | null,
+    private readonly stopper: ProcessStopper,
     reaped: () => void,
   ) {
-    child.once('exit', (code, signal) => {
+    const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
       const exit = { code, signal };
       this.exit = exit;
       reaped();
       for (const listener of this.exitListeners.splice(0)) listener(exit);
-    });
+    };
+    if (child.exitCode !== null || child.signalCode !== null) onExit(child.exitCode, child.signalCode);
+    else child.once('exit', onExit);
+  }
+
+  get hasExited(): boolean {
+    return this.exit !== null;
   }
 
   onExit(listener: (exit: ProcessExit) => void): void {
@@ -109,11 +176,11 @@ class ChildWorkerProcess implements WorkerProcess {
   }
 
   stop(graceMs: number): Promise<ProcessExit> {
-    return stopProcessGroup(this.child, graceMs);
+    return this.stopper.stop(this.child, graceMs);
   }
 
   kill(): Promise<ProcessExit> {
-    return killProcessGroup(this.child);
+    return this.stopper.kill(this.child);
   }
 }
 

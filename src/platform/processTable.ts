@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 
-/** One process as the kernel sees it (Linux `/proc/PID/stat`). */
+/** One process as the kernel sees it (Linux `/proc/PID/stat`, or a line of `ps`, or the Windows process list). */
 export interface ProcessStat {
   pid: number;
   /** Kernel state letter: R running, S sleeping, D disk, T stopped, Z zombie, X dead. */
@@ -8,9 +8,17 @@ export interface ProcessStat {
   ppid: number;
   pgrp: number;
   session: number;
-  /** Start time in clock ticks since boot: with pid, the process's identity. */
+  /**
+   * With pid, the process's identity, in the unit of the reader that read it:
+   * clock ticks since boot (/proc), seconds since the epoch (`ps` lstart),
+   * milliseconds since the epoch (Windows).
+   */
   startTime: number;
   comm: string;
+  /** CPU time used so far, where the reader has it (`ps`). */
+  cpuMs?: number | null;
+  /** Resident set size, where the reader has it (`ps`, Windows). */
+  rssKiB?: number;
 }
 
 /** Whether this platform has a readable `/proc` process table. */

@@ -3,6 +3,8 @@ import { existsSync, linkSync, mkdtempSync, rmSync, chmodSync, accessSync, const
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
+import { FastCgiConnection } from '../fastcgi/connection';
+import type { LaunchedWorker, WorkerLaunchSpec, WorkerTransport } from './platform';
 
 /** What is needed to start one FastCGI worker process. */
 export interface WorkerSpawnOptions {
@@ -19,6 +21,8 @@ export interface WorkerSpawnOptions {
   name: string;
   /** On Linux, start through `setpriv --pdeathsig SIGTERM` so the worker dies with us. */
   parentDeathSignal: boolean;
+  /** A command to start the worker through, e.g. the platform's orphan guard's; overrides `parentDeathSignal`. */
+  wrapper?: readonly string[] | null;
 }
 
 /** A worker process that is running and listening on its own socket. */
@@ -61,7 +65,7 @@ export function removeSocketDir(dir: string): void {
 let setprivPath: string | null | undefined;
 
 /** Finds `setpriv` (util-linux) once; null where it does not exist. */
-function findSetpriv(): string | null {
+export function findSetpriv(): string | null {
   if (setprivPath !== undefined) return setprivPath;
   setprivPath = process.platform === 'linux' ? findExecutable('setpriv', process.env.PATH ?? '') : null;
   return setprivPath;
@@ -120,10 +124,8 @@ export async function spawnWorker(options: WorkerSpawnOptions): Promise<SpawnedW
     const handle = (server as unknown as { _handle: { fd: number } | null })._handle;
     if (!handle || handle.fd < 0) throw new WorkerSpawnError('listening socket has no file descriptor', 'EBADF');
 
-    const setpriv = options.parentDeathSignal ? findSetpriv() : null;
-    const [file, args] = setpriv
-      ? [setpriv, ['--pdeathsig', 'SIGTERM', '--', resolved, ...options.args]]
-      : [resolved, [...options.args]];
+    const wrapper = options.wrapper !== undefined ? options.wrapper : options.parentDeathSignal ? pdeathsigWrapper() : null;
+    const [file, args] = wrapper && wrapper.length > 0 ? [wrapper[0] as string, [...wrapper.slice(1), resolved, ...options.args]] : [resolved, [...options.args]];
     const env: NodeJS.ProcessEnv = { ...options.env, PHP_FCGI_MAX_REQUESTS: '0' };
     delete env.PHP_FCGI_CHILDREN;
 
@@ -141,7 +143,7 @@ export async function spawnWorker(options: WorkerSpawnOptions): Promise<SpawnedW
         reject(new WorkerSpawnError(`cannot start ${options.command}: ${err.message}`, err.code)),
       );
     });
-    return { child, pid, address, parentDeathSignal: setpriv !== null };
+    return { child, pid, address, parentDeathSignal: wrapper !== null && wrapper.length > 0 && wrapper[0] === findSetpriv() };
   } catch (error) {
     rmSync(address, { force: true });
     throw error;
@@ -149,6 +151,40 @@ export async function spawnWorker(options: WorkerSpawnOptions): Promise<SpawnedW
     // Our copy must close right away: while we hold it we would accept
     // connections meant for the worker (measured: 3 of 4 stolen).
     server.close();
+  }
+}
+
+/** `setpriv --pdeathsig SIGTERM --` (Linux, util-linux), or null where there is none. */
+export function pdeathsigWrapper(): string[] | null {
+  const setpriv = findSetpriv();
+  return setpriv ? [setpriv, '--pdeathsig', 'SIGTERM', '--'] : null;
+}
+
+/**
+ * Workers reached through a socket that we bind in a private 0700 folder and
+ * hand over as fd 0 (Linux, macOS, the BSDs): see {@link spawnWorker}.
+ */
+export class UnixSocketTransport implements WorkerTransport {
+  readonly addressKind = 'unix-socket' as const;
+  private socketDir: string | null = null;
+
+  open(): void {
+    this.socketDir = createSocketDir();
+  }
+
+  close(): void {
+    if (this.socketDir) removeSocketDir(this.socketDir);
+    this.socketDir = null;
+  }
+
+  async launch(spec: WorkerLaunchSpec): Promise<LaunchedWorker> {
+    if (!this.socketDir) throw new WorkerSpawnError('the socket folder is not open', 'EBADF');
+    const spawned = await spawnWorker({ command: spec.command, args: spec.args, env: spec.env, cwd: spec.cwd, socketDir: this.socketDir, name: spec.name, parentDeathSignal: false, wrapper: spec.wrapper });
+    return { child: spawned.child, pid: spawned.pid, address: spawned.address };
+  }
+
+  connect(address: string, timeoutMs: number): Promise<FastCgiConnection> {
+    return FastCgiConnection.connect(address, { timeoutMs });
   }
 }
 

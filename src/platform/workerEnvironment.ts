@@ -13,12 +13,21 @@ const INHERITED = new Set(['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LANGUAGE'
  */
 const INHERITED_PREFIXES = ['LC_', 'PHPRC', 'PHP_INI_SCAN_DIR', 'FASTCGI_POOL_'];
 
-/** A worker's environment: the inherited subset of `source`, then `extra` on top. */
-export function workerEnvironment(source: NodeJS.ProcessEnv, extra: Readonly<Record<string, string | undefined>>): NodeJS.ProcessEnv {
+/**
+ * A worker's environment: the inherited subset of `source`, then `extra` on
+ * top. Windows spells its variables as it likes (`Path`, `SystemRoot`) and
+ * matches them without regard to case; so does this, there.
+ */
+export function workerEnvironment(
+  source: NodeJS.ProcessEnv,
+  extra: Readonly<Record<string, string | undefined>>,
+  os: string = process.platform,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(source)) {
     if (value === undefined) continue;
-    if (INHERITED.has(name) || INHERITED_PREFIXES.some((prefix) => name.startsWith(prefix))) env[name] = value;
+    const key = os === 'win32' ? name.toUpperCase() : name;
+    if (INHERITED.has(key) || INHERITED_PREFIXES.some((prefix) => key.startsWith(prefix))) env[name] = value;
   }
   for (const [name, value] of Object.entries(extra)) {
     if (value === undefined) delete env[name];

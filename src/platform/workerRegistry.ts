@@ -1,21 +1,26 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Platform, PlatformId } from './platform';
 import { signalProcessGroup } from './processControl';
-import { inspectProcess, readStat } from './processState';
+import { inspectProcess } from './processState';
+import { createPlatform, defaultPlatformId, isPlatformId, runsOn, selectPlatform } from './platforms';
 
 /** One worker as recorded for cleanup after a crash of its manager. */
 export interface RegisteredWorker {
   pid: number;
-  /** Kernel start time (clock ticks since boot on Linux): with pid, its identity. */
+  /** Start time in the unit of the platform's truth reader (see ProcessStat.startTime): with pid, its identity. */
   startTime: number;
-  /** The process group we signal (the worker leads its own). */
+  /** The process group we signal on Unix (the worker leads its own). */
   pgid: number;
+  /** Where it listened: a socket path (removed at cleanup) or `127.0.0.1:PORT`. */
   socketPath: string;
 }
 
 interface RegistryFile {
   ownerPid: number;
   ownerStartTime: number | null;
+  /** The implementation that wrote it: its start times and its way of stopping. Absent in files of older versions. */
+  platform?: PlatformId;
   workers: RegisteredWorker[];
 }
 
@@ -30,19 +35,26 @@ export interface StaleCleanup {
 /**
  * A registry of our live workers in a state directory, one file per manager
  * process. If the manager dies without stopping its workers (SIGKILL, an
- * extension-host crash) and nothing else killed them (no parent-death signal
- * on this platform), the next start finds them here and stops them — only
- * when pid *and* start time still match, so a reused pid is never touched.
+ * extension-host crash: deactivate() never runs) and nothing else killed
+ * them (no parent-death signal or watchdog, or one that failed), the next
+ * start finds them here and stops them — only when pid *and* start time
+ * still match, so a reused pid is never touched. Each file says which
+ * platform implementation wrote it: its start times are in that one's unit,
+ * and its workers are stopped its way (a process group on Unix, a tree
+ * kill on Windows).
  */
 export class WorkerRegistry {
   private readonly file: string;
   private readonly workers = new Map<number, RegisteredWorker>();
   private readonly ownerStartTime: number | null;
 
-  constructor(readonly stateDir: string) {
+  constructor(
+    readonly stateDir: string,
+    private readonly platform: Platform = selectPlatform(),
+  ) {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     this.file = join(stateDir, `workers-${process.pid}.json`);
-    this.ownerStartTime = readStat(process.pid)?.startTime ?? null;
+    this.ownerStartTime = platform.truth.ownStartTime();
   }
 
   /** Kills workers left by managers that are no longer running. */
@@ -54,6 +66,7 @@ export class WorkerRegistry {
     } catch {
       return result;
     }
+    const waits: Array<Promise<void>> = [];
     for (const name of names) {
       if (!/^workers-\d+\.json$/.test(name)) continue;
       const path = join(this.stateDir, name);
@@ -65,26 +78,25 @@ export class WorkerRegistry {
         continue;
       }
       if (entry.ownerPid === process.pid) continue;
-      if (inspectProcess(entry.ownerPid, entry.ownerStartTime).status === 'alive') continue; // another live manager's workers
-      for (const worker of entry.workers) {
-        const truth = inspectProcess(worker.pid, worker.startTime);
-        if (truth.status === 'alive') {
-          signalProcessGroup(worker.pgid, 'SIGKILL');
-          result.killed.push(worker);
-        } else if (truth.status === 'gone' && truth.reused) {
-          result.reusedPids.push(worker.pid);
-        }
-        // A zombie is already dead: only its new parent (init) can reap it.
-        rmSync(worker.socketPath, { force: true });
+      const writer = this.platformOf(entry);
+      // Written on another OS (a shared folder): its start times mean nothing here.
+      if (!writer) continue;
+      let cleaned: Awaited<ReturnType<WorkerRegistry['cleanFile']>>;
+      try {
+        cleaned = await this.cleanFile(entry, writer);
+      } catch {
+        continue; // the process table could not be read: try again at the next start
       }
+      if (cleaned === 'owner-alive') continue; // another live manager's workers
+      result.killed.push(...cleaned.killed);
+      result.reusedPids.push(...cleaned.reusedPids);
+      for (const worker of entry.workers) if (worker.socketPath.startsWith('/')) rmSync(worker.socketPath, { force: true });
       rmSync(path, { force: true });
+      if (cleaned.killed.length > 0) waits.push(untilGone(writer, cleaned.killed));
     }
     // Wait (briefly) until the killed ones are really gone, so the caller can
     // say "gone" and mean it; their reaper is init, not us.
-    const deadline = Date.now() + 2_000;
-    while (result.killed.some((w) => inspectProcess(w.pid, w.startTime).status === 'alive') && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await Promise.all(waits);
     return result;
   }
 
@@ -103,8 +115,32 @@ export class WorkerRegistry {
     rmSync(this.file, { force: true });
   }
 
+  private async cleanFile(entry: RegistryFile, writer: Platform): Promise<StaleCleanup | 'owner-alive'> {
+    if (writer.truth.inspectNow(entry.ownerPid, entry.ownerStartTime).status === 'alive') return 'owner-alive';
+    const result: StaleCleanup = { killed: [], reusedPids: [] };
+    const reading = await writer.truth.read(entry.workers.map((w) => w.pid));
+    for (const worker of entry.workers) {
+      const truth = reading.inspect(worker.pid, worker.startTime);
+      if (truth.status === 'alive') {
+        await writer.stopper.killStale(worker.pid, worker.pgid);
+        result.killed.push(worker);
+      } else if (truth.status === 'gone' && truth.reused) {
+        result.reusedPids.push(worker.pid);
+      }
+      // A zombie is already dead: only its new parent (init) can reap it.
+    }
+    return result;
+  }
+
+  /** The implementation that wrote a file, if it can run here (files of older versions: this OS's usual one). */
+  private platformOf(entry: RegistryFile): Platform | null {
+    const id = entry.platform !== undefined && isPlatformId(entry.platform) ? entry.platform : defaultPlatformId();
+    if (id === this.platform.id) return this.platform;
+    return runsOn(id) ? createPlatform(id) : null;
+  }
+
   private write(): void {
-    const data: RegistryFile = { ownerPid: process.pid, ownerStartTime: this.ownerStartTime, workers: [...this.workers.values()] };
+    const data: RegistryFile = { ownerPid: process.pid, ownerStartTime: this.ownerStartTime, platform: this.platform.id, workers: [...this.workers.values()] };
     // Write then rename: a crash mid-write must not leave a torn file.
     const temp = `${this.file}.tmp`;
     writeFileSync(temp, JSON.stringify(data), { mode: 0o600 });
@@ -165,4 +201,14 @@ export async function stopRegisteredWorker(worker: RegisteredWorker, graceMs = 1
     if (!alive()) return true;
   }
   return false;
+}
+
+/** Polls until none of `workers` is alive (up to 2 s). */
+async function untilGone(platform: Platform, workers: readonly RegisteredWorker[]): Promise<void> {
+  const deadline = Date.now() + 2_000;
+  while (Date.now() < deadline) {
+    const reading = await platform.truth.read(workers.map((w) => w.pid)).catch(() => null);
+    if (!reading || workers.every((w) => reading.inspect(w.pid, w.startTime).status !== 'alive')) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

@@ -1,6 +1,7 @@
 import type { ProcessExit } from '../platform/processControl';
 import type { ProcessTruth } from '../platform/processState';
 import type { ProcessStat } from '../platform/processTable';
+import type { PlatformCapabilities } from '../shared/platform';
 
 /**
  * Everything the pool asks of the operating system, in one small interface,
@@ -31,6 +32,15 @@ export interface PoolHost<C extends WorkerConnection> {
   inspect(pid: number, startTime: number | null): ProcessTruth;
   /** The descendants of a process, with their states. */
   descendants(pid: number): ProcessStat[];
+  /**
+   * One reading of the process table for many pids and their descendants,
+   * taken once per scan (one `ps` call where there is no /proc). Rejects when
+   * the OS could not be asked; the scan then reports nothing. Optional:
+   * without it the reconciler asks `inspect` and `descendants` per worker.
+   */
+  readProcesses?(pids: readonly number[]): Promise<Pick<PoolHost<C>, 'inspect' | 'descendants'>>;
+  /** What this host can and cannot check (the snapshot's `platform`); optional: a fake host has none. */
+  capabilities?(): PlatformCapabilities;
 }
 
 /** What a start-up cleanup of a crashed earlier run found and did. */

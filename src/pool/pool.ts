@@ -1,5 +1,6 @@
 import type { FastCgiConnection } from '../fastcgi/connection';
 import { describeExit, type ProcessExit } from '../platform/processControl';
+import { installHint } from '../platform/phpCgiDiscovery';
 import { ProcessHost } from '../platform/processHost';
 import { BusyDeadlines } from './busyDeadlines';
 import type { OptionId } from '../shared/options';
@@ -328,6 +329,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       totals: this.totals,
       recentExits: this.recentExits,
       findings: this.findings.log,
+      platform: this.host.capabilities?.() ?? null,
       history: this.history,
     });
     return this.cachedSnapshot;
@@ -420,7 +422,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       this.changed();
       if (failure.permanent) {
         // A wrong path will not fix itself: fail once, clearly, without a spawn loop.
-        this.fail(`${failure.message}. Install php-cgi (Debian/Ubuntu: sudo apt-get install php-cgi) or set the path to php-cgi`, 'phpCgi');
+        this.fail(`${failure.message}. ${installHint()} or set the path to php-cgi`, 'phpCgi');
       } else {
         this.spawner.backoff.recordCrash();
         this.ensureCapacity();

@@ -32,7 +32,7 @@ export class Reconciler<C extends WorkerConnection> {
   private lastScanAt = 0;
 
   constructor(
-    private readonly host: Pick<PoolHost<C>, 'inspect' | 'descendants'>,
+    private readonly host: Pick<PoolHost<C>, 'inspect' | 'descendants' | 'readProcesses'>,
     private readonly port: ReconcilerPort<C>,
   ) {}
 
@@ -47,14 +47,30 @@ export class Reconciler<C extends WorkerConnection> {
    * handling. A scan already running makes this a no-op.
    */
   async scan(): Promise<void> {
+    if (this.host.readProcesses) {
+      // An ended holder is our own bookkeeping: its worker is looked at at
+      // every scan, pid by pid, even while the last scan still waits for a
+      // `ps` that a busy machine may take hundreds of ms to answer.
+      for (const worker of this.port.workers()) if (worker.lease?.holder.isActive?.() === false) this.reconcile(worker, this.lastScanAt, this.host);
+    }
     if (this.scanning) return;
     this.scanning = true;
     const previousScanAt = this.lastScanAt;
     try {
       const workers = this.port.workers();
+      // One reading for the whole scan where the host offers it (one `ps`
+      // call instead of one per worker); a reading that failed says nothing,
+      // and nothing is reported from it.
+      const asked = pidsOf(workers);
+      const reading = this.host.readProcesses ? await this.host.readProcesses(asked).catch(() => null) : this.host;
+      if (!reading) return;
+      // A worker whose pid came after the reading was taken is not in it: the next scan looks at it.
+      const covered = new Set(asked);
       for (let i = 0; i < workers.length; i += SCAN_SLICE) {
         if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-        for (const worker of workers.slice(i, i + SCAN_SLICE)) this.reconcile(worker, previousScanAt);
+        for (const worker of workers.slice(i, i + SCAN_SLICE)) {
+          if (worker.pid !== null && covered.has(worker.pid)) this.reconcile(worker, previousScanAt, reading);
+        }
       }
     } finally {
       this.lastScanAt = Date.now();
@@ -62,15 +78,15 @@ export class Reconciler<C extends WorkerConnection> {
     }
   }
 
-  private reconcile(worker: Worker<C>, previousScanAt: number): void {
+  private reconcile(worker: Worker<C>, previousScanAt: number, reading: Pick<PoolHost<C>, 'inspect' | 'descendants'>): void {
     if (worker.pid === null || worker.exit || worker.list === null) return;
-    const truth = this.host.inspect(worker.pid, worker.startTime);
+    const truth = reading.inspect(worker.pid, worker.startTime);
     if (truth.status !== 'alive') {
       this.port.leaks.defunct(worker, sighting(truth, null), stateLetter(truth), Date.now() - previousScanAt);
       return;
     }
     if (truth.stat.comm === 'setpriv') return; // still on its way to exec php-cgi
-    const descendants = this.host.descendants(worker.pid);
+    const descendants = reading.descendants(worker.pid);
     if (!worker.serving && !isPhp(truth.stat.comm)) {
       // A wrapper that did not exec php-cgi: remember the php-cgi it started.
       const php = descendants.find((d) => isPhp(d.comm) && d.state !== 'Z');
@@ -80,7 +96,7 @@ export class Reconciler<C extends WorkerConnection> {
       }
     }
     if (worker.serving) {
-      const served = this.host.inspect(worker.serving.pid, worker.serving.startTime);
+      const served = reading.inspect(worker.serving.pid, worker.serving.startTime);
       if (served.status !== 'alive') {
         this.port.leaks.defunct(worker, sighting(served, worker.serving), stateLetter(served), Date.now() - previousScanAt);
         return;
@@ -103,6 +119,16 @@ export class Reconciler<C extends WorkerConnection> {
       this.port.leaks.holderGone(worker, lease, truth.stat.state, Date.now() - previousScanAt);
     }
   }
+}
+
+/** The pids a scan asks about: each worker's, and the php-cgi's behind a wrapper (it may have left the group). */
+function pidsOf<C extends WorkerConnection>(workers: ReadonlyArray<Worker<C>>): number[] {
+  const pids: number[] = [];
+  for (const worker of workers) {
+    if (worker.pid !== null) pids.push(worker.pid);
+    if (worker.serving) pids.push(worker.serving.pid);
+  }
+  return pids;
 }
 
 function sighting(truth: Exclude<ProcessTruth, { status: 'alive' }>, served: Worker<WorkerConnection>['serving']): Extract<DefunctCause, { seen: 'process-table' }> {

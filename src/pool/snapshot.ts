@@ -21,6 +21,7 @@ export interface SnapshotSource<C extends WorkerConnection> {
   readonly recentExits: readonly WorkerExitRecord[];
   readonly findings: FindingLog;
   readonly history: LeaseHistory;
+  readonly platform: PoolSnapshot['platform'];
 }
 
 /**
@@ -65,6 +66,7 @@ export function buildSnapshot<C extends WorkerConnection>(source: SnapshotSource
     findings: source.findings.all(),
     history: source.history.list(),
     leakPolicy: source.leakPolicy,
+    platform: source.platform,
   };
   return deepFreeze(snapshot);
 }

@@ -1,4 +1,5 @@
 import type { ProcessExit } from '../platform/processControl';
+import type { PlatformCapabilities } from '../shared/platform';
 
 /**
  * Where a worker is in its life. `draining` = finishing its last request
@@ -214,6 +215,8 @@ export interface PoolSnapshot {
   /** Finished leases, oldest first (a bounded ring, 1 000 by default). */
   readonly history: readonly LeaseHistoryEntry[];
   readonly leakPolicy: LeakPolicy;
+  /** What the pool can and cannot check on this OS (null: a host that does not say, e.g. a test's fake). */
+  readonly platform: PlatformCapabilities | null;
 }
 
 /** Everything the pool tells its consumers, as one discriminated union. */

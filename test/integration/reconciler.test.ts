@@ -7,6 +7,7 @@ import { startPoolServer, type PoolServer, type PoolServerOptions } from '../../
 import { Pool } from '../../src/pool/pool';
 import type { Finding, LeaseRevocation, PoolEvent } from '../../src/pool/types';
 import { isRunning, phpCgi, RecordingHolder, sleep, waitFor } from '../support/helpers';
+import { noteLatency } from '../support/latencyLog';
 
 /**
  * The test seam of the lists issue: a lease is acquired through the pool's
@@ -72,6 +73,7 @@ describe('the seed: a worker dies while its lease is held', () => {
     process.kill(pid, 'SIGKILL');
     await waitFor(() => findingOf(events, 'defunct-busy') !== undefined, 'defunct-busy', 2_000);
     const finding = findingOf(events, 'defunct-busy') as Finding;
+    noteLatency('defunct-busy, worker SIGKILLed (exit path)', finding.detectedAt - killedAt);
     expect(finding.detectedAt - killedAt).toBeLessThanOrEqual(1_000);
     expect(finding).toMatchObject({ workerId: lease.workerId, pid, exit: { signal: 'SIGKILL', code: null }, lease: { id: lease.id, method: 'GET', uri: '/slow.php?ms=10', scriptFilename: join(docroot, 'slow.php'), holder: 'seed holder' } });
     expect(finding.message).toContain(`pid ${pid}`);
@@ -132,9 +134,11 @@ describe('wrappers and descendants', () => {
     const phpPid = worker?.servingPid as number;
     expect(phpPid).not.toBe(wrapperPid);
     const lease = await server.pool.acquire(request('/slow.php'), new NeverReleasingHolder());
+    const killedAt = Date.now();
     process.kill(phpPid, 'SIGKILL');
     await waitFor(() => findingOf(events, 'defunct-busy') !== undefined, 'a finding for the php-cgi', 2_000);
     const finding = findingOf(events, 'defunct-busy') as Finding;
+    noteLatency('defunct-busy, php-cgi behind a wrapper SIGKILLed (scan, 200 ms)', finding.detectedAt - killedAt);
     expect(finding).toMatchObject({ pid: wrapperPid, descendant: { pid: phpPid }, lease: { id: lease.id } });
     expect(finding.message).toContain(`pid ${phpPid}`);
     // The wrapper is alive, which is why its exit could never tell us.
@@ -155,8 +159,10 @@ describe('wrappers and descendants', () => {
     await waitFor(() => server.pool.snapshot().workers[0]?.servingPid != null, 'the php-cgi behind the wrapper');
     const phpPid = server.pool.snapshot().workers[0]?.servingPid as number;
     await server.pool.acquire(request('/slow.php'), new NeverReleasingHolder());
+    const killedAt = Date.now();
     process.kill(phpPid, 'SIGKILL');
     await waitFor(() => findingOf(events, 'defunct-busy') !== undefined, 'defunct-busy', 2_000);
+    noteLatency('defunct-busy, zombie php-cgi behind a wrapper (scan, 200 ms)', (findingOf(events, 'defunct-busy') as Finding).detectedAt - killedAt);
     expect(findingOf(events, 'defunct-busy')).toMatchObject({ processState: 'Z', descendant: { pid: phpPid, state: 'Z' } });
     expect(findingOf(events, 'defunct-busy')?.message).toContain('zombie');
   });
@@ -167,6 +173,7 @@ describe('wrappers and descendants', () => {
     const { server, events } = await start({ phpCgi: script, minWorkers: 1, maxWorkers: 1, scanIntervalMs: 200 });
     await waitFor(() => findingOf(events, 'zombie-descendant') !== undefined, 'zombie-descendant', 3_000);
     const finding = findingOf(events, 'zombie-descendant') as Finding;
+    noteLatency('zombie-descendant (scan, 200 ms; from the previous scan)', finding.detectionLatencyMs);
     expect(finding).toMatchObject({ workerId: server.pool.snapshot().workers[0]?.id, descendant: { state: 'Z' } });
     expect(finding.message).toMatch(/pid \d+\), a descendant of worker w\d+/);
     // The worker itself is fine and keeps serving.
@@ -184,6 +191,7 @@ describe('lease findings', () => {
     const res = await response;
     expect(res.status).toBe(504);
     const finding = findingOf(events, 'busy-timeout') as Finding;
+    noteLatency('busy-timeout, beyond the 800 ms limit', finding.detectionLatencyMs);
     expect(finding.detectedAt - sent).toBeGreaterThanOrEqual(800);
     expect(finding.detectionLatencyMs).toBeLessThan(200);
     expect(finding.lease).toMatchObject({ method: 'GET', uri: '/slow.php?ms=100' });
@@ -198,6 +206,7 @@ describe('lease findings', () => {
     const endedAt = Date.now();
     await waitFor(() => findingOf(events, 'holder-gone') !== undefined, 'holder-gone', 2_000);
     const finding = findingOf(events, 'holder-gone') as Finding;
+    noteLatency('holder-gone (scan, 200 ms)', finding.detectedAt - endedAt);
     expect(finding.detectedAt - endedAt).toBeLessThanOrEqual(400);
     expect(finding).toMatchObject({ workerId: lease.workerId, lease: { id: lease.id, holder: 'ended holder' } });
     expect(lease.active).toBe(false);

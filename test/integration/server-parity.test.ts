@@ -538,7 +538,11 @@ describe.skipIf(!available)('what legitimately differs (asserted, not skipped)',
     expect(mine).toContain('PHP_FCGI_MAX_REQUESTS');
     expect(mine).toContain('FASTCGI_POOL_TEST_RUN'); // set by test/globalSetup.ts in the test process
     expect(mine).toContain('PATH');
-    const allowed = /^(FCGI_ROLE|PHP_FCGI_MAX_REQUESTS|PATH|HOME|USER|LOGNAME|LANG|LANGUAGE|TZ|TMPDIR|TEMP|TMP|LC_.*|PHPRC|PHP_INI_SCAN_DIR|FASTCGI_POOL_.*)$/;
+    // Workers that bind their own port (php-cgi -b, the Windows way) get
+    // FCGI_WEB_SERVER_ADDRS=127.0.0.1 from us: php-cgi's own peer filter.
+    const bindsOwnPort = ours.pool.snapshot().platform?.workerAddress === 'loopback-port';
+    expect(mine.includes('FCGI_WEB_SERVER_ADDRS')).toBe(bindsOwnPort);
+    const allowed = /^(FCGI_ROLE|PHP_FCGI_MAX_REQUESTS|FCGI_WEB_SERVER_ADDRS|PATH|HOME|USER|LOGNAME|LANG|LANGUAGE|TZ|TMPDIR|TEMP|TMP|LC_.*|PHPRC|PHP_INI_SCAN_DIR|FASTCGI_POOL_.*)$/;
     for (const key of mine) expect(key, `${key} leaked from the manager's environment`).toMatch(allowed);
     expect(theirs).not.toContain('FASTCGI_POOL_TEST_RUN');
   });

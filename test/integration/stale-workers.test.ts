@@ -7,6 +7,7 @@ import { readProcessStat } from '../../src/platform/processTable';
 import { WorkerRegistry } from '../../src/platform/workerRegistry';
 import { listeningUrl, spawnCli, stopCliRuns, type CliRun } from '../support/cli';
 import { isRunning, phpCgi, sleep, waitFor } from '../support/helpers';
+import { noteLatency } from '../support/latencyLog';
 
 const exampleApp = resolve(__dirname, '../../examples/hello-php');
 
@@ -98,9 +99,11 @@ describe('stale workers after the manager is SIGKILLed', () => {
     strays.push(...pids);
     load(url);
     await sleep(200);
+    const killedAt = Date.now();
     first.child.kill('SIGKILL');
     await first.exit;
     await waitFor(() => pids.every((pid) => !isRunning(pid)), 'the workers to follow their parent', 2_000);
+    noteLatency('every worker gone after the manager was SIGKILLed (pdeathsig or watchdog)', Date.now() - killedAt);
     const second = runCli(['--state-dir', stateDir]);
     await listeningUrl(second);
     expect(second.stderr).not.toContain('stale worker');

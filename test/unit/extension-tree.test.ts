@@ -215,6 +215,23 @@ describe('WorkersView', () => {
     expect(tooltip).toContain('**defunct-busy**');
   });
 
+  it('says in the pool’s tooltip what this OS lets the pool check, and claims nothing without it', () => {
+    const key = folder.uri.toString();
+    const mac = { os: 'darwin', implementation: 'portable-unix', processTruth: 'ps', stacks: false, pdeathsig: false, orphanGuard: 'watchdog', workerAddress: 'unix-socket' } as const;
+    servers.last.pool.current = snapshot([worker()], { platform: mac });
+    view.getChildren();
+    const node = view.nodeById(`pool:${key}`) as TreeNode;
+    const tooltip = ((view.resolveTreeItem(view.getTreeItem(node), node) as unknown as TreeItem).tooltip as MarkdownString).value;
+    expect(tooltip).toContain('**macOS**');
+    expect(tooltip).toContain('- process truth: one ps call per scan \\(state, zombies, descendants in the worker’s group\\)');
+    expect(tooltip).toContain('a watchdog that stops them when the manager’s pipe closes');
+    expect(tooltip).toContain('- live PHP stacks: not available here');
+    servers.last.pool.current = snapshot([worker()], { platform: null, version: 2 });
+    view.getChildren();
+    const bare = ((view.resolveTreeItem(view.getTreeItem(node), node) as unknown as TreeItem).tooltip as MarkdownString).value;
+    expect(bare).not.toContain('process truth');
+  });
+
   it('coalesces a burst of pool events into element-level refreshes, at most 4 per second', async () => {
     const server = servers.last;
     for (let i = 0; i < 100; i++) {

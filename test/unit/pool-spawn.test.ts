@@ -92,7 +92,7 @@ describe('spawning', () => {
     pool.onEvent((e) => events.push(e));
     const error = await settle(pool.start().catch((e: unknown) => e));
     expect(error).toBeInstanceOf(PoolUnavailableError);
-    expect((error as Error).message).toMatch(/^php-cgi not found: \/nonexistent\/php-cgi\. Install php-cgi \(Debian\/Ubuntu: sudo apt-get install php-cgi\) or set the path to php-cgi$/);
+    expect((error as Error).message).toMatch(/^php-cgi not found: \/nonexistent\/php-cgi\. Install it \(Debian\/Ubuntu: sudo apt-get install php-cgi;.*\) or set the path to php-cgi$/);
     expect((error as PoolUnavailableError).option).toBe('phpCgi');
     await vi.advanceTimersByTimeAsync(60_000);
     expect(host.calls.launch).toBe(1);

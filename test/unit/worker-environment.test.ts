@@ -13,4 +13,10 @@ describe('workerEnvironment', () => {
   it('lets an extra undefined remove an inherited variable', () => {
     expect(workerEnvironment({ PATH: '/bin', TZ: 'UTC' }, { TZ: undefined })).toEqual({ PATH: '/bin' });
   });
+
+  it('on Windows, matches the names whatever their case (Path, SystemRoot), and only there', () => {
+    const source = { Path: 'C:\\Windows', SystemRoot: 'C:\\Windows', ComSpec: 'cmd.exe', UserProfile: 'C:\\Users\\dev', VSCODE_PID: '1' };
+    expect(workerEnvironment(source, {}, 'win32')).toEqual({ Path: 'C:\\Windows', SystemRoot: 'C:\\Windows', ComSpec: 'cmd.exe' });
+    expect(workerEnvironment(source, {}, 'linux')).toEqual({});
+  });
 });

@@ -86,6 +86,15 @@ describe.skipIf(!chromiumPath)('dashboard webview in headless Chromium', () => {
     expect(p50s).toContain(await value('p50'));
     expect(headline(fixture, fixture.takenAt).latency.count).toBeGreaterThan(5);
     expect(await page.page.locator('.subtitle').textContent()).toBe('Pool running · shop · leak policy keep · 6/6 workers · snapshot ' + clock(fixture.takenAt));
+    // What the pool can check on its OS, in the tooltip's words; a snapshot without it claims nothing.
+    expect(await page.page.locator('.platform').textContent()).toBe(
+      'Linux · process truth: read from /proc on every scan (state, zombies, descendants) · workers die with the manager (parent-death signal) · workers listen on a private unix socket · live PHP stacks: available',
+    );
+    await page.show({ ...fixture, version: fixture.version + 1, platform: { ...(fixture.platform as NonNullable<typeof fixture.platform>), os: 'darwin', implementation: 'portable-unix', processTruth: 'ps', stacks: false, pdeathsig: false, orphanGuard: 'watchdog' } });
+    expect(await page.page.locator('.platform').textContent()).toContain('macOS · process truth: one ps call per scan');
+    expect(await page.page.locator('.platform').textContent()).toContain('live PHP stacks: not available here');
+    await page.show({ ...fixture, version: fixture.version + 2, platform: null });
+    expect(await page.page.locator('.platform').isHidden()).toBe(true);
     // The source is kept for the serializer.
     expect((await page.record()).states.at(-1)).toEqual({ v: 1, sourceKey: 'file:///home/dev/shop', windowMs: 300_000 });
   });

@@ -1,4 +1,5 @@
 import { FINDING_KINDS, findingSeverity, openFindings } from '../../shared/findings';
+import { describePlatform, platformLabel } from '../../shared/platform';
 import { describeExit, formatClock, formatDuration, formatRequest, formatWholeDuration, plural } from '../../shared/text';
 import { escapeMarkdown } from '../format';
 import { servedRootText } from '../settings';
@@ -40,6 +41,8 @@ function poolTooltip(node: PoolNode, now: number): string {
     lines.push(`- ${plural(snapshot.totals.requests, 'request')}, ${snapshot.totals.crashed} crashed workers, ${snapshot.totals.busyTimeouts} busy timeouts`);
     lines.push(`- leak policy ${code(snapshot.leakPolicy)}`);
     if (snapshot.queue.length > 0) lines.push(`- ${plural(snapshot.queue.length, 'request')} waiting for a worker`);
+    // What is checked on this OS, and what is not: nothing may look checked that is not.
+    if (snapshot.platform) lines.push('', `**${escapeMarkdown(platformLabel(snapshot.platform))}**`, '', ...describePlatform(snapshot.platform).map((line) => `- ${escapeMarkdown(line)}`));
     const findings = openFindings(snapshot);
     if (findings.length > 0) lines.push('', `$(warning) ${plural(findings.length, 'open finding')}`);
   }
