@@ -4,6 +4,7 @@ import type { PoolEvent } from '../pool/types';
 import { findingLine, findingSeverity } from '../shared/findings';
 import { explainOptionError, OptionError } from '../shared/options';
 import { describeExit, plural } from '../shared/text';
+import { debuggerLine, debugEventLine } from './debugLines';
 import { parseServeArgs, usage, UsageError, type ServeOptions } from './options';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad usage or configuration. */
@@ -63,6 +64,8 @@ async function serve(options: ServeOptions): Promise<number> {
         leakPolicy: options.leakPolicy,
         scanIntervalMs: options.scanIntervalMs,
         parentDeathSignal: options.parentDeathSignal,
+        xdebug: options.xdebug,
+        debugClient: options.debugClient,
       },
       gateway: {
         host: options.host,
@@ -101,6 +104,9 @@ async function serve(options: ServeOptions): Promise<number> {
   process.stdout.write(`Listening on ${server.url}\n`);
   const snapshot = server.pool.snapshot();
   process.stderr.write(`document root ${server.gateway.options.documentRoot}; workers ${snapshot.limits.minWorkers}–${snapshot.limits.maxWorkers}; status at ${server.url}${server.gateway.options.statusPath.slice(1)}\n`);
+  statusUrl = `${server.url}${server.gateway.options.statusPath.slice(1)}`;
+  // With --xdebug on the decision is made before the pool serves; with auto it follows (a debugger-ready event).
+  if (snapshot.debugger.status !== 'detecting') reportPoolEvent({ type: 'debugger-ready', debugger: snapshot.debugger });
 
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
@@ -139,9 +145,24 @@ function catchStopSignals(): StopSignals {
   return state;
 }
 
+/** The status URL once serving (the debugger's lines name the control beside it). */
+let statusUrl: string | null = null;
+
 /** One readable line on stderr for the pool events a developer must see. */
 function reportPoolEvent(event: PoolEvent): void {
   switch (event.type) {
+    case 'debugger-ready': {
+      const line = statusUrl === null ? null : debuggerLine(event.debugger, statusUrl);
+      if (line) process.stderr.write(`${line}\n`);
+      break;
+    }
+    case 'worker-debug':
+    case 'debug-relay':
+    case 'debug-armed': {
+      const line = debugEventLine(event);
+      if (line) process.stderr.write(`${line}\n`);
+      break;
+    }
     case 'worker-exited':
       if (event.reason === 'crashed') {
         process.stderr.write(`worker ${event.workerId} (pid ${event.pid}) ${describeExit(event.exit)} after ${plural(event.accesses, 'request')}\n`);

@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import { DebugClientSyntaxError, parseDebugClient } from '../dbgp/debugClient';
+import { XDEBUG_SETTINGS, type XdebugSetting } from '../dbgp/xdebugArgs';
 import { OPTIONS, type OptionId, type OptionSpec } from '../shared/options';
 
 /** The parsed `fastcgi-pool serve` command line. */
@@ -26,6 +28,9 @@ export interface ServeOptions {
   parentDeathSignal: boolean;
   /** Serve every request with Node's HTTP server instead of the lean front first. */
   nodeHttp: boolean;
+  xdebug: XdebugSetting;
+  /** `HOST:PORT` as given; null: the ini's `xdebug.client_host`/`client_port`, else 127.0.0.1:9003. */
+  debugClient: string | null;
   quiet: boolean;
 }
 
@@ -86,6 +91,13 @@ Options:
   --leak-policy P         reclaim${isDefaultPolicy('reclaim')}: end a leaked lease, replace the worker;
                           keep${isDefaultPolicy('keep')}: leave the worker marked on the busy list to inspect it
   --scan-interval T       how often the lists are checked against the OS (default ${cliDefault('scanInterval')})
+  --xdebug MODE           step debugging: off, auto or on (default ${cliDefault('xdebug')}); auto uses Xdebug
+                          when php-cgi loads it by itself, on loads it for the workers
+                          (and fails without it). A request paused at a breakpoint is
+                          never timed out; POST /.fastcgi-pool/debug-next[?path=GLOB]
+                          triggers the debugger for the next request
+  --debug-client H:P      where the IDE listens, e.g. PHP Debug in VS Code (default:
+                          xdebug.client_host/port of -d, else ${cliDefault('debugClient')})
   --no-pdeathsig          do not tie workers to this process's life (setpriv); the
                           state-dir registry is then the only cleanup after a crash
   --node-http             parse every request with Node's HTTP server (slower); by
@@ -126,6 +138,8 @@ export function parseServeArgs(argv: readonly string[], cwd: string): ServeOptio
         'scan-interval': { type: 'string' },
         'no-pdeathsig': { type: 'boolean' },
         'node-http': { type: 'boolean' },
+        xdebug: { type: 'string' },
+        'debug-client': { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -145,6 +159,17 @@ export function parseServeArgs(argv: readonly string[], cwd: string): ServeOptio
   const env = pairs(values.env, o.env.flag);
   const leakPolicy = values['leak-policy'] ?? o.leakPolicy.default;
   if (leakPolicy !== 'reclaim' && leakPolicy !== 'keep') throw new UsageError(`${o.leakPolicy.flag} is reclaim or keep, got "${leakPolicy}"`);
+  const xdebug = (values.xdebug ?? o.xdebug.default).trim().toLowerCase();
+  if (!(XDEBUG_SETTINGS as readonly string[]).includes(xdebug)) throw new UsageError(`${o.xdebug.flag} is ${XDEBUG_SETTINGS.join(', ')}, got "${values.xdebug}"`);
+  const debugClient = values['debug-client'] ?? null;
+  if (debugClient !== null) {
+    try {
+      parseDebugClient(debugClient);
+    } catch (error) {
+      if (error instanceof DebugClientSyntaxError) throw new UsageError(`${o.debugClient.flag}: ${error.message}`);
+      throw error;
+    }
+  }
   const frontController = values['front-controller'] ?? cliDefault('frontController');
   if (frontController !== 'none' && !frontController.startsWith('/')) {
     throw new UsageError(`${o.frontController.flag} must be a path starting with /, or "none", got "${frontController}"`);
@@ -172,6 +197,8 @@ export function parseServeArgs(argv: readonly string[], cwd: string): ServeOptio
     scanIntervalMs: duration(values['scan-interval'], o.scanInterval.flag, o.scanInterval.default),
     parentDeathSignal: !(values['no-pdeathsig'] ?? false),
     nodeHttp: values['node-http'] ?? false,
+    xdebug: xdebug as XdebugSetting,
+    debugClient,
     quiet: values.quiet ?? false,
   };
 }

@@ -4,7 +4,7 @@ import { NodeHttpIo } from './httpIo';
 import type { ScriptRunner } from './phpExchange';
 import type { RequestLog } from './requestLog';
 import { sendJson, sendRouteAnswer } from './responder';
-import { hasDuplicateHost, type Router } from './router';
+import { hasDuplicateHost, type ControlAction, type Router } from './router';
 import { serveStatic } from './staticFiles';
 
 /** Settings of the Node front. */
@@ -30,6 +30,8 @@ export class NodeFront {
     private readonly log: RequestLog,
     /** The document served at the status path. */
     private readonly status: () => unknown,
+    /** Answers a control request (src/gateway/controls.ts). */
+    private readonly control: (action: ControlAction, req: IncomingMessage, io: NodeHttpIo) => void,
     options: NodeFrontOptions,
   ) {
     // 128 KiB of headers: larger than nginx's default so that an oversized
@@ -74,6 +76,9 @@ export class NodeFront {
         return;
       case 'status':
         sendJson(io, this.status());
+        return;
+      case 'control':
+        this.control(route.action, req, io);
         return;
       default:
         sendRouteAnswer(io, route);

@@ -15,11 +15,24 @@ export interface StatusRoute {
   kind: 'status';
 }
 
+/** One of the pool's controls beside the status path: `debug-next` ("Debug Next Request"), `debug-stop`. */
+export interface ControlRoute {
+  kind: 'control';
+  action: ControlAction;
+}
+
+export type ControlAction = 'debug-next' | 'debug-stop';
+
+const CONTROLS: Readonly<Record<ControlAction, ControlRoute>> = Object.freeze({
+  'debug-next': Object.freeze({ kind: 'control', action: 'debug-next' }),
+  'debug-stop': Object.freeze({ kind: 'control', action: 'debug-stop' }),
+});
+
 /**
  * Where a request goes: what {@link resolveRequestSync} decided (a static
- * resolution carries the file's stat), the status JSON, or a refusal.
+ * resolution carries the file's stat), the status JSON, a control, or a refusal.
  */
-export type Route = Resolution | StatusRoute | Refusal;
+export type Route = Resolution | StatusRoute | ControlRoute | Refusal;
 
 /** What the router needs from the gateway's options. */
 export interface RouterOptions {
@@ -47,6 +60,8 @@ export class Router {
   private readonly resolveConfig: ResolveConfig;
   /** The last Host header that passed {@link isHostAllowed}. */
   private lastAllowedHost: string | undefined = undefined;
+  /** The status path's folder (`/.fastcgi-pool/`): the controls live there too. */
+  private readonly controlPrefix: string;
 
   constructor(private readonly options: RouterOptions) {
     this.resolveConfig = {
@@ -55,6 +70,7 @@ export class Router {
       frontController: options.frontController,
       scriptExtension: '.php',
     };
+    this.controlPrefix = options.statusPath.slice(0, options.statusPath.lastIndexOf('/') + 1);
   }
 
   /**
@@ -71,6 +87,8 @@ export class Router {
       return { kind: 'refused', status: 405, title: 'Method Not Allowed', detail: `${method} is not supported.` };
     }
     if (this.isStatusPath(url)) return STATUS;
+    const control = this.controlAt(url);
+    if (control !== null) return control;
     try {
       return resolveRequestSync(url, this.resolveConfig);
     } catch (error) {
@@ -84,6 +102,15 @@ export class Router {
     if (!isHostAllowed(host, this.options.allowedHosts)) return false;
     this.lastAllowedHost = host;
     return true;
+  }
+
+  /** `/.fastcgi-pool/debug-next?path=…`: the control, or null (one prefix comparison for every other URL). */
+  private controlAt(url: string): ControlRoute | null {
+    const prefix = this.controlPrefix;
+    if (prefix.length < 2 || !url.startsWith(prefix)) return null;
+    const end = url.indexOf('?', prefix.length);
+    const name = url.slice(prefix.length, end < 0 ? url.length : end);
+    return name === 'debug-next' || name === 'debug-stop' ? CONTROLS[name] : null;
   }
 
   private isStatusPath(url: string): boolean {

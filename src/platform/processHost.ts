@@ -47,11 +47,11 @@ export class ProcessHost implements PoolHost<FastCgiConnection> {
     this.registry = null;
   }
 
-  async launch(name: string): Promise<WorkerProcess> {
+  async launch(name: string, extraArgs: readonly string[] = []): Promise<WorkerProcess> {
     const o = this.options;
     const spawned = await spawnWorker({
       command: o.phpCgi,
-      args: iniArgs(o.ini),
+      args: [...iniArgs(o.ini), ...extraArgs],
       env: workerEnvironment(process.env, o.env),
       cwd: o.cwd,
       socketDir: this.socketDir as string,

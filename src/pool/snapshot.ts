@@ -2,7 +2,7 @@ import type { FindingLog } from './findings';
 import type { WorkerConnection } from './host';
 import type { LeaseHistory } from './history';
 import type { SpawnBackoff } from './spawnBackoff';
-import type { LeakPolicy, PoolLimits, PoolSnapshot, PoolState, WorkerExitRecord, WorkerSnapshot, WorkerState } from './types';
+import type { DebuggerSnapshot, LeakPolicy, PoolLimits, PoolSnapshot, PoolState, WorkerExitRecord, WorkerSnapshot, WorkerState } from './types';
 import type { Worker } from './worker';
 import type { WorkerList } from './workerList';
 
@@ -21,6 +21,7 @@ export interface SnapshotSource<C extends WorkerConnection> {
   readonly recentExits: readonly WorkerExitRecord[];
   readonly findings: FindingLog;
   readonly history: LeaseHistory;
+  readonly debugger: DebuggerSnapshot;
 }
 
 /**
@@ -53,9 +54,10 @@ export function buildSnapshot<C extends WorkerConnection>(source: SnapshotSource
       starting: lists.starting.size,
       idle: lists.idle.size,
       busy: lists.busy.size,
+      paused: lists.paused.size,
       draining: lists.draining.size,
       error: lists.error.size,
-      total: lists.starting.size + lists.idle.size + lists.busy.size + lists.draining.size + lists.error.size,
+      total: lists.starting.size + lists.idle.size + lists.busy.size + lists.paused.size + lists.draining.size + lists.error.size,
     },
     workers,
     queue: { length: source.queue.length, oldestWaitMs: source.queue.oldestQueuedAt === null ? 0 : now - source.queue.oldestQueuedAt },
@@ -65,6 +67,7 @@ export function buildSnapshot<C extends WorkerConnection>(source: SnapshotSource
     findings: source.findings.all(),
     history: source.history.list(),
     leakPolicy: source.leakPolicy,
+    debugger: source.debugger,
   };
   return deepFreeze(snapshot);
 }
@@ -83,6 +86,7 @@ function workerSnapshot<C extends WorkerConnection>(worker: Worker<C>, findings:
     findingIds: findings.openFor(worker.id).map((f) => f.id),
     defunct: worker.defunct,
     servingPid: worker.serving && worker.serving.pid !== worker.pid ? worker.serving.pid : null,
+    debug: worker.debug,
   };
 }
 

@@ -35,4 +35,8 @@ export const DEFAULTS = {
   keepAliveTimeoutMs: 5_000,
   statusPath: '/.fastcgi-pool/status',
   abortGraceMs: 250,
+  /** Step debugging: `auto` uses Xdebug when php-cgi loads it by itself; `on` loads it; `off` never. */
+  xdebug: 'auto' as 'off' | 'auto' | 'on',
+  /** Where the IDE listens for Xdebug (PHP Debug's default). */
+  debugClient: '127.0.0.1:9003',
 } as const;

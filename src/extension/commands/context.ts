@@ -3,6 +3,7 @@ import type { WorkerSnapshot } from '../../pool/types';
 import type { DashboardSource } from '../dashboard/source';
 import { workerDescription, workerLabel } from '../format';
 import type { WorkerLogStore } from '../log';
+import type { PhpDebugSessions } from '../phpDebug';
 import type { FolderPool, PoolManager, PoolStatus } from '../poolManager';
 import type { WorkersView } from '../tree/workersView';
 import type { WorkerActions } from '../workerActions';
@@ -20,6 +21,8 @@ export interface CommandContext {
   readonly extensionContext: vscode.ExtensionContext;
   /** The folder's dashboard source (one per folder, made on first use). */
   readonly dashboardSourceFor: (pool: FolderPool) => DashboardSource;
+  /** Whether a PHP Debug session listens ("Debug Next Request" offers to start one). */
+  readonly phpDebug: Pick<PhpDebugSessions, 'listening'>;
 }
 
 /** A command's implementation; `args` are what VS Code passes (a tree node, a quick fix's target, nothing). */

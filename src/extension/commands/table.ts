@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { Commands, type CommandId } from '../ids';
 import type { CommandContext, CommandHandler } from './context';
 import { showDashboard } from './dashboardCommands';
+import { debugNextRequest, stopDebugging } from './debugCommands';
 import { openInBrowser, restartPool, showLog, startPool, stopPool } from './poolCommands';
 import { copyAsCurl, copyPid, killWorker, openWorkerLog, recycleWorker, releaseLease, revealRequest } from './workerCommands';
 
@@ -24,6 +25,8 @@ export const commandTable: Readonly<Record<CommandId, CommandHandler>> = {
   [Commands.copyAsCurl]: copyAsCurl,
   [Commands.openWorkerLog]: openWorkerLog,
   [Commands.copyPid]: copyPid,
+  [Commands.debugNextRequest]: debugNextRequest,
+  [Commands.stopDebugging]: stopDebugging,
 };
 
 /**
