@@ -26,6 +26,8 @@ export class FakeHost implements PoolHost<FakeConnection> {
   readonly calls = { open: 0, close: 0, launch: 0, connect: 0 };
   /** The fake clock's time of each launch. */
   readonly launchedAt: number[] = [];
+  /** The arguments each launch got besides the host's own (the debugger's `-d` settings). */
+  readonly launchArgs: (readonly string[])[] = [];
   private nextPid = 41_000;
 
   open(): void {
@@ -40,9 +42,10 @@ export class FakeHost implements PoolHost<FakeConnection> {
     this.calls.close++;
   }
 
-  launch(name: string): Promise<WorkerProcess> {
+  launch(name: string, extraArgs: readonly string[] = []): Promise<WorkerProcess> {
     this.calls.launch++;
     this.launchedAt.push(Date.now());
+    this.launchArgs.push(extraArgs);
     if (this.launchError) return Promise.reject(this.launchError);
     const proc = new FakeProcess(this.nextPid++, `/fake/${name}.sock`, { ...this.next });
     this.processes.push(proc);
