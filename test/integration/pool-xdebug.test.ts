@@ -238,7 +238,7 @@ describe.skipIf(skipReason !== null)(`the pool with real Xdebug${skipReason ? ` 
     await waitFor(() => /client gone/.test(workerWithPid(snapshot(), pid)?.lease?.holder ?? ''), 'the exchange to notice its client left');
     // The abandon grace (250 ms) would recycle the worker; paused, it waits.
     await sleep(600);
-    await (servers[0] as PoolServer).pool.scan();
+    await server.pool.scan();
     expect(workerWithPid(snapshot(), pid)).toMatchObject({ state: 'paused', exitReason: null });
     expect(snapshot().findings).toEqual([]);
     await runToEnd(session);
