@@ -173,7 +173,7 @@ describe.skipIf(skipReason !== null)(`the pool with real Xdebug${skipReason ? ` 
 
   it('an untriggered request never opens a debug connection, and "Debug Next Request" with a glob triggers only the request it matches, once', async () => {
     const ide = await startIde();
-    const { url, snapshot, events, server } = await startPool(ide.port);
+    const { url, snapshot, events } = await startPool(ide.port);
     expect((await get(`${url}steps.php`)).status).toBe(200);
     expect((await get(`${url}other.php`)).status).toBe(200);
     expect(events.filter((e) => e.type === 'debug-relay' || e.type === 'worker-debug')).toEqual([]);
@@ -228,7 +228,7 @@ describe.skipIf(skipReason !== null)(`the pool with real Xdebug${skipReason ? ` 
 
   it('a client that leaves while its request is paused: the worker is not recycled under the developer; after run it is idle, same process', async () => {
     const ide = await startIde();
-    const { url, snapshot } = await startPool(ide.port);
+    const { url, snapshot, server } = await startPool(ide.port);
     const client = request(`${url}steps.php?XDEBUG_TRIGGER=1`);
     client.on('error', () => undefined);
     client.end();
