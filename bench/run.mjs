@@ -1,6 +1,11 @@
 #!/usr/bin/env node
 // npm run bench [-- --quick] [--workers 4] [--seconds 10] [--targets nginx,apache,ours]
 //               [--no-install] [--no-micro] [--no-docs | --write-docs] [--json FILE]
+//               [--ours-args "ARGS"] [--variant "LABEL=ARGS"]...
+//
+// --ours-args gives `fastcgi-pool serve` extra arguments; each --variant adds
+// a target that is ours with other arguments, measured in the same run
+// (e.g. --ours-args "--xdebug off" --variant "xdebug on=--xdebug on").
 //
 // Macro benchmark: nginx + php-fpm (pm static), apache (mpm event) + mod_fcgid
 // and `fastcgi-pool serve`, each with N PHP workers, on the same PHP app,
@@ -44,8 +49,28 @@ const { values: opt } = parseArgs({
     'compare-label': { type: 'string', default: 'fastcgi-pool + proposals' },
     // The micro-benchmarks again against another engine build (bench/lib/buildengine.mjs).
     'compare-engine': { type: 'string' },
+    // Extra `serve` arguments for ours, and more targets that are ours with other arguments.
+    'ours-args': { type: 'string' },
+    variant: { type: 'string', multiple: true },
   },
 });
+/** "--xdebug on -d a=b" → ['--xdebug', 'on', '-d', 'a=b'] (no quoting: bench arguments have no spaces). */
+const splitArgs = (text) => (text ?? '').split(/\s+/).filter(Boolean);
+if (opt['ours-args']) {
+  const extraArgs = splitArgs(opt['ours-args']);
+  const base = TARGETS.ours.start;
+  TARGETS.ours = { label: `fastcgi-pool ${extraArgs.join(' ')}`, start: (o) => base({ ...o, extraArgs }) };
+}
+const variantIds = [];
+for (const [i, spec] of (opt.variant ?? []).entries()) {
+  const eq = spec.indexOf('=');
+  if (eq <= 0) throw new Error(`--variant takes LABEL=ARGS, got "${spec}"`);
+  const extraArgs = splitArgs(spec.slice(eq + 1));
+  const id = `variant${i + 1}`;
+  const start = TARGETS.ours.start;
+  TARGETS[id] = { label: `fastcgi-pool ${spec.slice(0, eq)}`, start: (o) => start({ ...o, extraArgs: [...(o.extraArgs ?? []), ...extraArgs] }) };
+  variantIds.push(id);
+}
 if (opt['compare-cli']) {
   const cli = resolve(opt['compare-cli']);
   TARGETS.proposed = { label: opt['compare-label'], start: (o) => TARGETS.ours.start({ ...o, cli }) };
@@ -58,6 +83,7 @@ const coldTrials = Number(opt['cold-trials'] ?? (quick ? 1 : 3));
 const wrkThreads = Number(opt['wrk-threads']);
 const targetIds = opt.targets.split(',').map((s) => s.trim()).filter(Boolean);
 if (opt['compare-cli'] && !targetIds.includes('proposed')) targetIds.push('proposed');
+for (const id of variantIds) if (!targetIds.includes(id)) targetIds.push(id);
 for (const id of targetIds) if (!TARGETS[id]) throw new Error(`unknown target ${id}; known: ${Object.keys(TARGETS).join(', ')}`);
 const writeDocs = opt['write-docs'] || (!quick && !opt['no-docs'] && ['nginx', 'apache', 'ours'].every((id) => targetIds.includes(id)));
 

@@ -44,8 +44,8 @@ export async function debugNextRequest(ctx: CommandContext, arg?: unknown): Prom
   if (pattern === undefined) return; // dismissed
   const armed = server.pool.debugger.arm(pattern);
   const what = armed.pattern ? `The next request matching ${armed.pattern}` : 'The next request';
+  // The log has it from the pool's debug-armed event.
   vscode.window.setStatusBarMessage(`$(debug-alt) ${what} to ${pool.name} will be debugged`, 5_000);
-  ctx.log.info(`[${pool.name}] ${what.toLowerCase()} will be debugged (Xdebug's trigger on that one request)`);
   void offerListener(ctx, pool, debug);
 }
 

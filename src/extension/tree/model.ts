@@ -327,7 +327,10 @@ function presentPool(node: PoolNode): Presentation {
       icon = { id: 'circle-slash', color: null };
       break;
   }
-  return { label: node.name, description, contextValue: poolContext(node.status), collapsible: snapshot ? 'expanded' : 'none', icon };
+  // Expanded from the start, not only once a snapshot shows workers: VS Code keeps the state it first
+  // rendered for an id, and a pool node first drawn while starting (none) came back collapsed once running.
+  const expandable = snapshot !== null || node.status === 'starting' || node.status === 'running';
+  return { label: node.name, description, contextValue: poolContext(node.status), collapsible: expandable ? 'expanded' : 'none', icon };
 }
 
 function presentWorker(node: WorkerNode, now: number): Presentation {
