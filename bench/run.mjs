@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // npm run bench [-- --quick] [--workers 4] [--seconds 10] [--targets nginx,apache,ours]
 //               [--no-install] [--no-micro] [--no-docs | --write-docs] [--json FILE]
-//               [--ours-args "ARGS"] [--variant "LABEL=ARGS"]...
+//               [--ours-args="ARGS"] [--variant "LABEL=ARGS"]... [--scenarios hello@8,...]
 //
 // --ours-args gives `fastcgi-pool serve` extra arguments; each --variant adds
 // a target that is ours with other arguments, measured in the same run
-// (e.g. --ours-args "--xdebug off" --variant "xdebug on=--xdebug on").
+// (e.g. --ours-args="--xdebug off" --variant "xdebug on=--xdebug on"; an
+// argument that starts with a dash needs the = form).
 //
 // Macro benchmark: nginx + php-fpm (pm static), apache (mpm event) + mod_fcgid
 // and `fastcgi-pool serve`, each with N PHP workers, on the same PHP app,
@@ -52,6 +53,7 @@ const { values: opt } = parseArgs({
     // Extra `serve` arguments for ours, and more targets that are ours with other arguments.
     'ours-args': { type: 'string' },
     variant: { type: 'string', multiple: true },
+    scenarios: { type: 'string' },
   },
 });
 /** "--xdebug on -d a=b" → ['--xdebug', 'on', '-d', 'a=b'] (no quoting: bench arguments have no spaces). */
@@ -106,9 +108,13 @@ const HEADLINE = [
   { key: 'static@64', page: 'static', c: 64, metric: 'rps', label: 'static 100 KB c=64 req/s' },
   { key: 'hello@64', page: 'hello', c: 64, metric: 'p99ms', label: 'hello c=64 p99 ms' },
 ];
-const scenarios = quick
+const allScenarios = quick
   ? [...new Map(HEADLINE.map((h) => [h.key, { page: h.page, c: h.c, key: h.key }])).values()]
   : Object.keys(PAGES).flatMap((page) => [1, 8, 64].map((c) => ({ page, c, key: `${page}@${c}` })));
+// --scenarios hello@8,json@8: only these (e.g. to repeat one comparison several times).
+const onlyScenarios = opt.scenarios ? opt.scenarios.split(',').map((s) => s.trim()) : null;
+const scenarios = onlyScenarios ? onlyScenarios.map((key) => ({ page: key.split('@')[0], c: Number(key.split('@')[1]), key })) : allScenarios;
+for (const s of scenarios) if (!PAGES[s.page] || !(s.c > 0)) throw new Error(`--scenarios: unknown scenario ${s.key} (PAGE@C, e.g. hello@8)`);
 
 function versions() {
   const first = (cmd, args) => {

@@ -185,7 +185,7 @@ describe.skipIf(!chromiumPath)('dashboard webview in headless Chromium', () => {
     await click('Recycle worker w1');
     await click('Reveal worker w11 in the tree');
     await click(`Release lease ${defunctWorker.lease!.id} on worker w9`);
-    await page.page.locator('vscode-data-grid-row[data-key="w7"] vscode-link').click();
+    await page.page.locator('vscode-data-grid-row[data-key="w7"] vscode-link.request-link').click();
     const finding = (id: string) => page.page.locator(`li.finding[data-finding="${id}"]`);
     await finding('F5').locator(`vscode-button[aria-label="Release lease ${leakedWorker.lease!.id}"]`).click();
     await finding('F6').locator('vscode-button[aria-label="Reveal worker w9"]').click();
