@@ -32,7 +32,8 @@ if (availability.kind === 'missing') {
 }
 
 const docroot = realpathSync(mkdtempSync(join(tmpdir(), 'debug-pause-')));
-writeFileSync(join(docroot, 'pause.php'), '<?php\n$x = 1;\necho "ok ", $x, "\\n"; // line 3: the breakpoint\n');
+// Line 3, the breakpoint, is one statement: `echo "a", $b` would stop once per argument.
+writeFileSync(join(docroot, 'pause.php'), '<?php\n$x = 1;\n$y = $x + 1;\necho "ok $y\\n";\n');
 const SCRIPT_URI = `file://${docroot}/pause.php`;
 
 const ms = (ns) => Number(ns) / 1e6;
@@ -126,7 +127,8 @@ try {
     const s1 = process.hrtime.bigint();
     const idle = eventAt((e) => e.type === 'worker-state' && e.from === 'busy' && e.to === 'idle');
     const c0 = process.hrtime.bigint();
-    await session.command('run'); // stopping
+    // Continue to the end (a breakpoint hit again would stop it again: continue until stopping), then the last word.
+    while (!(await session.command('run')).xml.includes('status="stopping"'));
     session.send('run');
     await response;
     const c1 = process.hrtime.bigint();
