@@ -22,7 +22,9 @@ const { values: opt } = parseArgs({ options: { quick: { type: 'boolean', default
 const root = resolve(import.meta.dirname, '..');
 const phpCgi = process.env.PHP_CGI ?? '/usr/bin/php-cgi';
 const log = (...a) => console.error('[debug-pause]', ...a);
-const lib = await importTypeScript(resolve(root, 'bench/lib/debugPause.entry.mjs'), resolve(root, 'test-output/bench/debugPause.mjs'), { external: ['tree-kill', 'send'] });
+const lib = await importTypeScript(resolve(root, 'bench/lib/debugPause.entry.mjs'), resolve(root, 'test-output/bench/debugPause.mjs'), {
+  external: ['tree-kill', 'send'],
+});
 const N = opt.quick ? 20 : 100;
 
 const availability = await lib.detectXdebug(phpCgi);
@@ -52,12 +54,15 @@ async function listenIde() {
     socket.setNoDelay(true);
     const packets = [];
     const readers = [];
-    const decoder = new lib.EnginePacketDecoder((packet) => {
-      const arrived = { xml: packet.head.toString('latin1'), at: process.hrtime.bigint() };
-      const reader = readers.shift();
-      if (reader) reader(arrived);
-      else packets.push(arrived);
-    }, { headBytes: 4096 });
+    const decoder = new lib.EnginePacketDecoder(
+      (packet) => {
+        const arrived = { xml: packet.head.toString('latin1'), at: process.hrtime.bigint() };
+        const reader = readers.shift();
+        if (reader) reader(arrived);
+        else packets.push(arrived);
+      },
+      { headBytes: 4096 },
+    );
     socket.on('data', (chunk) => decoder.push(chunk));
     socket.on('error', () => {});
     let id = 0;
@@ -73,7 +78,11 @@ async function listenIde() {
     if (waiter) waiter(session);
     else queued.push(session);
   });
-  return { port: server.address().port, next: () => (queued.length ? Promise.resolve(queued.shift()) : new Promise((r) => waiting.push(r))), close: () => server.close() };
+  return {
+    port: server.address().port,
+    next: () => (queued.length ? Promise.resolve(queued.shift()) : new Promise((r) => waiting.push(r))),
+    close: () => server.close(),
+  };
 }
 
 const ide = await listenIde();

@@ -55,6 +55,14 @@ function sameOrigin(origin: string | undefined, host: string | undefined): boole
 
 function sendControlJson(io: HttpIo, status: number, value: unknown, extraHeaders: string[] = []): void {
   const body = JSON.stringify(value);
-  io.writeHead(status, undefined, ['Content-Type', 'application/json', 'Cache-Control', 'no-store', 'Content-Length', String(Buffer.byteLength(body)), ...extraHeaders]);
+  io.writeHead(status, undefined, [
+    'Content-Type',
+    'application/json',
+    'Cache-Control',
+    'no-store',
+    'Content-Length',
+    String(Buffer.byteLength(body)),
+    ...extraHeaders,
+  ]);
   io.end(body);
 }

@@ -17,7 +17,12 @@ import type { Worker } from './worker';
  * Records `debug` on the worker and returns whether the worker is paused at
  * a breakpoint now (the pool then moves it to the paused list).
  */
-export function followDebugSession<C extends WorkerConnection>(worker: Worker<C>, debug: WorkerDebug | null, deadlines: BusyDeadlines<Lease<C>>, now: number): boolean {
+export function followDebugSession<C extends WorkerConnection>(
+  worker: Worker<C>,
+  debug: WorkerDebug | null,
+  deadlines: BusyDeadlines<Lease<C>>,
+  now: number,
+): boolean {
   const was = inDebugSession(worker.debug);
   const is = inDebugSession(debug);
   worker.debug = debug;

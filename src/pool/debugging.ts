@@ -169,7 +169,7 @@ export class PoolDebugging {
     try {
       return this.next.arm(pattern);
     } catch (error) {
-      throw new RangeError(`"${pattern ?? ''}" is not a path pattern: ${(error as Error).message}`);
+      throw new RangeError(`"${pattern ?? ''}" is not a path pattern: ${(error as Error).message}`, { cause: error });
     }
   }
 

@@ -34,7 +34,7 @@ export async function startMinimum(target: number, pool: StartupPort): Promise<v
     if (!first) continue;
     first = false;
     pool.firstServes();
-    for (const until = Date.now() + 30; pool.busy() > 0 && Date.now() < until && pool.starting(); ) {
+    for (const until = Date.now() + 30; pool.busy() > 0 && Date.now() < until && pool.starting();) {
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
   }

@@ -139,9 +139,14 @@ describe.skipIf(skipReason !== null)(`the pool with real Xdebug${skipReason ? ` 
     await waitFor(() => workerWithPid(snapshot(), pid)?.state === 'idle' && workerWithPid(snapshot(), pid)?.debug === null, 'the worker to go back to idle');
     // The session is over: the spare is no longer needed and leaves.
     await waitFor(() => snapshot().counts.total - snapshot().counts.error === 1, 'the spare to be retired');
-    expect(snapshot().recentExits.some((exit) => exit.pid === spare && exit.reason === 'spare-not-needed') || workerWithPid(snapshot(), spare)?.exitReason === 'spare-not-needed').toBe(true);
+    expect(
+      snapshot().recentExits.some((exit) => exit.pid === spare && exit.reason === 'spare-not-needed') ||
+        workerWithPid(snapshot(), spare)?.exitReason === 'spare-not-needed',
+    ).toBe(true);
     expect(snapshot().findings).toEqual([]);
-    const states = events.filter((e): e is Extract<PoolEvent, { type: 'worker-state' }> => e.type === 'worker-state' && e.pid === pid).map((e) => `${e.from}→${e.to}`);
+    const states = events
+      .filter((e): e is Extract<PoolEvent, { type: 'worker-state' }> => e.type === 'worker-state' && e.pid === pid)
+      .map((e) => `${e.from}→${e.to}`);
     expect(states).toContain('busy→paused');
     expect(states).toContain('paused→busy');
   });
@@ -194,7 +199,10 @@ describe.skipIf(skipReason !== null)(`the pool with real Xdebug${skipReason ? ` 
     expect((await debugged).status).toBe(200);
     expect((await get(`${url}steps.php`)).status).toBe(200); // disarmed: the next one is not debugged
     expect(ide.connections).toHaveLength(1);
-    expect(events.filter((e) => e.type === 'debug-armed').map((e) => (e as Extract<PoolEvent, { type: 'debug-armed' }>).armed?.pattern ?? null)).toEqual(['/steps.*', null]);
+    expect(events.filter((e) => e.type === 'debug-armed').map((e) => (e as Extract<PoolEvent, { type: 'debug-armed' }>).armed?.pattern ?? null)).toEqual([
+      '/steps.*',
+      null,
+    ]);
   });
 
   it('a worker killed while paused: defunct-busy as usual, 502 to its client, and a replacement', async () => {

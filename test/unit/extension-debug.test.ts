@@ -58,7 +58,11 @@ describe('Debug Next Request and Stop Debugging Requests', () => {
     expect(pool.armed).toEqual(['']);
     expect(fake.statusBarMessages).toEqual(['$(debug-alt) The next request to app will be debugged']);
     await vi.waitFor(() => expect(fake.startedDebugging).toHaveLength(1));
-    expect(fake.messages[0]).toMatchObject({ kind: 'info', message: expect.stringMatching(/No PHP debug session is listening for Xdebug on port 9003/), items: ['Start Listening'] });
+    expect(fake.messages[0]).toMatchObject({
+      kind: 'info',
+      message: expect.stringMatching(/No PHP debug session is listening for Xdebug on port 9003/),
+      items: ['Start Listening'],
+    });
     expect(fake.startedDebugging[0]).toEqual({ folder: app, configuration: { type: 'php', request: 'launch', name: 'Listen for Xdebug', port: 9003 } });
   });
 
@@ -92,7 +96,15 @@ describe('Debug Next Request and Stop Debugging Requests', () => {
   });
 
   it('without Xdebug, says how to get it: php-xdebug or PECL, with the install command to copy', async () => {
-    pool.current = snapshot([worker()], { debugger: debuggerSnapshot({ status: 'unavailable', xdebug: 'missing', version: null, reason: "php-cgi has no Xdebug (Failed loading Zend extension 'xdebug')", relayPort: null }) });
+    pool.current = snapshot([worker()], {
+      debugger: debuggerSnapshot({
+        status: 'unavailable',
+        xdebug: 'missing',
+        version: null,
+        reason: "php-cgi has no Xdebug (Failed loading Zend extension 'xdebug')",
+        relayPort: null,
+      }),
+    });
     fake.messageChoices.push('Copy Install Command');
     await debugNextRequest(ctx);
     expect(fake.messages[0]).toMatchObject({ kind: 'warning', items: ['Copy Install Command', 'Open Settings'] });
@@ -102,10 +114,14 @@ describe('Debug Next Request and Stop Debugging Requests', () => {
   });
 
   it('with Xdebug installed but not loaded, offers to load it: the folder\'s setting set to "on" and the pool restarted', async () => {
-    pool.current = snapshot([worker()], { debugger: debuggerSnapshot({ status: 'unavailable', reason: 'Xdebug 3.2.0 is installed but php-cgi does not load it', relayPort: null }) });
+    pool.current = snapshot([worker()], {
+      debugger: debuggerSnapshot({ status: 'unavailable', reason: 'Xdebug 3.2.0 is installed but php-cgi does not load it', relayPort: null }),
+    });
     fake.messageChoices.push('Load Xdebug and Restart');
     await debugNextRequest(ctx);
-    expect(fake.messages[0]?.message).toBe('Xdebug 3.2.0 is installed but php-cgi does not load it. Set fastcgiPool.xdebug to "on" to load it for the workers of "app".');
+    expect(fake.messages[0]?.message).toBe(
+      'Xdebug 3.2.0 is installed but php-cgi does not load it. Set fastcgiPool.xdebug to "on" to load it for the workers of "app".',
+    );
     expect(fake.settingUpdates).toEqual([{ section: 'fastcgiPool', key: 'xdebug', value: 'on', target: 3, scope: key }]);
     expect(servers.started).toHaveLength(2);
     expect(servers.last.stopped).toBe(false);
@@ -120,7 +136,7 @@ describe('Debug Next Request and Stop Debugging Requests', () => {
     expect(fake.executed).toContainEqual({ command: 'workbench.action.openSettings', args: ['fastcgiPool.xdebug'] });
   });
 
-  it('Stop Debugging Requests stops every running pool\'s sessions and says how many', async () => {
+  it("Stop Debugging Requests stops every running pool's sessions and says how many", async () => {
     pool.current = snapshot([pausedWorker('w2', 2)]);
     await stopDebugging(ctx);
     expect(pool.stops).toBe(1);
@@ -161,7 +177,10 @@ describe('a paused worker in the tree, the status bar and the log', () => {
   it('has a Paused group; its row reads "paused at Controller.php:42", has a pause icon and opens that line', () => {
     const model = new WorkersTreeModel();
     model.sync([source()], () => '/app', T0);
-    const groups = model.allNodes().filter((n) => n.kind === 'group').map((n) => present(n, T0).label);
+    const groups = model
+      .allNodes()
+      .filter((n) => n.kind === 'group')
+      .map((n) => present(n, T0).label);
     expect(groups).toEqual(['Busy', 'Paused', 'Idle', 'Error']);
     const row = model.byId(`worker:${key}#w2`) as WorkerNode;
     const p = present(row, T0);
@@ -183,7 +202,9 @@ describe('a paused worker in the tree, the status bar and the log', () => {
     const manager = new PoolManager(managerDeps(servers));
     await manager.syncFolders([app]);
     await manager.start(key);
-    servers.last.pool.current = snapshot([pausedWorker('w2', 2), busyWorker('w3', 3)], { debugger: debuggerSnapshot({ armed: { pattern: '/api/**', since: T0 } }) });
+    servers.last.pool.current = snapshot([pausedWorker('w2', 2), busyWorker('w3', 3)], {
+      debugger: debuggerSnapshot({ armed: { pattern: '/api/**', since: T0 } }),
+    });
     const ledger = new FindingLedger(manager);
     const bar = new StatusBarProjection(manager, ledger);
     bar.update();
@@ -196,13 +217,23 @@ describe('a paused worker in the tree, the status bar and the log', () => {
     manager.dispose();
   });
 
-  it('logs a pause, an IDE that cannot be reached, and the debugger\'s start-up decision', () => {
-    expect(describePoolEvent({ type: 'worker-debug', workerId: 'w2', pid: 2, debug: { state: 'paused', file: '/app/C.php', line: 42, since: T0, ide: 'connected' } })).toEqual([
-      { level: 'info', text: 'worker w2 (pid 2) paused at /app/C.php:42; its timeouts wait', workerId: 'w2' },
-    ]);
+  it("logs a pause, an IDE that cannot be reached, and the debugger's start-up decision", () => {
+    expect(
+      describePoolEvent({
+        type: 'worker-debug',
+        workerId: 'w2',
+        pid: 2,
+        debug: { state: 'paused', file: '/app/C.php', line: 42, since: T0, ide: 'connected' },
+      }),
+    ).toEqual([{ level: 'info', text: 'worker w2 (pid 2) paused at /app/C.php:42; its timeouts wait', workerId: 'w2' }]);
     const unreachable = describePoolEvent({ type: 'debug-relay', event: { type: 'ide-unreachable', pid: 2, ide: '127.0.0.1:9003', error: 'ECONNREFUSED' } });
-    expect(unreachable[0]).toMatchObject({ level: 'warn', text: expect.stringMatching(/no debugger listens at 127\.0\.0\.1:9003 \(ECONNREFUSED\).*Listen for Xdebug/) });
-    expect(describePoolEvent({ type: 'debugger-ready', debugger: debuggerSnapshot() })[0]?.text).toMatch(/^Xdebug 3\.2\.0: requests can be debugged through the pool's relay \(IDE at 127\.0\.0\.1:9003\)/);
+    expect(unreachable[0]).toMatchObject({
+      level: 'warn',
+      text: expect.stringMatching(/no debugger listens at 127\.0\.0\.1:9003 \(ECONNREFUSED\).*Listen for Xdebug/),
+    });
+    expect(describePoolEvent({ type: 'debugger-ready', debugger: debuggerSnapshot() })[0]?.text).toMatch(
+      /^Xdebug 3\.2\.0: requests can be debugged through the pool's relay \(IDE at 127\.0\.0\.1:9003\)/,
+    );
   });
 });
 
@@ -215,8 +246,14 @@ describe('the settings', () => {
     expect(good).toMatchObject({ settings: { xdebug: 'on', debugClient: '[::1]:9000' }, problems: [] });
     const bad = readSettings(reader({ xdebug: 'yes', debugClient: 'localhost' }));
     expect(bad.settings).toMatchObject({ xdebug: 'auto', debugClient: '127.0.0.1:9003' });
-    expect(bad.problems).toEqual(['fastcgiPool.xdebug must be "off", "auto" or "on"; using "auto"', expect.stringMatching(/^fastcgiPool\.debugClient: debug client "localhost" is not HOST:PORT/)]);
+    expect(bad.problems).toEqual([
+      'fastcgiPool.xdebug must be "off", "auto" or "on"; using "auto"',
+      expect.stringMatching(/^fastcgiPool\.debugClient: debug client "localhost" is not HOST:PORT/),
+    ]);
     // Empty: the ini's xdebug.client_host/client_port decide (the engine's null).
-    expect(toServerOptions(readSettings(reader({ debugClient: '' })).settings, '/ws/app', 8080, null).pool).toMatchObject({ xdebug: 'auto', debugClient: null });
+    expect(toServerOptions(readSettings(reader({ debugClient: '' })).settings, '/ws/app', 8080, null).pool).toMatchObject({
+      xdebug: 'auto',
+      debugClient: null,
+    });
   });
 });

@@ -44,7 +44,7 @@ afterEach(async () => {
   vi.useRealTimers();
 });
 
-describe('--xdebug and the workers\' arguments', () => {
+describe("--xdebug and the workers' arguments", () => {
   it('off: no relay, no arguments, and "Debug Next Request" says the debugger is off', async () => {
     const debuggerHost = new FakeDebuggerHost();
     const { pool, host } = await start({ xdebug: 'off' }, debuggerHost);
@@ -57,18 +57,38 @@ describe('--xdebug and the workers\' arguments', () => {
   });
 
   it('on with Xdebug installed but not loaded: asks php-cgi first, loads it with -d, and points every worker at the relay', async () => {
-    const { pool, host, relay, events } = await start({ minWorkers: 2, maxWorkers: 2, ini: { 'xdebug.trigger_value': 'secret' }, debugClient: '10.0.0.5:9000' });
+    const { pool, host, relay, events } = await start({
+      minWorkers: 2,
+      maxWorkers: 2,
+      ini: { 'xdebug.trigger_value': 'secret' },
+      debugClient: '10.0.0.5:9000',
+    });
     expect(relay.ide).toEqual({ host: '10.0.0.5', port: 9000 });
     const expected = [
-      '-d', 'zend_extension=xdebug',
-      '-d', 'xdebug.mode=debug',
-      '-d', 'xdebug.start_with_request=trigger',
-      '-d', 'xdebug.client_host=127.0.0.1',
-      '-d', `xdebug.client_port=${relay.port}`,
-      '-d', 'xdebug.discover_client_host=0',
+      '-d',
+      'zend_extension=xdebug',
+      '-d',
+      'xdebug.mode=debug',
+      '-d',
+      'xdebug.start_with_request=trigger',
+      '-d',
+      'xdebug.client_host=127.0.0.1',
+      '-d',
+      `xdebug.client_port=${relay.port}`,
+      '-d',
+      'xdebug.discover_client_host=0',
     ];
     expect(host.launchArgs).toEqual([expected, expected]);
-    expect(pool.snapshot().debugger).toEqual({ status: 'enabled', xdebug: 'loadable', version: '3.2.0', reason: null, ide: '10.0.0.5:9000', relayPort: relay.port, armed: null, notes: [] });
+    expect(pool.snapshot().debugger).toEqual({
+      status: 'enabled',
+      xdebug: 'loadable',
+      version: '3.2.0',
+      reason: null,
+      ide: '10.0.0.5:9000',
+      relayPort: relay.port,
+      armed: null,
+      notes: [],
+    });
     expect(eventsOf(events, 'debugger-ready')).toHaveLength(1);
     // The trigger carries the user's trigger value.
     pool.debugger.arm();
@@ -79,18 +99,28 @@ describe('--xdebug and the workers\' arguments', () => {
     const debuggerHost = new FakeDebuggerHost();
     debuggerHost.availability = { kind: 'missing', detail: "Failed loading Zend extension 'xdebug'" };
     const pool = startFakePool({ xdebug: 'on' }, new FakeHost(), debuggerHost);
-    const failure = await settle(pool.then(() => null, (error: unknown) => error));
+    const failure = await settle(
+      pool.then(
+        () => null,
+        (error: unknown) => error,
+      ),
+    );
     expect(failure).toBeInstanceOf(PoolUnavailableError);
     expect(failure).toMatchObject({ option: 'xdebug' });
-    expect((failure as Error).message).toMatch(/php-cgi has no Xdebug \(Failed loading Zend extension 'xdebug'\)\. To debug requests, .*sudo apt-get install php-xdebug.*pecl install xdebug.*set it to auto/);
+    expect((failure as Error).message).toMatch(
+      /php-cgi has no Xdebug \(Failed loading Zend extension 'xdebug'\)\. To debug requests, .*sudo apt-get install php-xdebug.*pecl install xdebug.*set it to auto/,
+    );
     expect(debuggerHost.relay?.closed).toBe(true);
   });
 
   it('a --debug-client that is not HOST:PORT is refused before anything starts, naming the option', async () => {
-    await expect(startFakePool({ xdebug: 'on', debugClient: 'localhost' })).rejects.toMatchObject({ option: 'debugClient', message: expect.stringMatching(/is not HOST:PORT/) });
+    await expect(startFakePool({ xdebug: 'on', debugClient: 'localhost' })).rejects.toMatchObject({
+      option: 'debugClient',
+      message: expect.stringMatching(/is not HOST:PORT/),
+    });
   });
 
-  it('auto: the first worker starts with the relay\'s settings but without loading Xdebug, and php-cgi is asked only once it serves', async () => {
+  it("auto: the first worker starts with the relay's settings but without loading Xdebug, and php-cgi is asked only once it serves", async () => {
     const debuggerHost = new FakeDebuggerHost();
     debuggerHost.holdDetection = true;
     const { pool, host, relay } = await start({ xdebug: 'auto' }, debuggerHost);
@@ -103,7 +133,12 @@ describe('--xdebug and the workers\' arguments', () => {
     debuggerHost.answer();
     await vi.advanceTimersByTimeAsync(0);
     // Installed but not loaded by php-cgi: auto runs without it, says why, and frees the relay's port.
-    expect(pool.snapshot().debugger).toMatchObject({ status: 'unavailable', xdebug: 'loadable', relayPort: null, reason: 'Xdebug 3.2.0 is installed but php-cgi does not load it' });
+    expect(pool.snapshot().debugger).toMatchObject({
+      status: 'unavailable',
+      xdebug: 'loadable',
+      relayPort: null,
+      reason: 'Xdebug 3.2.0 is installed but php-cgi does not load it',
+    });
     expect(relay.closed).toBe(true);
     expect(() => pool.debugger.arm()).toThrow(/set xdebug to "on" to load it/);
   });
@@ -117,17 +152,19 @@ describe('--xdebug and the workers\' arguments', () => {
     expect(relay.closed).toBe(false);
   });
 
-  it('the relay accepts only our workers\' pids', async () => {
+  it("the relay accepts only our workers' pids", async () => {
     const { pool, relay, events } = await start({});
     const ours = pool.snapshot().workers[0]?.pid as number;
     expect(relay.connect(ours)).toBe(true);
     expect(relay.connect(ours + 10_000)).toBe(false);
-    expect(eventsOf(events, 'debug-relay').map((e) => e.event)).toEqual([{ type: 'rejected', pid: ours + 10_000, reason: `pid ${ours + 10_000} is not one of the pool's workers` }]);
+    expect(eventsOf(events, 'debug-relay').map((e) => e.event)).toEqual([
+      { type: 'rejected', pid: ours + 10_000, reason: `pid ${ours + 10_000} is not one of the pool's workers` },
+    ]);
   });
 });
 
 describe('a lease in a debug session', () => {
-  it('busy ⇄ paused with the breakpoint\'s file and line; counts.paused; the holder is told when the session starts and ends', async () => {
+  it("busy ⇄ paused with the breakpoint's file and line; counts.paused; the holder is told when the session starts and ends", async () => {
     const { pool, relay, events } = await start({});
     const holder = new FakeHolder();
     const lease = lend(pool, holder);
@@ -219,7 +256,7 @@ describe('a lease in a debug session', () => {
     expect(pool.snapshot().findings.map((f) => f.kind)).toEqual(['holder-gone']);
   });
 
-  it('a worker that dies while paused: defunct-busy as usual, and the relay\'s late word about it is harmless', async () => {
+  it("a worker that dies while paused: defunct-busy as usual, and the relay's late word about it is harmless", async () => {
     const { pool, host, relay } = await start({});
     const holder = new FakeHolder();
     const lease = lend(pool, holder);
