@@ -299,9 +299,9 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     this.maintenanceTimer = null;
     this.reconciler.stopScanning();
     this.spawner.cancelThrottle();
-    this.deadlines.stop();
-    // Paused requests run on without the debugger and finish, rather than wait for SIGKILL.
+    // Paused requests run on without the debugger and finish, rather than wait for SIGKILL (their deadlines resume, then stop).
     const debuggerStopped = this.debugging.stop();
+    this.deadlines.stop();
     this.queue.rejectAll(new PoolUnavailableError('the pool is stopping'));
     this.findings.resolveAll(null, 'pool-stopped', 'the pool stopped');
     for (const worker of this.allWorkers()) {

@@ -372,6 +372,8 @@ describe('"Debug Next Request" and "Stop Debugging Requests"', () => {
     relay.pause(lease.workerPid as number, '/srv/x.php', 3);
     await settle(pool.stop());
     expect(relay.closed).toBe(true);
+    // The paused lease's deadline resumed as its session ended, and stopped with the pool: no timer is left.
+    expect(vi.getTimerCount()).toBe(0);
     const order = events.filter((e) => (e.type === 'worker-debug' && e.debug === null) || e.type === 'lease-revoked').map((e) => e.type);
     expect(order[0]).toBe('worker-debug');
   });
