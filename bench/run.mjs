@@ -1,6 +1,12 @@
 #!/usr/bin/env node
 // npm run bench [-- --quick] [--workers 4] [--seconds 10] [--targets nginx,apache,ours]
 //               [--no-install] [--no-micro] [--no-docs | --write-docs] [--json FILE]
+//               [--ours-args="ARGS"] [--variant "LABEL=ARGS"]... [--scenarios hello@8,...]
+//
+// --ours-args gives `fastcgi-pool serve` extra arguments; each --variant adds
+// a target that is ours with other arguments, measured in the same run
+// (e.g. --ours-args="--xdebug off" --variant "xdebug on=--xdebug on"; an
+// argument that starts with a dash needs the = form).
 //
 // Macro benchmark: nginx + php-fpm (pm static), apache (mpm event) + mod_fcgid
 // and `fastcgi-pool serve`, each with N PHP workers, on the same PHP app,
@@ -44,8 +50,29 @@ const { values: opt } = parseArgs({
     'compare-label': { type: 'string', default: 'fastcgi-pool + proposals' },
     // The micro-benchmarks again against another engine build (bench/lib/buildengine.mjs).
     'compare-engine': { type: 'string' },
+    // Extra `serve` arguments for ours, and more targets that are ours with other arguments.
+    'ours-args': { type: 'string' },
+    variant: { type: 'string', multiple: true },
+    scenarios: { type: 'string' },
   },
 });
+/** "--xdebug on -d a=b" → ['--xdebug', 'on', '-d', 'a=b'] (no quoting: bench arguments have no spaces). */
+const splitArgs = (text) => (text ?? '').split(/\s+/).filter(Boolean);
+if (opt['ours-args']) {
+  const extraArgs = splitArgs(opt['ours-args']);
+  const base = TARGETS.ours.start;
+  TARGETS.ours = { label: `fastcgi-pool ${extraArgs.join(' ')}`, start: (o) => base({ ...o, extraArgs }) };
+}
+const variantIds = [];
+for (const [i, spec] of (opt.variant ?? []).entries()) {
+  const eq = spec.indexOf('=');
+  if (eq <= 0) throw new Error(`--variant takes LABEL=ARGS, got "${spec}"`);
+  const extraArgs = splitArgs(spec.slice(eq + 1));
+  const id = `variant${i + 1}`;
+  const start = TARGETS.ours.start;
+  TARGETS[id] = { label: `fastcgi-pool ${spec.slice(0, eq)}`, start: (o) => start({ ...o, extraArgs: [...(o.extraArgs ?? []), ...extraArgs] }) };
+  variantIds.push(id);
+}
 if (opt['compare-cli']) {
   const cli = resolve(opt['compare-cli']);
   TARGETS.proposed = { label: opt['compare-label'], start: (o) => TARGETS.ours.start({ ...o, cli }) };
@@ -58,6 +85,7 @@ const coldTrials = Number(opt['cold-trials'] ?? (quick ? 1 : 3));
 const wrkThreads = Number(opt['wrk-threads']);
 const targetIds = opt.targets.split(',').map((s) => s.trim()).filter(Boolean);
 if (opt['compare-cli'] && !targetIds.includes('proposed')) targetIds.push('proposed');
+for (const id of variantIds) if (!targetIds.includes(id)) targetIds.push(id);
 for (const id of targetIds) if (!TARGETS[id]) throw new Error(`unknown target ${id}; known: ${Object.keys(TARGETS).join(', ')}`);
 const writeDocs = opt['write-docs'] || (!quick && !opt['no-docs'] && ['nginx', 'apache', 'ours'].every((id) => targetIds.includes(id)));
 
@@ -80,9 +108,13 @@ const HEADLINE = [
   { key: 'static@64', page: 'static', c: 64, metric: 'rps', label: 'static 100 KB c=64 req/s' },
   { key: 'hello@64', page: 'hello', c: 64, metric: 'p99ms', label: 'hello c=64 p99 ms' },
 ];
-const scenarios = quick
+const allScenarios = quick
   ? [...new Map(HEADLINE.map((h) => [h.key, { page: h.page, c: h.c, key: h.key }])).values()]
   : Object.keys(PAGES).flatMap((page) => [1, 8, 64].map((c) => ({ page, c, key: `${page}@${c}` })));
+// --scenarios hello@8,json@8: only these (e.g. to repeat one comparison several times).
+const onlyScenarios = opt.scenarios ? opt.scenarios.split(',').map((s) => s.trim()) : null;
+const scenarios = onlyScenarios ? onlyScenarios.map((key) => ({ page: key.split('@')[0], c: Number(key.split('@')[1]), key })) : allScenarios;
+for (const s of scenarios) if (!PAGES[s.page] || !(s.c > 0)) throw new Error(`--scenarios: unknown scenario ${s.key} (PAGE@C, e.g. hello@8)`);
 
 function versions() {
   const first = (cmd, args) => {

@@ -20,7 +20,7 @@ import { BAR_KINDS, findingRows, headline, timeline, workerRows, type FindingRow
 import { h, replaceChildren, setClass, setText } from './dom';
 import { FINDING_KINDS, findingSeverity } from '../src/shared/findings';
 import { describePlatform, platformLabel } from '../src/shared/platform';
-import { describeExit, formatClock, formatDuration, formatRequest, plural } from '../src/shared/text';
+import { describeExit, formatClock, formatDuration, formatRequest, pausedAt, plural } from '../src/shared/text';
 import { KIND_LABELS, basename, formatRate } from './format';
 import { Timeline } from './timeline';
 import { DataGrid, button, chip, countBadge, dropdown, link, setFlag, setLabel, type GridColumn } from './ui';
@@ -306,7 +306,8 @@ export class DashboardApp {
     const figures = headline(snapshot, now);
     const transitional = [figures.starting ? `${figures.starting} starting` : '', figures.draining ? `${figures.draining} draining` : ''].filter(Boolean).join(', ');
     this.figure('idle', String(figures.idle), transitional || `of ${figures.maxWorkers} max`);
-    this.figure('busy', String(figures.busy), figures.defunct ? `${figures.defunct} defunct` : '', figures.defunct > 0);
+    const busyDetail = [figures.paused ? `${figures.paused} paused in the debugger` : '', figures.defunct ? `${figures.defunct} defunct` : ''].filter(Boolean).join(', ');
+    this.figure('busy', String(figures.busy), busyDetail, figures.defunct > 0);
     this.figure('error', String(figures.error), snapshot.recentExits.length ? `${plural(snapshot.recentExits.length, 'recent exit')}` : '', figures.error > 0);
     this.figure('rps', formatRate(figures.requestsPerSecond), 'last minute');
     const samples = figures.latency.count ? `${plural(figures.latency.count, 'request')}, last minute` : 'no requests in the last minute';
@@ -360,7 +361,28 @@ export class DashboardApp {
         },
       },
       { title: 'PID', width: '72px', numeric: true, hideBelow: NARROW_GRID_PX, text: (row) => (row.pid === null ? '…' : row.servingPid ? `${row.pid} → ${row.servingPid}` : String(row.pid)) },
-      { title: 'State', width: 'minmax(72px, 1.2fr)', text: (row) => (row.exitReason && (row.state === 'error' || row.state === 'draining') ? `${row.state} (${row.exitReason})` : row.state) },
+      {
+        title: 'State',
+        width: 'minmax(96px, 1.4fr)',
+        update: (cell, row, first) => {
+          if (first) {
+            // A paused worker's breakpoint is a link to its line; every other state is text.
+            cell.append(
+              h('span', { class: 'state-text' }),
+              link('', () => {
+                const debug = current(cell)?.debug;
+                if (debug?.file) this.send({ type: 'openScript', path: debug.file, ...(debug.line !== null ? { line: debug.line } : {}) });
+              }, undefined, 'breakpoint-link'),
+            );
+          }
+          const [text, anchor] = Array.from(cell.children) as HTMLElement[];
+          const paused = row.state === 'paused' && row.debug !== null;
+          setFlag(text!, 'hidden', paused);
+          setFlag(anchor!, 'hidden', !paused);
+          if (paused && row.debug) setLabel(anchor!, pausedAt(row.debug), `Open ${row.debug.file ?? '?'} at line ${row.debug.line ?? '?'}`);
+          else setText(text!, stateText(row));
+        },
+      },
       { title: 'Accesses', width: '112px', numeric: true, hideBelow: WIDE_GRID_PX, text: (row) => String(row.accesses) },
       { title: 'Age', width: '104px', numeric: true, hideBelow: WIDE_GRID_PX, text: (row) => formatDuration(row.ageMs) },
       {
@@ -491,7 +513,15 @@ function rowClasses(row: WorkerRow): string[] {
   const classes: string[] = [];
   if (row.defunct) classes.push('defunct');
   if (row.leaseStuck) classes.push('stuck');
+  if (row.state === 'paused') classes.push('paused');
   return classes;
+}
+
+/** The State column: the state, why it is leaving, or that it runs under the debugger. */
+function stateText(row: WorkerRow): string {
+  if (row.exitReason && (row.state === 'error' || row.state === 'draining')) return `${row.state} (${row.exitReason})`;
+  if (row.state === 'busy' && row.debug !== null && row.debug.ide === 'connected') return 'busy (debugging)';
+  return row.state;
 }
 
 function heldText(row: FindingRow): string {

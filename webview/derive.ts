@@ -4,7 +4,7 @@
  * percentiles, layout), not pool logic: nothing here decides what the pool
  * does.
  */
-import type { Finding, LeaseHistoryEntry, LeaseSnapshot, PoolSnapshot, WorkerSnapshot, WorkerState } from '../src/pool/types';
+import type { Finding, LeaseHistoryEntry, LeaseSnapshot, PoolSnapshot, WorkerDebug, WorkerSnapshot, WorkerState } from '../src/pool/types';
 
 /** Rates and latencies are over the last minute. */
 export const RATE_WINDOW_MS = 60_000;
@@ -68,6 +68,8 @@ export function latency(history: readonly LeaseHistoryEntry[], now: number, wind
 export interface Headline {
   readonly idle: number;
   readonly busy: number;
+  /** Busy workers stopped at a breakpoint (not in `busy`). */
+  readonly paused: number;
   readonly error: number;
   readonly starting: number;
   readonly draining: number;
@@ -88,6 +90,8 @@ export function headline(snapshot: PoolSnapshot, now: number): Headline {
   return {
     idle: snapshot.counts.idle,
     busy: snapshot.counts.busy,
+    // A snapshot from an engine older than the debugger has no such count.
+    paused: snapshot.counts.paused ?? 0,
     error: snapshot.counts.error,
     starting: snapshot.counts.starting,
     draining: snapshot.counts.draining,
@@ -319,6 +323,8 @@ export interface WorkerRow {
   readonly leaseStuck: boolean;
   readonly openFindings: number;
   readonly exitReason: string | null;
+  /** Its step-debugging session: paused at file:line, running, stopping; null without one. */
+  readonly debug: WorkerDebug | null;
 }
 
 export function workerRows(snapshot: PoolSnapshot, now: number): WorkerRow[] {
@@ -337,6 +343,7 @@ export function workerRows(snapshot: PoolSnapshot, now: number): WorkerRow[] {
     leaseStuck: w.lease !== null && (w.defunct || stuckLeases.has(w.lease.id)),
     openFindings: w.findingIds.length,
     exitReason: w.exitReason,
+    debug: w.debug ?? null,
   }));
 }
 

@@ -315,7 +315,7 @@ export function shebangNodeArgs(cli) {
   return at < 0 ? [] : words.slice(at + 1);
 }
 
-async function startOurs({ app, workers, probe = '/hello.php', nodeArgs = [], env = {}, cli = join(REPO, 'dist/cli.js') }) {
+async function startOurs({ app, workers, probe = '/hello.php', nodeArgs = [], env = {}, cli = join(REPO, 'dist/cli.js'), extraArgs = [] }) {
   if (!existsSync(cli)) throw new Error('dist/cli.js is missing: run npm run build');
   nodeArgs = [...shebangNodeArgs(cli), ...nodeArgs];
   const port = await freePort();
@@ -328,7 +328,7 @@ async function startOurs({ app, workers, probe = '/hello.php', nodeArgs = [], en
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
-    [...nodeArgs, cli, 'serve', app, '--port', String(port), '--min-workers', String(workers), '--max-workers', String(workers), '--quiet'],
+    [...nodeArgs, cli, 'serve', app, '--port', String(port), '--min-workers', String(workers), '--max-workers', String(workers), '--quiet', ...extraArgs],
     { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv },
   );
   const log = collect(child, 'fastcgi-pool');

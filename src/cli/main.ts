@@ -10,6 +10,7 @@ import { isIgnoredForLiveReload } from '../shared/liveReload';
 import { describePlatform, platformLabel } from '../shared/platform';
 import { explainOptionError, OptionError } from '../shared/options';
 import { describeExit, plural } from '../shared/text';
+import { debuggerLine, debugEventLine } from './debugLines';
 import { parseServeArgs, usage, UsageError, type ServeOptions } from './options';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad usage or configuration. */
@@ -72,6 +73,8 @@ async function serve(options: ServeOptions): Promise<number> {
         leakPolicy: options.leakPolicy,
         scanIntervalMs: options.scanIntervalMs,
         parentDeathSignal: options.parentDeathSignal,
+        xdebug: options.xdebug,
+        debugClient: options.debugClient,
       },
       gateway: {
         host: options.host,
@@ -114,6 +117,9 @@ async function serve(options: ServeOptions): Promise<number> {
   const project = detected ? resolve(options.documentRoot) : DOCUMENT_ROOT_CANDIDATES.includes(basename(root)) ? dirname(root) : root;
   const watcher = options.liveReload ? watchForLiveReload(server, project) : null;
   if (snapshot.platform && !options.quiet) process.stderr.write(`platform: ${platformLabel(snapshot.platform)}; ${describePlatform(snapshot.platform).join('; ')}\n`);
+  statusUrl = `${server.url}${server.gateway.options.statusPath.slice(1)}`;
+  // With --xdebug on the decision is made before the pool serves; with auto it follows (a debugger-ready event).
+  if (snapshot.debugger.status !== 'detecting') reportPoolEvent({ type: 'debugger-ready', debugger: snapshot.debugger });
 
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
@@ -193,9 +199,24 @@ function catchStopSignals(): StopSignals {
   return state;
 }
 
+/** The status URL once serving (the debugger's lines name the control beside it). */
+let statusUrl: string | null = null;
+
 /** One readable line on stderr for the pool events a developer must see. */
 function reportPoolEvent(event: PoolEvent): void {
   switch (event.type) {
+    case 'debugger-ready': {
+      const line = statusUrl === null ? null : debuggerLine(event.debugger, statusUrl);
+      if (line) process.stderr.write(`${line}\n`);
+      break;
+    }
+    case 'worker-debug':
+    case 'debug-relay':
+    case 'debug-armed': {
+      const line = debugEventLine(event);
+      if (line) process.stderr.write(`${line}\n`);
+      break;
+    }
     case 'worker-exited':
       if (event.reason === 'crashed') {
         process.stderr.write(`worker ${event.workerId} (pid ${event.pid}) ${describeExit(event.exit)} after ${plural(event.accesses, 'request')}\n`);

@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import { DebugClientSyntaxError, parseDebugClient } from '../dbgp/debugClient';
+import { XDEBUG_SETTINGS, type XdebugSetting } from '../dbgp/xdebugArgs';
 import { OPTIONS, type OptionId, type OptionSpec } from '../shared/options';
 
 /** The parsed `fastcgi-pool serve` command line. */
@@ -30,6 +32,9 @@ export interface ServeOptions {
   liveReload: boolean;
   /** The document root was not given: it was detected in the current folder (public/, web/, htdocs/ or the folder itself). */
   documentRootDetected: boolean;
+  xdebug: XdebugSetting;
+  /** `HOST:PORT` as given; null: the ini's `xdebug.client_host`/`client_port`, else 127.0.0.1:9003. */
+  debugClient: string | null;
   quiet: boolean;
 }
 
@@ -91,6 +96,13 @@ Options:
   --leak-policy P         reclaim${isDefaultPolicy('reclaim')}: end a leaked lease, replace the worker;
                           keep${isDefaultPolicy('keep')}: leave the worker marked on the busy list to inspect it
   --scan-interval T       how often the lists are checked against the OS (default ${cliDefault('scanInterval')})
+  --xdebug MODE           step debugging: off, auto or on (default ${cliDefault('xdebug')}); auto uses Xdebug
+                          when php-cgi loads it by itself, on loads it for the workers
+                          (and fails without it). A request paused at a breakpoint is
+                          never timed out; POST /.fastcgi-pool/debug-next[?path=GLOB]
+                          triggers the debugger for the next request
+  --debug-client H:P      where the IDE listens, e.g. PHP Debug in VS Code (default:
+                          xdebug.client_host/port of -d, else ${cliDefault('debugClient')})
   --no-pdeathsig          do not tie workers to this process's life (setpriv); the
                           state-dir registry is then the only cleanup after a crash
   --node-http             parse every request with Node's HTTP server (slower); by
@@ -136,6 +148,8 @@ export function parseServeArgs(argv: readonly string[], cwd: string): ServeOptio
         'no-pdeathsig': { type: 'boolean' },
         'node-http': { type: 'boolean' },
         'live-reload': { type: 'boolean' },
+        xdebug: { type: 'string' },
+        'debug-client': { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -155,6 +169,17 @@ export function parseServeArgs(argv: readonly string[], cwd: string): ServeOptio
   const env = pairs(values.env, o.env.flag);
   const leakPolicy = values['leak-policy'] ?? o.leakPolicy.default;
   if (leakPolicy !== 'reclaim' && leakPolicy !== 'keep') throw new UsageError(`${o.leakPolicy.flag} is reclaim or keep, got "${leakPolicy}"`);
+  const xdebug = (values.xdebug ?? o.xdebug.default).trim().toLowerCase();
+  if (!(XDEBUG_SETTINGS as readonly string[]).includes(xdebug)) throw new UsageError(`${o.xdebug.flag} is ${XDEBUG_SETTINGS.join(', ')}, got "${values.xdebug}"`);
+  const debugClient = values['debug-client'] ?? null;
+  if (debugClient !== null) {
+    try {
+      parseDebugClient(debugClient);
+    } catch (error) {
+      if (error instanceof DebugClientSyntaxError) throw new UsageError(`${o.debugClient.flag}: ${error.message}`);
+      throw error;
+    }
+  }
   const frontController = values['front-controller'] ?? cliDefault('frontController');
   if (frontController !== 'none' && !frontController.startsWith('/')) {
     throw new UsageError(`${o.frontController.flag} must be a path starting with /, or "none", got "${frontController}"`);
@@ -184,6 +209,8 @@ export function parseServeArgs(argv: readonly string[], cwd: string): ServeOptio
     parentDeathSignal: !(values['no-pdeathsig'] ?? false),
     nodeHttp: values['node-http'] ?? false,
     liveReload: values['live-reload'] ?? OPTIONS.liveReload.default,
+    xdebug: xdebug as XdebugSetting,
+    debugClient,
     quiet: values.quiet ?? false,
   };
 }

@@ -8,10 +8,12 @@ import type { PoolStatus } from './poolManager';
  *
  * ```
  * pool.<status>                      status: stopped | starting | running | stopping | failed
- * group.<list>                       list:   busy | idle | starting | draining | error
- * worker.<state>[.lease][.finding]   state:  starting | idle | busy | draining | error
+ * group.<list>                       list:   busy | paused | idle | starting | draining | error
+ * worker.<state>[.lease][.finding][.debug]
+ *                                    state:  starting | idle | busy | paused | draining | error
  *                                    .lease    it holds a lease (Release Lease, Reveal Request, Copy as curl)
  *                                    .finding  it has an open finding (marked in the tree, quick fixes)
+ *                                    .debug    it is in a step-debugging session (Stop Debugging Requests)
  * lease.<field>                      field:  request | script | client | age  (a busy worker's lease details)
  * ```
  *
@@ -26,8 +28,8 @@ export type GroupKind = WorkerState;
 export type LeaseField = 'request' | 'script' | 'client' | 'age';
 
 export const POOL_STATUSES: readonly PoolStatus[] = ['stopped', 'starting', 'running', 'stopping', 'failed'];
-export const GROUP_KINDS: readonly GroupKind[] = ['busy', 'idle', 'starting', 'draining', 'error'];
-export const WORKER_STATES: readonly WorkerState[] = ['starting', 'idle', 'busy', 'draining', 'error'];
+export const GROUP_KINDS: readonly GroupKind[] = ['busy', 'paused', 'idle', 'starting', 'draining', 'error'];
+export const WORKER_STATES: readonly WorkerState[] = ['starting', 'idle', 'busy', 'paused', 'draining', 'error'];
 export const LEASE_FIELDS: readonly LeaseField[] = ['request', 'script', 'client', 'age'];
 
 export function poolContext(status: PoolStatus): string {
@@ -38,8 +40,8 @@ export function groupContext(kind: GroupKind): string {
   return `group.${kind}`;
 }
 
-export function workerContext(state: WorkerState, flags: { lease: boolean; finding: boolean }): string {
-  return `worker.${state}${flags.lease ? '.lease' : ''}${flags.finding ? '.finding' : ''}`;
+export function workerContext(state: WorkerState, flags: { lease: boolean; finding: boolean; debug?: boolean }): string {
+  return `worker.${state}${flags.lease ? '.lease' : ''}${flags.finding ? '.finding' : ''}${flags.debug ? '.debug' : ''}`;
 }
 
 export function leaseContext(field: LeaseField): string {
@@ -50,7 +52,7 @@ export function leaseContext(field: LeaseField): string {
 export function allContextValues(): string[] {
   const values = [...POOL_STATUSES.map(poolContext), ...GROUP_KINDS.map(groupContext), ...LEASE_FIELDS.map(leaseContext)];
   for (const state of WORKER_STATES) {
-    for (const lease of [false, true]) for (const finding of [false, true]) values.push(workerContext(state, { lease, finding }));
+    for (const lease of [false, true]) for (const finding of [false, true]) for (const debug of [false, true]) values.push(workerContext(state, { lease, finding, debug }));
   }
   return values;
 }

@@ -11,6 +11,7 @@ import { FindingQuickFixes } from './diagnostics/quickFixes';
 import { DisposableStore } from './disposables';
 import { CONFIG_SECTION, LOG_CHANNEL_NAME, WORKER_LOG_SCHEME } from './ids';
 import { LogProjection, WorkerLogStore } from './log';
+import { PhpDebugSessions } from './phpDebug';
 import { PoolManager } from './poolManager';
 import { stopRegisteredWorker } from '../platform/workerRegistry';
 import { explainBusyPort } from './busyPort';
@@ -79,6 +80,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const dashboards = store.add(new DashboardSources(pools, { view, actions }));
   store.add(registerDashboardSerializer(context, (key) => dashboards.sourceForKey(key), log));
   store.add({ dispose: () => DashboardPanel.disposeAll() });
+  const phpDebug = store.add(new PhpDebugSessions());
   const commands = registerCommands({
     manager: pools,
     view,
@@ -88,6 +90,7 @@ export function activate(context: vscode.ExtensionContext): void {
     extensionContext: context,
     dashboardSourceFor: (pool) => dashboards.sourceFor(pool),
     phpCgi,
+    phpDebug,
   });
   for (const registration of commands) store.add(registration);
 

@@ -1,5 +1,5 @@
 import type { LeaseSnapshot, WorkerSnapshot } from '../pool/types';
-import { exitSummary, formatDuration, formatRequest, formatWholeDuration } from '../shared/text';
+import { exitSummary, formatDuration, formatRequest, formatWholeDuration, pausedAt } from '../shared/text';
 
 /**
  * Text only the editor shows (tree labels, curl lines, Markdown), kept apart
@@ -14,14 +14,22 @@ export function workerLabel(worker: Pick<WorkerSnapshot, 'id' | 'pid'>): string 
 
 /**
  * The tree's live detail for a worker: a busy one's request and lease age
- * (`GET /slow?ms=3000 · 2.3 s`), an idle one's idle time and accesses
+ * (`GET /slow?ms=3000 · 2.3 s`), a paused one's breakpoint first
+ * (`paused at Controller.php:42 · GET /orders · 1 min 05 s`), an idle one's idle time and accesses
  * (`idle 12 s · 5 req`), otherwise what it is doing.
  */
 export function workerDescription(worker: WorkerSnapshot, now: number): string {
   const lease = worker.lease;
   switch (worker.state) {
-    case 'busy':
-      return lease ? `${formatRequest(lease)} · ${formatDuration(now - lease.acquiredAt)}` : `busy · ${worker.accesses} req`;
+    case 'busy': {
+      // In a debug session (running between breakpoints, or ending): no timeout runs, and it says so.
+      const debugging = worker.debug !== null && worker.debug.ide === 'connected' ? 'debugging · ' : '';
+      return lease ? `${debugging}${formatRequest(lease)} · ${formatDuration(now - lease.acquiredAt)}` : `${debugging}busy · ${worker.accesses} req`;
+    }
+    case 'paused': {
+      const where = worker.debug ? pausedAt(worker.debug) : 'paused';
+      return lease ? `${where} · ${formatRequest(lease)} · ${formatDuration(now - lease.acquiredAt)}` : where;
+    }
     case 'idle':
       return `idle ${formatWholeDuration(now - worker.lastActiveAt)} · ${worker.accesses} req`;
     case 'starting':

@@ -20,6 +20,8 @@ export const Commands = {
   openWorkerLog: 'fastcgiPool.worker.openLog',
   copyPid: 'fastcgiPool.worker.copyPid',
   detectPhpCgi: 'fastcgiPool.detectPhpCgi',
+  debugNextRequest: 'fastcgiPool.debugNextRequest',
+  stopDebugging: 'fastcgiPool.stopDebugging',
 } as const;
 
 /** One of our contributed command ids. */
@@ -54,6 +56,13 @@ export const LOG_CHANNEL_NAME = 'FastCGI Pool';
 
 /** The scheme of the read-only per-worker log documents. */
 export const WORKER_LOG_SCHEME = 'fastcgi-pool-log';
+
+/** PHP Debug (the Xdebug adapter most VS Code PHP users run): its id, its debug type and its listening configuration's name. */
+export const PHP_DEBUG = {
+  extensionId: 'xdebug.php-debug',
+  debugType: 'php',
+  listenConfigurationName: 'Listen for Xdebug',
+} as const;
 
 /** The settings section. */
 export const CONFIG_SECTION = 'fastcgiPool';

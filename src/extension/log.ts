@@ -64,8 +64,50 @@ export function describePoolEvent(event: PoolEvent): LogLine[] {
       const resolution = event.finding.resolution;
       return line('info', `finding ${event.finding.id} (${event.finding.kind}) resolved${resolution ? `: ${resolution.how}${resolution.detail ? ` — ${resolution.detail}` : ''}` : ''}`, event.finding.workerId);
     }
+    case 'worker-debug':
+    case 'debugger-ready':
+    case 'debug-armed':
+    case 'debug-relay':
+      return describeDebugEvent(event);
     default:
       return [];
+  }
+}
+
+/** The step debugger's events (see README, "Debugging with Xdebug"). */
+function describeDebugEvent(event: Extract<PoolEvent, { type: 'worker-debug' | 'debugger-ready' | 'debug-armed' | 'debug-relay' }>): LogLine[] {
+  const line = (level: LogLevel, text: string, workerId: string | null = null): LogLine[] => [{ level, text, workerId }];
+  switch (event.type) {
+    case 'worker-debug': {
+      const d = event.debug;
+      if (d === null) return line('debug', `worker ${event.workerId}: debug session over`, event.workerId);
+      if (d.state === 'paused' && d.ide === 'connected') return line('info', `worker ${event.workerId} (pid ${event.pid}) paused at ${d.file ?? '?'}:${d.line ?? '?'}; its timeouts wait`, event.workerId);
+      return line('trace', `worker ${event.workerId} debug ${d.state}${d.ide === 'unreachable' ? ' (IDE unreachable)' : ''}`, event.workerId);
+    }
+    case 'debugger-ready': {
+      const d = event.debugger;
+      if (d.status === 'enabled') return line('info', `Xdebug ${d.version ?? ''}: requests can be debugged through the pool's relay (IDE at ${d.ide}): "FastCGI: Debug Next Request"${d.notes.length ? `; ${d.notes.join('; ')}` : ''}`);
+      return line('info', `step debugging ${d.status}${d.reason ? `: ${d.reason}` : ''}`);
+    }
+    case 'debug-armed':
+      return event.armed ? line('info', `the next request${event.armed.pattern ? ` matching ${event.armed.pattern}` : ''} will be debugged`) : line('debug', 'debug next request: disarmed');
+    case 'debug-relay': {
+      const e = event.event;
+      switch (e.type) {
+        case 'ide-unreachable':
+          return line('warn', `no debugger listens at ${e.ide} (${e.error}): pid ${e.pid}'s request ran without it. Start PHP Debug's "Listen for Xdebug", or check fastcgiPool.debugClient`);
+        case 'ide-silent':
+          return line('warn', `the debugger said nothing for ${e.silentMs} ms: pid ${e.pid}'s request runs on without it`);
+        case 'session-started':
+          return line('debug', `debug session of pid ${e.pid} started (${e.script ?? '?'})`);
+        case 'session-ended':
+          return line('debug', `debug session of pid ${e.pid} ended after ${e.durationMs} ms (${e.reason}; ${e.bytesToIde} bytes to the IDE, ${e.bytesToEngine} to Xdebug)`);
+        case 'rejected':
+          return line('warn', `debug connection refused${e.pid !== null ? ` (pid ${e.pid})` : ''}: ${e.reason}`);
+        case 'protocol-error':
+          return line('warn', `debug session of pid ${e.pid} closed: the ${e.side} sent bytes that are not DBGp (${e.error})`);
+      }
+    }
   }
 }
 

@@ -13,6 +13,11 @@ export interface PoolHandle {
   snapshot(): PoolSnapshot;
   recycleWorker(workerId: string, mode: 'graceful' | 'kill'): boolean;
   releaseLease(leaseId: string): boolean;
+  /** "Debug Next Request" and "Stop Debugging Requests" (`arm` throws when the pool has no debugger). */
+  readonly debugger: {
+    arm(pattern?: string | null): { readonly pattern: string | null; readonly since: number };
+    stopDebugging(): { readonly disarmed: boolean; readonly sessionsEnded: number };
+  };
 }
 
 /** Where the editor reports changed files for live reload (the engine's `LiveReload`). */

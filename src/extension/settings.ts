@@ -1,6 +1,8 @@
 import { isAbsolute, join, relative } from 'node:path';
 import type { PoolServerOptions } from '../gateway/poolServer';
 import { detectDocumentRoot } from '../platform/documentRoot';
+import { DebugClientSyntaxError, parseDebugClient } from '../dbgp/debugClient';
+import type { XdebugSetting } from '../dbgp/xdebugArgs';
 import type { LeakPolicy } from '../pool/types';
 import { OPTIONS, optionName } from '../shared/options';
 
@@ -28,6 +30,9 @@ export interface FolderSettings {
   readonly env: Readonly<Record<string, string>>;
   /** Pages reload when a file of the folder is saved or changes on disk. */
   readonly liveReload: boolean;
+  readonly xdebug: XdebugSetting;
+  /** `HOST:PORT` of the IDE; "" = the ini's `xdebug.client_host`/`client_port`, else 127.0.0.1:9003. */
+  readonly debugClient: string;
 }
 
 /**
@@ -51,6 +56,8 @@ export const SETTING_DEFAULTS: FolderSettings = {
   ini: OPTIONS.ini.default,
   env: OPTIONS.env.default,
   liveReload: OPTIONS.liveReload.settingDefault,
+  xdebug: OPTIONS.xdebug.default,
+  debugClient: OPTIONS.debugClient.default,
 };
 
 /**
@@ -58,7 +65,7 @@ export const SETTING_DEFAULTS: FolderSettings = {
  * untrusted workspace VS Code ignores their workspace values
  * (`capabilities.untrustedWorkspaces.restrictedConfigurations`).
  */
-export const RESTRICTED_SETTINGS: readonly (keyof FolderSettings)[] = ['phpCgiPath', 'documentRoot', 'frontController', 'host', 'ini', 'env'];
+export const RESTRICTED_SETTINGS: readonly (keyof FolderSettings)[] = ['phpCgiPath', 'documentRoot', 'frontController', 'host', 'ini', 'env', 'xdebug', 'debugClient'];
 
 /** How far past the configured port we look for a free one. */
 export const PORT_FALLBACK_RANGE = 20;
@@ -124,6 +131,21 @@ export function readSettings(reader: SettingsReader): SettingsResult {
   if (policy === 'reclaim' || policy === 'keep') leakPolicy = policy;
   else if (policy !== undefined && policy !== null) problems.push(`fastcgiPool.leakPolicy must be "reclaim" or "keep"; using "${d.leakPolicy}"`);
 
+  let xdebug: XdebugSetting = d.xdebug;
+  const xdebugValue = reader.get<unknown>('xdebug');
+  if (xdebugValue === 'off' || xdebugValue === 'auto' || xdebugValue === 'on') xdebug = xdebugValue;
+  else if (xdebugValue !== undefined && xdebugValue !== null) problems.push(`fastcgiPool.xdebug must be "off", "auto" or "on"; using "${d.xdebug}"`);
+  let debugClient = string('debugClient', d.debugClient);
+  if (debugClient !== '') {
+    try {
+      parseDebugClient(debugClient);
+    } catch (error) {
+      if (!(error instanceof DebugClientSyntaxError)) throw error;
+      problems.push(`fastcgiPool.debugClient: ${error.message}; using "${d.debugClient}"`);
+      debugClient = d.debugClient;
+    }
+  }
+
   let minWorkers = integer('minWorkers', d.minWorkers, 0, 64);
   const maxWorkers = integer('maxWorkers', d.maxWorkers, 1, 64);
   if (minWorkers > maxWorkers) {
@@ -146,6 +168,8 @@ export function readSettings(reader: SettingsReader): SettingsResult {
     ini: map('ini', ['string', 'number', 'boolean']),
     env: map('env', ['string', 'number']),
     liveReload: boolean('liveReload', d.liveReload),
+    xdebug,
+    debugClient,
   };
   if (settings.frontController !== '' && !settings.frontController.startsWith('/')) {
     problems.push(`fastcgiPool.frontController must start with "/" (or be empty for none); using "${d.frontController}"`);
@@ -201,6 +225,8 @@ export function toServerOptions(settings: FolderSettings, folderPath: string, po
       scanIntervalMs: settings.scanInterval,
       leakPolicy: settings.leakPolicy,
       stateDir,
+      xdebug: settings.xdebug,
+      debugClient: settings.debugClient === '' ? null : settings.debugClient,
     },
     gateway: {
       host: settings.host,

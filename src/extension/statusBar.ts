@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { FindingLedger } from './diagnostics/findingLedger';
 import { openFindings } from '../shared/findings';
-import { plural } from '../shared/text';
+import { pausedAt, plural } from '../shared/text';
 import { escapeMarkdown } from './format';
 import { Commands, Views } from './ids';
 import { DisposableStore } from './disposables';
@@ -37,6 +37,11 @@ function presentStatus(pools: readonly PoolSource[], findings: number): StatusPr
     if (open > 0) line += `, $(warning) ${plural(open, 'open finding')}`;
     if (pool.status === 'failed' && pool.problem) line += ` — ${escapeMarkdown(pool.problem)}`;
     lines.push(`- ${line}`);
+    for (const worker of snapshot?.workers ?? []) {
+      if (worker.state === 'paused' && worker.debug) lines.push(`  - $(debug-pause) worker ${worker.id} ${escapeMarkdown(pausedAt(worker.debug))}: no timeout runs meanwhile`);
+    }
+    const armed = snapshot?.debugger.armed;
+    if (armed) lines.push(`  - $(debug-alt) the next request${armed.pattern ? ` matching \`${armed.pattern.replaceAll('`', '')}\`` : ''} will be debugged`);
   }
   if (findings > 0) lines.push('', `$(warning) ${plural(findings, 'finding')} in Problems`);
   lines.push('', running.length > 0 ? 'Click to open the app in the browser.' : 'Click to show the Workers view.');
@@ -46,13 +51,19 @@ function presentStatus(pools: readonly PoolSource[], findings: number): StatusPr
   if (running.length > 0) {
     let busy = 0;
     let max = 0;
+    let paused = 0;
+    let armed = false;
     for (const pool of running) {
       const snapshot = pool.snapshot();
       busy += snapshot?.counts.busy ?? 0;
       max += snapshot?.limits.maxWorkers ?? 0;
+      paused += snapshot?.counts.paused ?? 0;
+      armed ||= Boolean(snapshot?.debugger.armed);
     }
     const ports = running.map((pool) => `:${pool.server?.port ?? '?'}`).join(' ');
-    return { text: `FastCGI ${busy}/${max} busy · ${ports}`, tooltip, background, click };
+    // A worker at a breakpoint is neither busy nor stuck: it has its own count, and "Debug Next Request" its mark.
+    const debugging = `${paused > 0 ? ` · $(debug-pause) ${paused} paused` : ''}${armed ? ' · $(debug-alt) next' : ''}`;
+    return { text: `FastCGI ${busy}/${max} busy${debugging} · ${ports}`, tooltip, background, click };
   }
   const text = pools.some((pool) => pool.status === 'starting')
     ? 'FastCGI starting…'

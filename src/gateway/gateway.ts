@@ -4,6 +4,7 @@ import type { Pool } from '../pool/pool';
 import type { Disposable } from '../pool/types';
 import { DEFAULTS } from '../shared/defaults';
 import { OptionError } from '../shared/options';
+import { answerControl } from './controls';
 import { LeanHttpFront } from './leanHttp';
 import { LiveReload, type LiveReloadNotice } from './liveReload';
 import { NodeFront } from './nodeFront';
@@ -69,7 +70,9 @@ export class Gateway {
       this.scripts.live = this.liveReload;
     }
     const keepAliveTimeoutMs = DEFAULTS.keepAliveTimeoutMs;
-    this.node = new NodeFront(router, this.scripts, this.log, () => this.status(), { headersTimeoutMs: this.options.headersTimeoutMs, keepAliveTimeoutMs }, this.liveReload);
+    const control = (action: Parameters<typeof answerControl>[1], req: Parameters<typeof answerControl>[2], io: Parameters<typeof answerControl>[3]): void =>
+      answerControl(pool, action, req, io, this.options.optionSurface);
+    this.node = new NodeFront(router, this.scripts, this.log, () => this.status(), control, { headersTimeoutMs: this.options.headersTimeoutMs, keepAliveTimeoutMs }, this.liveReload);
     if (this.options.leanHttp) {
       // Every connection goes to the lean front first; Node's parser gets
       // those the lean front hands over.

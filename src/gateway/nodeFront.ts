@@ -6,7 +6,7 @@ import { serveLiveHtml } from './liveStatic';
 import type { ScriptRunner } from './phpExchange';
 import type { RequestLog } from './requestLog';
 import { sendJson, sendRouteAnswer } from './responder';
-import { hasDuplicateHost, type Router } from './router';
+import { hasDuplicateHost, type ControlAction, type Router } from './router';
 import { serveStatic } from './staticFiles';
 
 /** Settings of the Node front. */
@@ -32,6 +32,8 @@ export class NodeFront {
     private readonly log: RequestLog,
     /** The document served at the status path. */
     private readonly status: () => unknown,
+    /** Answers a control request (src/gateway/controls.ts). */
+    private readonly control: (action: ControlAction, req: IncomingMessage, io: NodeHttpIo) => void,
     options: NodeFrontOptions,
     /** Live reload's server side; null when it is off (the router then never routes to it). */
     private readonly live: LiveReload | null = null,
@@ -88,6 +90,9 @@ export class NodeFront {
       case 'live-events':
         if (this.live) this.live.openStream(io);
         else sendRouteAnswer(io, { kind: 'not-found' });
+        return;
+      case 'control':
+        this.control(route.action, req, io);
         return;
       default:
         sendRouteAnswer(io, route);

@@ -1,5 +1,6 @@
 import type { FastCgiConnection, FastCgiConnectionError, ResponseHandler } from '../fastcgi/connection';
 import { ParamTooLargeError, type ParamList } from '../fastcgi/params';
+import { withXdebugTrigger } from '../dbgp/trigger';
 import { describeExit } from '../platform/processControl';
 import type { Lease, Pool } from '../pool/pool';
 import type { LeaseHolder, LeaseRequestInfo, LeaseRevocation } from '../pool/types';
@@ -83,6 +84,11 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
   private bytes = 0;
   /** The grace period of an `abandoned` exchange. */
   private abandonTimer: NodeJS.Timeout | null = null;
+  /** When the grace period ends; while the worker is in a debug session, the time it has left instead (see {@link debugging}). */
+  private abandonDeadline = 0;
+  private abandonLeftMs: number | null = null;
+  /** The lease's worker is in a step-debugging session: no timeout of ours runs. */
+  private debugged = false;
   /** Connecting failed this many times (the request may try another worker once). */
   private attempt = 0;
 
@@ -230,6 +236,9 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
     try {
       // Params are byte strings (see utf8AsLatin1): latin1 sends each as one byte.
       this.params ??= this.buildParams();
+      // "Debug Next Request": this one request carries the Xdebug trigger (a cookie: see src/dbgp/trigger.ts).
+      const trigger = this.runner.pool.debugger.trigger(this.io.url);
+      if (trigger !== null) this.params = withXdebugTrigger(this.params, trigger);
       connection.beginRequest(this.params, this, { paramEncoding: 'latin1', stdin });
     } catch (error) {
       this.releaseLease(error instanceof ParamTooLargeError ? 'ok' : 'error');
@@ -352,6 +361,23 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
     sendRevoked(this.io, revocation, lease, this.script.scriptName, this.runner.options.optionSurface);
   }
 
+  /**
+   * The pool: the lease's worker entered or left a step-debugging session.
+   * A developer at a breakpoint is not a script that outlived its client:
+   * the grace period of an abandoned exchange stands still meanwhile, and
+   * goes on with the time it had left when the session ends.
+   */
+  debugging(active: boolean): void {
+    this.debugged = active;
+    if (active && this.abandonTimer !== null) {
+      clearTimeout(this.abandonTimer);
+      this.abandonTimer = null;
+      this.abandonLeftMs = Math.max(0, this.abandonDeadline - Date.now());
+    } else if (!active && this.phase === 'abandoned' && this.abandonLeftMs !== null) {
+      this.startAbandonTimer(this.abandonLeftMs);
+    }
+  }
+
   /** The holder is gone once its exchange is done (an abandoned script still counts: its worker is busy). */
   isActive(): boolean {
     return this.phase !== 'done';
@@ -378,7 +404,8 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
       // output, and keep the warm worker. The exchange stays the active
       // holder meanwhile, so the lists show the worker busy, which it is.
       this.phase = 'abandoned';
-      this.abandonTimer = setTimeout(abandonExpired, grace, this);
+      if (this.debugged) this.abandonLeftMs = grace;
+      else this.startAbandonTimer(grace);
       lease.holderChanged();
       return;
     }
@@ -401,10 +428,17 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
     this.connection?.destroy();
   }
 
+  private startAbandonTimer(ms: number): void {
+    this.abandonLeftMs = null;
+    this.abandonDeadline = Date.now() + ms;
+    this.abandonTimer = setTimeout(abandonExpired, ms, this);
+  }
+
   private endAbandon(): void {
     if (this.phase !== 'abandoned') return;
-    clearTimeout(this.abandonTimer as NodeJS.Timeout);
+    if (this.abandonTimer !== null) clearTimeout(this.abandonTimer);
     this.abandonTimer = null;
+    this.abandonLeftMs = null;
     this.phase = 'done';
   }
 

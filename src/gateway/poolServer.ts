@@ -89,6 +89,8 @@ export async function startPoolServer(options: PoolServerOptions): Promise<PoolS
     port: address.port,
     stop(drainMs = 5_000) {
       stopping ??= (async () => {
+        // A request paused at a breakpoint would hold the drain for its whole length: it runs on without the debugger.
+        pool.debugger.stopDebugging();
         const closed = gateway.close();
         const drained = await Promise.race([closed.then(() => true), delay(drainMs).then(() => false)]);
         if (!drained) gateway.closeAllConnections();

@@ -21,12 +21,25 @@ export interface LiveReloadRoute {
   kind: 'live-script' | 'live-events';
 }
 
+/** One of the pool's controls beside the status path: `debug-next` ("Debug Next Request"), `debug-stop`. */
+export interface ControlRoute {
+  kind: 'control';
+  action: ControlAction;
+}
+
+export type ControlAction = 'debug-next' | 'debug-stop';
+
+const CONTROLS: Readonly<Record<ControlAction, ControlRoute>> = Object.freeze({
+  'debug-next': Object.freeze({ kind: 'control', action: 'debug-next' }),
+  'debug-stop': Object.freeze({ kind: 'control', action: 'debug-stop' }),
+});
+
 /**
  * Where a request goes: what {@link resolveRequestSync} decided (a static
  * resolution carries the file's stat), the status JSON, live reload's
- * script or event stream, or a refusal.
+ * script or event stream, one of the pool's controls, or a refusal.
  */
-export type Route = Resolution | StatusRoute | LiveReloadRoute | Refusal;
+export type Route = Resolution | StatusRoute | LiveReloadRoute | ControlRoute | Refusal;
 
 /** What the router needs from the gateway's options. */
 export interface RouterOptions {
@@ -60,6 +73,8 @@ export class Router {
   private readonly resolveConfig: ResolveConfig;
   /** The last Host header that passed {@link isHostAllowed}. */
   private lastAllowedHost: string | undefined = undefined;
+  /** The status path's folder (`/.fastcgi-pool/`): the controls live there too. */
+  private readonly controlPrefix: string;
 
   constructor(private readonly options: RouterOptions) {
     this.resolveConfig = {
@@ -68,6 +83,7 @@ export class Router {
       frontController: options.frontController,
       scriptExtension: '.php',
     };
+    this.controlPrefix = options.statusPath.slice(0, options.statusPath.lastIndexOf('/') + 1);
   }
 
   /**
@@ -84,6 +100,8 @@ export class Router {
       return { kind: 'refused', status: 405, title: 'Method Not Allowed', detail: `${method} is not supported.` };
     }
     if (isPath(url, this.options.statusPath)) return STATUS;
+    const control = this.controlAt(url);
+    if (control !== null) return control;
     // Both live paths start with /.fastcgi-pool/live: one test keeps other requests on the fast path.
     if (url.startsWith(DEFAULTS.liveReloadEventsPath)) {
       const live = isPath(url, DEFAULTS.liveReloadScriptPath) ? LIVE_SCRIPT : isPath(url, DEFAULTS.liveReloadEventsPath) ? LIVE_EVENTS : null;
@@ -108,6 +126,14 @@ export class Router {
     return true;
   }
 
+  /** `/.fastcgi-pool/debug-next?path=…`: the control, or null (one prefix comparison for every other URL). */
+  private controlAt(url: string): ControlRoute | null {
+    const prefix = this.controlPrefix;
+    if (prefix.length < 2 || !url.startsWith(prefix)) return null;
+    const end = url.indexOf('?', prefix.length);
+    const name = url.slice(prefix.length, end < 0 ? url.length : end);
+    return name === 'debug-next' || name === 'debug-stop' ? CONTROLS[name] : null;
+  }
 }
 
 /** Whether the request target is `path`, with or without a query. */

@@ -75,14 +75,14 @@ export class ProcessHost implements PoolHost<FastCgiConnection> {
     this.registry = null;
   }
 
-  async launch(name: string): Promise<WorkerProcess> {
+  async launch(name: string, extraArgs: readonly string[] = []): Promise<WorkerProcess> {
     const o = this.options;
     const transport = this.transport;
     const guard = this.guard;
     if (!transport || !guard) throw new Error('the host is not open');
     const launched = await transport.launch({
       command: o.phpCgi,
-      args: iniArgs(o.ini),
+      args: [...iniArgs(o.ini), ...extraArgs],
       env: workerEnvironment(process.env, o.env),
       cwd: o.cwd,
       name,

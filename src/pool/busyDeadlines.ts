@@ -12,6 +12,8 @@ export class Deadline<T> implements ListNode<Deadline<T>> {
   subject: T | null = null;
   /** Epoch ms it started; it expires `timeoutMs` later. */
   since = 0;
+  /** While suspended (a step-debugging session): the ms it had left; null otherwise. */
+  suspendedRemainingMs: number | null = null;
 }
 
 /**
@@ -41,12 +43,45 @@ export class BusyDeadlines<T> {
     if (this.timer === null) this.arm();
   }
 
-  /** Ends a deadline early (the lease ended); a node not on the list is left alone. */
+  /** Ends a deadline early (the lease ended), running or suspended; a node of another list is left alone. */
   cancel(node: Deadline<T>): void {
-    if (node.list !== this.pending) return;
+    if (node.list !== this.pending && node.suspendedRemainingMs === null) return;
     this.pending.remove(node);
     node.subject = null;
+    node.suspendedRemainingMs = null;
     // The timer stays armed: if it fires early for a new head, it re-arms.
+  }
+
+  /**
+   * Stops a running deadline's clock (its lease's worker is paused in the
+   * debugger): it leaves the list, keeping its subject and the time it had
+   * left. Returns false when it was not running.
+   */
+  suspend(node: Deadline<T>, now: number): boolean {
+    if (node.list !== this.pending) return false;
+    this.pending.remove(node);
+    node.suspendedRemainingMs = Math.max(0, node.since + this.timeoutMs - now);
+    return true;
+  }
+
+  /**
+   * Starts a suspended deadline's clock again with the time it had left. It
+   * goes back in expiry order (not at the tail, where a fresh one goes), and
+   * the timer is re-armed when it becomes the first to expire.
+   */
+  resume(node: Deadline<T>, now: number): boolean {
+    const remaining = node.suspendedRemainingMs;
+    if (remaining === null || node.subject === null) return false;
+    node.suspendedRemainingMs = null;
+    node.since = now + remaining - this.timeoutMs;
+    let after = this.pending.last();
+    while (after !== null && after.since > node.since) after = after.prev;
+    this.pending.insertBefore(node, after === null ? this.pending.first() : after.next);
+    if (this.pending.first() === node) {
+      if (this.timer) clearTimeout(this.timer);
+      this.arm();
+    }
+    return true;
   }
 
   /** Stops the timer (the pool is stopping); deadlines still pending no longer fire. */

@@ -23,9 +23,10 @@ export interface PoolHost<C extends WorkerConnection> {
   /**
    * Starts one worker process named `name`. Rejects with a
    * `WorkerSpawnError` (src/platform/spawnWorker) whose `code` says why,
-   * e.g. `ENOENT` for a php-cgi that does not exist.
+   * e.g. `ENOENT` for a php-cgi that does not exist. `extraArgs` go after
+   * the host's own (the user's ini), so that a later `-d` of a name wins.
    */
-  launch(name: string): Promise<WorkerProcess>;
+  launch(name: string, extraArgs?: readonly string[]): Promise<WorkerProcess>;
   /** Opens a FastCGI connection to a worker's address. */
   connect(address: string, timeoutMs: number): Promise<C>;
   /** What the OS says about a pid we believe is ours (identity: pid and start time). */

@@ -32,6 +32,30 @@ export class IntrusiveList<T extends ListNode<T>> {
     this.count++;
   }
 
+  /**
+   * Inserts the node before `before` (a node of this list), or at the tail
+   * when `before` is null, taking it off any list it was on.
+   */
+  insertBefore(node: T, before: T | null): void {
+    if (before === null || before.list !== this) {
+      this.push(node);
+      return;
+    }
+    if (node.list) node.list.remove(node);
+    node.list = this;
+    node.next = before;
+    node.prev = before.prev;
+    if (before.prev) before.prev.next = node;
+    else this.head = node;
+    before.prev = node;
+    this.count++;
+  }
+
+  /** The node at the tail (the most recently added), without removing it. */
+  last(): T | null {
+    return this.tail;
+  }
+
   /** Takes the node off this list; a node on another list (or none) is left alone. */
   remove(node: T): void {
     if (node.list !== this) return;

@@ -1,3 +1,4 @@
+import type { XdebugSetting } from '../dbgp/xdebugArgs';
 import { DEFAULTS } from '../shared/defaults';
 import type { LeakPolicy, PoolLimits } from './types';
 
@@ -30,6 +31,10 @@ export interface PoolOptions extends PoolLimits {
   historySize: number;
   /** How long a new worker may take to answer FCGI_GET_VALUES before it is used anyway; 0 = do not ask. */
   readyProbeTimeoutMs: number;
+  /** Step debugging: `auto` when php-cgi loads Xdebug by itself, `on` loads it (and fails without it), `off`. */
+  xdebug: XdebugSetting;
+  /** Where the IDE listens, `HOST:PORT`; null: the ini's `xdebug.client_host`/`client_port`, else 127.0.0.1:9003. */
+  debugClient: string | null;
 }
 
 /** Defaults (src/shared/defaults.ts holds the values, for every consumer). */
@@ -52,6 +57,8 @@ export const defaultPoolOptions: Omit<PoolOptions, 'cwd'> = {
   stateDir: null,
   historySize: DEFAULTS.historySize,
   readyProbeTimeoutMs: DEFAULTS.readyProbeTimeoutMs,
+  xdebug: DEFAULTS.xdebug,
+  debugClient: null,
 };
 
 /** Throws when the worker limits contradict each other. */

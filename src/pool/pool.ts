@@ -1,13 +1,16 @@
+import { XdebugHost } from '../dbgp/xdebugHost';
 import type { FastCgiConnection } from '../fastcgi/connection';
 import { describeExit, type ProcessExit } from '../platform/processControl';
 import { installHint } from '../platform/phpCgiDiscovery';
 import { ProcessHost } from '../platform/processHost';
 import { BusyDeadlines } from './busyDeadlines';
+import { followDebugSession } from './debugHold';
+import { PoolDebugging, type DebuggerControl, type DebuggerHost } from './debugging';
 import type { OptionId } from '../shared/options';
 import { PoolUnavailableError } from './errors';
 import { PoolEvents } from './events';
 import { PoolFindings } from './findings';
-import { LeaseHistory } from './history';
+import { ExitLog, LeaseHistory } from './history';
 import type { PoolHost, WorkerConnection } from './host';
 import { ENDED_BY, historyEntry, Lease, LENT_WORKER } from './lease';
 import { checkLimits, defaultPoolOptions, type PoolOptions } from './options';
@@ -15,19 +18,22 @@ import { LeakHandler } from './leakHandler';
 import { Reconciler } from './reconciler';
 import { buildSnapshot } from './snapshot';
 import { spawnFailure, Spawner } from './spawner';
+import { startMinimum } from './startup';
 import type { Disposable, LeaseHolder, LeaseOutcome, LeaseRequestInfo, LeaseRevocation, PoolEvent, PoolSnapshot, PoolState } from './types';
-import type { WorkerExitReason, WorkerExitRecord, WorkerState } from './types';
+import type { WorkerDebug, WorkerExitReason, WorkerState } from './types';
 import { WaitQueue } from './waitQueue';
 import { Worker, type WorkerOwner } from './worker';
 import { stateLists } from './workerList';
 
 export { PoolSaturatedError, PoolUnavailableError } from './errors';
+export { DebuggerUnavailableError } from './debugging';
 export { Lease } from './lease';
 export { defaultPoolOptions, type PoolOptions } from './options';
 
 /**
  * The process manager: php-cgi workers on starting / idle / busy / draining /
- * error lists, leased one request at a time (php-cgi does not multiplex).
+ * error lists (and paused: stopped at a breakpoint), leased one request at
+ * a time (php-cgi does not multiplex).
  * This class is the one place where a worker changes list, and reads as the
  * story of a worker's life: spawned, idle, lent, released or revoked,
  * retired, reaped. The concepts around it live in their own files (the wait
@@ -61,17 +67,18 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
   private readonly spawner: Spawner<C>;
   private readonly reconciler: Reconciler<C>;
   private readonly leaks: LeakHandler<C>;
+  private readonly debugging: PoolDebugging;
+  readonly debugger: DebuggerControl;
   private readonly events = new PoolEvents();
   private readonly findings = new PoolFindings((event) => {
     this.changed();
     this.emit(event);
   });
   private readonly history: LeaseHistory;
-  private readonly recentExits: WorkerExitRecord[] = [];
+  private readonly recentExits = new ExitLog();
   /** What workers and leases may ask of this pool; also how a lease is known to be ours. */
   private readonly owner: WorkerOwner<C>;
   private maintenanceTimer: NodeJS.Timeout | null = null;
-  private scanTimer: NodeJS.Timeout | null = null;
 
   private nextWorkerId = 1;
   private nextLeaseId = 1;
@@ -81,9 +88,10 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
 
   /**
    * `host` is what touches the OS; by default the real one (php-cgi
-   * processes). Tests pass a fake one, with their own connection type `C`.
+   * processes). Tests pass a fake one, with their own connection type `C`,
+   * and may pass a fake `debuggerHost` (by default, php-cgi and a DBGp relay).
    */
-  constructor(options: Partial<PoolOptions> & { cwd: string }, host?: PoolHost<C>) {
+  constructor(options: Partial<PoolOptions> & { cwd: string }, host?: PoolHost<C>, debuggerHost?: DebuggerHost) {
     this.options = { ...defaultPoolOptions, ...options };
     checkLimits(this.options);
     // Without a host, C is the default FastCgiConnection: the one the real host makes.
@@ -108,11 +116,18 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       this.totals.busyTimeouts++;
       this.leaks.busyTimeout(lease);
     });
+    this.debugger = this.debugging = new PoolDebugging(this.options, debuggerHost ?? XdebugHost.forPool(this.options), {
+      acceptPid: (pid) => this.workerByPid(pid) !== undefined,
+      sessionChanged: (pid, debug) => this.onDebugChange(pid, debug),
+      changed: () => this.changed(),
+      emit: (event) => this.emit(event),
+    });
     this.spawner = new Spawner(this.host, {
       exited: (worker, exit) => this.onWorkerExit(worker, exit),
       stderr: (worker, pid, text) => this.emit({ type: 'worker-stderr', workerId: worker.id, pid, text }),
       throttled: (delayMs, consecutiveCrashes) => this.emit({ type: 'spawn-throttled', delayMs, consecutiveCrashes }),
       throttleEnded: () => this.ensureCapacity(),
+      args: () => this.debugging.workerArgs,
     });
     this.reconciler = new Reconciler(this.host, { workers: () => this.allWorkers(), leaks: this.leaks, findings: this.findings, changed: () => this.changed() });
     this.owner = { connect: (address, timeoutMs) => this.host.connect(address, timeoutMs), changed: () => this.changed() };
@@ -131,6 +146,10 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     this.problem = null;
     this.problemOption = null;
     this.setState('starting');
+    await this.debugging.begin().catch((error: PoolUnavailableError) => {
+      this.fail(error.message, error.option);
+      throw error;
+    });
     const cleaning = this.host.cleanStale();
     if (cleaning) {
       const stale = await cleaning;
@@ -138,37 +157,18 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
         this.emit({ type: 'stale-workers-cleaned', killed: stale.killed, reusedPids: stale.reusedPids, stateDir: stale.stateDir });
       }
     }
-    // One worker at a time, each once the previous answers: php-cgi needs
-    // ~15 ms of CPU to load before it accepts, and four loading at once on
-    // two cores took ~50 ms each, all of it before the first request could
-    // be served. Now the first worker serves while the next one loads.
-    // Requests that arrive meanwhile wait in the queue and may start extra
-    // workers on demand. The first request (the page the developer just
-    // opened) also goes before the second worker loads: it would take its
-    // CPU. That wait is at most 30 ms.
-    const target = Math.min(this.options.minWorkers, this.options.maxWorkers);
-    let first = true;
-    while (this.liveCount < target && (this.state as PoolState) === 'starting') {
-      const live = this.liveCount;
-      await this.spawnOne();
-      // One that failed or died leaves the retries to the crash backoff
-      // (ensureCapacity): retried here, a spawn that keeps failing at once
-      // would spin without ever yielding to the event loop.
-      if (this.liveCount <= live) break;
-      if (!first) continue;
-      first = false;
-      for (const until = Date.now() + 30; this.busy.size > 0 && Date.now() < until && (this.state as PoolState) === 'starting'; ) {
-        await new Promise((resolve) => setTimeout(resolve, 1));
-      }
-    }
+    await startMinimum(Math.min(this.options.minWorkers, this.options.maxWorkers), {
+      live: () => this.liveCount,
+      busy: () => this.busy.size,
+      starting: () => (this.state as PoolState) === 'starting',
+      spawnOne: () => this.spawnOne(),
+      firstServes: () => void this.debugging.decide().catch(() => undefined), // asked now, php-cgi does not slow the first page
+    });
+    void this.debugging.decide().catch(() => undefined);
     if ((this.state as PoolState) === 'starting') this.setState('running');
     this.maintenanceTimer = setInterval(() => this.maintain(), this.options.maintenanceIntervalMs);
     this.maintenanceTimer.unref();
-    this.reconciler.reset();
-    if (this.options.scanIntervalMs > 0) {
-      this.scanTimer = setInterval(() => void this.scan(), this.options.scanIntervalMs);
-      this.scanTimer.unref();
-    }
+    this.reconciler.scanEvery(this.options.scanIntervalMs, () => this.scan());
     if ((this.state as PoolState) === 'failed') throw new PoolUnavailableError(this.problem ?? 'pool failed to start', this.problemOption);
   }
 
@@ -235,7 +235,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       this.dropExited(worker);
       return true;
     }
-    if (worker.state !== 'busy' && worker.state !== 'draining') return true;
+    if (worker.state !== 'busy' && worker.state !== 'paused' && worker.state !== 'draining') return true;
     if (outcome === 'ok') {
       if (worker.state === 'draining') {
         // Recycled gracefully while busy: its request is done, now it goes.
@@ -269,7 +269,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       return true;
     }
     this.leaks.cleared(worker, 'worker-killed', mode === 'kill' ? 'killed by the developer' : 'recycled by the developer');
-    if (mode === 'graceful' && worker.state === 'busy') {
+    if (mode === 'graceful' && (worker.state === 'busy' || worker.state === 'paused')) {
       // Finishes its lease first; `release` sees the draining state and retires it.
       this.moveTo(worker, 'draining', 'recycled-by-user');
       return true;
@@ -297,9 +297,11 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     if (this.state === 'stopped') return;
     this.setState('stopping');
     if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
-    if (this.scanTimer) clearInterval(this.scanTimer);
-    this.maintenanceTimer = this.scanTimer = null;
+    this.maintenanceTimer = null;
+    this.reconciler.stopScanning();
     this.spawner.cancelThrottle();
+    // Paused requests run on without the debugger and finish, rather than wait for SIGKILL (their deadlines resume, then stop).
+    const debuggerStopped = this.debugging.stop();
     this.deadlines.stop();
     this.queue.rejectAll(new PoolUnavailableError('the pool is stopping'));
     this.findings.resolveAll(null, 'pool-stopped', 'the pool stopped');
@@ -308,7 +310,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       else if (worker.state !== 'starting') this.retire(worker, 'pool-stopping', 'graceful');
     }
     // Spawns in flight finish, see the stopping state and retire themselves.
-    await this.spawner.settled();
+    await Promise.all([this.spawner.settled(), debuggerStopped]);
     this.host.close();
     this.setState('stopped');
   }
@@ -327,10 +329,11 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       queue: { length: this.queue.length, oldestQueuedAt: this.queue.oldestQueuedAt() },
       backoff: this.spawner.backoff,
       totals: this.totals,
-      recentExits: this.recentExits,
+      recentExits: this.recentExits.list(),
       findings: this.findings.log,
       platform: this.host.capabilities?.() ?? null,
       history: this.history,
+      debugger: this.debugging.snapshot(),
     });
     return this.cachedSnapshot;
   }
@@ -395,7 +398,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     // While start() brings the pool up to its minimum, only demand spawns here.
     const floor = this.state === 'starting' ? 0 : this.options.minWorkers - this.liveCount;
     const wanted = Math.max(floor, this.queue.length + 1 - this.idle.size - this.starting.size);
-    const n = this.spawner.allowed(Math.min(wanted, this.options.maxWorkers - this.liveCount));
+    const n = this.spawner.allowed(Math.min(wanted, this.maxLive - this.liveCount));
     for (let i = 0; i < n; i++) void this.spawnOne();
   }
 
@@ -443,7 +446,8 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       waiter.resolve(this.lend(worker, waiter.request, waiter.holder, waiter.queuedAt));
       return;
     }
-    this.moveTo(worker, 'idle', null);
+    if (this.liveCount > this.maxLive) this.retire(worker, 'spare-not-needed', 'graceful');
+    else this.moveTo(worker, 'idle', null);
   }
 
   /**
@@ -474,6 +478,19 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     this.lists[to].push(worker);
     this.changed();
     if (from !== to && this.events.any) this.events.workerState(worker.id, worker.pid, from, to, reason);
+  }
+
+  /** A worker's debug session changed: its lease's timeouts stop or go on (debugHold.ts), busy ⇄ paused, the spare (maxLive). */
+  private onDebugChange(pid: number, debug: WorkerDebug | null): void {
+    const worker = this.workerByPid(pid);
+    if (!worker) return;
+    const paused = followDebugSession(worker, debug, this.deadlines, Date.now());
+    if (paused !== (worker.state === 'paused') && (worker.state === 'busy' || worker.state === 'paused')) this.moveTo(worker, paused ? 'paused' : 'busy', null);
+    this.changed();
+    this.emit({ type: 'worker-debug', workerId: worker.id, pid, debug });
+    // The last session ended: an idle spare goes now, a busy one after its request (makeIdle).
+    for (let idle = this.idle.first(); idle && this.liveCount > this.maxLive; idle = this.idle.first()) this.retire(idle, 'spare-not-needed', 'graceful');
+    if (this.queue.length > 0) this.ensureCapacity(); // requests already waiting may have the spare now
   }
 
   /** Idle timeout above the minimum: the least recently used go first. */
@@ -530,9 +547,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
   }
 
   private recordExit(worker: Worker<C>, exit: ProcessExit, reason: WorkerExitReason, uptimeMs: number): void {
-    const pid = worker.pid as number;
-    this.recentExits.push({ workerId: worker.id, pid, exit, reason, exitedAt: Date.now(), uptimeMs, accesses: worker.accesses });
-    if (this.recentExits.length > 20) this.recentExits.shift();
+    const pid = this.recentExits.add(worker, exit, reason, uptimeMs).pid;
     this.changed();
     this.emit({ type: 'worker-exited', workerId: worker.id, pid, exit, reason, uptimeMs, accesses: worker.accesses });
   }
@@ -541,7 +556,17 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
 
   /** Workers alive or on their way (not yet on the error list). */
   private get liveCount(): number {
-    return this.starting.size + this.idle.size + this.busy.size + this.draining.size;
+    return this.starting.size + this.idle.size + this.busy.size + this.lists.paused.size + this.draining.size;
+  }
+
+  /** The maximum, and one spare while a worker is in a debug session, so that the page's assets and AJAX calls are served. */
+  private get maxLive(): number {
+    return this.options.maxWorkers + (this.debugging.activeSessions > 0 ? 1 : 0);
+  }
+
+  /** Ours by pid (or the pid of the php-cgi behind a wrapper). */
+  private workerByPid(pid: number): Worker<C> | undefined {
+    return this.allWorkers().find((w) => w.pid === pid || w.serving?.pid === pid);
   }
 
   /** Every worker on any list, copied so that callers may move them. */

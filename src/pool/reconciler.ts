@@ -1,4 +1,5 @@
 import type { ProcessTruth } from '../platform/processState';
+import { inDebugSession } from './debugging';
 import { zombieDescendant, type DefunctCause } from './findingBuilder';
 import type { PoolFindings } from './findings';
 import type { PoolHost, WorkerConnection } from './host';
@@ -28,6 +29,7 @@ const SCAN_SLICE = 32;
  */
 export class Reconciler<C extends WorkerConnection> {
   private scanning = false;
+  private timer: NodeJS.Timeout | null = null;
   /** When the last scan ended: what a finding's detection latency is measured from. */
   private lastScanAt = 0;
 
@@ -36,9 +38,18 @@ export class Reconciler<C extends WorkerConnection> {
     private readonly port: ReconcilerPort<C>,
   ) {}
 
-  /** The pool started: latencies count from now. */
-  reset(): void {
+  /** The pool started: latencies count from now, and `scan` (the pool's) runs every `intervalMs` (0: never) until {@link stopScanning}. */
+  scanEvery(intervalMs: number, scan: () => Promise<void>): void {
     this.lastScanAt = Date.now();
+    this.stopScanning();
+    if (intervalMs <= 0) return;
+    this.timer = setInterval(() => void scan(), intervalMs);
+    this.timer.unref();
+  }
+
+  stopScanning(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
   }
 
   /**
@@ -115,7 +126,8 @@ export class Reconciler<C extends WorkerConnection> {
       if (!still) findings.resolve(finding, 'descendant-reaped', `pid ${finding.descendant.pid} was reaped`);
     }
     const lease = worker.lease;
-    if (lease && lease.holder.isActive?.() === false) {
+    // A request paused in the debugger is not a leak, whatever its holder says; looked at again once the session ends.
+    if (lease && !inDebugSession(worker.debug) && lease.holder.isActive?.() === false) {
       this.port.leaks.holderGone(worker, lease, truth.stat.state, Date.now() - previousScanAt);
     }
   }

@@ -2,7 +2,7 @@ import type { FindingLog } from './findings';
 import type { WorkerConnection } from './host';
 import type { LeaseHistory } from './history';
 import type { SpawnBackoff } from './spawnBackoff';
-import type { LeakPolicy, PoolLimits, PoolSnapshot, PoolState, WorkerExitRecord, WorkerSnapshot, WorkerState } from './types';
+import type { DebuggerSnapshot, LeakPolicy, PoolLimits, PoolSnapshot, PoolState, WorkerExitRecord, WorkerSnapshot, WorkerState } from './types';
 import type { Worker } from './worker';
 import type { WorkerList } from './workerList';
 
@@ -22,6 +22,7 @@ export interface SnapshotSource<C extends WorkerConnection> {
   readonly findings: FindingLog;
   readonly history: LeaseHistory;
   readonly platform: PoolSnapshot['platform'];
+  readonly debugger: DebuggerSnapshot;
 }
 
 /**
@@ -54,9 +55,10 @@ export function buildSnapshot<C extends WorkerConnection>(source: SnapshotSource
       starting: lists.starting.size,
       idle: lists.idle.size,
       busy: lists.busy.size,
+      paused: lists.paused.size,
       draining: lists.draining.size,
       error: lists.error.size,
-      total: lists.starting.size + lists.idle.size + lists.busy.size + lists.draining.size + lists.error.size,
+      total: lists.starting.size + lists.idle.size + lists.busy.size + lists.paused.size + lists.draining.size + lists.error.size,
     },
     workers,
     queue: { length: source.queue.length, oldestWaitMs: source.queue.oldestQueuedAt === null ? 0 : now - source.queue.oldestQueuedAt },
@@ -67,6 +69,7 @@ export function buildSnapshot<C extends WorkerConnection>(source: SnapshotSource
     history: source.history.list(),
     leakPolicy: source.leakPolicy,
     platform: source.platform,
+    debugger: source.debugger,
   };
   return deepFreeze(snapshot);
 }
@@ -85,6 +88,7 @@ function workerSnapshot<C extends WorkerConnection>(worker: Worker<C>, findings:
     findingIds: findings.openFor(worker.id).map((f) => f.id),
     defunct: worker.defunct,
     servingPid: worker.serving && worker.serving.pid !== worker.pid ? worker.serving.pid : null,
+    debug: worker.debug,
   };
 }
 

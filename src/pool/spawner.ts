@@ -13,6 +13,8 @@ export interface WorkerProcessEvents<C extends WorkerConnection> {
   throttled(delayMs: number, consecutiveCrashes: number): void;
   /** The wait is over: spawns may start again. */
   throttleEnded(): void;
+  /** Arguments for the next worker besides the host's own (the debugger's `-d` settings). */
+  args?(): readonly string[];
 }
 
 /** Why a worker could not be started, and whether trying again can help. */
@@ -85,7 +87,7 @@ export class Spawner<C extends WorkerConnection> {
 
   /** Starts the worker's process and wires its exit and stderr to the pool. */
   async launch(worker: Worker<C>): Promise<void> {
-    const launched = await this.host.launch(worker.id);
+    const launched = await this.host.launch(worker.id, this.events.args?.() ?? []);
     worker.pid = launched.pid;
     worker.process = launched;
     worker.address = launched.address;

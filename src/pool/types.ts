@@ -1,12 +1,15 @@
+import type { DebugRelayEvent } from '../dbgp/relayEvents';
 import type { ProcessExit } from '../platform/processControl';
 import type { PlatformCapabilities } from '../shared/platform';
 
 /**
- * Where a worker is in its life. `draining` = finishing its last request
- * before a graceful recycle; `error` = being stopped or already dead and
- * waiting to be reaped (mod_fcgid's error list).
+ * Where a worker is in its life. `paused` = busy, with its request stopped
+ * at a breakpoint of the step debugger (Xdebug), waiting for a human: not
+ * stuck, and no timeout runs against it; `draining` = finishing its last
+ * request before a graceful recycle; `error` = being stopped or already dead
+ * and waiting to be reaped (mod_fcgid's error list).
  */
-export type WorkerState = 'starting' | 'idle' | 'busy' | 'draining' | 'error';
+export type WorkerState = 'starting' | 'idle' | 'busy' | 'paused' | 'draining' | 'error';
 
 /** Why a worker left the pool (or is leaving it). */
 export type WorkerExitReason =
@@ -18,7 +21,9 @@ export type WorkerExitReason =
   | 'killed-by-user'
   | 'recycled-by-user'
   | 'connection-lost'
-  | 'pool-stopping';
+  | 'pool-stopping'
+  /** The extra worker started while another was paused in the debugger, no longer needed. */
+  | 'spare-not-needed';
 
 /** What the request that wants a worker is about. */
 export interface LeaseRequestInfo {
@@ -50,6 +55,13 @@ export interface LeaseHolder {
    * went away). A lease still held then has leaked: a `holder-gone` finding.
    */
   isActive?(): boolean;
+  /**
+   * The lease's worker entered (`true`) or left (`false`) a step-debugging
+   * session. While it lasts the pool's busy timeout is suspended, and the
+   * holder suspends its own timeouts too; both resume with the time they had
+   * left when the session ends.
+   */
+  debugging?(active: boolean): void;
 }
 
 /** How a lease ended. */
@@ -68,6 +80,25 @@ export interface LeaseSnapshot {
   readonly queuedAt: number;
   /** Epoch ms when it got one. */
   readonly acquiredAt: number;
+}
+
+/**
+ * `worker.debug` in the status JSON: the worker's Xdebug session as the
+ * pool's DBGp relay follows it (src/dbgp's DebugStatus, by the same names).
+ * - `running`: PHP runs under the debugger (or the IDE sets breakpoints);
+ * - `paused`: stopped at `file`:`line`, waiting for a human;
+ * - `stopping`: the script ended; Xdebug waits for the IDE's last word.
+ */
+export interface WorkerDebug {
+  readonly state: 'running' | 'paused' | 'stopping';
+  /** Absolute path of the file the engine is in; null before anything says. */
+  readonly file: string | null;
+  /** 1-based line of the break; null unless paused. */
+  readonly line: number | null;
+  /** Epoch ms when `state` last changed. */
+  readonly since: number;
+  /** `unreachable`: the IDE refused, did not answer or hung up; the session is being closed and the request runs on. */
+  readonly ide: 'connected' | 'unreachable';
 }
 
 /** A worker as consumers see it. */
@@ -92,6 +123,8 @@ export interface WorkerSnapshot {
   readonly defunct: boolean;
   /** The php-cgi doing the work when `pid` is a wrapper script that did not exec it. */
   readonly servingPid: number | null;
+  /** Its step-debugging session, or null when it has none. */
+  readonly debug: WorkerDebug | null;
 }
 
 /** A worker that has exited and been reaped. */
@@ -170,6 +203,8 @@ export interface WorkerCounts {
   readonly starting: number;
   readonly idle: number;
   readonly busy: number;
+  /** Busy workers stopped at a breakpoint (not counted in `busy`). */
+  readonly paused: number;
   readonly draining: number;
   readonly error: number;
   readonly total: number;
@@ -184,6 +219,29 @@ export interface PoolLimits {
   readonly busyTimeoutMs: number;
   readonly queueTimeoutMs: number;
   readonly maxQueue: number;
+}
+
+/**
+ * The pool's step debugger (`--xdebug`, `--debug-client`), in the snapshot.
+ * `status`: `off` (--xdebug off); `detecting` while start-up asks php-cgi;
+ * `enabled`: workers debug through the relay; `unavailable`: `auto` found no
+ * usable Xdebug (`reason` says why, `xdebug` what php-cgi has).
+ */
+export interface DebuggerSnapshot {
+  readonly status: 'off' | 'detecting' | 'enabled' | 'unavailable';
+  /** What php-cgi has: Xdebug `loaded` by its own ini, `loadable` (installed, not enabled), `missing`; null when not asked. */
+  readonly xdebug: 'loaded' | 'loadable' | 'missing' | null;
+  readonly version: string | null;
+  /** Why workers do not debug, when they do not. */
+  readonly reason: string | null;
+  /** Where the IDE listens, `HOST:PORT`. */
+  readonly ide: string;
+  /** The loopback port of the pool's DBGp relay, while it listens. */
+  readonly relayPort: number | null;
+  /** "Debug Next Request": the glob the next request's path must match (null: any), since when; null when not armed. */
+  readonly armed: { readonly pattern: string | null; readonly since: number } | null;
+  /** What the ini overrides change about debugging. */
+  readonly notes: readonly string[];
 }
 
 /** An immutable picture of the whole pool at one moment. */
@@ -217,6 +275,7 @@ export interface PoolSnapshot {
   readonly leakPolicy: LeakPolicy;
   /** What the pool can and cannot check on this OS (null: a host that does not say, e.g. a test's fake). */
   readonly platform: PlatformCapabilities | null;
+  readonly debugger: DebuggerSnapshot;
 }
 
 /** Everything the pool tells its consumers, as one discriminated union. */
@@ -236,7 +295,15 @@ export type PoolEvent =
   | { type: 'queue-rejected'; reason: 'queue-full' | 'queue-timeout'; waitedMs: number; uri: string }
   | { type: 'stale-workers-cleaned'; killed: number[]; reusedPids: number[]; stateDir: string }
   | { type: 'finding'; finding: Finding }
-  | { type: 'finding-resolved'; finding: Finding };
+  | { type: 'finding-resolved'; finding: Finding }
+  /** A worker's debug session began, changed (running, paused at file:line, stopping) or ended (null). */
+  | { type: 'worker-debug'; workerId: string; pid: number; debug: WorkerDebug | null }
+  /** Start-up decided whether workers debug (see {@link DebuggerSnapshot}). */
+  | { type: 'debugger-ready'; debugger: DebuggerSnapshot }
+  /** "Debug Next Request" was armed, or disarmed (taken by a request, or stopped). */
+  | { type: 'debug-armed'; armed: DebuggerSnapshot['armed'] }
+  /** What the relay says that is worth a log line: an IDE that cannot be reached, a session's end… */
+  | { type: 'debug-relay'; event: DebugRelayEvent };
 
 /** A listener registration that can be undone. */
 export interface Disposable {

@@ -3,7 +3,7 @@ import { Deadline } from './busyDeadlines';
 import type { WorkerConnection, WorkerProcess } from './host';
 import type { ListNode } from './intrusiveList';
 import type { Lease } from './lease';
-import type { LeaseSnapshot, WorkerExitReason, WorkerState } from './types';
+import type { LeaseSnapshot, WorkerDebug, WorkerExitReason, WorkerState } from './types';
 import type { WorkerList } from './workerList';
 
 /** What a worker, and the lease it serves, ask of the pool that runs it. */
@@ -46,6 +46,8 @@ export class Worker<C extends WorkerConnection> implements ListNode<Worker<C>> {
   defunct = false;
   /** Under `keep`, the lease a finding is about, kept on the worker as evidence. */
   keptLease: LeaseSnapshot | null = null;
+  /** Its step-debugging session as the relay follows it (see debugHold.ts); null when it has none. */
+  debug: WorkerDebug | null = null;
   /** The holder saw it die mid-request before its exit was reaped: the finding waits for the exit status. */
   diedDuringLease: { lease: LeaseSnapshot; detectedAt: number; processState: string | null } | null = null;
 

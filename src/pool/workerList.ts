@@ -22,6 +22,7 @@ export function stateLists<T extends ListNode<T>>(): Record<WorkerState, WorkerL
     starting: new WorkerList<T>('starting'),
     idle: new WorkerList<T>('idle'),
     busy: new WorkerList<T>('busy'),
+    paused: new WorkerList<T>('paused'),
     draining: new WorkerList<T>('draining'),
     error: new WorkerList<T>('error'),
   };

@@ -245,6 +245,8 @@ export function checkIntent(intent: DashboardIntent, snapshot: PoolSnapshot | nu
     }
     case 'openScript': {
       for (const lease of leasesIn(snapshot)) if (lease.scriptFilename === intent.path) return { ok: true, value: intent };
+      // A paused worker's breakpoint may be in another file than the script its request started.
+      for (const worker of snapshot.workers) if (worker.debug?.file === intent.path) return { ok: true, value: intent };
       return fail('that script is not part of the pool snapshot');
     }
   }

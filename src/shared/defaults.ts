@@ -61,4 +61,8 @@ export const DEFAULTS = {
    * which costs a stat() per included file.
    */
   workerIni: { 'opcache.revalidate_freq': '0' } as Readonly<Record<string, string>>,
+  /** Step debugging: `auto` uses Xdebug when php-cgi loads it by itself; `on` loads it; `off` never. */
+  xdebug: 'auto' as 'off' | 'auto' | 'on',
+  /** Where the IDE listens for Xdebug (PHP Debug's default). */
+  debugClient: '127.0.0.1:9003',
 } as const;

@@ -50,6 +50,9 @@ export const OPTIONS = {
   ini: { flag: '--ini', setting: 'fastcgiPool.ini', default: {}, kind: 'pairs' },
   env: { flag: '--env', setting: 'fastcgiPool.env', default: {}, kind: 'pairs' },
   liveReload: { flag: '--live-reload', setting: 'fastcgiPool.liveReload', default: DEFAULTS.liveReload, kind: 'switch', settingDefault: true },
+  xdebug: { flag: '--xdebug', setting: 'fastcgiPool.xdebug', default: DEFAULTS.xdebug, kind: 'choice' },
+  /** `HOST:PORT`, `[IPv6]:PORT` or a bare port. */
+  debugClient: { flag: '--debug-client', setting: 'fastcgiPool.debugClient', default: DEFAULTS.debugClient, kind: 'text' },
 } as const satisfies Readonly<Record<string, OptionSpec>>;
 
 /** One option's id, e.g. `phpCgi`. */

@@ -84,3 +84,20 @@ export function formatRequest(request: RequestLine, max = Number.POSITIVE_INFINI
 export function describeRequest(request: RequestLine & { readonly scriptFilename: string }): string {
   return `${formatRequest(request)} (${request.scriptFilename})`;
 }
+
+/** Where a step-debugging session is: the file (a path, or a URI Xdebug sent) and the line. */
+export interface DebugLocation {
+  readonly file: string | null;
+  readonly line: number | null;
+}
+
+/** `Controller.php:42`: the file's name and the line (the full path goes in tooltips). */
+export function debugPlace(location: DebugLocation): string {
+  const file = location.file === null ? '?' : (location.file.split(/[\\/]/).pop() ?? location.file) || location.file;
+  return location.line === null ? file : `${file}:${location.line}`;
+}
+
+/** `paused at Controller.php:42`. */
+export function pausedAt(location: DebugLocation): string {
+  return `paused at ${debugPlace(location)}`;
+}

@@ -15,6 +15,12 @@
  *   workers beside the code (the README's screenshot), a save in the editor
  *   reloading a browser tab (live reload), Open in Simple Browser and the
  *   status bar opening the app.
+ *   "FastCGI: Debug Next Request" with a path glob: the matching request's
+ *   Xdebug (loaded by `fastcgiPool.xdebug: on`) reaches a fake IDE through the
+ *   pool's relay and stops at a breakpoint; the worker shows under Paused,
+ *   `paused at handlers.php:22`, in the tree, the status bar and the
+ *   dashboard, and a click opens that line; Continue → 200, the worker idle →
+ *   "FastCGI: Stop Pool" leaves no php-cgi behind.
  *
  * Run with `npm run test:e2e` (packages the .vsix first) or, with a .vsix at
  * hand, `node test/e2e/run.mjs`. Screenshots: test-output/e2e/NN-name.png.
@@ -23,13 +29,14 @@
  * CHROMIUM (default /usr/bin/chromium), E2E_KEEP=1 keeps the temp folder,
  * E2E_WRITE_DOCS=1 also writes the README's screenshots to docs/images/.
  */
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { CodeServer, findCodeServer, freePort } from './codeServer';
 import { describe, isAlive, listRunPhpProcesses } from './processes';
 import { StepRunner } from './steps';
+import { FakeIde } from '../support/fakeIde';
 import { LIVE_RELOAD_INSTRUMENT } from '../support/liveInstrument';
 import { Workbench, formatDashboard, formatRows, poll, readWelcome, sidebarTitleActions, type DashboardView, type Row } from './workbench';
 
@@ -49,7 +56,7 @@ const SLOW_MS = 30_000;
 
 /** `worker w3 · pid 1234` */
 const WORKER_LABEL = /^worker (w\d+) · pid (\d+)$/;
-const GROUPS = ['Busy', 'Idle', 'Error', 'Starting'];
+const GROUPS = ['Busy', 'Paused', 'Idle', 'Error', 'Starting'];
 
 interface Worker {
   row: Row;
@@ -192,6 +199,8 @@ async function main(): Promise<number> {
 
   const csPort = await freePort();
   const poolPort = await freePort();
+  // The debugger the workers' Xdebug reaches through the pool's relay (PHP Debug is not in code-server).
+  const ide = await FakeIde.listen();
   const poolUrl = `http://127.0.0.1:${poolPort}`;
   console.log(`FastCGI Pool e2e: ${basename(vsix)} in code-server ${bin}`);
   console.log(`  run ${runId}, workspace ${workspace}, code-server :${csPort}, pool :${poolPort}, output ${outputDir}`);
@@ -249,6 +258,9 @@ async function main(): Promise<number> {
               'window.commandCenter': false,
               'fastcgiPool.port': poolPort,
               'fastcgiPool.minWorkers': 2,
+              // Step 08 debugs a request: Xdebug loaded for the workers, its sessions to the fake IDE.
+              'fastcgiPool.xdebug': 'on',
+              'fastcgiPool.debugClient': `127.0.0.1:${ide.port}`,
             },
           });
           const installed = codeServer.installExtension(vsix);
@@ -660,7 +672,99 @@ async function main(): Promise<number> {
         },
       },
       {
-        title: '13 "FastCGI: Stop Pool" stops every worker: no php-cgi of this run is left',
+        title: '13 "FastCGI: Debug Next Request" with a path glob: the matching request stops at a breakpoint, its worker shows Paused at handlers.php:22 in the tree, the status bar and the dashboard; no timeout; Continue → 200 and the worker idle',
+        run: async () => {
+          const debugged = `${poolUrl}/hello/debugger`;
+          await wb.runCommandAndAnswer('FastCGI: Debug Next Request', /path glob/, '/hello/debug*', async () => {
+            await runner.screenshot('debug-next-request');
+          });
+          // The command arms the pool once the input box has closed: the status bar says so.
+          await poll(
+            `the status bar item "FastCGI N/N busy · next · :${poolPort}" (Debug Next Request armed)`,
+            async () => (await wb.statusBarTexts()).some((t) => new RegExp(`FastCGI \\d+/\\d+ busy · next · :${poolPort}`).test(t)),
+            10_000,
+            async () => `status bar: ${(await wb.statusBarTexts()).join(' | ')}`,
+          );
+          // The request the developer makes: the pool adds Xdebug's trigger to this one only.
+          const answer = answerOf(fetch(debugged));
+          const session = await Promise.race([ide.nextConnection(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no Xdebug connection reached the fake IDE within 15 s')), 15_000))]);
+          const init = await session.nextPacket();
+          const pid = Number(/appid="(\d+)"/.exec(init)?.[1]);
+          console.log(`      Xdebug connected through the pool's relay: pid ${pid}, ${/fileuri="([^"]+)"/.exec(init)?.[1]}`);
+          await session.command('breakpoint_set', `-t line -f file://${realpathSync(workspace)}/src/handlers.php -n 22`);
+          const brk = await session.command('run');
+          if (!brk.includes('status="break"')) throw new Error(`the fake IDE's run did not stop at the breakpoint: ${brk.slice(0, 300)}`);
+          const pausedAt = Date.now();
+
+          await wb.openViewContainer('FastCGI Pool');
+          await wb.widenSidebar(560);
+          const paused = await waitForWorkers(
+            wb,
+            `worker pid ${pid} under Paused, described "paused at handlers.php:22 · GET /hello/debugger · …"`,
+            ['Paused'],
+            (workers) => workers.find((w) => w.pid === pid && w.group === 'Paused' && w.row.description.startsWith('paused at handlers.php:22 · GET /hello/debugger')),
+            15_000,
+          );
+          console.log(`      tree: ${paused.row.label}  ${paused.row.description}`);
+          await poll(
+            `the status bar item "FastCGI 0/N busy · 1 paused · :${poolPort}"`,
+            async () => (await wb.statusBarTexts()).some((t) => new RegExp(`FastCGI \\d+/\\d+ busy · 1 paused · :${poolPort}`).test(t)),
+            10_000,
+            async () => `status bar: ${(await wb.statusBarTexts()).join(' | ')}`,
+          );
+          const frame = await wb.webviewFrame('[data-figure="busy"]');
+          if (!frame) throw new Error('the dashboard of step 07 is not open any more');
+          const dashboard = await poll(
+            `the dashboard to show ${paused.id} "paused at handlers.php:22" and "1 paused in the debugger"`,
+            async () => {
+              const d = await wb.readDashboard(frame);
+              const row = d.rows.find((r) => r.key === paused.id);
+              const busy = d.figures.find((f) => f.key === 'busy');
+              return row?.state === 'paused at handlers.php:22' && /1 paused in the debugger/.test(busy?.detail ?? '') ? d : undefined;
+            },
+            10_000,
+            async () => formatDashboard(await wb.readDashboard(frame)),
+          );
+          console.log(`      ${formatDashboard(dashboard).replace(/\n\s*/g, '\n      ')}`);
+          await runner.screenshot('paused-worker-tree-and-dashboard');
+
+          // A while at the breakpoint (test/integration/pool-xdebug.test.ts holds one for 3× the busy timeout).
+          await new Promise((r) => setTimeout(r, 2_000));
+          const still = workersOf(await wb.readSidebar()).find((w) => w.pid === pid);
+          if (still?.group !== 'Paused') throw new Error(`after ${Date.now() - pausedAt} ms at the breakpoint the worker is under ${still?.group ?? 'nothing'}, not Paused`);
+          const pending = await Promise.race([answer, new Promise<string>((r) => setTimeout(() => r('still pending'), 100))]);
+          if (pending !== 'still pending') throw new Error(`the paused request was answered while paused: ${pending}`);
+
+          // A click on the row's label (not its twistie) opens the breakpoint's line.
+          await wb.rowLocator(paused.row.label).locator('.label-name').click();
+          await poll(
+            'an editor tab "handlers.php" to be active',
+            async () => (await wb.page.locator('.tabs-container .tab.active').innerText().catch(() => '')).includes('handlers.php'),
+            10_000,
+            () => wb.describe(),
+          );
+          await poll(
+            'the cursor on the breakpoint\'s line (status bar "Ln 22, Col 1")',
+            async () => (await wb.statusBarTexts()).some((t) => t.startsWith('Ln 22, Col 1')),
+            10_000,
+            async () => `status bar: ${(await wb.statusBarTexts()).join(' | ')}`,
+          );
+          await runner.screenshot('paused-worker-opens-its-line');
+
+          // Continue, as PHP Debug's F5 does: run to the end, then its last word.
+          if (!(await session.command('run')).includes('status="stopping"')) throw new Error('run after the breakpoint did not reach the end of the script');
+          session.send('run');
+          const outcome = await answer;
+          console.log(`      the debugged request: ${outcome.slice(0, 80)} (paused ${((Date.now() - pausedAt) / 1000).toFixed(1)} s)`);
+          if (!outcome.startsWith('HTTP 200')) throw new Error(`the debugged request answered ${outcome}`);
+          await waitForWorkers(wb, `worker pid ${pid} back under Idle`, ['Idle'], (workers) => workers.find((w) => w.pid === pid && w.group === 'Idle'), 15_000);
+          const problems = (await wb.readProblems().catch(() => [] as Row[])).filter((r) => /busy-timeout/.test(r.text));
+          if (problems.length > 0) throw new Error(`a busy-timeout problem appeared for the paused request: ${formatRows(problems)}`);
+          await runner.screenshot('debugged-request-done');
+        },
+      },
+      {
+        title: '14 "FastCGI: Stop Pool" stops every worker: no php-cgi of this run is left',
         always: true,
         run: async () => {
           if (!runner.page) throw new Error('no workbench to stop the pool from (an earlier step failed)');
@@ -707,12 +811,13 @@ async function main(): Promise<number> {
     slowRequest.abort();
     readmeAbort.abort();
     await (liveTab as Page | null)?.close().catch(() => undefined);
+    await ide.close();
     await (browser as Browser | null)?.close().catch(() => undefined);
     const swept = codeServer ? await (codeServer as CodeServer).stop() : [];
     const others = swept.filter((p) => !p.comm.startsWith('php'));
     if (others.length > 0) console.log(`  (swept other processes of the run after code-server exited: ${describe(others)})`);
     await runner.runOne({
-      title: '14 after code-server exits, no php-cgi of this run is left behind',
+      title: '15 after code-server exits, no php-cgi of this run is left behind',
       run: async () => {
         const php = swept.filter((p) => p.comm.startsWith('php'));
         if (php.length > 0) throw new Error(`these php processes outlived code-server and were killed: ${describe(php)}`);

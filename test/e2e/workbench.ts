@@ -137,6 +137,37 @@ export class Workbench {
    * without the entry is closed and opened again until `timeoutMs`.
    */
   async runCommand(title: string, beforeEnter?: () => Promise<void>, timeoutMs = 30_000): Promise<void> {
+    await this.highlightCommand(title, timeoutMs);
+    if (beforeEnter) await beforeEnter();
+    await this.page.keyboard.press('Enter');
+    await this.page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 5_000 });
+  }
+
+  /**
+   * Runs a command that asks a question in an input box (the same quick
+   * input widget): waits for the box whose prompt matches `prompt`, types
+   * `answer` (empty: accept as it is) and presses Enter. `beforeEnter` runs
+   * with the answer typed (a screenshot of the question).
+   */
+  async runCommandAndAnswer(title: string, prompt: RegExp, answer: string, beforeEnter?: () => Promise<void>): Promise<void> {
+    await this.highlightCommand(title, 30_000);
+    await this.page.keyboard.press('Enter');
+    const widget = this.page.locator('.quick-input-widget');
+    await poll(
+      `the input box of "${title}" with a prompt like ${prompt}`,
+      async () => (await widget.isVisible()) && prompt.test((await widget.innerText()).replace(/\s+/g, ' ')),
+      10_000,
+      async () => `quick input: ${(await widget.innerText().catch(() => '(none)')).replace(/\s+/g, ' ')}`,
+    );
+    const input = widget.locator('input[type="text"], input.input').first();
+    await input.fill(answer);
+    if (beforeEnter) await beforeEnter();
+    await this.page.keyboard.press('Enter');
+    await widget.waitFor({ state: 'hidden', timeout: 5_000 });
+  }
+
+  /** Opens the palette and types `title` until it is the highlighted entry. */
+  private async highlightCommand(title: string, timeoutMs: number): Promise<void> {
     const widget = this.page.locator('.quick-input-widget');
     const input = widget.locator('input[type="text"], input.input').first();
     const rows = widget.locator('.quick-input-list .monaco-list-row');
@@ -163,9 +194,6 @@ export class Workbench {
       timeoutMs,
       async () => `palette entries: ${formatRows(await readRows(rows))}`,
     );
-    if (beforeEnter) await beforeEnter();
-    await this.page.keyboard.press('Enter');
-    await widget.waitFor({ state: 'hidden', timeout: 5_000 });
   }
 
   /** Opens a file of the workspace through Quick Open (Ctrl+P) and waits for its editor tab. */

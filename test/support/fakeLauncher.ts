@@ -6,6 +6,7 @@ import { vi } from 'vitest';
 import type { PoolHost, StaleWorkers, WorkerConnection, WorkerProcess } from '../../src/pool/host';
 import { Pool, type PoolOptions } from '../../src/pool/pool';
 import type { LeaseHolder, LeaseRequestInfo, LeaseRevocation, PoolEvent } from '../../src/pool/types';
+import { FakeDebuggerHost } from './fakeDebugger';
 
 /**
  * A PoolHost with no processes behind it, for the pool's own logic under
@@ -25,6 +26,8 @@ export class FakeHost implements PoolHost<FakeConnection> {
   readonly calls = { open: 0, close: 0, launch: 0, connect: 0 };
   /** The fake clock's time of each launch. */
   readonly launchedAt: number[] = [];
+  /** The arguments each launch got besides the host's own (the debugger's `-d` settings). */
+  readonly launchArgs: (readonly string[])[] = [];
   private nextPid = 41_000;
 
   open(): void {
@@ -39,9 +42,10 @@ export class FakeHost implements PoolHost<FakeConnection> {
     this.calls.close++;
   }
 
-  launch(name: string): Promise<WorkerProcess> {
+  launch(name: string, extraArgs: readonly string[] = []): Promise<WorkerProcess> {
     this.calls.launch++;
     this.launchedAt.push(Date.now());
+    this.launchArgs.push(extraArgs);
     if (this.launchError) return Promise.reject(this.launchError);
     const proc = new FakeProcess(this.nextPid++, `/fake/${name}.sock`, { ...this.next });
     this.processes.push(proc);
@@ -210,10 +214,15 @@ export class FakeConnection implements WorkerConnection {
 /** A lease holder that records what the pool told it; `active = false` makes it a gone holder. */
 export class FakeHolder implements LeaseHolder {
   readonly revocations: LeaseRevocation[] = [];
+  /** What the pool said about debug sessions on its lease's worker, in order. */
+  readonly debugged: boolean[] = [];
   active = true;
   constructor(readonly description = 'fake holder') {}
   revoke(revocation: LeaseRevocation): void {
     this.revocations.push(revocation);
+  }
+  debugging(active: boolean): void {
+    this.debugged.push(active);
   }
   isActive(): boolean {
     return this.active;
@@ -241,13 +250,21 @@ export async function settle<T>(promise: Promise<T>, limitMs = 60_000): Promise<
   return watched;
 }
 
-/** A pool on a FakeHost, started, with every event recorded. The periodic scan is off unless asked for. */
-export async function startFakePool(options: Partial<PoolOptions> = {}, host = new FakeHost()): Promise<{ pool: Pool<FakeConnection>; host: FakeHost; events: PoolEvent[] }> {
-  const pool = new Pool<FakeConnection>({ cwd: '/srv', minWorkers: 1, maxWorkers: 2, scanIntervalMs: 0, ...options }, host);
+/**
+ * A pool on a FakeHost, started, with every event recorded. The periodic
+ * scan and the step debugger are off unless asked for; the debugger, when
+ * on, runs against a {@link FakeDebuggerHost} (no php-cgi, no sockets).
+ */
+export async function startFakePool(
+  options: Partial<PoolOptions> = {},
+  host = new FakeHost(),
+  debuggerHost = new FakeDebuggerHost(),
+): Promise<{ pool: Pool<FakeConnection>; host: FakeHost; events: PoolEvent[]; debuggerHost: FakeDebuggerHost }> {
+  const pool = new Pool<FakeConnection>({ cwd: '/srv', minWorkers: 1, maxWorkers: 2, scanIntervalMs: 0, xdebug: 'off', ...options }, host, debuggerHost);
   const events: PoolEvent[] = [];
   pool.onEvent((event) => events.push(event));
   await settle(pool.start());
-  return { pool, host, events };
+  return { pool, host, events, debuggerHost };
 }
 
 /** The events of one type, typed. */

@@ -223,6 +223,19 @@ export enum ViewColumn {
   One = 1,
 }
 
+export enum ConfigurationTarget {
+  Global = 1,
+  Workspace = 2,
+  WorkspaceFolder = 3,
+}
+
+/** A debug session as `vscode.debug` reports it (the fields the extension reads). */
+export interface FakeDebugSession {
+  readonly id: string;
+  readonly type: string;
+  readonly name: string;
+}
+
 export enum ProgressLocation {
   SourceControl = 1,
   Window = 10,
@@ -468,6 +481,18 @@ export const fake = {
   trustEvents: new EventEmitter<void>(),
   saveEvents: new EventEmitter<{ uri: Uri }>(),
   contextKeys: new Map<string, unknown>(),
+  /** Answers for the next input boxes (undefined = dismissed), and what each was asked. */
+  inputBoxAnswers: [] as (string | undefined)[],
+  inputBoxes: [] as { title?: string; prompt?: string; placeHolder?: string; validateInput?: (value: string) => unknown }[],
+  /** Installed extensions by id. */
+  extensions: new Set<string>(),
+  /** `vscode.debug`: sessions, and what `startDebugging` was asked. */
+  activeDebugSession: undefined as FakeDebugSession | undefined,
+  debugStarts: new EventEmitter<FakeDebugSession>(),
+  debugEnds: new EventEmitter<FakeDebugSession>(),
+  startedDebugging: [] as { folder: unknown; configuration: Record<string, unknown> }[],
+  /** Settings written through `getConfiguration(…).update`. */
+  settingUpdates: [] as { section: string; key: string; value: unknown; target: unknown; scope: string | null }[],
 
   reset(): void {
     this.commands.clear();
@@ -498,6 +523,14 @@ export const fake = {
     this.trustEvents = new EventEmitter();
     this.saveEvents = new EventEmitter();
     this.contextKeys.clear();
+    this.inputBoxAnswers.length = 0;
+    this.inputBoxes.length = 0;
+    this.extensions.clear();
+    this.activeDebugSession = undefined;
+    this.debugStarts = new EventEmitter();
+    this.debugEnds = new EventEmitter();
+    this.startedDebugging.length = 0;
+    this.settingUpdates.length = 0;
   },
 
   /** A workspace folder as VS Code would give it. */
@@ -546,6 +579,10 @@ export const window = {
     const resolved = await items;
     fake.quickPicks.push({ items: resolved, options });
     return fake.quickPickResponder(resolved, options);
+  },
+  async showInputBox(options: { title?: string; prompt?: string; placeHolder?: string; validateInput?: (value: string) => unknown } = {}): Promise<string | undefined> {
+    fake.inputBoxes.push(options);
+    return fake.inputBoxAnswers.shift();
   },
   setStatusBarMessage(text: string): Disposable {
     fake.statusBarMessages.push(text);
@@ -604,6 +641,9 @@ export const workspace = {
         if (global && full in global) return global[full] as T;
         return defaultValue;
       },
+      async update(key: string, value: unknown, target?: unknown): Promise<void> {
+        fake.settingUpdates.push({ section, key, value, target, scope: scope ? scope.toString() : null });
+      },
     };
   },
   onDidChangeWorkspaceFolders: (listener: Listener<unknown>) => fake.folderEvents.event(listener),
@@ -654,6 +694,26 @@ export const env = {
   },
   async asExternalUri(uri: Uri): Promise<Uri> {
     return uri;
+  },
+};
+
+export const debug = {
+  get activeDebugSession(): FakeDebugSession | undefined {
+    return fake.activeDebugSession;
+  },
+  onDidStartDebugSession: (listener: Listener<FakeDebugSession>) => fake.debugStarts.event(listener),
+  onDidTerminateDebugSession: (listener: Listener<FakeDebugSession>) => fake.debugEnds.event(listener),
+  async startDebugging(folder: unknown, configuration: Record<string, unknown>): Promise<boolean> {
+    fake.startedDebugging.push({ folder, configuration });
+    const session = { id: `s${fake.startedDebugging.length}`, type: String(configuration.type), name: String(configuration.name) };
+    fake.debugStarts.fire(session);
+    return true;
+  },
+};
+
+export const extensions = {
+  getExtension(id: string): { id: string } | undefined {
+    return fake.extensions.has(id) ? { id } : undefined;
   },
 };
 

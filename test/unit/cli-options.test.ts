@@ -9,12 +9,14 @@ describe('serve options', () => {
 
   it('parses every flag', () => {
     const options = parseServeArgs(
-      ['docroot', '--host', '::1', '--port', '0', '--php-cgi', '/opt/php-cgi', '--min-workers', '2', '--max-workers', '8', '--max-requests', '500', '--idle-timeout', '2m', '--busy-timeout', '1500ms', '--queue-timeout', '3', '--max-queue', '10', '--max-body', '512K', '--front-controller', 'none', '-d', 'memory_limit=1G', '--ini', 'a=b=c', '-e', 'APP_ENV=dev', '--allow-host', 'app.test', '--events', '-', '--state-dir', '/tmp/s', '--leak-policy', 'keep', '--scan-interval', '250ms', '--no-pdeathsig', '--node-http', '--live-reload', '-q'],
+      ['docroot', '--host', '::1', '--port', '0', '--php-cgi', '/opt/php-cgi', '--min-workers', '2', '--max-workers', '8', '--max-requests', '500', '--idle-timeout', '2m', '--busy-timeout', '1500ms', '--queue-timeout', '3', '--max-queue', '10', '--max-body', '512K', '--front-controller', 'none', '-d', 'memory_limit=1G', '--ini', 'a=b=c', '-e', 'APP_ENV=dev', '--allow-host', 'app.test', '--events', '-', '--state-dir', '/tmp/s', '--leak-policy', 'keep', '--scan-interval', '250ms', '--no-pdeathsig', '--node-http', '--live-reload', '-q', '--xdebug', 'on', '--debug-client', '[::1]:9000'],
       '/cwd',
     );
     expect(options).toEqual({
-      documentRoot: 'docroot', host: '::1', port: 0, phpCgi: '/opt/php-cgi', minWorkers: 2, maxWorkers: 8, maxRequests: 500, idleTimeoutMs: 120_000, busyTimeoutMs: 1_500, queueTimeoutMs: 3_000, maxQueue: 10, maxBodyBytes: 512 * 1024, frontController: null, ini: { memory_limit: '1G', a: 'b=c' }, env: { APP_ENV: 'dev' }, allowedHosts: ['app.test'], events: '-', stateDir: '/tmp/s', leakPolicy: 'keep', scanIntervalMs: 250, parentDeathSignal: false, nodeHttp: true, liveReload: true, documentRootDetected: false, quiet: true,
+      documentRoot: 'docroot', host: '::1', port: 0, phpCgi: '/opt/php-cgi', minWorkers: 2, maxWorkers: 8, maxRequests: 500, idleTimeoutMs: 120_000, busyTimeoutMs: 1_500, queueTimeoutMs: 3_000, maxQueue: 10, maxBodyBytes: 512 * 1024, frontController: null, ini: { memory_limit: '1G', a: 'b=c' }, env: { APP_ENV: 'dev' }, allowedHosts: ['app.test'], events: '-', stateDir: '/tmp/s', leakPolicy: 'keep', scanIntervalMs: 250, parentDeathSignal: false, nodeHttp: true, liveReload: true, documentRootDetected: false, quiet: true, xdebug: 'on', debugClient: '[::1]:9000',
     });
+    // Without --debug-client the workers' ini (xdebug.client_host/port) decides, else 127.0.0.1:9003.
+    expect(parseServeArgs([], '/')).toMatchObject({ xdebug: 'auto', debugClient: null });
     expect(parseServeArgs(['--help'], '/')).toBe('help');
     // Without DOCROOT the current folder is searched (public/, web/, htdocs/); live reload is opt-in here.
     expect(parseServeArgs([], '/cwd')).toMatchObject({ documentRoot: '/cwd', documentRootDetected: true, liveReload: false });
@@ -28,6 +30,9 @@ describe('serve options', () => {
       [['--leak-policy', 'ignore'], /--leak-policy is reclaim or keep/],
       [['--front-controller', 'index.php'], /must be a path starting with \//],
       [['a', 'b'], /one document root/],
+      [['--xdebug', 'yes'], /--xdebug is off, auto, on, got "yes"/],
+      [['--debug-client', 'localhost'], /--debug-client: debug client "localhost" is not HOST:PORT/],
+      [['--debug-client', '127.0.0.1:99999'], /the port must be a number from 1 to 65535/],
     ];
     for (const [args, message] of bad) {
       expect(() => parseServeArgs(args, '/'), args.join(' ')).toThrow(UsageError);

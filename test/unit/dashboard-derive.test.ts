@@ -168,7 +168,15 @@ describe('worker rows and finding rows', () => {
     expect(w9.leaseAgeMs).toBe(NOW - fixture.workers.find((w) => w.id === 'w9')!.lease!.acquiredAt);
     expect(rows.find((r) => r.id === 'w11')).toMatchObject({ defunct: false, leaseStuck: true });
     expect(rows.find((r) => r.id === 'w7')).toMatchObject({ leaseStuck: false, leaseAgeMs: 820 });
-    expect(rows.find((r) => r.id === 'w1')).toMatchObject({ lease: null, leaseAgeMs: null });
+    expect(rows.find((r) => r.id === 'w1')).toMatchObject({ lease: null, leaseAgeMs: null, debug: null });
+  });
+
+  it('carries a paused worker\'s breakpoint, and the headline counts it apart from busy', () => {
+    const held = fixture.workers.find((w) => w.id === 'w7')!;
+    const debug = { state: 'paused' as const, file: '/srv/shop/src/Cart.php', line: 42, since: NOW - 1_000, ide: 'connected' as const };
+    const paused = { ...fixture, workers: fixture.workers.map((w) => (w === held ? { ...w, state: 'paused' as const, debug } : w)), counts: { ...fixture.counts, busy: fixture.counts.busy - 1, paused: 1 } };
+    expect(workerRows(paused, NOW).find((r) => r.id === 'w7')).toMatchObject({ state: 'paused', debug, leaseStuck: false });
+    expect(headline(paused, NOW)).toMatchObject({ paused: 1, busy: fixture.counts.busy - 1 });
   });
 
   it('lists open findings first, newest first, and says which actions apply', () => {

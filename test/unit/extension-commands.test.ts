@@ -28,6 +28,8 @@ describe('commands', () => {
   let store: WorkerLogStore;
   let registrations: vscode.Disposable[];
   let dashboards: DashboardSources;
+  /** Whether a PHP Debug session listens, as the commands see it. */
+  const phpDebug = { listening: false };
   const app = fake.folder('/ws/app', 0, 'app');
   const api = fake.folder('/ws/api', 1, 'api');
   const key = app.uri.toString();
@@ -55,6 +57,7 @@ describe('commands', () => {
       extensionContext: { extensionUri: Uri.file('/ext') } as unknown as vscode.ExtensionContext,
       dashboardSourceFor: (pool) => dashboards.sourceFor(pool),
       phpCgi: new PhpCgiDetector(new MemoryLogger()),
+      phpDebug,
     };
     registrations = registerCommands(ctx);
   });

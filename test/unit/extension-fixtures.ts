@@ -6,7 +6,7 @@
 import type * as vscode from 'vscode';
 import type { PoolServerOptions } from '../../src/gateway/poolServer';
 import { GatewayListenError } from '../../src/gateway/gateway';
-import type { Finding, LeaseSnapshot, PoolEvent, PoolSnapshot, WorkerSnapshot } from '../../src/pool/types';
+import type { DebuggerSnapshot, Finding, LeaseSnapshot, PoolEvent, PoolSnapshot, WorkerSnapshot } from '../../src/pool/types';
 import type { Logger, PoolHandle, PoolManagerDeps, ServerHandle } from '../../src/extension/poolManager';
 import { readSettings } from '../../src/extension/settings';
 
@@ -41,8 +41,19 @@ export function worker(overrides: Partial<WorkerSnapshot> = {}): WorkerSnapshot 
     findingIds: [],
     defunct: false,
     servingPid: null,
+    debug: null,
     ...overrides,
   };
+}
+
+/** A worker paused at a breakpoint (`line` of `file`) while serving a request acquired `ageMs` before T0. */
+export function pausedWorker(id: string, pid: number, file = '/app/src/Controller.php', line = 42, ageMs = 65_000): WorkerSnapshot {
+  return { ...busyWorker(id, pid, { uri: '/orders' }, ageMs), state: 'paused', debug: { state: 'paused', file, line, since: T0 - 5_000, ide: 'connected' } };
+}
+
+/** The pool's debugger: enabled with Xdebug 3.2.0 unless overridden. */
+export function debuggerSnapshot(overrides: Partial<DebuggerSnapshot> = {}): DebuggerSnapshot {
+  return { status: 'enabled', xdebug: 'loadable', version: '3.2.0', reason: null, ide: '127.0.0.1:9003', relayPort: 40123, armed: null, notes: [], ...overrides };
 }
 
 /** A busy worker with a lease acquired `ageMs` before T0. */
@@ -77,7 +88,7 @@ export function snapshot(workers: WorkerSnapshot[] = [worker()], overrides: Part
     problem: null,
     startedAt: T0 - 120_000,
     limits: { minWorkers: 1, maxWorkers: 4, maxRequests: 0, idleTimeoutMs: 60_000, busyTimeoutMs: 60_000, queueTimeoutMs: 10_000, maxQueue: 256 },
-    counts: { starting: count('starting'), idle: count('idle'), busy: count('busy'), draining: count('draining'), error: count('error'), total: workers.length },
+    counts: { starting: count('starting'), idle: count('idle'), busy: count('busy'), paused: count('paused'), draining: count('draining'), error: count('error'), total: workers.length },
     workers,
     queue: { length: 0, oldestWaitMs: 0 },
     spawnBackoff: null,
@@ -87,6 +98,7 @@ export function snapshot(workers: WorkerSnapshot[] = [worker()], overrides: Part
     history: [],
     leakPolicy: 'reclaim',
     platform: null,
+    debugger: debuggerSnapshot(),
     ...overrides,
   };
 }
@@ -96,6 +108,20 @@ export class FakePool implements PoolHandle {
   current: PoolSnapshot = snapshot();
   readonly recycled: { workerId: string; mode: 'graceful' | 'kill' }[] = [];
   readonly released: string[] = [];
+  /** What "Debug Next Request" armed (`undefined` pattern: the next request), and how often debugging was stopped. */
+  readonly armed: (string | null | undefined)[] = [];
+  stops = 0;
+  readonly debugger = {
+    arm: (pattern?: string | null) => {
+      if (this.current.debugger.status !== 'enabled') throw new Error('no debugger');
+      this.armed.push(pattern);
+      return { pattern: pattern?.trim() ? pattern.trim() : null, since: T0 };
+    },
+    stopDebugging: () => {
+      this.stops++;
+      return { disarmed: this.armed.length > 0, sessionsEnded: this.current.counts.paused };
+    },
+  };
   snapshot(): PoolSnapshot {
     return this.current;
   }

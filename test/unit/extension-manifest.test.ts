@@ -14,7 +14,7 @@ import type { PoolStatus } from '../../src/extension/poolManager';
 import { RESTRICTED_SETTINGS, SETTING_DEFAULTS } from '../../src/extension/settings';
 import { present, WorkersTreeModel, type PoolSource } from '../../src/extension/tree/model';
 import type { PoolSnapshot, WorkerSnapshot } from '../../src/pool/types';
-import { busyWorker, finding, snapshot, T0, worker } from './extension-fixtures';
+import { busyWorker, finding, pausedWorker, snapshot, T0, worker } from './extension-fixtures';
 
 interface MenuItem {
   command: string;
@@ -91,6 +91,9 @@ function emittedContextValues(): Set<string> {
     { ...busyWorker('w6', 6), findingIds: [f.id] },
     worker({ id: 'w7', state: 'error', exitReason: 'killed-by-user' }),
     worker({ id: 'w8', state: 'idle', findingIds: ['F8'] }),
+    // At a breakpoint, and one running between breakpoints: both in a debug session.
+    pausedWorker('w9', 9),
+    { ...busyWorker('w10', 10), debug: { state: 'running', file: '/app/index.php', line: null, since: T0, ide: 'connected' } },
   ];
   const running = snapshot(workers, { findings: [f, finding({ id: 'F8', workerId: 'w8', kind: 'zombie-descendant' })] });
   for (const statuses of [
@@ -133,6 +136,8 @@ describe('package.json', () => {
       'fastcgiPool.worker.copyAsCurl "Copy Request as curl" [FastCGI]',
       'fastcgiPool.worker.openLog "Open Worker Log" [FastCGI]',
       'fastcgiPool.worker.copyPid "Copy PID" [FastCGI]',
+      'fastcgiPool.debugNextRequest "Debug Next Request" [FastCGI]',
+      'fastcgiPool.stopDebugging "Stop Debugging Requests" [FastCGI]',
       'fastcgiPool.detectPhpCgi "Check for php-cgi" [FastCGI]',
     ]);
   });
@@ -186,6 +191,13 @@ describe('package.json', () => {
     expect(applies(Commands.killWorker, '9_destructive@1', 'worker.busy.lease.finding')).toBe(true);
     expect(applies(Commands.killWorker, '9_destructive@1', 'worker.error')).toBe(false);
     expect(applies(Commands.copyPid, '1_inspect@4', 'worker.starting')).toBe(false);
+    // A worker at a breakpoint can still be killed or recycled, and its session ended.
+    expect(applies(Commands.killWorker, '9_destructive@1', 'worker.paused.lease.debug')).toBe(true);
+    expect(applies(Commands.recycleWorker, '2_lifecycle@1', 'worker.paused.lease.debug')).toBe(true);
+    expect(applies(Commands.stopDebugging, '2_lifecycle@4', 'worker.paused.lease.debug')).toBe(true);
+    expect(applies(Commands.stopDebugging, '2_lifecycle@4', 'worker.busy.lease.finding.debug')).toBe(true);
+    expect(applies(Commands.stopDebugging, '2_lifecycle@4', 'worker.busy.lease')).toBe(false);
+    expect(applies(Commands.debugNextRequest, '1_inspect@3', 'pool.running')).toBe(true);
   });
 
   it('uses only context keys the extension sets', () => {

@@ -134,6 +134,15 @@ describe('WorkersTreeModel', () => {
     expect(model.sync([source(A, 'app', 'stopped', null)], folderPath, T0)).toEqual({ kind: 'all' });
   });
 
+  it('draws a starting pool expanded already, so that VS Code does not keep it collapsed once its workers appear', () => {
+    const model = new WorkersTreeModel();
+    model.sync([source(A, 'app', 'starting', null)], folderPath, T0);
+    expect(present(model.rootNodes()[0]!, T0).collapsible).toBe('expanded');
+    // A pool that failed to start has nothing to show under it.
+    model.sync([source(A, 'app', 'failed', null)], folderPath, T0);
+    expect(present(model.rootNodes()[0]!, T0).collapsible).toBe('none');
+  });
+
   it('shows one pool per folder in a multi-root workspace, stopped ones included', () => {
     const model = new WorkersTreeModel();
     model.sync([source(A, 'app', 'running', snapshot()), source('file:///ws/api', 'api', 'stopped', null)], folderPath, T0);

@@ -85,6 +85,7 @@ function fakePool(connect: () => Promise<FakeConnection>) {
       return true;
     },
     snapshot: () => ({}),
+    debugger: { trigger: () => null },
   };
   return { pool: pool as unknown as Pool, released };
 }

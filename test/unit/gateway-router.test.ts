@@ -30,6 +30,16 @@ describe('Router.route', () => {
     expect(file.kind === 'static' ? file.stats.ino : null).toBe(statSync(join(root, 'hello.txt')).ino);
   });
 
+  it('routes the pool\'s controls beside the status path, and nothing else in that folder', () => {
+    const router = new Router(options);
+    expect(router.route('POST', '/.fastcgi-pool/debug-next?path=%2Fapi%2F**', 'localhost', false)).toEqual({ kind: 'control', action: 'debug-next' });
+    expect(router.route('POST', '/.fastcgi-pool/debug-stop', 'localhost', false)).toEqual({ kind: 'control', action: 'debug-stop' });
+    expect(router.route('GET', '/.fastcgi-pool/status', 'localhost', false)).toEqual({ kind: 'status' });
+    expect(router.route('GET', '/.fastcgi-pool/debug-nextx', 'localhost', false).kind).not.toBe('control');
+    // A foreign Host is refused before any control.
+    expect(router.route('POST', '/.fastcgi-pool/debug-next', 'evil.example', false)).toMatchObject({ kind: 'refused', status: 421 });
+  });
+
   it('answers a duplicate Host with 400 before it looks at the Host', () => {
     const router = new Router(options);
     expect(router.route('GET', '/index.php', 'evil.example', true)).toMatchObject({ kind: 'refused', status: 400, detail: 'The request has more than one Host header.' });

@@ -4,6 +4,7 @@ import type { DashboardSource } from '../dashboard/source';
 import { workerDescription, workerLabel } from '../format';
 import type { WorkerLogStore } from '../log';
 import type { PhpCgiDetector } from '../phpCgi';
+import type { PhpDebugSessions } from '../phpDebug';
 import type { FolderPool, PoolManager, PoolStatus } from '../poolManager';
 import type { WorkersView } from '../tree/workersView';
 import type { WorkerActions } from '../workerActions';
@@ -23,6 +24,8 @@ export interface CommandContext {
   readonly dashboardSourceFor: (pool: FolderPool) => DashboardSource;
   /** Whether php-cgi is installed (Check for php-cgi asks it again). */
   readonly phpCgi: PhpCgiDetector;
+  /** Whether a PHP Debug session listens ("Debug Next Request" offers to start one). */
+  readonly phpDebug: Pick<PhpDebugSessions, 'listening'>;
 }
 
 /** A command's implementation; `args` are what VS Code passes (a tree node, a quick fix's target, nothing). */

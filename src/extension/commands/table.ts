@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { Commands, type CommandId } from '../ids';
 import type { CommandContext, CommandHandler } from './context';
 import { showDashboard } from './dashboardCommands';
+import { debugNextRequest, stopDebugging } from './debugCommands';
 import { detectPhpCgi, openInBrowser, openInSimpleBrowser, restartPool, showLog, startPool, stopPool } from './poolCommands';
 import { copyAsCurl, copyPid, killWorker, openWorkerLog, recycleWorker, releaseLease, revealRequest } from './workerCommands';
 
@@ -26,6 +27,8 @@ export const commandTable: Readonly<Record<CommandId, CommandHandler>> = {
   [Commands.openWorkerLog]: openWorkerLog,
   [Commands.copyPid]: copyPid,
   [Commands.detectPhpCgi]: detectPhpCgi,
+  [Commands.debugNextRequest]: debugNextRequest,
+  [Commands.stopDebugging]: stopDebugging,
 };
 
 /**

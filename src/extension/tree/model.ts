@@ -76,14 +76,16 @@ export interface Presentation {
   readonly contextValue: string;
   readonly collapsible: 'none' | 'collapsed' | 'expanded';
   readonly icon: { readonly id: string; readonly color: string | null };
+  /** What a click opens: a paused worker's breakpoint (`line` 1-based). */
+  readonly open?: { readonly path: string; readonly line: number | null };
 }
 
 /** What VS Code must re-read after a sync: nothing, the whole tree, or these nodes (with their subtrees). */
 export type TreeChange = { readonly kind: 'none' } | { readonly kind: 'all' } | { readonly kind: 'nodes'; readonly nodes: readonly TreeNode[] };
 
-const GROUP_ORDER: readonly GroupKind[] = ['busy', 'idle', 'starting', 'draining', 'error'];
+const GROUP_ORDER: readonly GroupKind[] = ['busy', 'paused', 'idle', 'starting', 'draining', 'error'];
 const ALWAYS_SHOWN: ReadonlySet<GroupKind> = new Set<GroupKind>(['busy', 'idle', 'error']);
-const GROUP_LABELS: Record<GroupKind, string> = { busy: 'Busy', idle: 'Idle', starting: 'Starting', draining: 'Draining', error: 'Error' };
+const GROUP_LABELS: Record<GroupKind, string> = { busy: 'Busy', paused: 'Paused', idle: 'Idle', starting: 'Starting', draining: 'Draining', error: 'Error' };
 const LEASE_FIELDS: readonly LeaseField[] = ['request', 'script', 'client', 'age'];
 
 /**
@@ -291,6 +293,7 @@ export function present(node: TreeNode, now: number): Presentation {
 
 const GROUP_ICONS: Record<GroupKind, string> = {
   busy: 'pulse',
+  paused: 'debug-pause',
   idle: 'circle-large-outline',
   starting: 'loading~spin',
   draining: 'arrow-circle-down',
@@ -329,10 +332,10 @@ function presentPool(node: PoolNode): Presentation {
       icon = { id: 'circle-slash', color: null };
       break;
   }
-  // Expanded already while it starts: VS Code keeps showing a node collapsed that first appeared
-  // without children (a pool started with the view open showed only its own row).
-  const collapsible = snapshot || node.status === 'starting' ? 'expanded' : 'none';
-  return { label: node.name, description, contextValue: poolContext(node.status), collapsible, icon };
+  // Expanded from the start, not only once a snapshot shows workers: VS Code keeps the state it first
+  // rendered for an id, and a pool node first drawn while starting (none) came back collapsed once running.
+  const expandable = snapshot !== null || node.status === 'starting' || node.status === 'running';
+  return { label: node.name, description, contextValue: poolContext(node.status), collapsible: expandable ? 'expanded' : 'none', icon };
 }
 
 function presentWorker(node: WorkerNode, now: number): Presentation {
@@ -340,12 +343,16 @@ function presentWorker(node: WorkerNode, now: number): Presentation {
   let description = workerDescription(worker, now);
   if (worker.defunct) description += ' · defunct';
   if (node.findings.length > 0) description += ` · ⚠ ${[...new Set(node.findings.map((finding) => finding.kind))].join(', ')}`;
+  const debug = worker.debug;
+  // Xdebug may name code that has no file (eval'd: a dbgp:// URI): only a path can be opened.
+  const file = worker.state === 'paused' && debug?.file && /^(\/|[A-Za-z]:[\\/])/.test(debug.file) ? debug.file : null;
   return {
     label: workerLabel(worker),
     description,
-    contextValue: workerContext(worker.state, { lease: worker.lease !== null, finding: node.findings.length > 0 }),
+    contextValue: workerContext(worker.state, { lease: worker.lease !== null, finding: node.findings.length > 0, debug: debug !== null && debug.ide === 'connected' }),
     collapsible: worker.lease ? 'collapsed' : 'none',
     icon: workerIcon(node),
+    ...(file ? { open: { path: file, line: debug?.line ?? null } } : {}),
   };
 }
 
@@ -355,6 +362,8 @@ function workerIcon(node: WorkerNode): Presentation['icon'] {
   switch (node.worker.state) {
     case 'busy':
       return { id: 'circle-filled', color: 'charts.yellow' };
+    case 'paused':
+      return { id: 'debug-pause', color: 'debugIcon.pauseForeground' };
     case 'idle':
       return { id: 'circle-outline', color: 'charts.green' };
     case 'starting':

@@ -58,6 +58,17 @@ function workerTooltip(node: WorkerNode, now: number): string {
   lines.push(`- ${plural(w.accesses, 'request')} served`);
   if (w.state === 'idle') lines.push(`- idle for ${formatWholeDuration(now - w.lastActiveAt)}`);
   if (w.exitReason) lines.push(`- leaving: ${w.exitReason}${w.exit ? `, ${describeExit(w.exit)}` : ''}`);
+  const debug = w.debug;
+  if (debug) {
+    const where = debug.file ? ` in ${code(debug.file)}${debug.line !== null ? ` line ${debug.line}` : ''}` : '';
+    const state = debug.state === 'paused' ? `$(debug-pause) paused at a breakpoint${where}` : debug.state === 'running' ? `$(debug-alt) running under the debugger${where}` : '$(debug-stop) the script ended; the debugger has the last word';
+    lines.push('', `**step debugging** — ${state} (since ${formatClock(debug.since)})`);
+    lines.push(
+      debug.ide === 'connected'
+        ? '- no timeout runs while the session lasts: the busy timeout waits, and goes on with the time it had left when the session ends'
+        : '- the debugger cannot be reached: the session is closing and the request runs on',
+    );
+  }
   const lease = w.lease;
   if (lease) {
     lines.push(

@@ -60,6 +60,12 @@ export class WorkersView implements vscode.TreeDataProvider<TreeNode>, vscode.Di
     if (node.kind === 'lease' && node.field === 'script' && node.lease.scriptFilename) {
       item.command = { command: 'vscode.open', title: 'Open Script', arguments: [vscode.Uri.file(node.lease.scriptFilename)] };
     }
+    if (p.open) {
+      // A paused worker: its breakpoint's line (the debugger's own view shows it too, once it has stopped there).
+      const line = Math.max(0, (p.open.line ?? 1) - 1);
+      const options: vscode.TextDocumentShowOptions = { preview: true, selection: new vscode.Range(line, 0, line, 0) };
+      item.command = { command: 'vscode.open', title: 'Open Breakpoint', arguments: [vscode.Uri.file(p.open.path), options] };
+    }
     return item;
   }
 
