@@ -363,7 +363,7 @@ export class DashboardApp {
       { title: 'PID', width: '72px', numeric: true, hideBelow: NARROW_GRID_PX, text: (row) => (row.pid === null ? '…' : row.servingPid ? `${row.pid} → ${row.servingPid}` : String(row.pid)) },
       {
         title: 'State',
-        width: 'minmax(96px, 1.4fr)',
+        width: 'minmax(72px, 1.2fr)',
         update: (cell, row, first) => {
           if (first) {
             // A paused worker's breakpoint is a link to its line; every other state is text.
@@ -379,8 +379,12 @@ export class DashboardApp {
           const paused = row.state === 'paused' && row.debug !== null;
           setFlag(text!, 'hidden', paused);
           setFlag(anchor!, 'hidden', !paused);
-          if (paused && row.debug) setLabel(anchor!, pausedAt(row.debug), `Open ${row.debug.file ?? '?'} at line ${row.debug.line ?? '?'}`);
-          else setText(text!, stateText(row));
+          // A cut state ends in an ellipsis (dashboard.css); the cell's hover shows all of it.
+          const shown = paused && row.debug ? pausedAt(row.debug) : stateText(row);
+          if (paused && row.debug) setLabel(anchor!, shown, `Open ${row.debug.file ?? '?'} at line ${row.debug.line ?? '?'}`);
+          else setText(text!, shown);
+          const title = paused && row.debug ? `${shown}\nClick to open ${row.debug.file ?? '?'} at line ${row.debug.line ?? '?'}` : shown;
+          if (cell.title !== title) cell.title = title;
         },
       },
       { title: 'Accesses', width: '112px', numeric: true, hideBelow: WIDE_GRID_PX, text: (row) => String(row.accesses) },

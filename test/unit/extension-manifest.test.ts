@@ -136,9 +136,9 @@ describe('package.json', () => {
       'fastcgiPool.worker.copyAsCurl "Copy Request as curl" [FastCGI]',
       'fastcgiPool.worker.openLog "Open Worker Log" [FastCGI]',
       'fastcgiPool.worker.copyPid "Copy PID" [FastCGI]',
+      'fastcgiPool.detectPhpCgi "Check for php-cgi" [FastCGI]',
       'fastcgiPool.debugNextRequest "Debug Next Request" [FastCGI]',
       'fastcgiPool.stopDebugging "Stop Debugging Requests" [FastCGI]',
-      'fastcgiPool.detectPhpCgi "Check for php-cgi" [FastCGI]',
     ]);
   });
 
