@@ -276,7 +276,8 @@ export class DashboardApp {
     const figures = headline(snapshot, now);
     const transitional = [figures.starting ? `${figures.starting} starting` : '', figures.draining ? `${figures.draining} draining` : ''].filter(Boolean).join(', ');
     this.figure('idle', String(figures.idle), transitional || `of ${figures.maxWorkers} max`);
-    this.figure('busy', String(figures.busy), figures.defunct ? `${figures.defunct} defunct` : '', figures.defunct > 0);
+    const busyDetail = [figures.finishing ? `+${figures.finishing} finishing (client left)` : '', figures.defunct ? `${figures.defunct} defunct` : ''].filter(Boolean).join(', ');
+    this.figure('busy', String(figures.busy), busyDetail, figures.defunct > 0);
     this.figure('error', String(figures.error), snapshot.recentExits.length ? `${plural(snapshot.recentExits.length, 'recent exit')}` : '', figures.error > 0);
     this.figure('rps', formatRate(figures.requestsPerSecond), 'last minute');
     const samples = figures.latency.count ? `${plural(figures.latency.count, 'request')}, last minute` : 'no requests in the last minute';
@@ -326,7 +327,7 @@ export class DashboardApp {
         },
       },
       { title: 'PID', width: '84px', numeric: true, text: (row) => (row.pid === null ? '…' : row.servingPid ? `${row.pid} → ${row.servingPid}` : String(row.pid)) },
-      { title: 'State', width: 'minmax(150px, 1.2fr)', text: (row) => (row.exitReason && (row.state === 'error' || row.state === 'draining') ? `${row.state} (${row.exitReason})` : row.state) },
+      { title: 'State', width: 'minmax(150px, 1.2fr)', text: (row) => stateText(row) },
       { title: 'Accesses', width: '92px', numeric: true, text: (row) => String(row.accesses) },
       { title: 'Age', width: '112px', numeric: true, text: (row) => formatDuration(row.ageMs) },
       {
@@ -336,14 +337,17 @@ export class DashboardApp {
           if (first) {
             cell.append(
               link('', () => {
-                const lease = current(cell)?.lease;
+                const row = current(cell);
+                const lease = row?.lease ?? row?.abandoned;
                 if (lease) this.send({ type: 'openScript', path: lease.scriptFilename });
               }, undefined, 'request-link'),
             );
           }
           const anchor = cell.firstElementChild as HTMLElement;
-          setFlag(anchor, 'hidden', row.lease === null);
-          if (row.lease) setLabel(anchor, formatRequest(row.lease, 60), `Open ${row.lease.scriptFilename}`);
+          // A finishing worker's request is shown too: its client left, the script still runs.
+          const shown = row.lease ?? row.abandoned;
+          setFlag(anchor, 'hidden', shown === null);
+          if (shown) setLabel(anchor, row.lease ? formatRequest(shown, 60) : `${formatRequest(shown, 46)} (client left)`, `Open ${shown.scriptFilename}`);
         },
       },
       { title: 'Lease age', width: '100px', numeric: true, text: (row) => (row.leaseAgeMs === null ? '' : formatDuration(row.leaseAgeMs)) },
@@ -462,4 +466,11 @@ function rowClasses(row: WorkerRow): string[] {
 function heldText(row: FindingRow): string {
   if (row.heldMs === null) return '';
   return row.open ? `held ${formatDuration(row.heldMs)}` : `held ${formatDuration(row.heldMs)} until resolved`;
+}
+
+/** The State column: a leaving worker's reason, a finishing one's abandoned request. */
+function stateText(row: WorkerRow): string {
+  if (row.exitReason && (row.state === 'error' || row.state === 'draining')) return `${row.state} (${row.exitReason})`;
+  if (row.state === 'finishing') return 'finishing (client left)';
+  return row.state;
 }

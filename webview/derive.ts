@@ -68,6 +68,8 @@ export function latency(history: readonly LeaseHistoryEntry[], now: number, wind
 export interface Headline {
   readonly idle: number;
   readonly busy: number;
+  /** Running the script of a request whose client left: neither leased nor idle. */
+  readonly finishing: number;
   readonly error: number;
   readonly starting: number;
   readonly draining: number;
@@ -88,6 +90,7 @@ export function headline(snapshot: PoolSnapshot, now: number): Headline {
   return {
     idle: snapshot.counts.idle,
     busy: snapshot.counts.busy,
+    finishing: snapshot.counts.finishing,
     error: snapshot.counts.error,
     starting: snapshot.counts.starting,
     draining: snapshot.counts.draining,
@@ -314,6 +317,8 @@ export interface WorkerRow {
   readonly accesses: number;
   readonly ageMs: number;
   readonly lease: LeaseSnapshot | null;
+  /** While `finishing`: the lease of the request whose client left, still running. */
+  readonly abandoned: LeaseSnapshot | null;
   readonly leaseAgeMs: number | null;
   /** The worker's lease is named by an open finding (leaked, still held). */
   readonly leaseStuck: boolean;
@@ -333,6 +338,7 @@ export function workerRows(snapshot: PoolSnapshot, now: number): WorkerRow[] {
     accesses: w.accesses,
     ageMs: Math.max(0, now - w.startedAt),
     lease: w.lease,
+    abandoned: w.abandoned?.lease ?? null,
     leaseAgeMs: w.lease ? Math.max(0, now - w.lease.acquiredAt) : null,
     leaseStuck: w.lease !== null && (w.defunct || stuckLeases.has(w.lease.id)),
     openFindings: w.findingIds.length,

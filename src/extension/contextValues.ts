@@ -8,8 +8,8 @@ import type { PoolStatus } from './poolManager';
  *
  * ```
  * pool.<status>                      status: stopped | starting | running | stopping | failed
- * group.<list>                       list:   busy | idle | starting | draining | error
- * worker.<state>[.lease][.finding]   state:  starting | idle | busy | draining | error
+ * group.<list>                       list:   busy | finishing | idle | starting | draining | error
+ * worker.<state>[.lease][.finding]   state:  starting | idle | busy | finishing | draining | error
  *                                    .lease    it holds a lease (Release Lease, Reveal Request, Copy as curl)
  *                                    .finding  it has an open finding (marked in the tree, quick fixes)
  * lease.<field>                      field:  request | script | client | age  (a busy worker's lease details)
@@ -26,8 +26,8 @@ export type GroupKind = WorkerState;
 export type LeaseField = 'request' | 'script' | 'client' | 'age';
 
 export const POOL_STATUSES: readonly PoolStatus[] = ['stopped', 'starting', 'running', 'stopping', 'failed'];
-export const GROUP_KINDS: readonly GroupKind[] = ['busy', 'idle', 'starting', 'draining', 'error'];
-export const WORKER_STATES: readonly WorkerState[] = ['starting', 'idle', 'busy', 'draining', 'error'];
+export const GROUP_KINDS: readonly GroupKind[] = ['busy', 'finishing', 'idle', 'starting', 'draining', 'error'];
+export const WORKER_STATES: readonly WorkerState[] = ['starting', 'idle', 'busy', 'finishing', 'draining', 'error'];
 export const LEASE_FIELDS: readonly LeaseField[] = ['request', 'script', 'client', 'age'];
 
 export function poolContext(status: PoolStatus): string {

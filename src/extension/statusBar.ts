@@ -30,7 +30,8 @@ function presentStatus(pools: readonly PoolSource[], findings: number): StatusPr
     const snapshot = pool.snapshot();
     const open = openFindings(snapshot).length;
     let line = `**${escapeMarkdown(pool.name)}** — ${pool.status}`;
-    if (pool.server && snapshot) line += `: \`:${pool.server.port}\`, ${snapshot.counts.busy}/${snapshot.limits.maxWorkers} busy, ${snapshot.counts.idle} idle`;
+    if (pool.server && snapshot) line += `: \`:${pool.server.port}\`, ${snapshot.counts.busy}/${snapshot.limits.maxWorkers} busy, ${snapshot.counts.finishing} finishing, ${snapshot.counts.idle} idle`;
+    if (snapshot?.problem && pool.status === 'running') line += ` — ${escapeMarkdown(snapshot.problem)}`;
     if (pool.portMoved) line += ` (port ${pool.portMoved.from} was in use, moved to ${pool.portMoved.to})`;
     if (open > 0) line += `, $(warning) ${plural(open, 'open finding')}`;
     if (pool.status === 'failed' && pool.problem) line += ` — ${escapeMarkdown(pool.problem)}`;
@@ -42,14 +43,18 @@ function presentStatus(pools: readonly PoolSource[], findings: number): StatusPr
   const background = findings > 0 ? 'warning' : running.length === 0 && pools.some((pool) => pool.status === 'failed') ? 'error' : 'none';
   if (running.length > 0) {
     let busy = 0;
+    let finishing = 0;
     let max = 0;
     for (const pool of running) {
       const snapshot = pool.snapshot();
       busy += snapshot?.counts.busy ?? 0;
+      finishing += snapshot?.counts.finishing ?? 0;
       max += snapshot?.limits.maxWorkers ?? 0;
     }
     const ports = running.map((pool) => `:${pool.server?.port ?? '?'}`).join(' ');
-    return { text: `FastCGI ${busy}/${max} busy · ${ports}`, tooltip, background };
+    // Finishing workers are not free either (their clients left, their scripts run on): said apart from busy, which counts leases.
+    const also = finishing > 0 ? `, ${finishing} finishing` : '';
+    return { text: `FastCGI ${busy}/${max} busy${also} · ${ports}`, tooltip, background };
   }
   const text = pools.some((pool) => pool.status === 'starting')
     ? 'FastCGI starting…'

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { FastCgiConnection } from '../fastcgi/connection';
 import type { PoolHost, StaleWorkers, WorkerProcess } from '../pool/host';
-import { killProcessGroup, stopProcessGroup, type ProcessExit } from './processControl';
+import { killProcessGroup, signalProcessGroup, stopProcessGroup, type ProcessExit } from './processControl';
 import { descendantsOf, inspectProcess, readStat, type ProcessTruth } from './processState';
 import type { ProcessStat } from './processTable';
 import { createSocketDir, removeSocketDir, spawnWorker } from './spawnWorker';
@@ -91,9 +91,15 @@ class ChildWorkerProcess implements WorkerProcess {
   ) {
     child.once('exit', (code, signal) => {
       const exit = { code, signal };
-      this.exit = exit;
       reaped();
-      for (const listener of this.exitListeners.splice(0)) listener(exit);
+      // Anything left in its group (children it forked) must not outlive it.
+      if (process.platform !== 'win32') signalProcessGroup(pid, 'SIGKILL');
+      // What it wrote to stderr just before it died explains its exit (a
+      // broken php.ini): the pipe's last data may come just after 'exit'.
+      afterStderr(child, () => {
+        this.exit = exit;
+        for (const listener of this.exitListeners.splice(0)) listener(exit);
+      });
     });
   }
 
@@ -114,6 +120,30 @@ class ChildWorkerProcess implements WorkerProcess {
   kill(): Promise<ProcessExit> {
     return killProcessGroup(this.child);
   }
+}
+
+/** How long an exit waits for the end of the process's stderr (a child that inherited it may keep it open). */
+const STDERR_END_WAIT_MS = 50;
+
+/** Calls `then` once the child's stderr has ended, or after a short wait. */
+function afterStderr(child: ChildProcess, then: () => void): void {
+  const stderr = child.stderr;
+  if (!stderr || stderr.readableEnded || stderr.destroyed) {
+    then();
+    return;
+  }
+  let done = false;
+  const finish = (): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    stderr.off('end', finish);
+    stderr.off('close', finish);
+    then();
+  };
+  const timer = setTimeout(finish, STDERR_END_WAIT_MS);
+  stderr.once('end', finish);
+  stderr.once('close', finish);
 }
 
 function iniArgs(ini: Readonly<Record<string, string>>): string[] {
