@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { PoolServerOptions } from '../gateway/poolServer';
 import { GatewayListenError, type GatewayEvent } from '../gateway/gateway';
 import type { PoolEvent, PoolSnapshot } from '../pool/types';
+import { DEFAULTS } from '../shared/defaults';
 import { explainOptionError, OptionError, optionName } from '../shared/options';
 import { DisposableStore } from './disposables';
 import { PORT_FALLBACK_RANGE, toServerOptions, type FolderSettings, type SettingsResult } from './settings';
@@ -198,8 +199,12 @@ export class PoolManager implements vscode.Disposable {
     return pool.enqueue(() => this.doStart(pool));
   }
 
-  /** Stops a folder's pool; resolves once every worker has exited. */
-  stop(key: string, drainMs = 5_000): Promise<void> {
+  /**
+   * Stops a folder's pool; resolves once every worker has exited. In-flight
+   * requests get `drainMs` (the stop grace), then every connection is cut,
+   * whatever its client does.
+   */
+  stop(key: string, drainMs: number = DEFAULTS.stopGraceMs): Promise<void> {
     const pool = this.require(key);
     return pool.enqueue(() => this.doStop(pool, drainMs));
   }
@@ -210,7 +215,7 @@ export class PoolManager implements vscode.Disposable {
   }
 
   /** Stops every pool; resolves once all their workers have exited. */
-  async stopAll(drainMs = 5_000): Promise<void> {
+  async stopAll(drainMs: number = DEFAULTS.stopGraceMs): Promise<void> {
     await Promise.all(this.pools.map((pool) => pool.enqueue(() => this.doStop(pool, drainMs))));
   }
 

@@ -1,5 +1,6 @@
 import { isAbsolute, join } from 'node:path';
 import type { PoolServerOptions } from '../gateway/poolServer';
+import type { SymlinkPolicy } from '../gateway/resolve';
 import type { LeakPolicy } from '../pool/types';
 import { OPTIONS } from '../shared/options';
 
@@ -23,6 +24,7 @@ export interface FolderSettings {
   readonly busyTimeout: number;
   readonly scanInterval: number;
   readonly leakPolicy: LeakPolicy;
+  readonly symlinks: SymlinkPolicy;
   readonly ini: Readonly<Record<string, string>>;
   readonly env: Readonly<Record<string, string>>;
 }
@@ -45,6 +47,7 @@ export const SETTING_DEFAULTS: FolderSettings = {
   busyTimeout: OPTIONS.busyTimeout.default / OPTIONS.busyTimeout.settingScale,
   scanInterval: OPTIONS.scanInterval.default,
   leakPolicy: OPTIONS.leakPolicy.default,
+  symlinks: OPTIONS.symlinks.default,
   ini: OPTIONS.ini.default,
   env: OPTIONS.env.default,
 };
@@ -112,6 +115,11 @@ export function readSettings(reader: SettingsReader): SettingsResult {
   if (policy === 'reclaim' || policy === 'keep') leakPolicy = policy;
   else if (policy !== undefined && policy !== null) problems.push(`fastcgiPool.leakPolicy must be "reclaim" or "keep"; using "${d.leakPolicy}"`);
 
+  let symlinks: SymlinkPolicy = d.symlinks;
+  const mode = reader.get<unknown>('symlinks');
+  if (mode === 'follow' || mode === 'within-root') symlinks = mode;
+  else if (mode !== undefined && mode !== null) problems.push(`fastcgiPool.symlinks must be "follow" or "within-root"; using "${d.symlinks}"`);
+
   let minWorkers = integer('minWorkers', d.minWorkers, 0, 64);
   const maxWorkers = integer('maxWorkers', d.maxWorkers, 1, 64);
   if (minWorkers > maxWorkers) {
@@ -131,6 +139,7 @@ export function readSettings(reader: SettingsReader): SettingsResult {
     busyTimeout: integer('busyTimeout', d.busyTimeout, 0, 86_400),
     scanInterval: integer('scanInterval', d.scanInterval, 0, 60_000),
     leakPolicy,
+    symlinks,
     ini: map('ini', ['string', 'number', 'boolean']),
     env: map('env', ['string', 'number']),
   };
@@ -173,6 +182,7 @@ export function toServerOptions(settings: FolderSettings, folderPath: string, po
       host: settings.host,
       port,
       frontController: settings.frontController === '' ? null : settings.frontController,
+      symlinks: settings.symlinks,
       optionSurface: 'settings',
     },
   };

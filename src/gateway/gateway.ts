@@ -3,6 +3,7 @@ import type { Pool } from '../pool/pool';
 import type { Disposable } from '../pool/types';
 import { DEFAULTS } from '../shared/defaults';
 import { OptionError } from '../shared/options';
+import { SERVER_SOFTWARE } from './cgiParams';
 import { LeanHttpFront } from './leanHttp';
 import { NodeFront } from './nodeFront';
 import { defaultGatewayOptions, type GatewayOptions } from './options';
@@ -50,7 +51,7 @@ export class Gateway {
       serverName: 'localhost',
       serverAddr: this.options.host,
       serverPort: this.options.port,
-      serverSoftware: 'fastcgi-pool',
+      serverSoftware: SERVER_SOFTWARE,
       documentRoot: this.options.documentRoot,
       scheme: 'http',
     });

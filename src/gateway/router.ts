@@ -1,5 +1,5 @@
 import { isHostAllowed } from './hostAllowList';
-import { resolveRequestSync, type ResolveConfig, type Resolution } from './resolve';
+import { resolveRequestSync, type ResolveConfig, type Resolution, type SymlinkPolicy } from './resolve';
 
 /** A request refused before it reaches the document root, with what its error page says. */
 export interface Refusal {
@@ -28,6 +28,7 @@ export interface RouterOptions {
   readonly frontController: string | null;
   readonly allowedHosts: readonly string[];
   readonly statusPath: string;
+  readonly symlinks: SymlinkPolicy;
 }
 
 const STATUS: StatusRoute = Object.freeze({ kind: 'status' });
@@ -54,6 +55,7 @@ export class Router {
       indexFiles: options.indexFiles,
       frontController: options.frontController,
       scriptExtension: '.php',
+      symlinks: options.symlinks,
     };
   }
 

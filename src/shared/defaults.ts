@@ -34,5 +34,13 @@ export const DEFAULTS = {
   headersTimeoutMs: 20_000,
   keepAliveTimeoutMs: 5_000,
   statusPath: '/.fastcgi-pool/status',
-  abortGraceMs: 250,
+  /**
+   * Symbolic links in the document root are followed wherever they lead, as
+   * nginx (`disable_symlinks off`), Apache on Debian (`FollowSymLinks`) and
+   * `php -S` do: Laravel's `public/storage`, Debian's packaged apps. The
+   * dotfile and PHP-source rules apply to where they lead as well.
+   * `within-root` refuses one whose real path is outside the document root
+   * (stricter, in the spirit of nginx's `disable_symlinks`).
+   */
+  symlinks: 'follow' as 'follow' | 'within-root',
 } as const;

@@ -9,12 +9,13 @@ import { allContextValues } from '../../src/extension/contextValues';
 import { Commands, ContextKeys, Views } from '../../src/extension/ids';
 import { DASHBOARD_VIEW_TYPE } from '../../src/shared/dashboardProtocol';
 import { DEFAULTS } from '../../src/shared/defaults';
+import { VERSION } from '../../src/shared/version';
 import { optionName, OPTIONS, settingDefault, type OptionId } from '../../src/shared/options';
 import type { PoolStatus } from '../../src/extension/poolManager';
 import { RESTRICTED_SETTINGS, SETTING_DEFAULTS } from '../../src/extension/settings';
 import { present, WorkersTreeModel, type PoolSource } from '../../src/extension/tree/model';
 import type { PoolSnapshot, WorkerSnapshot } from '../../src/pool/types';
-import { busyWorker, finding, snapshot, T0, worker } from './extension-fixtures';
+import { busyWorker, finding, lease, snapshot, T0, worker } from './extension-fixtures';
 
 interface MenuItem {
   command: string;
@@ -22,6 +23,7 @@ interface MenuItem {
   group?: string;
 }
 interface Manifest {
+  version: string;
   main: string;
   icon: string;
   engines: { vscode: string };
@@ -67,6 +69,7 @@ function emittedContextValues(): Set<string> {
     { ...busyWorker('w6', 6), findingIds: [f.id] },
     worker({ id: 'w7', state: 'error', exitReason: 'killed-by-user' }),
     worker({ id: 'w8', state: 'idle', findingIds: ['F8'] }),
+    worker({ id: 'w9', state: 'finishing', abandoned: { lease: lease({ workerId: 'w9' }), abandonedAt: T0 - 500 } }),
   ];
   const running = snapshot(workers, { findings: [f, finding({ id: 'F8', workerId: 'w8', kind: 'zombie-descendant' })] });
   for (const statuses of [
@@ -160,6 +163,14 @@ describe('package.json', () => {
     expect(applies(Commands.killWorker, '9_destructive@1', 'worker.busy.lease.finding')).toBe(true);
     expect(applies(Commands.killWorker, '9_destructive@1', 'worker.error')).toBe(false);
     expect(applies(Commands.copyPid, '1_inspect@4', 'worker.starting')).toBe(false);
+    // A worker finishing the script of a client that left: no lease to release, but it can be recycled or killed.
+    expect(applies(Commands.releaseLease, '2_lifecycle@2', 'worker.finishing')).toBe(false);
+    expect(applies(Commands.recycleWorker, '2_lifecycle@1', 'worker.finishing')).toBe(true);
+    expect(applies(Commands.killWorker, '9_destructive@1', 'worker.finishing')).toBe(true);
+  });
+
+  it('has the version the server names itself with (SERVER_SOFTWARE)', () => {
+    expect(VERSION).toBe(manifest.version);
   });
 
   it('uses only context keys the extension sets', () => {
