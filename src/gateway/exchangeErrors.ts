@@ -87,6 +87,11 @@ export function sendRevoked(io: HttpIo, revocation: LeaseRevocation, lease: Leas
     case 'worker-retired':
       sendError(io, 502, 'Bad Gateway', `${who} was stopped (${revocation.reason}) while running ${scriptName}.`);
       return;
+    case 'worker-left':
+      sendError(io, 502, 'Bad Gateway', `${who} and the workers tried after it left (${describeExit(revocation.exit)}) after their last request, before they read this one; ${scriptName} did not run.`, [
+        'php-cgi leaves after PHP_FCGI_MAX_REQUESTS requests: raise it, or leave it unset (the pool recycles workers itself).',
+      ]);
+      return;
     case 'pool-stopping':
       sendError(io, 503, 'Service Unavailable', 'The pool is stopping.', undefined, { 'Retry-After': '1' });
       return;

@@ -338,10 +338,11 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
     this.connection?.destroy();
     this.connection = null;
     if (this.over) return;
-    if (revocation.kind === 'worker-left' && this.phase === 'awaiting-headers' && this.workersLeft++ < this.runner.pool.options.maxWorkers) {
+    if (revocation.kind === 'worker-left' && this.phase === 'awaiting-headers' && this.workersLeft++ <= this.runner.pool.options.maxWorkers) {
       // Its worker left after its previous answer (its own request limit)
       // without reading this one: nothing ran, so another worker takes it.
-      // Each such worker is gone for good, so the retries are bounded.
+      // The pool learns that limit and stops lending workers that reached
+      // it, so this is rare, and bounded.
       this.acquire();
       return;
     }

@@ -421,10 +421,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
 
   // ------------------------------------------------------ a worker's life
 
-  /**
-   * Spawns workers for waiters and the minimum, within the limits and the
-   * backoff; waiters for a worker that is not coming are told why at once.
-   */
+  /** Spawns workers for waiters and the minimum, within the limits and the backoff; waiters for none are told why. */
   private ensureCapacity(): void {
     if (this.state !== 'running' && this.state !== 'starting') return;
     // While start() brings the pool up to its minimum, only demand spawns here.
@@ -489,6 +486,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     // Recycled gracefully while busy: its request is done, now it goes.
     if (worker.state === 'draining') this.retire(worker, 'recycled-by-user', 'graceful');
     else if (this.options.maxRequests > 0 && worker.accesses >= this.options.maxRequests) this.retire(worker, 'max-requests', 'graceful');
+    else if (this.reaper.ownLimit !== null && worker.answered >= this.reaper.ownLimit) this.retire(worker, 'max-requests', 'leaving');
     else this.makeIdle(worker);
   }
 
@@ -539,7 +537,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     this.ensureCapacity();
   }
 
-  /** Reaped: no longer a process, so it leaves every list (mod_fcgid's error → free); `recentExits` keeps the exit. */
+  /** Reaped: no longer a process, it leaves every list (mod_fcgid's error → free); `recentExits` keeps the exit. */
   private reaped(worker: Worker<C>, reason: WorkerExitReason): void {
     if (worker.state === 'finishing') this.abandoned.end(worker);
     worker.list?.remove(worker);

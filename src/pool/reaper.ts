@@ -68,6 +68,16 @@ const RECENT_EXITS = 20;
 export class Reaper<C extends WorkerConnection> {
   /** The last exits, oldest first (the snapshot's `recentExits`). */
   readonly recent: WorkerExitRecord[] = [];
+  /**
+   * php-cgi's own request limit (PHP_FCGI_MAX_REQUESTS, set by a wrapper,
+   * 500 by default on Windows), learned once two workers in a row have left
+   * on their own after the same number of answers. A worker that reaches it
+   * is not lent again: it leaves right after its answer, before the pool
+   * could see it go, and a request lent to it in that moment would have to
+   * go elsewhere.
+   */
+  ownLimit: number | null = null;
+  private lastLeftAfter: number | null = null;
 
   constructor(
     private readonly totals: { -readonly [K in keyof PoolSnapshot['totals']]: number },
@@ -107,12 +117,18 @@ export class Reaper<C extends WorkerConnection> {
       return;
     }
     this.leaks.cleared(worker, 'worker-exited', `the process ${describeExit(exit)}`);
+    if (verdict.reason === 'max-requests' && !worker.stopSent) this.learnLimit(worker.answered);
     this.pool.reaped(worker, verdict.reason);
     this.record(worker, exit, verdict.reason, uptimeMs);
     if (verdict.crash && verdict.beforeServing) {
       this.failures.failed({ workerId: worker.id, pid: worker.pid, exit, error: null, stderr: worker.stderrTail, at: Date.now() }, this.backoff.consecutiveCrashes);
     }
     this.pool.afterExit();
+  }
+
+  private learnLimit(answered: number): void {
+    if (this.lastLeftAfter === answered) this.ownLimit = answered;
+    this.lastLeftAfter = answered;
   }
 
   private record(worker: Worker<C>, exit: ProcessExit, reason: WorkerExitReason, uptimeMs: number): void {

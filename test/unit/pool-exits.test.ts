@@ -92,6 +92,32 @@ describe('a worker that leaves right after its last answer', () => {
   });
 });
 
+describe("php-cgi's own request limit, learned", () => {
+  it('once two workers in a row left after the same number of answers, a worker that reaches it is not lent again', async () => {
+    const { pool, host, events } = await start();
+    const serveTwiceAndLeave = async (): Promise<FakeProcess> => {
+      const lease = await settle(pool.acquire(fakeRequest(), new FakeHolder()));
+      const proc = host.byPid(lease.workerPid) as FakeProcess;
+      pool.release(lease, 'ok');
+      pool.release(pool.tryAcquire(fakeRequest(), new FakeHolder()) as Lease<FakeConnection>, 'ok');
+      return proc;
+    };
+    for (let i = 0; i < 2; i++) {
+      const proc = await serveTwiceAndLeave();
+      expect(pool.snapshot().workers.find((w) => w.pid === proc.pid)?.state).toBe('idle'); // not known yet
+      proc.die({ code: 0, signal: null });
+    }
+    const third = await serveTwiceAndLeave();
+    // Its second answer was its last: it is leaving, no request is lent to it, and no signal is needed.
+    expect(pool.snapshot().workers.find((w) => w.pid === third.pid)).toMatchObject({ state: 'error', exitReason: 'max-requests' });
+    expect(pool.tryAcquire(fakeRequest(), new FakeHolder())).toBeNull();
+    expect(third.signals).toEqual([]);
+    third.die({ code: 0, signal: null });
+    expect(eventsOf(events, 'worker-exited').map((e) => e.reason)).toEqual(['max-requests', 'max-requests', 'max-requests']);
+    expect(pool.snapshot()).toMatchObject({ findings: [], totals: { crashed: 0 } });
+  });
+});
+
 describe('a request truly unanswered', () => {
   it('the connection closes without END_REQUEST after the exit was reaped: defunct-busy, with the signal', async () => {
     const { pool, host } = await start();
