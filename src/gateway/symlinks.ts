@@ -98,7 +98,8 @@ export function checkLinks(root: string, fsPath: string, policy: SymlinkPolicy, 
   const hidden = hiddenSegment(root, real);
   if (hidden !== null) return `a symbolic link leads to "${hidden}", a hidden path segment; files whose names start with a dot are never served`;
   const name = real.slice(real.lastIndexOf(sep) + 1);
-  if (as === 'static' && SOURCE_NAME.test(name)) return `a symbolic link leads to "${name}", which looks like PHP source or a backup of it; it is never served as a file`;
+  if (as === 'static' && SOURCE_NAME.test(name))
+    return `a symbolic link leads to "${name}", which looks like PHP source or a backup of it; it is never served as a file`;
   if (as === 'script' && !name.endsWith(scriptExtension)) return `a symbolic link makes "${name}", which is not a ${scriptExtension} file, run as a script`;
   return null;
 }

@@ -214,7 +214,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       return Promise.reject(new PoolUnavailableError(this.state === 'failed' ? (this.problem ?? 'the pool has failed') : `the pool is ${this.state}`));
     }
     this.ensureCapacity();
-    const failing = this.spawnFailures.error(this.liveCount, this.spawner.backoff);
+    const failing = this.spawnFailures.error(this.liveCount - this.starting.size, this.spawner.backoff);
     if (failing) return Promise.reject(failing);
     return this.queue.wait(request, holder, queuedAt, signal);
   }
@@ -429,7 +429,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     const wanted = Math.max(floor, this.queue.length + 1 - this.idle.size - this.starting.size);
     const n = this.spawner.allowed(Math.min(wanted, this.options.maxWorkers - this.liveCount));
     for (let i = 0; i < n; i++) void this.spawnOne();
-    const failing = this.queue.length > 0 ? this.spawnFailures.error(this.liveCount, this.spawner.backoff) : null;
+    const failing = this.queue.length > 0 ? this.spawnFailures.error(this.liveCount - this.starting.size, this.spawner.backoff) : null;
     if (failing) this.queue.rejectAll(failing);
   }
 

@@ -121,7 +121,10 @@ export class Reaper<C extends WorkerConnection> {
     this.pool.reaped(worker, verdict.reason);
     this.record(worker, exit, verdict.reason, uptimeMs);
     if (verdict.crash && verdict.beforeServing) {
-      this.failures.failed({ workerId: worker.id, pid: worker.pid, exit, error: null, stderr: worker.stderrTail, at: Date.now() }, this.backoff.consecutiveCrashes);
+      this.failures.failed(
+        { workerId: worker.id, pid: worker.pid, exit, error: null, stderr: worker.stderrTail, at: Date.now() },
+        this.backoff.consecutiveCrashes,
+      );
     }
     this.pool.afterExit();
   }

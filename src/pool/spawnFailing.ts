@@ -69,9 +69,16 @@ export class SpawnFailures {
     return failure ? `workers exit before serving: ${describeStartFailure(failure)}` : null;
   }
 
-  /** What a request is told while no worker is alive (`liveCount` 0); null when one is, or nothing is failing. */
-  error(liveCount: number, backoff: SpawnBackoff): PoolSpawnFailingError | null {
-    const failure = liveCount === 0 ? this.current : null;
+  /**
+   * What a request is told while no worker is up (`upCount` 0: none idle,
+   * busy, finishing or draining); null when one is, or nothing is failing.
+   * A spawn under way does not count: while workers keep failing it most
+   * likely fails too, and waiting for it (35–200 ms of php-cgi start-up
+   * here) would make the answer slow; if it comes up, the next request is
+   * served.
+   */
+  error(upCount: number, backoff: SpawnBackoff): PoolSpawnFailingError | null {
+    const failure = upCount === 0 ? this.current : null;
     return failure ? new PoolSpawnFailingError(failure, backoff.consecutiveCrashes, Math.max(0, backoff.nextAllowedAt - Date.now())) : null;
   }
 }

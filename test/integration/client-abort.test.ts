@@ -94,7 +94,12 @@ describe('a client that leaves while its script runs', () => {
     await waitFor(() => server.pool.snapshot().counts.finishing === 1, 'the worker to be shown finishing');
     const during = server.pool.snapshot();
     expect(during.counts).toMatchObject({ busy: 0, idle: 0, finishing: 1 });
-    expect(during.workers[0]).toMatchObject({ pid, state: 'finishing', lease: null, abandoned: { lease: { method: 'GET', uri: expect.stringContaining('/job.php?s=1.5') } } });
+    expect(during.workers[0]).toMatchObject({
+      pid,
+      state: 'finishing',
+      lease: null,
+      abandoned: { lease: { method: 'GET', uri: expect.stringContaining('/job.php?s=1.5') } },
+    });
     expect(during.history.at(-1)?.outcome).toBe('client-abort');
     expect(read(out)).toBe('start\n');
     await waitFor(() => read(out).includes('done after'), 'the job to finish', 10_000);
@@ -113,13 +118,19 @@ describe('a client that leaves while its script runs', () => {
     const out = outFile('ticks');
     await hangUpAfter(server.port, `/ticks.php?out=${encodeURIComponent(out)}`, 300);
     await waitFor(() => server.pool.snapshot().counts.idle === 1, 'the worker to be idle again', 5_000);
-    const ticks = read(out).split('\n').filter((line) => line.startsWith('tick')).length;
+    const ticks = read(out)
+      .split('\n')
+      .filter((line) => line.startsWith('tick')).length;
     // It ran until the client left (~6 ticks of 50 ms), then stopped at its next write: never the 40 ticks, never "done".
     expect(ticks).toBeGreaterThan(0);
     expect(ticks).toBeLessThan(40);
     expect(read(out)).not.toContain('done');
     await sleep(300);
-    expect(read(out).split('\n').filter((line) => line.startsWith('tick')).length).toBe(ticks);
+    expect(
+      read(out)
+        .split('\n')
+        .filter((line) => line.startsWith('tick')).length,
+    ).toBe(ticks);
     expect(server.pool.snapshot().workers[0]).toMatchObject({ pid, state: 'idle' });
     expect(isRunning(pid)).toBe(true);
   });
@@ -135,10 +146,14 @@ describe('a client that leaves while its script runs', () => {
         }
       }),
     );
-    await waitFor(() => {
-      const counts = server.pool.snapshot().counts;
-      return counts.busy === 0 && counts.finishing === 0 && server.pool.snapshot().queue.length === 0;
-    }, 'the abandoned scripts to end', 30_000);
+    await waitFor(
+      () => {
+        const counts = server.pool.snapshot().counts;
+        return counts.busy === 0 && counts.finishing === 0 && server.pool.snapshot().queue.length === 0;
+      },
+      'the abandoned scripts to end',
+      30_000,
+    );
     const snapshot = server.pool.snapshot();
     expect(snapshot.totals.spawned).toBeLessThanOrEqual(4);
     expect(snapshot.totals).toMatchObject({ exited: 0, crashed: 0, busyTimeouts: 0 });

@@ -38,7 +38,7 @@ describe('a php-cgi that exits as soon as it starts', () => {
     });
     servers.push(server);
     const answers: Array<{ status: number; retryAfter: string | null; body: string }> = [];
-    for (const until = Date.now() + 5_000; Date.now() < until; ) {
+    for (const until = Date.now() + 5_000; Date.now() < until;) {
       const res = await fetch(new URL('index.php', server.url));
       answers.push({ status: res.status, retryAfter: res.headers.get('retry-after'), body: await res.text() });
       await sleep(50);
@@ -60,7 +60,9 @@ describe('a php-cgi that exits as soon as it starts', () => {
     expect(failing).toHaveLength(1);
     expect(failing[0]).toMatchObject({ resolution: null, exit: { code: 255, signal: null } });
     expect(failing[0]?.message).toContain('PHP Fatal error:  Failed opening required');
-    expect(snapshot.problem).toMatch(/^workers exit before serving: worker w\d+ .* exited with code 255 before serving a request; its stderr ends: .*Failed opening required/);
+    expect(snapshot.problem).toMatch(
+      /^workers exit before serving: worker w\d+ .* exited with code 255 before serving a request; its stderr ends: .*Failed opening required/,
+    );
     expect(snapshot.spawnBackoff?.consecutiveCrashes).toBe(snapshot.totals.crashed);
     for (const exit of snapshot.recentExits) expect(isRunning(exit.pid)).toBe(false);
   }, 30_000);

@@ -21,7 +21,10 @@ const servers: PoolServer[] = [];
 beforeAll(() => {
   docroot = realpathSync(mkdtempSync(join(tmpdir(), 'request-limit-')));
   bin = realpathSync(mkdtempSync(join(tmpdir(), 'request-limit-bin-')));
-  writeFileSync(join(docroot, 'page.php'), '<?php header("Content-Type: text/plain"); echo "served by ", getmypid(), "\\n", str_repeat("x", (int)($_GET["n"] ?? 100));');
+  writeFileSync(
+    join(docroot, 'page.php'),
+    '<?php header("Content-Type: text/plain"); echo "served by ", getmypid(), "\\n", str_repeat("x", (int)($_GET["n"] ?? 100));',
+  );
   // A fatal error makes php-cgi's own exit code 255 at its limit: still no crash.
   writeFileSync(join(docroot, 'fatal.php'), '<?php undefined_function();');
 });
@@ -68,10 +71,14 @@ async function load(server: PoolServer, total: number, concurrency: number, path
 }
 
 async function settled(server: PoolServer): Promise<void> {
-  await waitFor(() => {
-    const s = server.pool.snapshot();
-    return s.counts.busy === 0 && s.counts.error === 0 && s.counts.starting === 0;
-  }, 'every recycled worker to be reaped', 10_000);
+  await waitFor(
+    () => {
+      const s = server.pool.snapshot();
+      return s.counts.busy === 0 && s.counts.error === 0 && s.counts.starting === 0;
+    },
+    'every recycled worker to be reaped',
+    10_000,
+  );
 }
 
 describe('a worker that leaves after its last answer', () => {

@@ -41,12 +41,16 @@ afterEach(async () => {
 afterAll(() => rmSync(app, { recursive: true, force: true }));
 
 async function start(symlinks?: 'follow' | 'within-root'): Promise<PoolServer> {
-  const server = await startPoolServer({ documentRoot: join(app, 'public'), pool: { phpCgi, minWorkers: 1, maxWorkers: 1 }, gateway: { port: 0, ...(symlinks ? { symlinks } : {}) } });
+  const server = await startPoolServer({
+    documentRoot: join(app, 'public'),
+    pool: { phpCgi, minWorkers: 1, maxWorkers: 1 },
+    gateway: { port: 0, ...(symlinks ? { symlinks } : {}) },
+  });
   servers.push(server);
   return server;
 }
 
-describe('a symlink out of the document root (Laravel\'s public/storage)', () => {
+describe("a symlink out of the document root (Laravel's public/storage)", () => {
   it('serves the file through it by default, as nginx does; the app still routes through its front controller', async () => {
     const server = await start();
     const image = await fetch(new URL('storage/avatars/me.png', server.url));

@@ -37,7 +37,10 @@ class Browser {
   private readonly cookies = new Map<string, string>();
   constructor(private readonly base: string) {}
 
-  async request(path: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<{ status: number; location: string | null; body: string }> {
+  async request(
+    path: string,
+    init: { method?: string; form?: Record<string, string> } = {},
+  ): Promise<{ status: number; location: string | null; body: string }> {
     const headers: Record<string, string> = { Cookie: [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ') };
     let body: string | undefined;
     if (init.form) {
@@ -132,7 +135,7 @@ require_once ABSPATH . 'wp-settings.php';
     expect(installed.body).toContain('WordPress has been installed');
   }, 60_000);
 
-  it('serves its front page, and the theme\'s stylesheet through the symlinks', async () => {
+  it("serves its front page, and the theme's stylesheet through the symlinks", async () => {
     const home = await browser.request('/');
     expect(home.status).toBe(200);
     expect(home.body).toContain('Pool Blog');

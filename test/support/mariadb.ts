@@ -61,7 +61,11 @@ export async function startMariaDb(dir: string): Promise<PrivateMariaDb> {
   );
   const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
   const sql = (statements: string): string => {
-    const run = spawnSync('mariadb', ['--no-defaults', `--socket=${socket}`, '-u', 'root', '--batch', '--skip-column-names', '-e', statements], { env, encoding: 'utf8', timeout: 30_000 });
+    const run = spawnSync('mariadb', ['--no-defaults', `--socket=${socket}`, '-u', 'root', '--batch', '--skip-column-names', '-e', statements], {
+      env,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     if (run.status !== 0) throw new Error(`mariadb: ${run.stderr}`);
     return run.stdout;
   };

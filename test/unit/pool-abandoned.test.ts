@@ -124,7 +124,10 @@ describe('a client that leaves while its script runs', () => {
     await vi.advanceTimersByTimeAsync(1);
     expect(proc.signals).toEqual(['SIGKILL']);
     const finding = pool.snapshot().findings.find((f) => f.kind === 'busy-timeout');
-    expect(finding).toMatchObject({ lease: { id: lease.id }, resolution: { how: 'reclaimed', detail: 'its client had left; the worker was killed and replaced' } });
+    expect(finding).toMatchObject({
+      lease: { id: lease.id },
+      resolution: { how: 'reclaimed', detail: 'its client had left; the worker was killed and replaced' },
+    });
     expect(pool.snapshot().totals.busyTimeouts).toBe(1);
     await vi.advanceTimersByTimeAsync(50);
     expect(pool.snapshot().counts).toMatchObject({ idle: 1, finishing: 0, total: 1 });

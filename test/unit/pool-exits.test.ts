@@ -52,7 +52,7 @@ describe('a worker that leaves right after its last answer', () => {
     expect(pool.snapshot().counts).toMatchObject({ idle: 1, total: 1 });
   });
 
-  it('reaped after it went back to the idle list: a recycle whatever its exit code (php-cgi keeps a script\'s exit status)', async () => {
+  it("reaped after it went back to the idle list: a recycle whatever its exit code (php-cgi keeps a script's exit status)", async () => {
     const { pool, host, events } = await start();
     const { lease, proc } = lend(pool, host);
     pool.release(lease, 'ok');
