@@ -59,6 +59,11 @@ export class AbandonedRequests<C extends WorkerConnection> {
     const abandoned: AbandonedRequest = Object.freeze({ lease: lease.snapshot(), abandonedAt: lease.endedAt });
     worker.abandoned = abandoned;
     this.pool.finishing(worker);
+    // As nginx ends it: the request's connection closes, so PHP learns it at
+    // its next write (and a php-cgi blocked reading that connection, because
+    // the client left before anything was sent, gets its EOF); php-cgi serves
+    // one connection at a time, so the probe is answered only after that.
+    worker.dropConnection();
     const probe: Probe<C> = { abandoned, connection: null };
     this.probes.set(worker, probe);
     void this.run(worker, probe, Math.min(Math.max(1, timeoutMs), MAX_TIMER_MS));

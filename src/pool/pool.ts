@@ -28,10 +28,10 @@ export { defaultPoolOptions, type PoolOptions } from './options';
 
 /**
  * The process manager: php-cgi workers on starting / idle / busy / finishing
- * (see {@link AbandonedRequests}) / draining / error lists, leased one request at a time (php-cgi does not multiplex).
- * This class is the one place where a worker changes list, and reads as the
- * story of a worker's life: spawned, idle, lent, released or revoked,
- * retired, reaped. The concepts around it live in their own files (the wait
+ * ({@link AbandonedRequests}) / draining / error lists, leased one request at
+ * a time (php-cgi does not multiplex). This class is the one place where a
+ * worker changes list, and reads as the story of a worker's life: spawned,
+ * idle, lent, released or revoked, retired, reaped. The concepts around it live in their own files (the wait
  * queue, the busy deadlines, the spawner, the reconciler, the leak handler,
  * the finding builders, the snapshot), and what touches the OS comes through
  * a {@link PoolHost}.

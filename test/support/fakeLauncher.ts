@@ -240,14 +240,16 @@ export class FakeConnection implements WorkerConnection {
         setTimeout(() => reject(timedOut()), timeoutMs);
         return;
       }
-      if (this.proc.runningScript) {
-        // Accepted only once the script has ended, or never within the timeout.
+      if (this.proc.runningScript || this.proc.connections.some((other) => other !== this && other.isOpen)) {
+        // Like a single php-cgi: accepted only once the script has ended and
+        // it has let go of its other connection, or never within the timeout.
         const timer = setTimeout(() => reject(timedOut()), timeoutMs);
         this.closeListeners.push(() => {
           clearTimeout(timer);
           reject(new Error('the connection closed before GET_VALUES_RESULT'));
         });
-        void this.proc.scriptEnded().then(() => {
+        const others = this.proc.connections.filter((other) => other !== this && other.isOpen);
+        void Promise.all([this.proc.scriptEnded(), ...others.map((other) => new Promise<void>((done) => other.once('close', () => done())))]).then(() => {
           clearTimeout(timer);
           if (this.isOpen) resolve(answer());
         });

@@ -74,6 +74,18 @@ describe('a client that leaves while its script runs', () => {
     pool.release(next, 'ok');
   });
 
+  it('closes the kept connection itself: a php-cgi blocked reading it (the client left before anything was sent) is ready at once', async () => {
+    const { pool, host } = await start({ minWorkers: 1, maxWorkers: 1 });
+    const lease = pool.tryAcquire(fakeRequest('/left-early'), new FakeHolder()) as Lease<FakeConnection>;
+    const proc = host.byPid(lease.workerPid) as FakeProcess;
+    const kept = lease.openConnection() as FakeConnection;
+    // The holder releases without closing anything (its client left before it connected).
+    pool.release(lease, 'client-abort');
+    expect(kept.isOpen).toBe(false);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(pool.snapshot().workers[0]).toMatchObject({ pid: proc.pid, state: 'idle' });
+  });
+
   it('is not lent while finishing: a new request gets another worker, within the maximum', async () => {
     const { pool, host } = await start({ minWorkers: 1, maxWorkers: 2 });
     const { lease, proc } = running(pool, host);
