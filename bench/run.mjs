@@ -235,7 +235,7 @@ async function main() {
         currentRun = 'warm-up';
         await runWrk({ url: running[id].url + page.path, connections: 64, seconds: warmupSeconds, threads: wrkThreads, postBytes: page.postBytes });
       }
-      // Workers recycled by the warm-up's aborted requests are replaced by now.
+      // Workers finishing the scripts of the warm-up's aborted requests are idle again by now.
       await new Promise((resolveWait) => setTimeout(resolveWait, 1500));
       const r = treeRss(running[id].rootPids());
       results.targets[id].rssAfterWarmupMiB = r.mib;

@@ -306,7 +306,7 @@ export class DashboardApp {
     const figures = headline(snapshot, now);
     const transitional = [figures.starting ? `${figures.starting} starting` : '', figures.draining ? `${figures.draining} draining` : ''].filter(Boolean).join(', ');
     this.figure('idle', String(figures.idle), transitional || `of ${figures.maxWorkers} max`);
-    const busyDetail = [figures.paused ? `${figures.paused} paused in the debugger` : '', figures.defunct ? `${figures.defunct} defunct` : ''].filter(Boolean).join(', ');
+    const busyDetail = [figures.paused ? `${figures.paused} paused in the debugger` : '', figures.finishing ? `+${figures.finishing} finishing (client left)` : '', figures.defunct ? `${figures.defunct} defunct` : ''].filter(Boolean).join(', ');
     this.figure('busy', String(figures.busy), busyDetail, figures.defunct > 0);
     this.figure('error', String(figures.error), snapshot.recentExits.length ? `${plural(snapshot.recentExits.length, 'recent exit')}` : '', figures.error > 0);
     this.figure('rps', formatRate(figures.requestsPerSecond), 'last minute');
@@ -396,15 +396,21 @@ export class DashboardApp {
           if (first) {
             cell.append(
               link('', () => {
-                const lease = current(cell)?.lease;
+                const row = current(cell);
+                const lease = row?.lease ?? row?.abandoned;
                 if (lease) this.send({ type: 'openScript', path: lease.scriptFilename });
               }, undefined, 'request-link'),
             );
           }
           const anchor = cell.firstElementChild as HTMLElement;
-          setFlag(anchor, 'hidden', row.lease === null);
+          // A finishing worker's request is shown too: its client left, the script still runs.
+          const shown = row.lease ?? row.abandoned;
+          setFlag(anchor, 'hidden', shown === null);
           // The cell ends a long request in an ellipsis; the hover shows all of it, then what a click opens.
-          if (row.lease) setLabel(anchor, formatRequest(row.lease, 400), `${formatRequest(row.lease)}\nClick to open ${row.lease.scriptFilename}`);
+          if (shown) {
+            const text = row.lease ? formatRequest(shown, 400) : `${formatRequest(shown, 400)} (client left)`;
+            setLabel(anchor, text, `${row.lease ? formatRequest(shown) : `${formatRequest(shown)} (client left)`}\nClick to open ${shown.scriptFilename}`);
+          }
         },
       },
       { title: 'Lease age', width: '112px', numeric: true, hideBelow: MEDIUM_GRID_PX, text: (row) => (row.leaseAgeMs === null ? '' : formatDuration(row.leaseAgeMs)) },
@@ -521,9 +527,10 @@ function rowClasses(row: WorkerRow): string[] {
   return classes;
 }
 
-/** The State column: the state, why it is leaving, or that it runs under the debugger. */
+/** The State column: the state, why it is leaving, that its client left, or that it runs under the debugger. */
 function stateText(row: WorkerRow): string {
   if (row.exitReason && (row.state === 'error' || row.state === 'draining')) return `${row.state} (${row.exitReason})`;
+  if (row.state === 'finishing') return 'finishing (client left)';
   if (row.state === 'busy' && row.debug !== null && row.debug.ide === 'connected') return 'busy (debugging)';
   return row.state;
 }
@@ -532,3 +539,4 @@ function heldText(row: FindingRow): string {
   if (row.heldMs === null) return '';
   return row.open ? `held ${formatDuration(row.heldMs)}` : `held ${formatDuration(row.heldMs)} until resolved`;
 }
+

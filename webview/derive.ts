@@ -70,6 +70,8 @@ export interface Headline {
   readonly busy: number;
   /** Busy workers stopped at a breakpoint (not in `busy`). */
   readonly paused: number;
+  /** Running the script of a request whose client left: neither leased nor idle. */
+  readonly finishing: number;
   readonly error: number;
   readonly starting: number;
   readonly draining: number;
@@ -92,6 +94,7 @@ export function headline(snapshot: PoolSnapshot, now: number): Headline {
     busy: snapshot.counts.busy,
     // A snapshot from an engine older than the debugger has no such count.
     paused: snapshot.counts.paused ?? 0,
+    finishing: snapshot.counts.finishing,
     error: snapshot.counts.error,
     starting: snapshot.counts.starting,
     draining: snapshot.counts.draining,
@@ -318,6 +321,8 @@ export interface WorkerRow {
   readonly accesses: number;
   readonly ageMs: number;
   readonly lease: LeaseSnapshot | null;
+  /** While `finishing`: the lease of the request whose client left, still running. */
+  readonly abandoned: LeaseSnapshot | null;
   readonly leaseAgeMs: number | null;
   /** The worker's lease is named by an open finding (leaked, still held). */
   readonly leaseStuck: boolean;
@@ -339,6 +344,7 @@ export function workerRows(snapshot: PoolSnapshot, now: number): WorkerRow[] {
     accesses: w.accesses,
     ageMs: Math.max(0, now - w.startedAt),
     lease: w.lease,
+    abandoned: w.abandoned?.lease ?? null,
     leaseAgeMs: w.lease ? Math.max(0, now - w.lease.acquiredAt) : null,
     leaseStuck: w.lease !== null && (w.defunct || stuckLeases.has(w.lease.id)),
     openFindings: w.findingIds.length,

@@ -82,6 +82,7 @@ async function serve(options: ServeOptions): Promise<number> {
         frontController: options.frontController,
         allowedHosts: options.allowedHosts,
         maxBodyBytes: options.maxBodyBytes,
+        symlinks: options.symlinks,
         leanHttp: !options.nodeHttp,
         liveReload: options.liveReload,
       },

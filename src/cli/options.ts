@@ -24,6 +24,7 @@ export interface ServeOptions {
   events: string | null;
   stateDir: string | null;
   leakPolicy: 'reclaim' | 'keep';
+  symlinks: 'follow' | 'within-root';
   scanIntervalMs: number;
   parentDeathSignal: boolean;
   /** Serve every request with Node's HTTP server instead of the lean front first. */
@@ -65,6 +66,8 @@ function formatSize(bytes: number): string {
 
 /** ` (default)` after the leak policy that is the default. */
 const isDefaultPolicy = (policy: string): string => (policy === OPTIONS.leakPolicy.default ? ' (default)' : '');
+/** ` (default)` after the symlink mode that is the default. */
+const isDefaultSymlinks = (mode: string): string => (mode === OPTIONS.symlinks.default ? ' (default)' : '');
 
 /** `--help`. The defaults come from the option catalogue (src/shared/options.ts), as the parser's do. */
 export const usage = `Usage: fastcgi-pool serve [DOCROOT] [options]
@@ -89,6 +92,9 @@ Options:
   -d, --ini NAME=VALUE    php.ini override for every worker (repeatable)
   -e, --env NAME=VALUE    environment variable for every worker (repeatable); workers
                           otherwise get a clean environment, like PHP-FPM's clear_env
+  --symlinks MODE         follow${isDefaultSymlinks('follow')}: symbolic links lead wherever they lead, as in nginx
+                          (Laravel's public/storage); within-root${isDefaultSymlinks('within-root')}: 403 for one that leads
+                          out of DOCROOT. Dotfiles and PHP source stay refused where links lead
   --allow-host NAME       accept this Host name too (repeatable)
   --events FILE|-         write every pool event as a JSON line to FILE or stdout
   --state-dir DIR         keep a registry of our workers here; at start, workers
@@ -144,6 +150,7 @@ export function parseServeArgs(argv: readonly string[], cwd: string): ServeOptio
         events: { type: 'string' },
         'state-dir': { type: 'string' },
         'leak-policy': { type: 'string' },
+        symlinks: { type: 'string' },
         'scan-interval': { type: 'string' },
         'no-pdeathsig': { type: 'boolean' },
         'node-http': { type: 'boolean' },
@@ -180,6 +187,8 @@ export function parseServeArgs(argv: readonly string[], cwd: string): ServeOptio
       throw error;
     }
   }
+  const symlinks = values.symlinks ?? o.symlinks.default;
+  if (symlinks !== 'follow' && symlinks !== 'within-root') throw new UsageError(`${o.symlinks.flag} is follow or within-root, got "${symlinks}"`);
   const frontController = values['front-controller'] ?? cliDefault('frontController');
   if (frontController !== 'none' && !frontController.startsWith('/')) {
     throw new UsageError(`${o.frontController.flag} must be a path starting with /, or "none", got "${frontController}"`);
@@ -205,6 +214,7 @@ export function parseServeArgs(argv: readonly string[], cwd: string): ServeOptio
     events: values.events ?? null,
     stateDir: values['state-dir'] ?? null,
     leakPolicy,
+    symlinks,
     scanIntervalMs: duration(values['scan-interval'], o.scanInterval.flag, o.scanInterval.default),
     parentDeathSignal: !(values['no-pdeathsig'] ?? false),
     nodeHttp: values['node-http'] ?? false,

@@ -8,9 +8,9 @@ import type { PoolStatus } from './poolManager';
  *
  * ```
  * pool.<status>                      status: stopped | starting | running | stopping | failed
- * group.<list>                       list:   busy | paused | idle | starting | draining | error
+ * group.<list>                       list:   busy | paused | finishing | idle | starting | draining | error
  * worker.<state>[.lease][.finding][.debug]
- *                                    state:  starting | idle | busy | paused | draining | error
+ *                                    state:  starting | idle | busy | paused | finishing | draining | error
  *                                    .lease    it holds a lease (Release Lease, Reveal Request, Copy as curl)
  *                                    .finding  it has an open finding (marked in the tree, quick fixes)
  *                                    .debug    it is in a step-debugging session (Stop Debugging Requests)
@@ -28,8 +28,8 @@ export type GroupKind = WorkerState;
 export type LeaseField = 'request' | 'script' | 'client' | 'age';
 
 export const POOL_STATUSES: readonly PoolStatus[] = ['stopped', 'starting', 'running', 'stopping', 'failed'];
-export const GROUP_KINDS: readonly GroupKind[] = ['busy', 'paused', 'idle', 'starting', 'draining', 'error'];
-export const WORKER_STATES: readonly WorkerState[] = ['starting', 'idle', 'busy', 'paused', 'draining', 'error'];
+export const GROUP_KINDS: readonly GroupKind[] = ['busy', 'paused', 'finishing', 'idle', 'starting', 'draining', 'error'];
+export const WORKER_STATES: readonly WorkerState[] = ['starting', 'idle', 'busy', 'paused', 'finishing', 'draining', 'error'];
 export const LEASE_FIELDS: readonly LeaseField[] = ['request', 'script', 'client', 'age'];
 
 export function poolContext(status: PoolStatus): string {

@@ -16,7 +16,8 @@ export function workerLabel(worker: Pick<WorkerSnapshot, 'id' | 'pid'>): string 
  * The tree's live detail for a worker: a busy one's request and lease age
  * (`GET /slow?ms=3000 · 2.3 s`), a paused one's breakpoint first
  * (`paused at Controller.php:42 · GET /orders · 1 min 05 s`), an idle one's idle time and accesses
- * (`idle 12 s · 5 req`), otherwise what it is doing.
+ * (`idle 12 s · 5 req`), a finishing one's abandoned request and how long
+ * ago its client left, otherwise what it is doing.
  */
 export function workerDescription(worker: WorkerSnapshot, now: number): string {
   const lease = worker.lease;
@@ -34,6 +35,11 @@ export function workerDescription(worker: WorkerSnapshot, now: number): string {
       return `idle ${formatWholeDuration(now - worker.lastActiveAt)} · ${worker.accesses} req`;
     case 'starting':
       return `starting · ${formatWholeDuration(now - worker.startedAt)}`;
+    case 'finishing': {
+      // Its client left; the script runs on (PHP decides how far) and the worker is neither leased nor idle.
+      const abandoned = worker.abandoned;
+      return abandoned ? `finishing · ${formatRequest(abandoned.lease)} · client left ${formatDuration(now - abandoned.abandonedAt)} ago` : `finishing · ${worker.accesses} req`;
+    }
     case 'draining':
       return lease ? `draining · ${formatRequest(lease)} · ${formatDuration(now - lease.acquiredAt)}` : `draining · ${worker.accesses} req`;
     case 'error': {

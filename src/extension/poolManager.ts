@@ -3,6 +3,7 @@ import type { PoolServerOptions } from '../gateway/poolServer';
 import { GatewayListenError, type GatewayEvent } from '../gateway/gateway';
 import type { PoolEvent, PoolSnapshot } from '../pool/types';
 import type { RegisteredWorker } from '../platform/workerRegistry';
+import { DEFAULTS } from '../shared/defaults';
 import { explainOptionError, OptionError, optionName } from '../shared/options';
 import { describeBusyPort, type BusyPortHolder } from './busyPort';
 import { DisposableStore } from './disposables';
@@ -232,8 +233,12 @@ export class PoolManager implements vscode.Disposable {
     return pool.enqueue(() => this.doStart(pool));
   }
 
-  /** Stops a folder's pool; resolves once every worker has exited. */
-  stop(key: string, drainMs = 5_000): Promise<void> {
+  /**
+   * Stops a folder's pool; resolves once every worker has exited. In-flight
+   * requests get `drainMs` (the stop grace), then every connection is cut,
+   * whatever its client does.
+   */
+  stop(key: string, drainMs: number = DEFAULTS.stopGraceMs): Promise<void> {
     const pool = this.require(key);
     return pool.enqueue(() => this.doStop(pool, drainMs));
   }
@@ -244,7 +249,7 @@ export class PoolManager implements vscode.Disposable {
   }
 
   /** Stops every pool; resolves once all their workers have exited. */
-  async stopAll(drainMs = 5_000): Promise<void> {
+  async stopAll(drainMs: number = DEFAULTS.stopGraceMs): Promise<void> {
     await Promise.all(this.pools.map((pool) => pool.enqueue(() => this.doStop(pool, drainMs))));
   }
 

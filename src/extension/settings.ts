@@ -3,6 +3,7 @@ import type { PoolServerOptions } from '../gateway/poolServer';
 import { detectDocumentRoot } from '../platform/documentRoot';
 import { DebugClientSyntaxError, parseDebugClient } from '../dbgp/debugClient';
 import type { XdebugSetting } from '../dbgp/xdebugArgs';
+import type { SymlinkPolicy } from '../gateway/resolve';
 import type { LeakPolicy } from '../pool/types';
 import { OPTIONS, optionName } from '../shared/options';
 
@@ -26,6 +27,7 @@ export interface FolderSettings {
   readonly busyTimeout: number;
   readonly scanInterval: number;
   readonly leakPolicy: LeakPolicy;
+  readonly symlinks: SymlinkPolicy;
   readonly ini: Readonly<Record<string, string>>;
   readonly env: Readonly<Record<string, string>>;
   /** Pages reload when a file of the folder is saved or changes on disk. */
@@ -53,6 +55,7 @@ export const SETTING_DEFAULTS: FolderSettings = {
   busyTimeout: OPTIONS.busyTimeout.default / OPTIONS.busyTimeout.settingScale,
   scanInterval: OPTIONS.scanInterval.default,
   leakPolicy: OPTIONS.leakPolicy.default,
+  symlinks: OPTIONS.symlinks.default,
   ini: OPTIONS.ini.default,
   env: OPTIONS.env.default,
   liveReload: OPTIONS.liveReload.settingDefault,
@@ -145,6 +148,10 @@ export function readSettings(reader: SettingsReader): SettingsResult {
       debugClient = d.debugClient;
     }
   }
+  let symlinks: SymlinkPolicy = d.symlinks;
+  const mode = reader.get<unknown>('symlinks');
+  if (mode === 'follow' || mode === 'within-root') symlinks = mode;
+  else if (mode !== undefined && mode !== null) problems.push(`fastcgiPool.symlinks must be "follow" or "within-root"; using "${d.symlinks}"`);
 
   let minWorkers = integer('minWorkers', d.minWorkers, 0, 64);
   const maxWorkers = integer('maxWorkers', d.maxWorkers, 1, 64);
@@ -165,6 +172,7 @@ export function readSettings(reader: SettingsReader): SettingsResult {
     busyTimeout: integer('busyTimeout', d.busyTimeout, 0, 86_400),
     scanInterval: integer('scanInterval', d.scanInterval, 0, 60_000),
     leakPolicy,
+    symlinks,
     ini: map('ini', ['string', 'number', 'boolean']),
     env: map('env', ['string', 'number']),
     liveReload: boolean('liveReload', d.liveReload),
@@ -232,6 +240,7 @@ export function toServerOptions(settings: FolderSettings, folderPath: string, po
       host: settings.host,
       port,
       frontController: settings.frontController === '' ? null : settings.frontController,
+      symlinks: settings.symlinks,
       optionSurface: 'settings',
       liveReload: settings.liveReload,
     },

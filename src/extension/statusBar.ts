@@ -32,7 +32,8 @@ function presentStatus(pools: readonly PoolSource[], findings: number): StatusPr
     const snapshot = pool.snapshot();
     const open = openFindings(snapshot).length;
     let line = `**${escapeMarkdown(pool.name)}** — ${pool.status}`;
-    if (pool.server && snapshot) line += `: \`:${pool.server.port}\`, ${snapshot.counts.busy}/${snapshot.limits.maxWorkers} busy, ${snapshot.counts.idle} idle`;
+    if (pool.server && snapshot) line += `: \`:${pool.server.port}\`, ${snapshot.counts.busy}/${snapshot.limits.maxWorkers} busy, ${snapshot.counts.finishing} finishing, ${snapshot.counts.idle} idle`;
+    if (snapshot?.problem && pool.status === 'running') line += ` — ${escapeMarkdown(snapshot.problem)}`;
     if (pool.portMoved) line += ` (moved to ${pool.portMoved.to}: ${escapeMarkdown(pool.portMoved.heldBy ?? `port ${pool.portMoved.from} was in use`)})`;
     if (open > 0) line += `, $(warning) ${plural(open, 'open finding')}`;
     if (pool.status === 'failed' && pool.problem) line += ` — ${escapeMarkdown(pool.problem)}`;
@@ -50,12 +51,14 @@ function presentStatus(pools: readonly PoolSource[], findings: number): StatusPr
   const background = findings > 0 ? 'warning' : running.length === 0 && pools.some((pool) => pool.status === 'failed') ? 'error' : 'none';
   if (running.length > 0) {
     let busy = 0;
+    let finishing = 0;
     let max = 0;
     let paused = 0;
     let armed = false;
     for (const pool of running) {
       const snapshot = pool.snapshot();
       busy += snapshot?.counts.busy ?? 0;
+      finishing += snapshot?.counts.finishing ?? 0;
       max += snapshot?.limits.maxWorkers ?? 0;
       paused += snapshot?.counts.paused ?? 0;
       armed ||= Boolean(snapshot?.debugger.armed);
@@ -63,7 +66,9 @@ function presentStatus(pools: readonly PoolSource[], findings: number): StatusPr
     const ports = running.map((pool) => `:${pool.server?.port ?? '?'}`).join(' ');
     // A worker at a breakpoint is neither busy nor stuck: it has its own count, and "Debug Next Request" its mark.
     const debugging = `${paused > 0 ? ` · $(debug-pause) ${paused} paused` : ''}${armed ? ' · $(debug-alt) next' : ''}`;
-    return { text: `FastCGI ${busy}/${max} busy${debugging} · ${ports}`, tooltip, background, click };
+    // Finishing workers are not free either (their clients left, their scripts run on): said apart from busy, which counts leases.
+    const also = finishing > 0 ? `, ${finishing} finishing` : '';
+    return { text: `FastCGI ${busy}/${max} busy${also}${debugging} · ${ports}`, tooltip, background, click };
   }
   const text = pools.some((pool) => pool.status === 'starting')
     ? 'FastCGI starting…'

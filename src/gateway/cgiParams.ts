@@ -1,4 +1,15 @@
+import { VERSION } from '../shared/version';
 import type { ScriptResolution } from './resolve';
+
+/**
+ * SERVER_SOFTWARE as the pool sends it. Apps gate features on the server's
+ * name: WordPress offers pretty permalinks only when it contains Apache,
+ * nginx or IIS (its got_url_rewrite()), and otherwise falls back to
+ * `/index.php/…` links. Our routing is nginx's (`try_files $uri $uri/
+ * /index.php?$query_string`), so the name says so, in lower case as
+ * WordPress's `str_contains($_SERVER['SERVER_SOFTWARE'], 'nginx')` wants.
+ */
+export const SERVER_SOFTWARE = `fastcgi-pool/${VERSION} (nginx-compatible)`;
 
 /** Facts about our front server that scripts see as SERVER_* params. */
 export interface ServerInfo {
@@ -8,7 +19,7 @@ export interface ServerInfo {
   serverAddr: string;
   /** SERVER_PORT: the port we listen on. */
   serverPort: number;
-  /** SERVER_SOFTWARE, e.g. `fastcgi-pool/0.1.0`. */
+  /** SERVER_SOFTWARE: {@link SERVER_SOFTWARE}. */
   serverSoftware: string;
   /** DOCUMENT_ROOT, as configured (realpath'd). */
   documentRoot: string;

@@ -5,6 +5,7 @@ import type { Disposable } from '../pool/types';
 import { DEFAULTS } from '../shared/defaults';
 import { OptionError } from '../shared/options';
 import { answerControl } from './controls';
+import { SERVER_SOFTWARE } from './cgiParams';
 import { LeanHttpFront } from './leanHttp';
 import { LiveReload, type LiveReloadNotice } from './liveReload';
 import { NodeFront } from './nodeFront';
@@ -61,7 +62,7 @@ export class Gateway {
       serverName: 'localhost',
       serverAddr: this.options.host,
       serverPort: this.options.port,
-      serverSoftware: 'fastcgi-pool',
+      serverSoftware: SERVER_SOFTWARE,
       documentRoot: this.options.documentRoot,
       scheme: 'http',
     });

@@ -48,6 +48,12 @@ const HALF_OPEN_GRACE_MS = 1_000;
  */
 export class LeanHttpFront {
   private readonly connections = new Set<LeanConnection>();
+  /**
+   * Every socket this front has and has not handed over, until it closes:
+   * one it has ended may still hold a response its client does not read,
+   * and only destroying it lets a stop finish.
+   */
+  private readonly sockets = new Set<Socket>();
   private sweepTimer: NodeJS.Timeout | null = null;
   /** Set by {@link closeIdle}: responses end their connection. */
   closing = false;
@@ -71,6 +77,8 @@ export class LeanHttpFront {
       socket.destroy();
       return;
     }
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
     this.connections.add(new LeanConnection(this, socket));
     this.sweepTimer ??= setInterval(() => this.sweep(), 1_000).unref();
   }
@@ -86,10 +94,12 @@ export class LeanHttpFront {
     this.stopSweeping();
   }
 
-  /** Cuts every connection still served here. */
+  /** Cuts every connection still served here, and every one ended but not yet closed (its client does not read). */
   destroyAll(): void {
     this.closing = true;
     for (const connection of this.connections) connection.destroy();
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
     this.stopSweeping();
   }
 
@@ -101,6 +111,7 @@ export class LeanHttpFront {
   /** Gives the connection, with what it had read but not parsed, to Node's server. */
   transfer(connection: LeanConnection, socket: Socket, unparsed: Buffer | null): void {
     this.connections.delete(connection);
+    this.sockets.delete(socket);
     this.handOver(socket);
     // Node's server reads the socket's handle directly from now on; what we
     // had read but not parsed goes to it as if just received.

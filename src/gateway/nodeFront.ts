@@ -70,12 +70,15 @@ export class NodeFront {
     const startedAt = Date.now();
     const io = new NodeHttpIo(req, res);
     const route = this.router.route(io.method, io.url, req.headers.host, hasDuplicateHost(req.rawHeaders));
+    if (route.kind === 'script') {
+      // The exchange writes its own line when its response closes.
+      this.scripts.run(io, route, startedAt);
+      return;
+    }
+    // Every request gets one access-log line once its response has closed, aborted ones too.
+    if (this.log.wanted) res.once('close', () => this.log.request(io, startedAt, null, null, bytesSent(req, res)));
     switch (route.kind) {
-      case 'script':
-        this.scripts.run(io, route, startedAt);
-        return;
       case 'static':
-        if (this.log.wanted) res.once('finish', () => this.log.request(io, startedAt, null, null));
         // An HTML page with live reload on gets its tag; everything else is send's.
         if (this.live !== null && serveLiveHtml(io, route.filePath, route.stats)) return;
         serveStatic(req, res, route.filePath, { stats: route.stats });
@@ -98,4 +101,10 @@ export class NodeFront {
         sendRouteAnswer(io, route);
     }
   }
+}
+
+/** The body a completed response carried, by its Content-Length (0 for HEAD, a cut response or unknown). */
+function bytesSent(req: IncomingMessage, res: ServerResponse): number {
+  const length = Number(res.getHeader('content-length'));
+  return req.method !== 'HEAD' && res.writableFinished && Number.isFinite(length) ? length : 0;
 }

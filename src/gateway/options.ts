@@ -1,6 +1,7 @@
 import { tmpdir } from 'node:os';
 import { DEFAULTS } from '../shared/defaults';
 import type { OptionSurface } from '../shared/options';
+import type { SymlinkPolicy } from './resolve';
 
 /** Settings of the HTTP front server. */
 export interface GatewayOptions {
@@ -25,15 +26,8 @@ export interface GatewayOptions {
   headersTimeoutMs: number;
   /** Where the pool's snapshot is served as JSON. */
   statusPath: string;
-  /**
-   * When a client leaves while its script runs, the worker may finish the
-   * script within this time and go back to the idle list (its output is
-   * discarded); past it the worker is recycled, as the script may run on for
-   * long. 0 recycles at once. nginx + PHP-FPM and mod_fcgid never recycle
-   * (the script runs to its end); recycling at once made every burst of
-   * disconnects (a closed tab, a stopped load test) respawn workers.
-   */
-  abortGraceMs: number;
+  /** `follow` symbolic links wherever they lead, or refuse those that leave the document root (`within-root`). */
+  symlinks: SymlinkPolicy;
   /**
    * Serve simple requests with the lean HTTP/1.1 front (leanHttp.ts) and
    * hand the rest to Node's HTTP server; false = Node's server for all.
@@ -64,7 +58,7 @@ export const defaultGatewayOptions: Omit<GatewayOptions, 'documentRoot'> = {
   headersTimeoutMs: DEFAULTS.headersTimeoutMs,
   statusPath: DEFAULTS.statusPath,
   leanHttp: true,
-  abortGraceMs: DEFAULTS.abortGraceMs,
+  symlinks: DEFAULTS.symlinks,
   optionSurface: 'cli',
   liveReload: DEFAULTS.liveReload,
 };

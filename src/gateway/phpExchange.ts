@@ -17,7 +17,7 @@ import type { ScriptResolution } from './resolve';
 import { sendError } from './responder';
 
 /** What an exchange needs from the gateway's options. */
-export type ExchangeOptions = Pick<GatewayOptions, 'maxBodyBytes' | 'bodyMemoryThreshold' | 'tempDir' | 'bodyIdleTimeoutMs' | 'abortGraceMs' | 'optionSurface'>;
+export type ExchangeOptions = Pick<GatewayOptions, 'maxBodyBytes' | 'bodyMemoryThreshold' | 'tempDir' | 'bodyIdleTimeoutMs' | 'optionSurface'>;
 
 /**
  * Runs PHP scripts for both HTTP fronts: each request becomes one
@@ -52,12 +52,15 @@ export class ScriptRunner {
  *
  * `waiting-for-worker` is skipped when a worker is idle (pool.tryAcquire),
  * and any phase may end early in `done` (an error page, a revoked lease, a
- * client gone). `abandoned`: the client left while the script ran; the
- * worker may finish it within abortGraceMs (its output is discarded), then
- * the exchange is `done`. Once `abandoned` or `done`, nothing more goes to
- * the client.
+ * client gone). Once `done`, nothing more goes to the client.
+ *
+ * A client that leaves while its script runs ends the exchange at once, the
+ * way nginx does: the lease is released as `client-abort` and the worker
+ * connection closed. PHP then decides: a script that called
+ * `ignore_user_abort(true)` runs to its end, another stops at its next
+ * output write; the pool shows its worker `finishing` until it is ready.
  */
-type Phase = 'receiving-body' | 'waiting-for-worker' | 'connecting' | 'awaiting-headers' | 'streaming' | 'abandoned' | 'done';
+type Phase = 'receiving-body' | 'waiting-for-worker' | 'connecting' | 'awaiting-headers' | 'streaming' | 'done';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-connection']);
 
@@ -75,6 +78,8 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te
 class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
   private phase: Phase = 'receiving-body';
   private lease: Lease | null = null;
+  /** The last lease, for the access log (which is written after it has ended). */
+  private lastLease: Lease | null = null;
   private connection: FastCgiConnection | null = null;
   private body: RequestBody | null = null;
   private params: ParamList | null = null;
@@ -82,15 +87,12 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
   /** Puts live reload's tag into an HTML page; null for every other response. */
   private injector: HtmlInjector | null = null;
   private bytes = 0;
-  /** The grace period of an `abandoned` exchange. */
-  private abandonTimer: NodeJS.Timeout | null = null;
-  /** When the grace period ends; while the worker is in a debug session, the time it has left instead (see {@link debugging}). */
-  private abandonDeadline = 0;
-  private abandonLeftMs: number | null = null;
-  /** The lease's worker is in a step-debugging session: no timeout of ours runs. */
-  private debugged = false;
   /** Connecting failed this many times (the request may try another worker once). */
   private attempt = 0;
+  /** Workers that left before reading this request (their own request limit): it may try others. */
+  private workersLeft = 0;
+  /** The access log line is written once, when the response closes. */
+  private logged = false;
 
   constructor(
     private readonly runner: ScriptRunner,
@@ -104,13 +106,12 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
 
   /** Who holds the lease, for snapshots and findings (built only when asked). */
   get description(): string {
-    const who = `http ${this.io.remoteAddress || '?'}:${this.io.remotePort || '?'} #${this.id}`;
-    return this.phase === 'abandoned' ? `${who} (client gone; letting the script finish)` : who;
+    return `http ${this.io.remoteAddress || '?'}:${this.io.remotePort || '?'} #${this.id}`;
   }
 
   /** Nothing more goes to the client: it has its answer, or it left. */
   private get over(): boolean {
-    return this.phase === 'done' || this.phase === 'abandoned';
+    return this.phase === 'done';
   }
 
   run(): void {
@@ -185,9 +186,10 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
 
   private leased(lease: Lease): void {
     this.lease = lease;
+    this.lastLease = lease;
     if (this.over) {
-      // The client left while we waited.
-      this.releaseLease('ok');
+      // The client left while we waited (nothing was sent: the pool's probe finds the worker ready at once).
+      this.releaseLease('client-abort');
       return;
     }
     this.phase = 'connecting';
@@ -208,9 +210,10 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
     // released it, which is why connecting failed) or the pool revoked it.
     if (this.lease !== lease) return;
     this.lease = null;
-    // The worker died before we sent anything: nothing was lost, so the
-    // request may try another worker once.
-    this.runner.pool.release(lease, 'worker-died');
+    // The worker is gone or going before we sent anything: nothing was
+    // lost (its exit says whether it crashed), so the request may try
+    // another worker once.
+    this.runner.pool.release(lease, 'unreachable');
     if (this.over) return;
     if (this.attempt++ < 1) {
       this.acquire();
@@ -225,7 +228,7 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
     this.connection = connection;
     if (this.over) {
       // The client left while we connected.
-      this.releaseLease('ok');
+      this.releaseLease('client-abort');
       return;
     }
     const body = this.body as RequestBody;
@@ -254,7 +257,7 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
 
   onStdout(chunk: Buffer): void {
     if (this.phase !== 'streaming') {
-      if (this.phase !== 'awaiting-headers') return; // abandoned or done: the output is discarded
+      if (this.phase !== 'awaiting-headers') return; // done: the output is discarded
       this.lease?.markFirstByte();
       let result;
       try {
@@ -300,9 +303,6 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
 
   onEnd(): void {
     if (this.over) {
-      // Also the end of an abandoned script within its grace period: the
-      // worker is back in accept() and can serve the next request.
-      this.endAbandon();
       this.releaseLease('ok');
       return;
     }
@@ -314,20 +314,17 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
         return;
       }
     }
-    const lease = this.lease;
     this.releaseLease('ok');
     this.finish();
     // What the injector held back, and the tag if the page had no </body>.
     const last = this.injector?.finish();
     if (last !== undefined) this.bytes += last.length;
     this.io.end(last);
-    this.runner.log.request(this.io, this.startedAt, lease?.workerId ?? null, lease?.id ?? null, this.bytes);
   }
 
   onError(error: FastCgiConnectionError): void {
     const lease = this.lease;
     if (!lease || this.over) {
-      this.endAbandon();
       if (lease) this.releaseLease(error.kind === 'closed-before-end' ? 'worker-died' : 'error');
       return;
     }
@@ -337,8 +334,11 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
       return;
     }
     // The connection dropped before END_REQUEST: how a crashed worker shows.
-    // Wait a moment for the exit status so the page can say how it died.
+    // Wait a moment for the exit status so the page can say how it died. The
+    // pool judges the exit first and may have ended the lease meanwhile
+    // (revoke: a crash, or a worker that left before it read the request).
     void lease.workerExit(1_000).then((exit) => {
+      if (this.lease !== lease) return;
       this.releaseLease('worker-died');
       if (this.over) return;
       this.finish();
@@ -354,31 +354,22 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
   revoke(revocation: LeaseRevocation): void {
     const lease = this.lease;
     this.lease = null;
-    this.endAbandon();
     this.connection?.destroy();
+    this.connection = null;
     if (this.over) return;
+    if (revocation.kind === 'worker-left' && this.phase === 'awaiting-headers' && this.workersLeft++ <= this.runner.pool.options.maxWorkers) {
+      // Its worker left after its previous answer (its own request limit)
+      // without reading this one: nothing ran, so another worker takes it.
+      // The pool learns that limit and stops lending workers that reached
+      // it, so this is rare, and bounded.
+      this.acquire();
+      return;
+    }
     this.finish();
     sendRevoked(this.io, revocation, lease, this.script.scriptName, this.runner.options.optionSurface);
   }
 
-  /**
-   * The pool: the lease's worker entered or left a step-debugging session.
-   * A developer at a breakpoint is not a script that outlived its client:
-   * the grace period of an abandoned exchange stands still meanwhile, and
-   * goes on with the time it had left when the session ends.
-   */
-  debugging(active: boolean): void {
-    this.debugged = active;
-    if (active && this.abandonTimer !== null) {
-      clearTimeout(this.abandonTimer);
-      this.abandonTimer = null;
-      this.abandonLeftMs = Math.max(0, this.abandonDeadline - Date.now());
-    } else if (!active && this.phase === 'abandoned' && this.abandonLeftMs !== null) {
-      this.startAbandonTimer(this.abandonLeftMs);
-    }
-  }
-
-  /** The holder is gone once its exchange is done (an abandoned script still counts: its worker is busy). */
+  /** The holder is gone once its exchange is done. */
   isActive(): boolean {
     return this.phase !== 'done';
   }
@@ -387,62 +378,40 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
 
   onClientClose(): void {
     const was = this.phase;
-    // The script's end, or the grace timer, ends an abandoned exchange.
-    if (was === 'abandoned') return;
+    this.logOnce();
     this.phase = 'done';
     if (this.io.completed) return;
     // The client went away before its response was complete.
     if (was === 'waiting-for-worker') this.runner.pool.withdraw(this);
-    const lease = this.lease;
-    if (lease === null) {
+    if (this.lease === null) {
       if (was !== 'done') void this.body?.dispose();
       return;
     }
-    const grace = this.runner.options.abortGraceMs;
-    if (grace > 0 && (was === 'awaiting-headers' || was === 'streaming')) {
-      // The script is running. Most end within moments: let it, discard its
-      // output, and keep the warm worker. The exchange stays the active
-      // holder meanwhile, so the lists show the worker busy, which it is.
-      this.phase = 'abandoned';
-      if (this.debugged) this.abandonLeftMs = grace;
-      else this.startAbandonTimer(grace);
-      lease.holderChanged();
-      return;
-    }
-    this.recycleAbandoned();
-  }
-
-  /** The grace timer: the script outlived the grace period, so its worker is recycled. */
-  abandonExpired(): void {
-    this.abandonTimer = null;
-    this.phase = 'done';
-    if (this.lease) this.recycleAbandoned();
-  }
-
-  // ---- helpers
-
-  private recycleAbandoned(): void {
-    // Release first: the pool recycles the worker gracefully, and the
-    // connection error that destroy() raises then finds no lease to end.
+    // End it as nginx does: release the worker (the pool shows it finishing
+    // until php-cgi is ready again), then close its connection, so that
+    // PHP's own rules decide how far the script runs (ignore_user_abort).
+    // Released first: the connection error that destroy() raises then finds
+    // no lease to end.
     this.releaseLease('client-abort');
     this.connection?.destroy();
   }
 
-  private startAbandonTimer(ms: number): void {
-    this.abandonLeftMs = null;
-    this.abandonDeadline = Date.now() + ms;
-    this.abandonTimer = setTimeout(abandonExpired, ms, this);
+  // ---- helpers
+
+  /**
+   * One access-log line per request, when its response closes: its status
+   * if the response head went out (also when the client closed right after
+   * a complete answer while the script ran on), 499 if the client left
+   * before (as nginx logs it).
+   */
+  private logOnce(): void {
+    if (this.logged) return;
+    this.logged = true;
+    const lease = this.lastLease;
+    this.runner.log.request(this.io, this.startedAt, lease?.workerId ?? null, lease?.id ?? null, this.bytes);
   }
 
-  private endAbandon(): void {
-    if (this.phase !== 'abandoned') return;
-    if (this.abandonTimer !== null) clearTimeout(this.abandonTimer);
-    this.abandonTimer = null;
-    this.abandonLeftMs = null;
-    this.phase = 'done';
-  }
-
-  private releaseLease(outcome: 'ok' | 'client-abort' | 'worker-died' | 'error'): void {
+  private releaseLease(outcome: 'ok' | 'client-abort' | 'worker-died' | 'unreachable' | 'error'): void {
     const lease = this.lease;
     if (!lease) return;
     this.lease = null;
@@ -475,11 +444,6 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
     this.finish();
     if (!wasOver) sendAcquireError(this.io, error, this.runner.pool.options.queueTimeoutMs, this.runner.options.optionSurface);
   }
-}
-
-/** Timer callback without a closure per request. */
-function abandonExpired(exchange: PhpExchange): void {
-  exchange.abandonExpired();
 }
 
 /** Hop-by-hop header names have these lengths: a cheap test before lower-casing. */

@@ -28,10 +28,13 @@ export interface PoolServer {
   readonly url: string;
   readonly port: number;
   /**
-   * Stops accepting requests, lets in-flight ones finish for up to
-   * `drainMs`, then stops every worker; resolves when all have been reaped.
+   * Stops accepting requests and closes idle keep-alive connections at once,
+   * lets in-flight ones finish for up to `graceMs` (the stop grace by
+   * default), then cuts every connection left (a client that does not read
+   * its response included) and stops every worker; resolves when all have
+   * been reaped and the port is free.
    */
-  stop(drainMs?: number): Promise<void>;
+  stop(graceMs?: number): Promise<void>;
 }
 
 /**
@@ -87,12 +90,12 @@ export async function startPoolServer(options: PoolServerOptions): Promise<PoolS
     gateway,
     url: address.url,
     port: address.port,
-    stop(drainMs = 5_000) {
+    stop(graceMs = options.pool.stopGraceMs ?? DEFAULTS.stopGraceMs) {
       stopping ??= (async () => {
         // A request paused at a breakpoint would hold the drain for its whole length: it runs on without the debugger.
         pool.debugger.stopDebugging();
         const closed = gateway.close();
-        const drained = await Promise.race([closed.then(() => true), delay(drainMs).then(() => false)]);
+        const drained = await Promise.race([closed.then(() => true), delay(graceMs).then(() => false)]);
         if (!drained) gateway.closeAllConnections();
         await pool.stop();
         await closed;

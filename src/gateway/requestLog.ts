@@ -2,6 +2,9 @@ import type { Disposable } from '../pool/types';
 import type { LiveReloadAction } from '../shared/liveReload';
 import type { HttpIo } from './httpIo';
 
+/** nginx's status for a request whose client closed the connection before the response began. */
+export const CLIENT_CLOSED_REQUEST = 499;
+
 /** What the gateway tells its consumers (the CLI log, the extension). */
 export type GatewayEvent =
   | { type: 'request'; method: string; uri: string; status: number; durationMs: number; workerId: string | null; leaseId: string | null; bytes: number }
@@ -40,9 +43,14 @@ export class RequestLog {
     }
   }
 
-  /** One answered request (its status is the one `io` wrote). */
+  /**
+   * One request, once its response has closed: the status `io` wrote, or
+   * {@link CLIENT_CLOSED_REQUEST} when the client left before a response
+   * head went out.
+   */
   request(io: HttpIo, startedAt: number, workerId: string | null, leaseId: string | null, bytes = 0): void {
     if (this.listeners.size === 0) return;
-    this.emit({ type: 'request', method: io.method, uri: io.url, status: io.statusCode, durationMs: Date.now() - startedAt, workerId, leaseId, bytes });
+    const status = io.headersSent ? io.statusCode : CLIENT_CLOSED_REQUEST;
+    this.emit({ type: 'request', method: io.method, uri: io.url, status, durationMs: Date.now() - startedAt, workerId, leaseId, bytes });
   }
 }

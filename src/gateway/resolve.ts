@@ -1,6 +1,9 @@
 import { isUtf8 } from 'node:buffer';
-import { realpathSync, statSync, type Stats } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { sep } from 'node:path';
+import { checkLinksCached, isMissing, SOURCE_NAME, type ServedAs, type SymlinkPolicy } from './symlinks';
+
+export type { SymlinkPolicy } from './symlinks';
 
 /**
  * Maps a request-target to what the gateway should do with it, the way nginx
@@ -60,8 +63,7 @@ import { sep } from 'node:path';
  *    fallback: `/uploads/x.jpg/y.php` names the script `/uploads/x.jpg/y.php`,
  *    which does not exist → 404; x.jpg is never run. The extension match is
  *    case-sensitive like nginx's `~`, so only `*.php` executes.
- *    ours: a script whose real path (symlinks resolved) is outside the root
- *    → 403 (nginx would run it).
+ *    A script a symbolic link leads to must be a `.php` file too (ours).
  * 7. Static files. An existing regular file is served, except that ours:
  *    PHP source and its editor/backup copies are never served (403): names
  *    whose extension part is `.php`, `.phpN`, `.phtml` or `.phps`, alone or
@@ -69,8 +71,7 @@ import { sep } from 'node:path';
  *    `.orig`, `.swp`, `.save`, `.old`, `#`, also `x.php.jpg`) — compared
  *    case-insensitively, so `/INDEX.PHP` on a case-insensitive disk is
  *    refused too. This check applies only to files that exist, so a missing
- *    `/old.php.bak` still reaches the front controller as in nginx. ours: a file whose real path is
- *    outside the root → 403 (nginx follows symlinks anywhere).
+ *    `/old.php.bak` still reaches the front controller as in nginx.
  * 8. Directories. nginx: without a trailing slash → 301 to the same path
  *    plus `/` (the query kept when non-empty); ours: the Location is
  *    relative (`/sub/`), where nginx writes `http://host:listen-port/sub/`,
@@ -86,6 +87,12 @@ import { sep } from 'node:path';
  *    the front controller, PATH_INFO is empty, QUERY_STRING is the original
  *    query, REQUEST_URI the original target. A front controller that is not
  *    a script (`/index.html`, an SPA shell) is served as a static file.
+ * 10. Symbolic links (see symlinks.ts). nginx: followed wherever they lead
+ *    (`disable_symlinks off`, its default), so Laravel's `public/storage`
+ *    and Debian's packaged apps work; `symlinks: 'within-root'` refuses a
+ *    real path outside the root (403). ours, either way: the dotfile rule
+ *    (5), the PHP-source rule (7) and "only `.php` executes" (6) also apply
+ *    to where a link leads, so `public/env → ../.env` is 403.
  *
  * File system calls are synchronous on purpose, as nginx's are: on a local
  * disk stat() + realpath() take ~8 µs, while the same calls through the
@@ -107,6 +114,8 @@ export interface ResolveConfig {
   frontController: string | null;
   /** The only extension that executes, e.g. `.php`. */
   scriptExtension: string;
+  /** Symbolic links: `follow` (default) or `within-root` (rule 10). */
+  symlinks: SymlinkPolicy;
 }
 
 /** nginx `index index.php index.html`. */
@@ -114,7 +123,7 @@ export const DEFAULT_INDEX_FILES: readonly string[] = Object.freeze(['index.php'
 
 /** A config with the defaults above for a realpath'd document root. */
 export function defaultResolveConfig(documentRoot: string): ResolveConfig {
-  return { documentRoot, indexFiles: DEFAULT_INDEX_FILES, frontController: '/index.php', scriptExtension: '.php' };
+  return { documentRoot, indexFiles: DEFAULT_INDEX_FILES, frontController: '/index.php', scriptExtension: '.php', symlinks: 'follow' };
 }
 
 /** Serve this file as is. */
@@ -161,14 +170,6 @@ export type Resolution =
   | { kind: 'bad-request'; reason: string };
 
 const NOT_FOUND: Resolution = Object.freeze({ kind: 'not-found' });
-
-/**
- * Names of PHP source or an editor/backup copy of it (rule 7): the extension
- * followed by the end or by anything but a letter/digit, so `x.php~`,
- * `x.php.bak`, `#x.php#` and Windows aliases of `x.php` (`x.php.`,
- * `x.php::$DATA`) all match, while `x.phpunit.xml` does not.
- */
-const SOURCE_NAME = /\.(?:php\d*|phtml|phps)(?:$|[^a-z0-9])/i;
 
 const WINDOWS = process.platform === 'win32';
 
@@ -217,16 +218,16 @@ export function resolveRequestSync(rawTarget: string, config: ResolveConfig): Re
   const root = trimTrailingSlash(config.documentRoot);
   const split = splitScript(path, config.scriptExtension);
   if (split) {
-    return script(root, split[0], split[1], path, queryString, rawTarget);
+    return script(root, config, split[0], split[1], path, queryString, rawTarget);
   }
 
   const fsPath = root + path;
   const st = statOrNull(fsPath);
   if (st === 'forbidden') return { kind: 'forbidden', reason: `no permission to read ${path}` };
-  if (st?.isFile()) return staticFile(root, fsPath, path, st);
+  if (st?.isFile()) return staticFile(root, config, fsPath, path, st);
   if (st?.isDirectory()) {
-    const outside = outsideRootCached(root, fsPath, st);
-    if (outside) return outside;
+    const refused = links(root, fsPath, st, config, 'directory');
+    if (refused) return refused;
     if (!path.endsWith('/')) {
       return { kind: 'redirect', location: encodePath(path) + '/' + (queryString ? '?' + queryString : '') };
     }
@@ -235,8 +236,8 @@ export function resolveRequestSync(rawTarget: string, config: ResolveConfig): Re
       const indexSt = statOrNull(root + candidate);
       if (indexSt === null || indexSt === 'forbidden' || !indexSt.isFile()) continue;
       return name.endsWith(config.scriptExtension)
-        ? script(root, candidate, '', candidate, queryString, rawTarget)
-        : staticFile(root, root + candidate, candidate, indexSt);
+        ? script(root, config, candidate, '', candidate, queryString, rawTarget)
+        : staticFile(root, config, root + candidate, candidate, indexSt);
     }
     return { kind: 'forbidden', reason: `the directory ${path} has no index file (${config.indexFiles.join(', ')}) and directory listing is off` };
   }
@@ -245,11 +246,11 @@ export function resolveRequestSync(rawTarget: string, config: ResolveConfig): Re
   const front = config.frontController;
   if (front === null) return NOT_FOUND;
   if (front.endsWith(config.scriptExtension)) {
-    return script(root, front, '', front, queryString, rawTarget);
+    return script(root, config, front, '', front, queryString, rawTarget);
   }
   const frontSt = statOrNull(root + front);
   if (frontSt === null || frontSt === 'forbidden' || !frontSt.isFile()) return NOT_FOUND;
-  return staticFile(root, root + front, front, frontSt);
+  return staticFile(root, config, root + front, front, frontSt);
 }
 
 function badForm(rawTarget: string): Resolution {
@@ -372,6 +373,7 @@ function splitScript(path: string, ext: string): [string, string] | null {
 
 function script(
   root: string,
+  config: ResolveConfig,
   scriptName: string,
   pathInfo: string,
   documentUri: string,
@@ -382,84 +384,28 @@ function script(
   const st = statOrNull(scriptFilename);
   if (st === 'forbidden') return { kind: 'forbidden', reason: `no permission to read ${scriptName}` };
   if (st === null || !st.isFile()) return NOT_FOUND;
-  const outside = outsideRootCached(root, scriptFilename, st);
-  if (outside) return outside;
+  const refused = links(root, scriptFilename, st, config, 'script');
+  if (refused) return refused;
   return { kind: 'script', scriptFilename, scriptName, pathInfo, documentUri, queryString, requestUri };
 }
 
-function staticFile(root: string, filePath: string, uriPath: string, st: Stats): Resolution {
+function staticFile(root: string, config: ResolveConfig, filePath: string, uriPath: string, st: Stats): Resolution {
   const slash = uriPath.lastIndexOf('/');
   const name = uriPath.slice(slash + 1);
   if (SOURCE_NAME.test(name)) {
     return { kind: 'forbidden', reason: `"${name}" looks like PHP source or a backup of it; it is never served as a file` };
   }
-  const outside = outsideRootCached(root, filePath, st);
-  if (outside) return outside;
+  const refused = links(root, filePath, st, config, 'static');
+  if (refused) return refused;
   return { kind: 'static', filePath, uriPath, stats: st };
 }
 
-/** What {@link outsideRoot} said about a path, and about which file. */
-interface Containment {
-  dev: number;
-  ino: number;
-  ctimeMs: number;
-  checkedAt: number;
-  result: Resolution | null;
+/** A forbidden (or, if it went away meanwhile, not-found) resolution when where `fsPath` really leads is refused; else null. */
+function links(root: string, fsPath: string, st: Stats, config: ResolveConfig, as: ServedAs): Resolution | null {
+  const verdict = checkLinksCached(root, fsPath, st, config.symlinks, as, config.scriptExtension);
+  if (verdict === null) return null;
+  return verdict === 'missing' ? NOT_FOUND : { kind: 'forbidden', reason: verdict };
 }
-
-/** Containment answers by document root, then path. */
-const containmentByRoot = new Map<string, Map<string, Containment>>();
-/** An answer is reused for at most this long. */
-const CONTAINMENT_TTL_MS = 1_000;
-/** Per root; the map is emptied when full, so random URLs cannot grow it without bound. */
-const CONTAINMENT_MAX = 1_000;
-
-/**
- * {@link outsideRoot}, remembered: realpath() costs a readlink() per path
- * component (~15 µs per request on a 2-core VM, a tenth of the gateway's
- * whole cost for hello.php). An answer is reused only while the path still
- * leads to the very same file (device, inode) with an unchanged ctime (which
- * a rename of the file, a new hard link or a chmod updates), and for at most
- * a second. A path whose file was replaced by a symlink, or whose directory
- * now is one, leads to another inode and is checked again at once.
- */
-function outsideRootCached(root: string, fsPath: string, st: Stats): Resolution | null {
-  let byPath = containmentByRoot.get(root);
-  if (byPath === undefined) {
-    if (containmentByRoot.size >= 64) containmentByRoot.clear();
-    byPath = new Map();
-    containmentByRoot.set(root, byPath);
-  }
-  const now = Date.now();
-  const known = byPath.get(fsPath);
-  if (known !== undefined && known.ino === st.ino && known.dev === st.dev && known.ctimeMs === st.ctimeMs && now - known.checkedAt < CONTAINMENT_TTL_MS) {
-    return known.result;
-  }
-  const result = outsideRoot(root, fsPath);
-  // NOT_FOUND: the file went away between stat and realpath; nothing to remember.
-  if (result !== NOT_FOUND) {
-    if (byPath.size >= CONTAINMENT_MAX) byPath.clear();
-    byPath.set(fsPath, { dev: st.dev, ino: st.ino, ctimeMs: st.ctimeMs, checkedAt: now, result });
-  }
-  return result;
-}
-
-/** A forbidden resolution when symlinks lead `fsPath` out of `root`, else null. */
-function outsideRoot(root: string, fsPath: string): Resolution | null {
-  let real: string;
-  try {
-    real = realpathOf(fsPath);
-  } catch (error) {
-    if (isMissing(error)) return NOT_FOUND;
-    throw error;
-  }
-  // root is '' for a document root of '/': everything is inside.
-  if (root === '' || real === root || real.startsWith(root + sep)) return null;
-  return { kind: 'forbidden', reason: 'a symbolic link leads outside the document root' };
-}
-
-/** libc realpath(3) is one call; Node's JS version walks every component, but is the safer one on Windows. */
-const realpathOf: (p: string) => string = process.platform === 'win32' ? (p) => realpathSync(p) : (p) => realpathSync.native(p);
 
 function statOrNull(fsPath: string): Stats | null | 'forbidden' {
   try {
@@ -471,12 +417,6 @@ function statOrNull(fsPath: string): Stats | null | 'forbidden' {
     if ((error as NodeJS.ErrnoException).code === 'EACCES') return 'forbidden';
     throw error;
   }
-}
-
-function isMissing(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException).code;
-  // ELOOP: a symlink cycle is as good as missing; ENAMETOOLONG: cannot exist.
-  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG' || code === 'ELOOP';
 }
 
 function trimTrailingSlash(p: string): string {

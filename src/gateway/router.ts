@@ -1,6 +1,6 @@
 import { DEFAULTS } from '../shared/defaults';
 import { isHostAllowed } from './hostAllowList';
-import { resolveRequestSync, type ResolveConfig, type Resolution } from './resolve';
+import { resolveRequestSync, type ResolveConfig, type Resolution, type SymlinkPolicy } from './resolve';
 
 /** A request refused before it reaches the document root, with what its error page says. */
 export interface Refusal {
@@ -50,6 +50,7 @@ export interface RouterOptions {
   readonly statusPath: string;
   /** Serve live reload's script and events; without it their paths are a plain 404, never the app's front controller. */
   readonly liveReload: boolean;
+  readonly symlinks: SymlinkPolicy;
 }
 
 const STATUS: StatusRoute = Object.freeze({ kind: 'status' });
@@ -82,6 +83,7 @@ export class Router {
       indexFiles: options.indexFiles,
       frontController: options.frontController,
       scriptExtension: '.php',
+      symlinks: options.symlinks,
     };
     this.controlPrefix = options.statusPath.slice(0, options.statusPath.lastIndexOf('/') + 1);
   }

@@ -5,7 +5,7 @@ import { DEFAULTS } from '../shared/defaults';
 import type { OrphanGuard, PlatformCapabilities, WorkerAddressKind } from '../shared/platform';
 import type { OrphanGuardHandle, Platform, ProcessReading, ProcessStopper, WorkerTransport } from './platform';
 import { selectPlatform } from './platforms';
-import type { ProcessExit } from './processControl';
+import { signalProcessGroup, type ProcessExit } from './processControl';
 import type { ProcessTruth } from './processState';
 import type { ProcessStat } from './processTable';
 import { machineHasPhpStacks } from './stacksAvailability';
@@ -153,9 +153,16 @@ class ChildWorkerProcess implements WorkerProcess {
   ) {
     const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
       const exit = { code, signal };
-      this.exit = exit;
       reaped();
-      for (const listener of this.exitListeners.splice(0)) listener(exit);
+      // Anything left in its group (children it forked) must not outlive it
+      // (a worker that leads no group of its own, as on Windows, has none).
+      if (process.platform !== 'win32') signalProcessGroup(pid, 'SIGKILL');
+      // What it wrote to stderr just before it died explains its exit (a
+      // broken php.ini): the pipe's last data may come just after 'exit'.
+      afterStderr(child, () => {
+        this.exit = exit;
+        for (const listener of this.exitListeners.splice(0)) listener(exit);
+      });
     };
     if (child.exitCode !== null || child.signalCode !== null) onExit(child.exitCode, child.signalCode);
     else child.once('exit', onExit);
@@ -183,6 +190,31 @@ class ChildWorkerProcess implements WorkerProcess {
     return this.stopper.kill(this.child);
   }
 }
+
+/** How long an exit waits for the end of the process's stderr (a child that inherited it may keep it open). */
+const STDERR_END_WAIT_MS = 50;
+
+/** Calls `then` once the child's stderr has ended, or after a short wait. */
+function afterStderr(child: ChildProcess, then: () => void): void {
+  const stderr = child.stderr;
+  if (!stderr || stderr.readableEnded || stderr.destroyed) {
+    then();
+    return;
+  }
+  let done = false;
+  const finish = (): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    stderr.off('end', finish);
+    stderr.off('close', finish);
+    then();
+  };
+  const timer = setTimeout(finish, STDERR_END_WAIT_MS);
+  stderr.once('end', finish);
+  stderr.once('close', finish);
+}
+
 
 /** The workers' `-d` arguments: the engine's ini defaults (DEFAULTS.workerIni), each unless the user's own `ini` sets that name. */
 function iniArgs(ini: Readonly<Record<string, string>>): string[] {

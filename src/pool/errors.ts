@@ -1,4 +1,5 @@
 import { OptionError, type OptionId } from '../shared/options';
+import { describeStartFailure, type StartFailure } from './findingBuilder';
 
 /** The pool cannot serve at all (stopped, or php-cgi cannot start); `option` names the setting at fault, if one is. */
 export class PoolUnavailableError extends OptionError {
@@ -21,5 +22,24 @@ export class PoolSaturatedError extends Error {
         : `all ${limits.maxWorkers} workers stayed busy for ${waitedMs} ms (queue timeout ${limits.queueTimeoutMs} ms)`,
     );
     this.name = 'PoolSaturatedError';
+  }
+}
+
+/**
+ * No worker is alive and the last ones exited before serving anything (a
+ * broken php.ini, a missing extension): the pool is backing off, so the
+ * request is turned away at once rather than kept waiting for a worker that
+ * will not come. `failure` says how the last one ended and what it wrote.
+ */
+export class PoolSpawnFailingError extends PoolUnavailableError {
+  constructor(
+    readonly failure: StartFailure,
+    /** Consecutive failures so far. */
+    readonly consecutive: number,
+    /** Until the next attempt to start a worker. */
+    readonly retryAfterMs: number,
+  ) {
+    super(`no worker can start: ${describeStartFailure(failure)}`);
+    this.name = 'PoolSpawnFailingError';
   }
 }

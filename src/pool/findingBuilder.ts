@@ -111,6 +111,42 @@ export function leaseProtocol(worker: WorkerFacts | null, lease: LeaseSnapshot, 
   });
 }
 
+/** Why the last worker failed before it served anything: its exit (or a failed launch) and what it wrote to stderr. */
+export interface StartFailure {
+  readonly workerId: string;
+  readonly pid: number | null;
+  /** Null when the process could not even be started. */
+  readonly exit: ProcessExit | null;
+  /** The launch error, when there was no process. */
+  readonly error: string | null;
+  /** The last lines it wrote to stderr ('' for none). */
+  readonly stderr: string;
+  /** Epoch ms. */
+  readonly at: number;
+}
+
+/** `worker w5 (pid 1234) exited with code 1 before serving a request; its stderr ends: PHP Fatal error: …`. */
+export function describeStartFailure(failure: StartFailure): string {
+  const who = `worker ${failure.workerId}${failure.pid !== null ? ` (pid ${failure.pid})` : ''}`;
+  const what = failure.exit ? `${who} ${describeExit(failure.exit)} before serving a request` : `${who} could not be started: ${failure.error ?? 'unknown error'}`;
+  return failure.stderr ? `${what}; its stderr ends: ${failure.stderr.replaceAll('\n', ' | ')}` : `${what}; it wrote nothing to stderr`;
+}
+
+/**
+ * `spawn-failing`: workers exit before they serve anything, and none is
+ * alive. About the pool rather than one worker (that worker is gone), so
+ * `workerId` is null; `pid` and `exit` are the last failed worker's.
+ */
+export function spawnFailing(failure: StartFailure, consecutive: number): FindingDraft {
+  return draft('spawn-failing', 'spawn-failing', null, {
+    pid: failure.pid,
+    exit: failure.exit,
+    detectedAt: failure.at,
+    detectionLatencyMs: 0,
+    message: `workers exit before serving (${consecutive} in a row): ${describeStartFailure(failure)}`,
+  });
+}
+
 /** The common fields, in the order the status JSON has always had them. */
 function draft(key: string, kind: FindingKind, worker: WorkerFacts | null, given: Partial<Omit<Finding, 'id' | 'kind' | 'resolution'>> & { message: string; detectedAt: number }): FindingDraft {
   const { detectedAt, ...fields } = given;

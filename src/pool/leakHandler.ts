@@ -7,6 +7,16 @@ import { LENT_WORKER, type Lease } from './lease';
 import type { LeakPolicy, LeaseOutcome, LeaseRevocation, WorkerExitReason } from './types';
 import type { Worker } from './worker';
 
+/**
+ * How a worker is taken out of service: `graceful` SIGTERM (a running
+ * request finishes) and SIGKILL after the grace period; `kill` SIGKILL now;
+ * `leaving` no signal, because its process is gone or on its way out on
+ * its own: its exit is judged as it comes (a clean exit after answering is
+ * no crash), and only then is it replaced (SIGKILL if the exit has not come
+ * within the grace period).
+ */
+export type RetireMode = 'graceful' | 'kill' | 'leaving';
+
 /** The pool's transitions a leak may call for; each changes the lists in pool.ts. */
 export interface LeakTransitions<C extends WorkerConnection> {
   /** Ends the lease and tells its holder. */
@@ -14,7 +24,7 @@ export interface LeakTransitions<C extends WorkerConnection> {
   /** Ends the lease without telling its holder (it is gone). */
   endLease(lease: Lease<C>, outcome: LeaseOutcome, by: 'holder' | 'pool'): void;
   /** Takes the worker out of service (→ error). */
-  retire(worker: Worker<C>, reason: WorkerExitReason, mode: 'graceful' | 'kill'): void;
+  retire(worker: Worker<C>, reason: WorkerExitReason, mode: RetireMode): void;
   changed(): void;
 }
 
@@ -59,11 +69,15 @@ export class LeakHandler<C extends WorkerConnection> {
     }
   }
 
-  /** A lease outlived the busy timeout. */
+  /**
+   * A lease outlived the busy timeout, or (the lease has ended) the script
+   * of a request whose client left still runs at the busy timeout.
+   */
   busyTimeout(lease: Lease<C>): void {
     const worker = lease[LENT_WORKER];
     const snapshot = lease.snapshot();
     const finding = this.findings.report(drafts.busyTimeout(worker, snapshot, this.busyTimeoutMs, Date.now()));
+    const abandoned = !lease.active;
     // The client is answered (504) under either policy: nobody waits for ever.
     this.pool.revoke(lease, { kind: 'busy-timeout', timeoutMs: this.busyTimeoutMs }, 'timeout');
     if (this.policy === 'keep') {
@@ -74,13 +88,17 @@ export class LeakHandler<C extends WorkerConnection> {
     }
     // A hung or stopped script ignores SIGTERM, so the worker is killed.
     this.pool.retire(worker, 'busy-timeout', 'kill');
-    this.findings.resolve(finding, 'reclaimed', 'the client got 504; the worker was killed and replaced');
+    this.findings.resolve(finding, 'reclaimed', abandoned ? 'its client had left; the worker was killed and replaced' : 'the client got 504; the worker was killed and replaced');
   }
 
   /**
-   * The worker's exit was reaped: if a lease was running on it (the seed
-   * bug), that is a `defunct-busy`. Returns true when the policy keeps the
-   * dead worker on the busy list, marked, as evidence.
+   * The worker's exit was reaped and its connection has delivered what it
+   * had. A lease still held now is a request truly unanswered, a
+   * `defunct-busy` (the seed bug), unless the worker left cleanly without
+   * a byte of it: then it went after its last answer (php-cgi's own
+   * request limit) before it read this request, nothing of it ran, and the
+   * holder is told to send it elsewhere. Returns true when the policy keeps
+   * the dead worker on the busy list, marked, as evidence.
    */
   workerExited(worker: Worker<C>, exit: ProcessExit): boolean {
     const died = worker.diedDuringLease;
@@ -93,6 +111,10 @@ export class LeakHandler<C extends WorkerConnection> {
     }
     const lease = worker.lease;
     if (!lease) return false;
+    if (leftBeforeRunning(lease, exit)) {
+      this.pool.revoke(lease, { kind: 'worker-left', exit }, 'unreachable');
+      return false;
+    }
     const found = { detectedAt: Date.now(), detectionLatencyMs: 0, processState: null };
     const finding = this.findings.report(drafts.defunctBusy(worker, lease.snapshot(), { seen: 'exit', exit }, found));
     if (this.policy === 'keep') {
@@ -109,9 +131,11 @@ export class LeakHandler<C extends WorkerConnection> {
   defunct(worker: Worker<C>, cause: Extract<drafts.DefunctCause, { seen: 'process-table' }>, processState: string | null, detectionLatencyMs: number): void {
     const lease = worker.lease;
     if (!lease) {
-      // Idle (or starting, draining) and dead: no leak, but it leaves its
-      // list now, not whenever its exit event comes.
-      this.pool.retire(worker, 'crashed', 'kill');
+      // Idle (or starting, finishing, draining) and dead: no leak, but it
+      // leaves its list now, not whenever its exit event comes, which then
+      // says whether it crashed or left after its last answer. A wrapper
+      // whose php-cgi died is still alive, and is killed.
+      this.pool.retire(worker, 'crashed', cause.served ? 'kill' : 'leaving');
       return;
     }
     const found = { detectedAt: Date.now(), detectionLatencyMs, processState };
@@ -142,4 +166,9 @@ export class LeakHandler<C extends WorkerConnection> {
     this.pool.retire(worker, 'connection-lost', 'graceful');
     this.findings.resolve(finding, 'reclaimed', 'lease ended as leaked; the worker was recycled');
   }
+}
+
+/** Whether the worker left cleanly before a byte of the lease's request came back: then the request never ran. */
+export function leftBeforeRunning<C extends WorkerConnection>(lease: Lease<C>, exit: ProcessExit): boolean {
+  return exit.signal === null && lease.firstByteAt === 0;
 }

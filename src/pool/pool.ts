@@ -1,8 +1,8 @@
 import { XdebugHost } from '../dbgp/xdebugHost';
 import type { FastCgiConnection } from '../fastcgi/connection';
-import { describeExit, type ProcessExit } from '../platform/processControl';
 import { installHint } from '../platform/phpCgiDiscovery';
 import { ProcessHost } from '../platform/processHost';
+import { AbandonedRequests } from './abandonedRequests';
 import { BusyDeadlines } from './busyDeadlines';
 import { followDebugSession } from './debugHold';
 import { PoolDebugging, type DebuggerControl, type DebuggerHost } from './debugging';
@@ -10,33 +10,35 @@ import type { OptionId } from '../shared/options';
 import { PoolUnavailableError } from './errors';
 import { PoolEvents } from './events';
 import { PoolFindings } from './findings';
-import { ExitLog, LeaseHistory } from './history';
+import { LeaseHistory } from './history';
 import type { PoolHost, WorkerConnection } from './host';
 import { ENDED_BY, historyEntry, Lease, LENT_WORKER } from './lease';
 import { checkLimits, defaultPoolOptions, type PoolOptions } from './options';
-import { LeakHandler } from './leakHandler';
+import { LeakHandler, type RetireMode } from './leakHandler';
+import { Reaper } from './reaper';
 import { Reconciler } from './reconciler';
 import { buildSnapshot } from './snapshot';
 import { spawnFailure, Spawner } from './spawner';
 import { startMinimum } from './startup';
+import { SpawnFailures } from './spawnFailing';
 import type { Disposable, LeaseHolder, LeaseOutcome, LeaseRequestInfo, LeaseRevocation, PoolEvent, PoolSnapshot, PoolState } from './types';
 import type { WorkerDebug, WorkerExitReason, WorkerState } from './types';
 import { WaitQueue } from './waitQueue';
 import { Worker, type WorkerOwner } from './worker';
 import { stateLists } from './workerList';
 
-export { PoolSaturatedError, PoolUnavailableError } from './errors';
+export { PoolSaturatedError, PoolSpawnFailingError, PoolUnavailableError } from './errors';
 export { DebuggerUnavailableError } from './debugging';
 export { Lease } from './lease';
 export { defaultPoolOptions, type PoolOptions } from './options';
 
 /**
- * The process manager: php-cgi workers on starting / idle / busy / draining /
- * error lists (and paused: stopped at a breakpoint), leased one request at
- * a time (php-cgi does not multiplex).
- * This class is the one place where a worker changes list, and reads as the
- * story of a worker's life: spawned, idle, lent, released or revoked,
- * retired, reaped. The concepts around it live in their own files (the wait
+ * The process manager: php-cgi workers on starting / idle / busy / paused
+ * (stopped at a breakpoint) / finishing ({@link AbandonedRequests}) /
+ * draining / error lists, leased one request at a time (php-cgi does not
+ * multiplex). This class is the one place where a worker changes list, and
+ * reads as the story of a worker's life: spawned, idle, lent, released or
+ * revoked, retired, reaped. The concepts around it live in their own files (the wait
  * queue, the busy deadlines, the spawner, the reconciler, the leak handler,
  * the finding builders, the snapshot), and what touches the OS comes through
  * a {@link PoolHost}.
@@ -44,7 +46,9 @@ export { defaultPoolOptions, type PoolOptions } from './options';
  * Spawning after crashes is throttled with an exponential backoff rather than
  * mod_fcgid's score: a single crash is retried at once-ish (100 ms), a crash
  * loop settles at one attempt per 10 s, and the snapshot can say exactly when
- * the next attempt comes, which a score cannot.
+ * the next attempt comes, which a score cannot. While no worker is alive and
+ * the last ones failed before serving, requests are turned away at once
+ * ({@link PoolSpawnFailingError}).
  */
 export class Pool<C extends WorkerConnection = FastCgiConnection> {
   readonly options: PoolOptions;
@@ -60,6 +64,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
   private readonly starting = this.lists.starting;
   private readonly idle = this.lists.idle;
   private readonly busy = this.lists.busy;
+  private readonly finishing = this.lists.finishing;
   private readonly draining = this.lists.draining;
 
   private readonly queue: WaitQueue<Lease<C>>;
@@ -69,13 +74,15 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
   private readonly leaks: LeakHandler<C>;
   private readonly debugging: PoolDebugging;
   readonly debugger: DebuggerControl;
+  private readonly abandoned: AbandonedRequests<C>;
+  private readonly spawnFailures: SpawnFailures;
+  private readonly reaper: Reaper<C>;
   private readonly events = new PoolEvents();
   private readonly findings = new PoolFindings((event) => {
     this.changed();
     this.emit(event);
   });
   private readonly history: LeaseHistory;
-  private readonly recentExits = new ExitLog();
   /** What workers and leases may ask of this pool; also how a lease is known to be ours. */
   private readonly owner: WorkerOwner<C>;
   private maintenanceTimer: NodeJS.Timeout | null = null;
@@ -112,7 +119,8 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       changed: () => this.changed(),
     });
     this.deadlines = new BusyDeadlines(this.options.busyTimeoutMs, (lease) => {
-      if (!lease.active) return;
+      // An ended lease keeps its deadline while its worker finishes the script of the client that left.
+      if (!lease.active && !this.abandoned.isRunning(lease)) return;
       this.totals.busyTimeouts++;
       this.leaks.busyTimeout(lease);
     });
@@ -122,15 +130,36 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       changed: () => this.changed(),
       emit: (event) => this.emit(event),
     });
+    this.abandoned = new AbandonedRequests(this.host, this.options, this.deadlines, {
+      finishing: (worker) => this.moveTo(worker, 'finishing', null),
+      ready: (worker) => this.doneWithRequest(worker),
+      failed: (worker) => this.retire(worker, 'client-abort', 'leaving'),
+      cleared: (worker) => this.leaks.cleared(worker, 'released', 'the abandoned request ended'),
+    });
+    this.spawnFailures = new SpawnFailures(this.findings);
     this.spawner = new Spawner(this.host, {
-      exited: (worker, exit) => this.onWorkerExit(worker, exit),
-      stderr: (worker, pid, text) => this.emit({ type: 'worker-stderr', workerId: worker.id, pid, text }),
+      exited: (worker, exit) => this.reaper.exited(worker, exit),
+      stderr: (worker, pid, text) => {
+        worker.noteStderr(text);
+        this.emit({ type: 'worker-stderr', workerId: worker.id, pid, text });
+      },
       throttled: (delayMs, consecutiveCrashes) => this.emit({ type: 'spawn-throttled', delayMs, consecutiveCrashes }),
       throttleEnded: () => this.ensureCapacity(),
       args: () => this.debugging.workerArgs,
     });
+    this.reaper = new Reaper(this.totals, this.spawner.backoff, this.spawnFailures, this.leaks, {
+      reaped: (worker, reason) => this.reaped(worker, reason),
+      afterExit: () => this.ensureCapacity(),
+      emit: (event) => this.emit(event),
+      changed: () => this.changed(),
+    });
     this.reconciler = new Reconciler(this.host, { workers: () => this.allWorkers(), leaks: this.leaks, findings: this.findings, changed: () => this.changed() });
-    this.owner = { connect: (address, timeoutMs) => this.host.connect(address, timeoutMs), changed: () => this.changed() };
+    this.owner = {
+      connect: (address, timeoutMs) => this.host.connect(address, timeoutMs),
+      changed: () => this.changed(),
+      // php-cgi closes its kept connection only as it leaves (its own request limit).
+      connectionClosed: (worker) => worker.state === 'idle' && this.retire(worker, 'max-requests', 'leaving'),
+    };
   }
 
   /** Subscribes to pool events, delivered synchronously; `perRequest: false` spares a listener the per-request ones (see {@link PoolEvents}). */
@@ -186,6 +215,8 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       return Promise.reject(new PoolUnavailableError(this.state === 'failed' ? (this.problem ?? 'the pool has failed') : `the pool is ${this.state}`));
     }
     this.ensureCapacity();
+    const failing = this.spawnFailures.error(this.liveCount - this.starting.size, this.spawner.backoff);
+    if (failing) return Promise.reject(failing);
     return this.queue.wait(request, holder, queuedAt, signal);
   }
 
@@ -224,7 +255,10 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       return false;
     }
     const died = outcome === 'worker-died' && this.leaks.holderSawDeath(worker, lease);
-    this.endLease(lease, outcome, 'holder');
+    // Its client left: the script runs on as PHP decides, unless we cannot tell when it is done (no readiness probe).
+    // At a breakpoint too: it finishes once the developer lets it go, and its debug session keeps its deadline still.
+    const finishing = outcome === 'client-abort' && (worker.state === 'busy' || worker.state === 'paused') && worker.answersProbe && !worker.exit && !worker.pendingExit;
+    this.endLease(lease, outcome, 'holder', finishing);
     if (this.findings.anyOpen || worker.keptLease) this.leaks.cleared(worker, 'released', `lease ${lease.id} released by its holder (${outcome})`);
     if (died) {
       this.retire(worker, 'crashed', 'kill');
@@ -237,20 +271,15 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     }
     if (worker.state !== 'busy' && worker.state !== 'paused' && worker.state !== 'draining') return true;
     if (outcome === 'ok') {
-      if (worker.state === 'draining') {
-        // Recycled gracefully while busy: its request is done, now it goes.
-        this.retire(worker, 'recycled-by-user', 'graceful');
-      } else if (this.options.maxRequests > 0 && worker.accesses >= this.options.maxRequests) {
-        this.retire(worker, 'max-requests', 'graceful');
-      } else {
-        this.makeIdle(worker);
-      }
+      this.doneWithRequest(worker);
     } else if (outcome === 'client-abort') {
-      // The script may still be running; we cannot know when it ends, so the
-      // worker is recycled rather than returned to the idle list under a lie.
-      this.retire(worker, 'client-abort', 'graceful');
+      if (finishing) this.abandoned.begin(worker, lease);
+      else this.retire(worker, 'client-abort', 'graceful');
     } else if (outcome === 'timeout') {
       this.retire(worker, 'busy-timeout', 'kill');
+    } else if (outcome === 'unreachable') {
+      // Nothing was sent. A worker nobody can connect to is gone or going: its exit says which.
+      this.retire(worker, 'connection-lost', 'leaving');
     } else {
       this.retire(worker, outcome === 'worker-died' ? 'crashed' : 'connection-lost', 'kill');
     }
@@ -305,6 +334,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     this.deadlines.stop();
     this.queue.rejectAll(new PoolUnavailableError('the pool is stopping'));
     this.findings.resolveAll(null, 'pool-stopped', 'the pool stopped');
+    this.spawnFailures.reset();
     for (const worker of this.allWorkers()) {
       if (worker.exit) this.dropExited(worker);
       else if (worker.state !== 'starting') this.retire(worker, 'pool-stopping', 'graceful');
@@ -321,7 +351,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     this.cachedSnapshot = buildSnapshot({
       version: this.version,
       state: this.state,
-      problem: this.problem,
+      problem: this.problem ?? this.spawnFailures.problem(),
       startedAt: this.startedAt,
       limits: this.options,
       leakPolicy: this.options.leakPolicy,
@@ -329,7 +359,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       queue: { length: this.queue.length, oldestQueuedAt: this.queue.oldestQueuedAt() },
       backoff: this.spawner.backoff,
       totals: this.totals,
-      recentExits: this.recentExits.list(),
+      recentExits: this.reaper.recent.list(),
       findings: this.findings.log,
       platform: this.host.capabilities?.() ?? null,
       history: this.history,
@@ -361,16 +391,21 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     return lease;
   }
 
-  private endLease(lease: Lease<C>, outcome: LeaseOutcome, by: 'holder' | 'pool'): void {
+  /** `keepDeadline`: the busy timeout still runs for the script of a client that left. */
+  private endLease(lease: Lease<C>, outcome: LeaseOutcome, by: 'holder' | 'pool', keepDeadline = false): void {
     lease.endedAt = Date.now();
     lease[ENDED_BY] = by;
     lease.outcome = outcome;
     const worker = lease[LENT_WORKER];
-    if (worker.deadline.subject === lease) this.deadlines.cancel(worker.deadline);
+    if (worker.deadline.subject === lease && !keepDeadline) this.deadlines.cancel(worker.deadline);
     if (worker.lease === lease) worker.lease = null;
     worker.accesses++;
     worker.lastActiveAt = lease.endedAt;
-    if (outcome === 'ok') this.spawner.backoff.recordSuccess();
+    if (outcome === 'ok' || lease.firstByteAt > 0) worker.answered++;
+    if (outcome === 'ok') {
+      this.spawner.backoff.recordSuccess();
+      this.spawnFailures.served();
+    }
     this.history.add(historyEntry(lease, outcome));
     this.changed();
     if (this.events.perRequest > 0) {
@@ -392,7 +427,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
 
   // ------------------------------------------------------ a worker's life
 
-  /** Spawns workers for waiters and the minimum, within the limits and the backoff. */
+  /** Spawns workers for waiters and the minimum, within the limits and the backoff; waiters for none are told why. */
   private ensureCapacity(): void {
     if (this.state !== 'running' && this.state !== 'starting') return;
     // While start() brings the pool up to its minimum, only demand spawns here.
@@ -400,6 +435,8 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     const wanted = Math.max(floor, this.queue.length + 1 - this.idle.size - this.starting.size);
     const n = this.spawner.allowed(Math.min(wanted, this.maxLive - this.liveCount));
     for (let i = 0; i < n; i++) void this.spawnOne();
+    const failing = this.queue.length > 0 ? this.spawnFailures.error(this.liveCount - this.starting.size, this.spawner.backoff) : null;
+    if (failing) this.queue.rejectAll(failing);
   }
 
   /** starting → idle once it answers (or error, if it cannot start). */
@@ -428,6 +465,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
         this.fail(`${failure.message}. ${installHint()} or set the path to php-cgi`, 'phpCgi');
       } else {
         this.spawner.backoff.recordCrash();
+        this.spawnFailures.launchFailed(worker.id, failure.message, this.spawner.backoff.consecutiveCrashes);
         this.ensureCapacity();
       }
     } finally {
@@ -450,12 +488,17 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     else this.moveTo(worker, 'idle', null);
   }
 
-  /**
-   * → error: takes a worker out of service. `graceful`: SIGTERM (php-cgi
-   * finishes a running request), SIGKILL after the grace period; `kill`:
-   * SIGKILL now.
-   */
-  private retire(worker: Worker<C>, reason: WorkerExitReason, mode: 'graceful' | 'kill'): void {
+  /** Its request is over (answered, or the abandoned script ended): recycled if due, else idle. */
+  private doneWithRequest(worker: Worker<C>): void {
+    // Recycled gracefully while busy: its request is done, now it goes.
+    if (worker.state === 'draining') this.retire(worker, 'recycled-by-user', 'graceful');
+    else if (this.options.maxRequests > 0 && worker.accesses >= this.options.maxRequests) this.retire(worker, 'max-requests', 'graceful');
+    else if (this.reaper.ownLimit !== null && worker.answered >= this.reaper.ownLimit) this.retire(worker, 'max-requests', 'leaving');
+    else this.makeIdle(worker);
+  }
+
+  /** → error: takes a worker out of service (see {@link RetireMode}). */
+  private retire(worker: Worker<C>, reason: WorkerExitReason, mode: RetireMode): void {
     if (worker.state === 'error') return;
     if (worker.lease) {
       const revocation: LeaseRevocation = reason === 'pool-stopping' ? { kind: 'pool-stopping' } : { kind: 'worker-retired', reason };
@@ -463,8 +506,14 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     }
     this.moveTo(worker, 'error', reason);
     worker.dropConnection();
-    const running = worker.exit ? null : worker.process;
+    const running = worker.exit || worker.pendingExit ? null : worker.process;
+    if (running && mode === 'leaving') {
+      // Replaced once its exit has said whether it crashed (the backoff must know first).
+      worker.killUnlessGoneIn(this.options.stopGraceMs);
+      return;
+    }
     if (running) {
+      worker.stopSent = true;
       const stopping = mode === 'kill' ? running.kill() : running.stop(this.options.stopGraceMs);
       stopping.catch(() => undefined);
     }
@@ -473,6 +522,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
 
   private moveTo(worker: Worker<C>, to: WorkerState, reason: WorkerExitReason | null): void {
     const from = worker.state;
+    if (from === 'finishing') this.abandoned.end(worker);
     worker.state = to;
     if (reason) worker.exitReason = reason;
     this.lists[to].push(worker);
@@ -507,33 +557,12 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     this.ensureCapacity();
   }
 
-  /** Its process exited and was reaped: it leaves every list, unless `keep` holds it as evidence. */
-  private onWorkerExit(worker: Worker<C>, exit: ProcessExit): void {
-    worker.exit = exit;
-    worker.dropConnection();
-    const expected = worker.state === 'error' || worker.state === 'draining';
-    const reason: WorkerExitReason = expected && worker.exitReason ? worker.exitReason : 'crashed';
-    const uptimeMs = Date.now() - worker.startedAt;
-    if (!expected) {
-      this.totals.crashed++;
-      // An exit before serving anything counts toward the crash backoff.
-      if (worker.accesses === 0) this.spawner.backoff.recordCrash();
-    }
-    this.totals.exited++;
-    if (this.leaks.workerExited(worker, exit)) {
-      // `keep`: it stays on the busy list, marked defunct, as evidence.
-      worker.exitReason = 'crashed';
-      this.recordExit(worker, exit, 'crashed', uptimeMs);
-      return;
-    }
-    this.leaks.cleared(worker, 'worker-exited', `the process ${describeExit(exit)}`);
-    // Reaped: it is no longer a process, so it leaves every list (mod_fcgid's
-    // error → free); the exit stays visible in `recentExits`.
+  /** Reaped: no longer a process, it leaves every list (mod_fcgid's error → free); `recentExits` keeps the exit. */
+  private reaped(worker: Worker<C>, reason: WorkerExitReason): void {
+    if (worker.state === 'finishing') this.abandoned.end(worker);
     worker.list?.remove(worker);
     worker.exitReason = reason;
     worker.state = 'error';
-    this.recordExit(worker, exit, reason, uptimeMs);
-    this.ensureCapacity();
   }
 
   /** Takes a worker whose process has exited off every list. */
@@ -546,17 +575,11 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     this.ensureCapacity();
   }
 
-  private recordExit(worker: Worker<C>, exit: ProcessExit, reason: WorkerExitReason, uptimeMs: number): void {
-    const pid = this.recentExits.add(worker, exit, reason, uptimeMs).pid;
-    this.changed();
-    this.emit({ type: 'worker-exited', workerId: worker.id, pid, exit, reason, uptimeMs, accesses: worker.accesses });
-  }
-
   // -------------------------------------------------------------- the pool
 
   /** Workers alive or on their way (not yet on the error list). */
   private get liveCount(): number {
-    return this.starting.size + this.idle.size + this.busy.size + this.lists.paused.size + this.draining.size;
+    return this.starting.size + this.idle.size + this.busy.size + this.lists.paused.size + this.finishing.size + this.draining.size;
   }
 
   /** The maximum, and one spare while a worker is in a debug session, so that the page's assets and AJAX calls are served. */

@@ -93,6 +93,10 @@ export class Reconciler<C extends WorkerConnection> {
     if (worker.pid === null || worker.exit || worker.list === null) return;
     const truth = reading.inspect(worker.pid, worker.startTime);
     if (truth.status !== 'alive') {
+      // A busy worker's connection may still hold its last, complete answer
+      // (php-cgi leaving after its own request limit): the exit path judges
+      // it once the connection has delivered what it had and closed.
+      if (worker.lease !== null && worker.connection !== null) return;
       this.port.leaks.defunct(worker, sighting(truth, null), stateLetter(truth), Date.now() - previousScanAt);
       return;
     }
@@ -108,7 +112,7 @@ export class Reconciler<C extends WorkerConnection> {
     }
     if (worker.serving) {
       const served = reading.inspect(worker.serving.pid, worker.serving.startTime);
-      if (served.status !== 'alive') {
+      if (served.status !== 'alive' && (worker.lease === null || worker.connection === null)) {
         this.port.leaks.defunct(worker, sighting(served, worker.serving), stateLetter(served), Date.now() - previousScanAt);
         return;
       }

@@ -111,9 +111,11 @@ export class Spawner<C extends WorkerConnection> {
    * the starting list (the truth), so the first request goes to a worker
    * that is really there, not to the newest spawn. The connection is kept
    * as the worker's FastCGI connection (php-cgi keeps it open after the
-   * reply and serves requests on it). A worker that cannot answer (it died;
-   * a wrapper that is not php-cgi) goes on as before after at most
-   * `timeoutMs`; its exit, if any, is handled by the exit path.
+   * reply and serves requests on it). A wrapper that is not php-cgi (no
+   * answer in `timeoutMs`) goes on as before. One that refused or closed the
+   * connection has died or is dying (a broken php.ini, a missing extension):
+   * its exit is awaited here (for as long again), so that it is judged as a
+   * failed start, never lent as if it were ready.
    */
   async awaitReady(worker: Worker<C>, timeoutMs: number): Promise<void> {
     if (timeoutMs <= 0 || worker.address === '') return;
@@ -121,14 +123,16 @@ export class Spawner<C extends WorkerConnection> {
     try {
       connection = await this.host.connect(worker.address, timeoutMs);
       await connection.getValues(['FCGI_MPXS_CONNS'], timeoutMs);
-    } catch {
+    } catch (error) {
       connection?.destroy();
+      if (!isTimeout(error)) await worker.exitWithin(timeoutMs);
       return;
     }
     if (worker.state !== 'starting' || worker.connection !== null) {
       connection.destroy();
       return;
     }
+    worker.answersProbe = true;
     worker.keepConnection(connection);
   }
 
@@ -136,6 +140,12 @@ export class Spawner<C extends WorkerConnection> {
   async settled(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
+}
+
+/** A connect or probe that ran out of time (as opposed to one refused or closed). */
+function isTimeout(error: unknown): boolean {
+  const failure = error as { code?: unknown; kind?: unknown } | null;
+  return failure?.code === 'ETIMEDOUT' || failure?.kind === 'timeout';
 }
 
 /** What a failed launch means for the pool. */

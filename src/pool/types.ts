@@ -5,13 +5,19 @@ import type { PlatformCapabilities } from '../shared/platform';
 /**
  * Where a worker is in its life. `paused` = busy, with its request stopped
  * at a breakpoint of the step debugger (Xdebug), waiting for a human: not
- * stuck, and no timeout runs against it; `draining` = finishing its last
- * request before a graceful recycle; `error` = being stopped or already dead
- * and waiting to be reaped (mod_fcgid's error list).
+ * stuck, and no timeout runs against it; `finishing` = running the script of
+ * a request whose client left: not leased, not idle, until php-cgi is ready
+ * for the next request (see {@link AbandonedRequest}); `draining` =
+ * finishing its last request before a graceful recycle; `error` = being
+ * stopped or already dead and waiting to be reaped (mod_fcgid's error list).
  */
-export type WorkerState = 'starting' | 'idle' | 'busy' | 'paused' | 'draining' | 'error';
+export type WorkerState = 'starting' | 'idle' | 'busy' | 'paused' | 'finishing' | 'draining' | 'error';
 
-/** Why a worker left the pool (or is leaving it). */
+/**
+ * Why a worker left the pool (or is leaving it). `max-requests`: it served
+ * its request limit, ours (`--max-requests`) or php-cgi's own
+ * (PHP_FCGI_MAX_REQUESTS), and left cleanly.
+ */
 export type WorkerExitReason =
   | 'idle-timeout'
   | 'max-requests'
@@ -39,6 +45,12 @@ export type LeaseRevocation =
   | { kind: 'busy-timeout'; timeoutMs: number }
   | { kind: 'worker-exited'; exit: ProcessExit }
   | { kind: 'worker-retired'; reason: WorkerExitReason }
+  /**
+   * The worker left on its own after answering its earlier requests (php-cgi's
+   * PHP_FCGI_MAX_REQUESTS) before it read this one: nothing of it ran, so the
+   * holder may send it to another worker.
+   */
+  | { kind: 'worker-left'; exit: ProcessExit }
   | { kind: 'pool-stopping' };
 
 /**
@@ -64,8 +76,12 @@ export interface LeaseHolder {
   debugging?(active: boolean): void;
 }
 
-/** How a lease ended. */
-export type LeaseOutcome = 'ok' | 'client-abort' | 'worker-died' | 'timeout' | 'leaked' | 'error' | 'pool-stopping';
+/**
+ * How a lease ended. `unreachable`: the holder could not connect to the
+ * worker, so nothing was sent (the worker's exit, if it is leaving, decides
+ * whether it crashed).
+ */
+export type LeaseOutcome = 'ok' | 'client-abort' | 'worker-died' | 'unreachable' | 'timeout' | 'leaked' | 'error' | 'pool-stopping';
 
 /** A lease as consumers see it. */
 export interface LeaseSnapshot {
@@ -101,6 +117,14 @@ export interface WorkerDebug {
   readonly ide: 'connected' | 'unreachable';
 }
 
+/** The request a `finishing` worker still runs although its client left (its lease has ended). */
+export interface AbandonedRequest {
+  /** The lease as it was when its client left. */
+  readonly lease: LeaseSnapshot;
+  /** Epoch ms when the client left. */
+  readonly abandonedAt: number;
+}
+
 /** A worker as consumers see it. */
 export interface WorkerSnapshot {
   readonly id: string;
@@ -113,6 +137,8 @@ export interface WorkerSnapshot {
   /** Epoch ms of the last lease start or end. */
   readonly lastActiveAt: number;
   readonly lease: LeaseSnapshot | null;
+  /** While `finishing`: the request whose client left, still running. */
+  readonly abandoned: AbandonedRequest | null;
   /** Why it is leaving, once it is (`draining` or `error`). */
   readonly exitReason: WorkerExitReason | null;
   /** How its process ended, once it has. */
@@ -139,7 +165,7 @@ export interface WorkerExitRecord {
 }
 
 /** What kind of divergence between the lists and the OS (or the lease protocol) a finding reports. */
-export type FindingKind = 'defunct-busy' | 'holder-gone' | 'busy-timeout' | 'zombie-descendant' | 'lease-protocol';
+export type FindingKind = 'defunct-busy' | 'holder-gone' | 'busy-timeout' | 'zombie-descendant' | 'lease-protocol' | 'spawn-failing';
 
 /** What the pool does about a leaked lease: repair it, or keep it for inspection. */
 export type LeakPolicy = 'reclaim' | 'keep';
@@ -147,7 +173,8 @@ export type LeakPolicy = 'reclaim' | 'keep';
 /** How a finding stopped being true. */
 export interface FindingResolution {
   readonly at: number;
-  readonly how: 'reclaimed' | 'released' | 'worker-killed' | 'worker-exited' | 'pool-stopped' | 'descendant-reaped';
+  /** `recovered`: a worker served a request again (a `spawn-failing` finding). */
+  readonly how: 'reclaimed' | 'released' | 'worker-killed' | 'worker-exited' | 'pool-stopped' | 'descendant-reaped' | 'recovered';
   readonly detail: string;
 }
 
@@ -205,6 +232,8 @@ export interface WorkerCounts {
   readonly busy: number;
   /** Busy workers stopped at a breakpoint (not counted in `busy`). */
   readonly paused: number;
+  /** Workers still running the script of a request whose client left (see `finishing`). */
+  readonly finishing: number;
   readonly draining: number;
   readonly error: number;
   readonly total: number;
@@ -250,7 +279,10 @@ export interface PoolSnapshot {
   readonly version: number;
   readonly takenAt: number;
   readonly state: PoolState;
-  /** Set when `state` is `failed`, or while spawning is held back. */
+  /**
+   * Set when `state` is `failed`, or while workers exit before serving
+   * (a `spawn-failing` finding is open): what the last one said.
+   */
   readonly problem: string | null;
   readonly startedAt: number | null;
   readonly limits: PoolLimits;

@@ -4,7 +4,7 @@ import type { WorkerState } from './types';
 export type { ListNode } from './intrusiveList';
 
 /**
- * One of the pool's state lists (starting, idle, busy, draining, error). Like
+ * One of the pool's state lists (starting, idle, busy, finishing, draining, error). Like
  * mod_fcgid's shared-memory lists, a worker's membership *is* its state: the
  * list is intrusive, so a worker cannot sit on two lists at once. The tail is
  * the most recently used end: `popLast` hands out warm workers first, and
@@ -23,6 +23,7 @@ export function stateLists<T extends ListNode<T>>(): Record<WorkerState, WorkerL
     idle: new WorkerList<T>('idle'),
     busy: new WorkerList<T>('busy'),
     paused: new WorkerList<T>('paused'),
+    finishing: new WorkerList<T>('finishing'),
     draining: new WorkerList<T>('draining'),
     error: new WorkerList<T>('error'),
   };

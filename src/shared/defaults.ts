@@ -34,7 +34,6 @@ export const DEFAULTS = {
   headersTimeoutMs: 20_000,
   keepAliveTimeoutMs: 5_000,
   statusPath: '/.fastcgi-pool/status',
-  abortGraceMs: 250,
   /**
    * Live reload is opt-in for the engine and the CLI (`--live-reload`): it
    * changes the HTML a server sends. The extension turns it on by default
@@ -65,4 +64,13 @@ export const DEFAULTS = {
   xdebug: 'auto' as 'off' | 'auto' | 'on',
   /** Where the IDE listens for Xdebug (PHP Debug's default). */
   debugClient: '127.0.0.1:9003',
+  /**
+   * Symbolic links in the document root are followed wherever they lead, as
+   * nginx (`disable_symlinks off`), Apache on Debian (`FollowSymLinks`) and
+   * `php -S` do: Laravel's `public/storage`, Debian's packaged apps. The
+   * dotfile and PHP-source rules apply to where they lead as well.
+   * `within-root` refuses one whose real path is outside the document root
+   * (stricter, in the spirit of nginx's `disable_symlinks`).
+   */
+  symlinks: 'follow' as 'follow' | 'within-root',
 } as const;

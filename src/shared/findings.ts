@@ -49,9 +49,15 @@ export const FINDING_KINDS: Readonly<Record<FindingKind, FindingKindInfo>> = {
     title: 'lease released twice, or never issued',
     explanation: 'The second release was ignored and the counts stayed right.',
   },
+  'spawn-failing': {
+    severity: 'error',
+    title: 'workers exit before serving',
+    explanation:
+      'Every new worker exited before it served a request, usually a broken php.ini, a missing extension or a wrapper script that fails. Requests get 503 with what the last worker wrote to stderr, and the pool retries with a growing delay (up to 10 s) until a worker serves again.',
+  },
 };
 
-/** `error` for a finding that lost a request (`defunct-busy`, `holder-gone`), `warning` for the others. */
+/** `error` for a finding that lost requests (`defunct-busy`, `holder-gone`, `spawn-failing`), `warning` for the others. */
 export function findingSeverity(kind: FindingKind): FindingSeverity {
   return FINDING_KINDS[kind].severity;
 }
@@ -78,7 +84,7 @@ export interface FindingWording {
  * One sentence naming the worker, its pid, what happened to the process, the
  * request and the lease's age when it happened, e.g.
  * `worker w2 (pid 1234) was killed by SIGKILL while serving GET /die (lease L7, 400 ms)`.
- * A `lease-protocol` finding has no worker story: its own message is the sentence.
+ * A `lease-protocol` or `spawn-failing` finding has no worker story: its own message is the sentence.
  */
 export function describeFinding(finding: FindingFacts, wording: FindingWording = {}): string {
   const who = `worker ${finding.workerId ?? '?'} (pid ${finding.pid ?? '?'})`;

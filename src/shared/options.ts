@@ -46,6 +46,7 @@ export const OPTIONS = {
   /** null = no front controller: the CLI writes it `none`, the setting leaves it empty. */
   frontController: { flag: '--front-controller', setting: 'fastcgiPool.frontController', default: DEFAULTS.frontController, kind: 'text' },
   leakPolicy: { flag: '--leak-policy', setting: 'fastcgiPool.leakPolicy', default: DEFAULTS.leakPolicy, kind: 'choice' },
+  symlinks: { flag: '--symlinks', setting: 'fastcgiPool.symlinks', default: DEFAULTS.symlinks, kind: 'choice' },
   scanInterval: { flag: '--scan-interval', setting: 'fastcgiPool.scanInterval', default: DEFAULTS.scanIntervalMs, kind: 'duration' },
   ini: { flag: '--ini', setting: 'fastcgiPool.ini', default: {}, kind: 'pairs' },
   env: { flag: '--env', setting: 'fastcgiPool.env', default: {}, kind: 'pairs' },

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { listeningUrl, spawnCli, stopCliRuns, type CliRun } from '../support/cli';
-import { isRunning, phpCgi, waitFor } from '../support/helpers';
+import { isRunning, phpCgi, sleep, waitFor } from '../support/helpers';
 
 const exampleApp = resolve(__dirname, '../../examples/hello-php');
 
@@ -207,5 +207,63 @@ function eventStream(port: number): Promise<{ socket: ReturnType<typeof connect>
       socket.write(`GET /.fastcgi-pool/live HTTP/1.1\r\nHost: localhost:${port}\r\n\r\n`);
       ready({ socket, text: () => text, names: () => [...text.matchAll(/^event: (\w+)$/gm)].map((m) => m[1] as string).filter((name) => name !== 'hello') });
     });
+  });
+}
+
+describe('fastcgi-pool serve: stopping whatever the clients do', () => {
+  it('SIGTERM with clients that never read their responses: exits within the stop grace, workers reaped, port free', async () => {
+    const docroot = join(scratch, 'stop-docroot');
+    mkdirSync(docroot);
+    writeFileSync(join(docroot, 'big.php'), '<?php $chunk = str_repeat("x", 65536); for ($i = 0; $i < 256; $i++) echo $chunk;');
+    writeFileSync(join(docroot, 'big.bin'), Buffer.alloc(32 * 1024 * 1024, 7));
+    writeFileSync(join(docroot, 'pid.php'), '<?php echo getmypid();');
+    writeFileSync(join(docroot, 'asset.txt'), Buffer.alloc(200 * 1024, 'a'));
+    const run = runCli(['serve', docroot, '--port', '0', '--php-cgi', phpCgi, '--min-workers', '2', '-q']);
+    const url = new URL(await listeningUrl(run));
+    const port = Number(url.port);
+    const pids = ((await (await fetch(new URL('.fastcgi-pool/status', url))).json()) as { workers: Array<{ pid: number }> }).workers.map((w) => w.pid);
+    await (await fetch(new URL('asset.txt', url))).arrayBuffer(); // from now on served from memory, whole
+    // Clients that ask for large responses and never read them (a suspended curl, a paused tab): a
+    // PHP page and a file still being written, and 20 pipelined small files written in full to a
+    // socket they do not drain; and one client that read its response and keeps its connection open.
+    const stalled = [['/big.php'], ['/big.bin'], Array<string>(20).fill('/asset.txt')].map((paths) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      socket.write(paths.map((path) => `GET ${path} HTTP/1.1\r\nHost: localhost\r\n\r\n`).join(''));
+      socket.pause();
+      return socket;
+    });
+    const idle = connect(port, '127.0.0.1');
+    idle.on('error', () => undefined);
+    const idleClosed = new Promise<void>((resolve) => idle.once('close', () => resolve()));
+    await new Promise<void>((resolve) => {
+      idle.once('data', () => resolve());
+      idle.write('GET /pid.php HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    });
+    await sleep(500); // the server writes what the sockets take, then waits on the clients
+    const stopAt = Date.now();
+    run.child.kill('SIGTERM');
+    await idleClosed; // an idle keep-alive connection is closed at once
+    const closedIdleAfter = Date.now() - stopAt;
+    expect(await run.exit).toBe(0);
+    const stoppedAfter = Date.now() - stopAt;
+    // The stop contract (3 s grace by default), not a speed: before, a client that did not read kept the CLI alive for 15–20 s.
+    expect(closedIdleAfter).toBeLessThan(1_000);
+    expect(stoppedAfter).toBeLessThan(3_000 + 2_000);
+    for (const pid of pids) expect(isRunning(pid)).toBe(false);
+    await expect(portTaken(port)).resolves.toBe(false);
+    for (const socket of stalled) socket.destroy();
+  }, 20_000);
+});
+
+/** Whether something still listens on 127.0.0.1:`port`. */
+function portTaken(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
   });
 }

@@ -147,14 +147,14 @@ describe('php-cgi -b 127.0.0.1:PORT (the Windows way, simulated)', () => {
     }
   });
 
-  // Fails until issue 11 lands: the pool lends a worker again in the moment
-  // php-cgi leaves after its last answer (32 of 200 requests got 502 here,
-  // the same as with workers on a unix socket). When this starts passing,
-  // vitest reports it: make it a plain `it`.
-  it.fails('PHP_FCGI_MAX_REQUESTS=5: 200 requests, 0 errors, no findings (awaits issue 11)', async () => {
+  // Before issue 11 the pool lent a worker again in the moment php-cgi left
+  // after its last answer: 32 of 200 requests got 502 (as on a unix socket).
+  it('PHP_FCGI_MAX_REQUESTS=5: 200 requests, 0 errors, no findings', async () => {
     const { events, errors, servedBy } = await twoHundredRequests();
     const findings = events.filter((e) => e.type === 'finding');
     expect({ errors, findings: findings.length }).toEqual({ errors: 0, findings: 0 });
-    expect(servedBy.size).toBe(40);
+    // Each php-cgi served its 5 and left (one may be retired by the pool before its 5th: min/max, idle).
+    expect(Math.max(...servedBy.values())).toBeLessThanOrEqual(5);
+    expect(servedBy.size).toBeGreaterThanOrEqual(40);
   });
 });

@@ -234,7 +234,7 @@ describe.skipIf(skipReason !== null)(`the pool with real Xdebug${skipReason ? ` 
     await waitFor(() => workerWithPid(snapshot(), pid)?.state === 'idle', 'idle');
   });
 
-  it('a client that leaves while its request is paused: the worker is not recycled under the developer; after run it is idle, same process', async () => {
+  it('a client that leaves while its request is paused: the worker is not recycled under the developer; it finishes the script once let go, then is idle, same process', async () => {
     const ide = await startIde();
     const { url, snapshot, server } = await startPool(ide.port);
     const client = request(`${url}steps.php?XDEBUG_TRIGGER=1`);
@@ -242,16 +242,20 @@ describe.skipIf(skipReason !== null)(`the pool with real Xdebug${skipReason ? ` 
     client.end();
     const { session, pid } = await breakAt(ide, 8);
     await waitFor(() => workerWithPid(snapshot(), pid)?.state === 'paused', 'paused');
+    const leaseId = workerWithPid(snapshot(), pid)?.lease?.id;
     client.destroy();
-    await waitFor(() => /client gone/.test(workerWithPid(snapshot(), pid)?.lease?.holder ?? ''), 'the exchange to notice its client left');
-    // The abandon grace (250 ms) would recycle the worker; paused, it waits.
+    // The lease ends as a client abort (PHP decides how far the script runs), but
+    // the script is still at its breakpoint: the worker finishes it, and no
+    // timeout runs against it while the developer looks.
+    await waitFor(() => workerWithPid(snapshot(), pid)?.state === 'finishing', 'the worker to finish the abandoned request');
+    expect(workerWithPid(snapshot(), pid)).toMatchObject({ state: 'finishing', exitReason: null, lease: null, abandoned: { lease: { id: leaseId } }, debug: { state: 'paused' } });
     await sleep(600);
     await server.pool.scan();
-    expect(workerWithPid(snapshot(), pid)).toMatchObject({ state: 'paused', exitReason: null });
+    expect(workerWithPid(snapshot(), pid)).toMatchObject({ state: 'finishing', exitReason: null, debug: { state: 'paused' } });
     expect(snapshot().findings).toEqual([]);
     await runToEnd(session);
     await waitFor(() => workerWithPid(snapshot(), pid)?.state === 'idle', 'the worker to finish the script and go idle');
-    expect(snapshot().history.at(-1)).toMatchObject({ pid, outcome: 'ok' });
+    expect(snapshot().history.at(-1)).toMatchObject({ id: leaseId, pid, outcome: 'client-abort' });
   });
 
   it('--xdebug auto without Xdebug loaded by php-cgi: workers serve as usual, a triggered request is not debugged, and the pool says why', async () => {

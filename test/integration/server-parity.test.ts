@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SERVER_SOFTWARE } from '../../src/gateway/cgiParams';
 import { startPoolServer, type PoolServer } from '../../src/gateway/poolServer';
 import { phpCgi } from '../support/helpers';
 import { isNginxFpmAvailable, startNginxFpm, type NginxFpm } from '../support/nginxFpm';
@@ -268,7 +269,7 @@ async function both(spec: RequestSpec): Promise<{ nginxReply: Reply; oursReply: 
 function normalise(dump: Dump, port: number, side: 'nginx' | 'ours'): Dump {
   const server = { ...dump.server };
   if (side === 'nginx') expect(server.SERVER_SOFTWARE).toMatch(/^nginx\/\d+\.\d+\.\d+$/);
-  else expect(server.SERVER_SOFTWARE).toBe('fastcgi-pool');
+  else expect(server.SERVER_SOFTWARE).toBe(SERVER_SOFTWARE);
   expect(server.SERVER_PORT).toBe(String(port));
   expect(String(server.REMOTE_PORT)).toMatch(/^\d+$/);
   if (typeof server.HTTP_HOST === 'string') {

@@ -18,7 +18,13 @@ import { FakeDebuggerHost } from './fakeDebugger';
 export class FakeHost implements PoolHost<FakeConnection> {
   readonly processes: FakeProcess[] = [];
   /** How each new process behaves (changed by tests between launches). */
-  next: { loadMs: number; answers: boolean; crashAfterMs: number | null; comm: string } = { loadMs: 10, answers: true, crashAfterMs: null, comm: 'php-cgi' };
+  next: { loadMs: number; answers: boolean; crashAfterMs: number | null; comm: string; stderr: string } = {
+    loadMs: 10,
+    answers: true,
+    crashAfterMs: null,
+    comm: 'php-cgi',
+    stderr: '',
+  };
   /** The next launches fail with this (e.g. ENOENT: php-cgi not found). */
   launchError: WorkerSpawnError | null = null;
   /** What cleanStale reports; null: no state dir. */
@@ -49,8 +55,13 @@ export class FakeHost implements PoolHost<FakeConnection> {
     if (this.launchError) return Promise.reject(this.launchError);
     const proc = new FakeProcess(this.nextPid++, `/fake/${name}.sock`, { ...this.next });
     this.processes.push(proc);
-    const crashAfterMs = this.next.crashAfterMs;
-    if (crashAfterMs !== null) setTimeout(() => proc.die({ code: 255, signal: null }), crashAfterMs);
+    const { crashAfterMs, stderr } = this.next;
+    if (crashAfterMs !== null) {
+      setTimeout(() => {
+        if (stderr) proc.writeStderr(stderr);
+        proc.die({ code: 255, signal: null });
+      }, crashAfterMs);
+    }
     return Promise.resolve(proc);
   }
 
@@ -120,6 +131,13 @@ export class FakeProcess implements WorkerProcess {
   reused = false;
   descendants: ProcessStat[] = [];
   readonly connections: FakeConnection[] = [];
+  /**
+   * A script runs (one whose client left, say): like a single-process
+   * php-cgi, it answers FCGI_GET_VALUES on a new connection only once the
+   * script has ended (endScript()).
+   */
+  runningScript = false;
+  private readonly scriptWaiters: Array<() => void> = [];
   private readonly exitListeners: Array<(exit: ProcessExit) => void> = [];
   private readonly stderrListeners: Array<(text: string) => void> = [];
 
@@ -157,12 +175,38 @@ export class FakeProcess implements WorkerProcess {
     return this.reapSoon({ code: null, signal: 'SIGKILL' });
   }
 
-  /** The process dies now and Node reaps it at once (a crash, a kill from outside). */
-  die(exit: ProcessExit = { code: null, signal: 'SIGKILL' }): void {
+  /**
+   * The process dies now and Node reaps it at once (a crash, a kill from
+   * outside). Its sockets close first, unless `socketsDrained` is false: then
+   * Node reaps the exit before it has read what the process wrote last (call
+   * closeSockets() when that has been read).
+   */
+  die(exit: ProcessExit = { code: null, signal: 'SIGKILL' }, socketsDrained = true): void {
     if (this.exit) return;
     this.exit = exit;
-    for (const connection of this.connections) connection.destroy();
+    if (socketsDrained) this.closeSockets();
     for (const listener of this.exitListeners.splice(0)) listener(exit);
+  }
+
+  /** The running script ends: php-cgi goes back to accept(). */
+  endScript(): void {
+    this.runningScript = false;
+    for (const waiter of this.scriptWaiters.splice(0)) waiter();
+  }
+
+  /** Resolves once no script runs. */
+  scriptEnded(): Promise<void> {
+    if (!this.runningScript) return Promise.resolve();
+    return new Promise((resolve) => this.scriptWaiters.push(resolve));
+  }
+
+  /**
+   * Its sockets close, as the kernel closes a dead process's sockets (its
+   * death itself is `zombie`, `gone` or die()); a kept connection that
+   * closes tells the pool.
+   */
+  closeSockets(): void {
+    for (const connection of this.connections) connection.destroy();
   }
 
   writeStderr(text: string): void {
@@ -193,9 +237,29 @@ export class FakeConnection implements WorkerConnection {
 
   getValues(names: readonly string[], timeoutMs: number): Promise<Record<string, string>> {
     const { loadMs, answers } = this.proc.behaviour;
+    const timedOut = (): Error => Object.assign(new Error(`no FCGI_GET_VALUES_RESULT within ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
+    const answer = (): Record<string, string> => Object.fromEntries(names.map((n) => [n, '0']));
     return new Promise((resolve, reject) => {
-      if (answers) setTimeout(() => (this.isOpen ? resolve(Object.fromEntries(names.map((n) => [n, '0']))) : reject(new Error('closed'))), loadMs);
-      else setTimeout(() => reject(new Error(`no FCGI_GET_VALUES_RESULT within ${timeoutMs} ms`)), timeoutMs);
+      if (!answers) {
+        setTimeout(() => reject(timedOut()), timeoutMs);
+        return;
+      }
+      if (this.proc.runningScript || this.proc.connections.some((other) => other !== this && other.isOpen)) {
+        // Like a single php-cgi: accepted only once the script has ended and
+        // it has let go of its other connection, or never within the timeout.
+        const timer = setTimeout(() => reject(timedOut()), timeoutMs);
+        this.closeListeners.push(() => {
+          clearTimeout(timer);
+          reject(new Error('the connection closed before GET_VALUES_RESULT'));
+        });
+        const others = this.proc.connections.filter((other) => other !== this && other.isOpen);
+        void Promise.all([this.proc.scriptEnded(), ...others.map((other) => new Promise<void>((done) => other.once('close', () => done())))]).then(() => {
+          clearTimeout(timer);
+          if (this.isOpen) resolve(answer());
+        });
+        return;
+      }
+      setTimeout(() => (this.isOpen ? resolve(answer()) : reject(new Error('closed'))), loadMs);
     });
   }
 

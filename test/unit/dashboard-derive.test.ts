@@ -168,7 +168,15 @@ describe('worker rows and finding rows', () => {
     expect(w9.leaseAgeMs).toBe(NOW - fixture.workers.find((w) => w.id === 'w9')!.lease!.acquiredAt);
     expect(rows.find((r) => r.id === 'w11')).toMatchObject({ defunct: false, leaseStuck: true });
     expect(rows.find((r) => r.id === 'w7')).toMatchObject({ leaseStuck: false, leaseAgeMs: 820 });
-    expect(rows.find((r) => r.id === 'w1')).toMatchObject({ lease: null, leaseAgeMs: null, debug: null });
+    expect(rows.find((r) => r.id === 'w1')).toMatchObject({ lease: null, abandoned: null, leaseAgeMs: null, debug: null });
+  });
+
+  it('shows a finishing worker\'s abandoned request (no lease), and counts it apart in the headline', () => {
+    const w7 = fixture.workers.find((w) => w.id === 'w7')!;
+    const finishing = { ...w7, state: 'finishing' as const, lease: null, abandoned: { lease: w7.lease!, abandonedAt: NOW - 300 } };
+    const snapshot = { ...fixture, workers: fixture.workers.map((w) => (w.id === 'w7' ? finishing : w)), counts: { ...fixture.counts, busy: fixture.counts.busy - 1, finishing: 1 } };
+    expect(workerRows(snapshot, NOW).find((r) => r.id === 'w7')).toMatchObject({ state: 'finishing', lease: null, abandoned: { id: w7.lease!.id }, leaseAgeMs: null });
+    expect(headline(snapshot, NOW)).toMatchObject({ busy: fixture.counts.busy - 1, finishing: 1 });
   });
 
   it('carries a paused worker\'s breakpoint, and the headline counts it apart from busy', () => {

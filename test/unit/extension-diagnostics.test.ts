@@ -85,6 +85,24 @@ describe('diagnostics', () => {
     expect(actions[0]?.command?.arguments).toEqual([{ folderKey: key, workerId: 'w2', leaseId: 'L7' }]);
   });
 
+  it('puts a spawn-failing finding, about the pool rather than a request, on the workspace folder as an error', async () => {
+    const failing = finding({
+      id: 'F5',
+      kind: 'spawn-failing',
+      workerId: null,
+      lease: null,
+      exit: { code: 255, signal: null },
+      message: "workers exit before serving (2 in a row): worker w3 (pid 77) exited with code 255 before serving a request; its stderr ends: PHP Fatal error:  Failed opening required '/x.php'",
+    });
+    servers.last.emit({ type: 'finding', finding: failing }, snapshot([], { findings: [failing] }));
+    await settle();
+    const [diagnostic] = collection.get(app.uri as unknown as Uri) ?? [];
+    expect(diagnostic?.severity).toBe(DiagnosticSeverity.Error);
+    expect(diagnostic?.message).toBe(`spawn-failing: ${failing.message}`);
+    expect(diagnostic?.code).toMatchObject({ value: 'spawn-failing' });
+    expect(collection.get(index)).toBeUndefined();
+  });
+
   it('makes busy-timeout a warning and holder-gone an error', async () => {
     emitFinding(finding({ id: 'F2', kind: 'busy-timeout', exit: null }));
     emitFinding(finding({ id: 'F3', kind: 'holder-gone', exit: null, lease: { ...finding().lease!, id: 'L8', scriptFilename: '/app/api.php' } }));

@@ -77,15 +77,17 @@ describe('settings', () => {
   });
 
   it('rejects bad values with a line that names the setting, keeping the default', () => {
-    const { settings, problems } = readSettings(reader({ port: 70000, maxWorkers: 'many', leakPolicy: 'drop', frontController: 'index.php', ini: { memory_limit: '256M', display_errors: false, bad: { x: 1 } } }));
+    const { settings, problems } = readSettings(reader({ port: 70000, maxWorkers: 'many', leakPolicy: 'drop', symlinks: 'sometimes', frontController: 'index.php', ini: { memory_limit: '256M', display_errors: false, bad: { x: 1 } } }));
     expect(settings.port).toBe(8080);
     expect(settings.maxWorkers).toBe(4);
     expect(settings.leakPolicy).toBe('reclaim');
+    expect(settings.symlinks).toBe('follow');
     expect(settings.frontController).toBe('/index.php');
     expect(settings.ini).toEqual({ memory_limit: '256M', display_errors: '0' });
     expect(problems.join('\n')).toMatch(/fastcgiPool\.port.*0 to 65535/);
     expect(problems.join('\n')).toMatch(/fastcgiPool\.maxWorkers/);
     expect(problems.join('\n')).toMatch(/fastcgiPool\.leakPolicy/);
+    expect(problems.join('\n')).toMatch(/fastcgiPool\.symlinks must be "follow" or "within-root"; using "follow"/);
     expect(problems.join('\n')).toMatch(/fastcgiPool\.ini\.bad/);
   });
 
@@ -116,10 +118,10 @@ describe('settings', () => {
   });
 
   it('maps settings to engine options: seconds to ms, empty front controller to none, env over the host env', () => {
-    const { settings } = readSettings(reader({ idleTimeout: 5, busyTimeout: 7, frontController: '', env: { APP_ENV: 'local', N: 3 }, leakPolicy: 'keep', scanInterval: 250 }));
+    const { settings } = readSettings(reader({ idleTimeout: 5, busyTimeout: 7, frontController: '', env: { APP_ENV: 'local', N: 3 }, leakPolicy: 'keep', symlinks: 'within-root', scanInterval: 250 }));
     const options = toServerOptions(settings, '/ws/app', 8081, '/state/pools/abc');
     expect(options.documentRoot).toBe('/ws/app');
-    expect(options.gateway).toEqual({ host: '127.0.0.1', port: 8081, frontController: null, optionSurface: 'settings', liveReload: true });
+    expect(options.gateway).toEqual({ host: '127.0.0.1', port: 8081, frontController: null, symlinks: 'within-root', optionSurface: 'settings', liveReload: true });
     expect(options.pool).toMatchObject({ phpCgi: 'php-cgi', idleTimeoutMs: 5_000, busyTimeoutMs: 7_000, leakPolicy: 'keep', scanIntervalMs: 250, stateDir: '/state/pools/abc' });
     expect(options.pool.env).toMatchObject({ APP_ENV: 'local', N: '3', PATH: process.env.PATH });
   });

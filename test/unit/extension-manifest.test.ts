@@ -9,12 +9,13 @@ import { allContextValues } from '../../src/extension/contextValues';
 import { Commands, ContextKeys, Views, WALKTHROUGH } from '../../src/extension/ids';
 import { DASHBOARD_VIEW_TYPE } from '../../src/shared/dashboardProtocol';
 import { DEFAULTS } from '../../src/shared/defaults';
+import { VERSION } from '../../src/shared/version';
 import { optionName, OPTIONS, settingDefault, type OptionId } from '../../src/shared/options';
 import type { PoolStatus } from '../../src/extension/poolManager';
 import { RESTRICTED_SETTINGS, SETTING_DEFAULTS } from '../../src/extension/settings';
 import { present, WorkersTreeModel, type PoolSource } from '../../src/extension/tree/model';
 import type { PoolSnapshot, WorkerSnapshot } from '../../src/pool/types';
-import { busyWorker, finding, pausedWorker, snapshot, T0, worker } from './extension-fixtures';
+import { busyWorker, finding, lease, pausedWorker, snapshot, T0, worker } from './extension-fixtures';
 
 interface MenuItem {
   command: string;
@@ -32,6 +33,7 @@ interface WalkthroughStep {
 interface Manifest {
   name: string;
   publisher: string;
+  version: string;
   main: string;
   icon: string;
   categories: string[];
@@ -94,6 +96,7 @@ function emittedContextValues(): Set<string> {
     // At a breakpoint, and one running between breakpoints: both in a debug session.
     pausedWorker('w9', 9),
     { ...busyWorker('w10', 10), debug: { state: 'running', file: '/app/index.php', line: null, since: T0, ide: 'connected' } },
+    worker({ id: 'w9', state: 'finishing', abandoned: { lease: lease({ workerId: 'w9' }), abandonedAt: T0 - 500 } }),
   ];
   const running = snapshot(workers, { findings: [f, finding({ id: 'F8', workerId: 'w8', kind: 'zombie-descendant' })] });
   for (const statuses of [
@@ -198,6 +201,14 @@ describe('package.json', () => {
     expect(applies(Commands.stopDebugging, '2_lifecycle@4', 'worker.busy.lease.finding.debug')).toBe(true);
     expect(applies(Commands.stopDebugging, '2_lifecycle@4', 'worker.busy.lease')).toBe(false);
     expect(applies(Commands.debugNextRequest, '1_inspect@3', 'pool.running')).toBe(true);
+    // A worker finishing the script of a client that left: no lease to release, but it can be recycled or killed.
+    expect(applies(Commands.releaseLease, '2_lifecycle@2', 'worker.finishing')).toBe(false);
+    expect(applies(Commands.recycleWorker, '2_lifecycle@1', 'worker.finishing')).toBe(true);
+    expect(applies(Commands.killWorker, '9_destructive@1', 'worker.finishing')).toBe(true);
+  });
+
+  it('has the version the server names itself with (SERVER_SOFTWARE)', () => {
+    expect(VERSION).toBe(manifest.version);
   });
 
   it('uses only context keys the extension sets', () => {

@@ -76,6 +76,15 @@ describe('status bar', () => {
     expect(item().backgroundColor).toBeUndefined();
   });
 
+  it('says apart how many workers finish the scripts of clients that left', async () => {
+    await manager.start(app.uri.toString());
+    const abandoned = { lease: busyWorker('w2', 2).lease!, abandonedAt: T0 - 500 };
+    servers.last.pool.current = snapshot([busyWorker('w1', 1), worker({ id: 'w2', pid: 2, state: 'finishing', abandoned })]);
+    status.update();
+    expect(item().text).toBe('FastCGI 1/4 busy, 1 finishing · :8081');
+    expect((item().tooltip as MarkdownString).value).toContain('1/4 busy, 1 finishing, 0 idle');
+  });
+
   it('sums running pools of a multi-root workspace', async () => {
     await manager.syncFolders([app, api]);
     await manager.start(app.uri.toString());

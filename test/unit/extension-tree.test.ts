@@ -74,6 +74,32 @@ describe('WorkersTreeModel', () => {
     ]);
   });
 
+  it('shows a worker finishing the script of a client that left: not busy, not idle, the request and how long ago', () => {
+    const model = new WorkersTreeModel();
+    const abandoned = { lease: busyWorker('w2', 1234, { uri: '/wp-cron.php?doing_wp_cron' }, 3_000).lease as NonNullable<ReturnType<typeof busyWorker>['lease']>, abandonedAt: T0 - 1_200 };
+    const snap = snapshot([worker({ id: 'w1' }), worker({ id: 'w2', pid: 1234, state: 'finishing', abandoned })]);
+    model.sync([source(A, 'app', 'running', snap)], folderPath, T0);
+    expect(labels(model)).toEqual([
+      'app | :8080 · 0/4 busy · 1 finishing | pool.running',
+      '  Busy | 0 | group.busy',
+      '  Finishing | 1 | group.finishing',
+      '    worker w2 · pid 1234 | finishing · GET /wp-cron.php?doing_wp_cron · client left 1.2 s ago | worker.finishing',
+      '  Idle | 1 | group.idle',
+      '    worker w1 · pid 1001 | idle 12 s · 5 req | worker.idle',
+      '  Error | 0 | group.error',
+    ]);
+    expect(present(model.byId(`worker:${A}#w2`) as TreeNode, T0).icon).toEqual({ id: 'debug-step-out', color: 'charts.yellow' });
+  });
+
+  it('says on the pool node that workers exit at start (spawn-failing), in the error colour', () => {
+    const model = new WorkersTreeModel();
+    const failing = finding({ id: 'F9', kind: 'spawn-failing', workerId: null, lease: null, exit: { code: 255, signal: null }, message: 'workers exit before serving (3 in a row): …' });
+    model.sync([source(A, 'app', 'running', snapshot([], { findings: [failing], problem: 'workers exit before serving: worker w3 (pid 7) exited with code 255 before serving a request; its stderr ends: PHP Fatal error: …' }))], folderPath, T0);
+    const pool = present(model.rootNodes()[0] as TreeNode, T0);
+    expect(pool.description).toBe(':8080 · 0/4 busy · ⚠ 1 · workers exit at start');
+    expect(pool.icon).toEqual({ id: 'error', color: 'problemsErrorIcon.foreground' });
+  });
+
   it('colours worker icons by state and marks a worker with a finding', () => {
     const model = new WorkersTreeModel();
     const f = finding({ id: 'F1', workerId: 'w2' });

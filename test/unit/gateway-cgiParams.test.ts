@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildCgiParams, httpParamName, type CgiRequestInfo, type ServerInfo } from '../../src/gateway/cgiParams';
+import { buildCgiParams, httpParamName, SERVER_SOFTWARE, type CgiRequestInfo, type ServerInfo } from '../../src/gateway/cgiParams';
 import type { ScriptResolution } from '../../src/gateway/resolve';
 
 const server: ServerInfo = {
@@ -158,5 +158,13 @@ describe('httpParamName', () => {
   });
   it.each(['', 'X_Under', 'X.Dot', 'X:Y', 'ß', 'X Y', 'a\u0000'])('rejects %j', (name) => {
     expect(httpParamName(name)).toBeNull();
+  });
+});
+
+describe('SERVER_SOFTWARE', () => {
+  it('names the product and its version, and says nginx in lower case, as WordPress looks for it (got_url_rewrite: pretty permalinks)', () => {
+    expect(SERVER_SOFTWARE).toMatch(/^fastcgi-pool\/\d+\.\d+\.\d+ \(nginx-compatible\)$/);
+    // wp-includes/vars.php: $is_nginx = ( strpos( $_SERVER['SERVER_SOFTWARE'], 'nginx' ) !== false );
+    expect(SERVER_SOFTWARE.includes('nginx')).toBe(true);
   });
 });

@@ -203,15 +203,15 @@ describe('PhpExchange', () => {
     expect(released).toEqual([['L1', 'client-abort']]);
   });
 
-  it('a worker that cannot be reached twice gives 502, each lease released as worker-died', async () => {
+  it('a worker that cannot be reached twice gives 502, each lease released as unreachable (nothing was sent)', async () => {
     const { pool, released } = fakePool(() => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })));
     const port = await start(pool);
     const reply = await get(port, '/x.php');
     expect(reply.status).toBe(502);
     expect(reply.body).toContain('Cannot connect to worker w1 (pid 4242)');
     expect(released).toEqual([
-      ['L1', 'worker-died'],
-      ['L2', 'worker-died'],
+      ['L1', 'unreachable'],
+      ['L2', 'unreachable'],
     ]);
   });
 
@@ -256,54 +256,24 @@ describe('PhpExchange', () => {
     expect((holder as LeaseHolder | null)?.description).toMatch(/^http 127\.0\.0\.1:\d+ #1$/);
   });
 
-  it('a client that leaves while its script runs: the exchange is abandoned (still the active holder, described so) until the script ends, then releases the warm worker as ok', async () => {
+  it('a client that leaves while its script runs: the lease is released at once as client-abort and the worker connection closed, as nginx does', async () => {
     const connection = new FakeConnection();
     const { pool, released } = fakePool(() => Promise.resolve(connection));
     const holders = captureHolders(pool);
-    const port = await start(pool, { abortGraceMs: 60_000 });
-    const socket = openRequest(port);
-    await until(() => connection.sent.length === 1, 'the request to reach the worker');
-    socket.destroy();
-    const holder = holders[0] as LeaseHolder;
-    await until(() => holder.description.includes('client gone'), 'the exchange to see its client leave');
-    expect(holder.description).toMatch(/^http 127\.0\.0\.1:\d+ #1 \(client gone; letting the script finish\)$/);
-    expect(holder.isActive?.()).toBe(true);
-    expect(released).toEqual([]);
-    expect(connection.isOpen).toBe(true);
-    const handler = (connection.sent[0] as Sent).handler;
-    handler.onStdout(Buffer.from('Content-Type: text/plain\r\n\r\ndiscarded'));
-    handler.onEnd({ appStatus: 0, protocolStatus: 0 });
-    expect(released).toEqual([['L1', 'ok']]);
-    expect(holder.isActive?.()).toBe(false);
-    expect(holder.description).not.toContain('client gone');
-  });
-
-  it('a script that outlives the grace period of a client that left: its worker is recycled (client-abort) and the connection cut', async () => {
-    const connection = new FakeConnection();
-    const { pool, released } = fakePool(() => Promise.resolve(connection));
-    const holders = captureHolders(pool);
-    const port = await start(pool, { abortGraceMs: 30 });
-    const socket = openRequest(port);
-    await until(() => connection.sent.length === 1, 'the request to reach the worker');
-    socket.destroy();
-    await until(() => released.length === 1, 'the grace period to end');
-    expect(released).toEqual([['L1', 'client-abort']]);
-    expect(connection.isOpen).toBe(false);
-    expect(holders[0]?.isActive?.()).toBe(false);
-  });
-
-  it('without a grace period, a client that leaves while its script runs gets its worker recycled at once', async () => {
-    const connection = new FakeConnection();
-    const { pool, released } = fakePool(() => Promise.resolve(connection));
-    const holders = captureHolders(pool);
-    const port = await start(pool, { abortGraceMs: 0 });
+    const port = await start(pool);
     const socket = openRequest(port);
     await until(() => connection.sent.length === 1, 'the request to reach the worker');
     socket.destroy();
     await until(() => released.length === 1, 'the release');
     expect(released).toEqual([['L1', 'client-abort']]);
+    // Closing the connection is how PHP learns it (ignore_user_abort decides the rest).
     expect(connection.isOpen).toBe(false);
-    expect(holders[0]?.description).not.toContain('client gone');
     expect(holders[0]?.isActive?.()).toBe(false);
+    expect(holders[0]?.description).toMatch(/^http 127\.0\.0\.1:\d+ #1$/);
+    // Output that still comes is discarded, and nothing is released twice.
+    const handler = (connection.sent[0] as Sent).handler;
+    handler.onStdout(Buffer.from('Content-Type: text/plain\r\n\r\ndiscarded'));
+    handler.onEnd({ appStatus: 0, protocolStatus: 0 });
+    expect(released).toEqual([['L1', 'client-abort']]);
   });
 });

@@ -314,14 +314,6 @@ describe('resolveRequest: hostile matrix', () => {
     ['/%23index.php%23', 'forbidden'],
     ['/.index.php.swp', 'forbidden'],
     ['/page.phtml', 'forbidden'],
-    // symlinks out of the root
-    ['/link-out/secret.txt', 'forbidden'],
-    ['/link-out/evil.php', 'forbidden'],
-    ['/link-out', 'forbidden'],
-    ['/link-out/', 'forbidden'],
-    ['/evil.php', 'forbidden'],
-    ['/secret.txt', 'forbidden'],
-    ['/sibling.txt', 'forbidden'],
     // things that must not crash or escape
     ['/' + 'a'.repeat(5000), 'script'], // ENAMETOOLONG → missing → front controller
     ['/sub/%2e', 'static'],
@@ -329,6 +321,21 @@ describe('resolveRequest: hostile matrix', () => {
   ];
   it.each(cases)('%s → %s', async (target, kind) => {
     expect((await r(target)).kind).toBe(kind);
+  });
+
+  // Symlinks out of the root: followed by default (nginx), refused with `within-root`.
+  const outOfRoot: Array<[string, Resolution['kind'], Resolution['kind']]> = [
+    ['/link-out/secret.txt', 'static', 'forbidden'],
+    ['/link-out/evil.php', 'script', 'forbidden'],
+    ['/link-out', 'redirect', 'forbidden'],
+    ['/link-out/', 'forbidden', 'forbidden'], // no index file there either way
+    ['/evil.php', 'script', 'forbidden'],
+    ['/secret.txt', 'static', 'forbidden'],
+    ['/sibling.txt', 'static', 'forbidden'],
+  ];
+  it.each(outOfRoot)('%s → %s (follow), %s (within-root)', async (target, follow, withinRoot) => {
+    expect((await r(target)).kind).toBe(follow);
+    expect((await r(target, { symlinks: 'within-root' })).kind).toBe(withinRoot);
   });
 
   it('an invalid path is answered before the file system is touched', async () => {
@@ -340,5 +347,61 @@ describe('resolveRequest: hostile matrix', () => {
 
   it('resolves a root given with a trailing slash', async () => {
     expect(await r('/hello.txt', { documentRoot: root + '/' })).toEqual(staticFile('/hello.txt'));
+  });
+});
+
+describe('resolveRequest: symlinks followed, the name rules applied to where they lead', () => {
+  // A Laravel-shaped app (public/storage → ../storage/app/public) in a
+  // folder under a hidden one (~/.work/app), with links that lead to names
+  // the rules refuse.
+  let app: string;
+  let pub: string;
+  beforeAll(() => {
+    app = join(base, '.work', 'app');
+    pub = join(app, 'public');
+    const files: Record<string, string> = {
+      'public/index.php': '<?php',
+      'storage/app/public/avatars/me.png': 'png',
+      '.env': 'APP_KEY=secret',
+      '.ssh/id_rsa': 'key',
+      'config/app.php': '<?php return [];',
+      'notes.txt': 'notes',
+      'storage/app/public/.gitignore': '*',
+    };
+    for (const [rel, content] of Object.entries(files)) {
+      mkdirSync(join(app, rel, '..'), { recursive: true });
+      writeFileSync(join(app, rel), content);
+    }
+    symlinkSync('../storage/app/public', join(pub, 'storage'));
+    symlinkSync('../.env', join(pub, 'env.txt'));
+    symlinkSync('../.ssh', join(pub, 'keys'));
+    symlinkSync('../config/app.php', join(pub, 'config.txt'));
+    symlinkSync('../notes.txt', join(pub, 'run.php'));
+    symlinkSync('../config/app.php', join(pub, 'app.php'));
+  });
+  const at = (target: string): Promise<Resolution> => resolveRequest(target, defaultResolveConfig(pub));
+
+  it('serves a file through a link out of the root (Laravel\'s storage:link), under a hidden folder of its own', async () => {
+    expect(await at('/storage/avatars/me.png')).toMatchObject({ kind: 'static', filePath: join(pub, 'storage/avatars/me.png'), uriPath: '/storage/avatars/me.png' });
+    expect((await at('/app.php')).kind).toBe('script');
+  });
+
+  it('refuses a link that leads to a dotfile or into a hidden folder', async () => {
+    expect(await at('/env.txt')).toMatchObject({ kind: 'forbidden', reason: expect.stringContaining('".env", a hidden path segment') });
+    expect(await at('/keys/id_rsa')).toMatchObject({ kind: 'forbidden', reason: expect.stringContaining('".ssh"') });
+    expect((await at('/keys/')).kind).toBe('forbidden');
+    // The requested path's own dot segments are refused as ever.
+    expect((await at('/storage/.gitignore')).kind).toBe('forbidden');
+  });
+
+  it('refuses a link that serves PHP source, or runs a file that is not PHP', async () => {
+    expect(await at('/config.txt')).toMatchObject({ kind: 'forbidden', reason: expect.stringContaining('"app.php", which looks like PHP source') });
+    expect(await at('/run.php')).toMatchObject({ kind: 'forbidden', reason: expect.stringContaining('"notes.txt", which is not a .php file') });
+  });
+
+  it('within-root refuses them all, and the rest as before', async () => {
+    const strict = (target: string): Promise<Resolution> => resolveRequest(target, { ...defaultResolveConfig(pub), symlinks: 'within-root' });
+    expect(await strict('/storage/avatars/me.png')).toMatchObject({ kind: 'forbidden', reason: 'a symbolic link leads outside the document root' });
+    expect((await strict('/index.php')).kind).toBe('script');
   });
 });

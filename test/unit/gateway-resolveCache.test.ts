@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultResolveConfig, resolveRequestSync, type Resolution } from '../../src/gateway/resolve';
 
-// resolve.ts remembers whether a path stays inside the document root (the
-// realpath() check): a change that makes a path lead elsewhere must be seen
-// on the very next request.
+// resolve.ts remembers where a path really leads (the realpath() check,
+// symlinks.ts): a change that makes a path lead elsewhere must be seen on
+// the very next request, in either symlink mode.
 
 let base: string;
 let root: string;
@@ -24,7 +24,8 @@ beforeAll(() => {
 
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
-const resolve = (target: string) => resolveRequestSync(target, defaultResolveConfig(root));
+const resolve = (target: string) => resolveRequestSync(target, { ...defaultResolveConfig(root), symlinks: 'within-root' });
+const follow = (target: string) => resolveRequestSync(target, defaultResolveConfig(root));
 /** The stat a resolution hands out with itself: a static one's, else none. */
 const statsOf = (resolution: Resolution) => (resolution.kind === 'static' ? resolution.stats : null);
 
@@ -60,6 +61,15 @@ describe('containment check, remembered', () => {
     const missing = resolve('/hello-missing.txt');
     expect(missing.kind).not.toBe('static');
     expect(statsOf(missing)).toBeNull();
+  });
+
+  it('following symlinks: a file replaced by a link to a dotfile is refused at once', () => {
+    writeFileSync(join(root, 'conf.txt'), 'inside');
+    writeFileSync(join(base, '.env'), 'SECRET=1');
+    expect(follow('/conf.txt').kind).toBe('static');
+    rmSync(join(root, 'conf.txt'));
+    symlinkSync(join(base, '.env'), join(root, 'conf.txt'));
+    expect(follow('/conf.txt')).toMatchObject({ kind: 'forbidden' });
   });
 
   it('a symlink that stays inside the root keeps working', () => {

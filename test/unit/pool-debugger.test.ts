@@ -263,6 +263,7 @@ describe('a lease in a debug session', () => {
     const pid = lease.workerPid as number;
     relay.connect(pid);
     relay.pause(pid, '/srv/x.php', 3);
+    host.byPid(pid)?.closeSockets(); // the kernel closes a killed process's sockets
     host.byPid(pid)?.die({ code: null, signal: 'SIGKILL' });
     relay.end(pid);
     expect(pool.snapshot().findings.map((f) => [f.kind, f.pid])).toEqual([['defunct-busy', pid]]);

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { PoolOptions } from '../../src/pool/options';
 import type { Lease, Pool } from '../../src/pool/pool';
 import type { Finding } from '../../src/pool/types';
-import { eventsOf, FakeHolder, fakeRequest, settle, startFakePool, type FakeConnection, type FakeHost, type FakeProcess } from '../support/fakeLauncher';
+import { eventsOf, FakeHolder, FakeHost, fakeRequest, settle, startFakePool, type FakeConnection, type FakeProcess } from '../support/fakeLauncher';
 
 // A lease's life against a fake host and a fake clock: release and recycle,
 // the busy timeout, a worker that dies mid-lease, a holder that goes away,
@@ -10,8 +10,8 @@ import { eventsOf, FakeHolder, fakeRequest, settle, startFakePool, type FakeConn
 
 const pools: Array<Pool<FakeConnection>> = [];
 
-async function start(options: Partial<PoolOptions>) {
-  const started = await startFakePool(options);
+async function start(options: Partial<PoolOptions>, host?: FakeHost) {
+  const started = await startFakePool(options, host);
   pools.push(started.pool);
   return started;
 }
@@ -67,8 +67,10 @@ describe('release', () => {
     expect(pool.snapshot().workers[0]?.pid).not.toBe(proc.pid);
   });
 
-  it('recycles after a client abort (gracefully) and after an error (at once)', async () => {
-    const { pool, host } = await start({ minWorkers: 2, maxWorkers: 2 });
+  it('recycles after an error (at once), and after a client abort only a worker that cannot tell when its script ends', async () => {
+    const host = new FakeHost();
+    host.next.answers = false; // a wrapper that never answers FCGI_GET_VALUES
+    const { pool } = await start({ minWorkers: 2, maxWorkers: 2, readyProbeTimeoutMs: 50 }, host);
     const aborted = lend(pool);
     const failed = lend(pool);
     pool.release(aborted, 'client-abort');

@@ -50,7 +50,9 @@ describe('one reading of the process table per scan', () => {
     const { pool } = await start(host);
     const lease = await settle(pool.acquire(fakeRequest(), new FakeHolder()));
     const pids = host.processes.map((p) => p.pid);
-    (host.byPid(lease.workerPid) as FakeProcess).gone = true;
+    const dead = host.byPid(lease.workerPid) as FakeProcess;
+    dead.gone = true;
+    dead.closeSockets(); // a process that is gone has no sockets left
     await settle(pool.scan());
     expect(host.readings).toEqual([pids]);
     expect(findings(pool, 'defunct-busy')).toHaveLength(1);

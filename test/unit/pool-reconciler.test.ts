@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { PoolOptions } from '../../src/pool/options';
 import type { Lease, Pool } from '../../src/pool/pool';
 import type { Finding } from '../../src/pool/types';
-import { descendantStat, FakeHolder, FakeHost, fakeRequest, settle, startFakePool, type FakeConnection, type FakeProcess } from '../support/fakeLauncher';
+import { descendantStat, eventsOf, FakeHolder, FakeHost, fakeRequest, settle, startFakePool, type FakeConnection, type FakeProcess } from '../support/fakeLauncher';
 
 // The reconciler against a fake process table: what the OS says about each
 // worker, compared with the lists, scan by scan (no interval, no sleep).
@@ -41,6 +41,7 @@ describe('a busy worker the OS says is dead', () => {
     await pool.scan();
     await vi.advanceTimersByTimeAsync(400);
     proc.zombie = true;
+    proc.closeSockets();
     await pool.scan();
     const [finding] = findings(pool, 'defunct-busy');
     expect(finding).toMatchObject({ pid: proc.pid, processState: 'Z', descendant: null, detectionLatencyMs: 400, lease: { id: lease.id }, resolution: { how: 'reclaimed' } });
@@ -55,6 +56,7 @@ describe('a busy worker the OS says is dead', () => {
     const holder = new FakeHolder();
     const { lease, proc } = await leased(pool, host, holder);
     proc.gone = true;
+    proc.closeSockets();
     await pool.scan();
     await pool.scan();
     expect(findings(pool, 'defunct-busy')).toHaveLength(1);
@@ -70,21 +72,60 @@ describe('a busy worker the OS says is dead', () => {
     const { pool, host } = await start({ minWorkers: 1, maxWorkers: 1 });
     const { proc } = await leased(pool, host);
     proc.reused = true;
+    proc.closeSockets();
     await pool.scan();
     expect(findings(pool, 'defunct-busy')[0]?.message).toContain('its process is gone (the pid now belongs to another process)');
   });
 });
 
+describe('a busy worker whose process is gone while its connection still holds data', () => {
+  it('is not judged by the scan: its exit is, once the connection has delivered what it had', async () => {
+    const { pool, host, events } = await start({ minWorkers: 1, maxWorkers: 1 });
+    const holder = new FakeHolder();
+    const { lease, proc } = await leased(pool, host, holder);
+    // php-cgi answered and left after its own request limit: a zombie until
+    // Node reaps it, its complete answer still in the socket.
+    proc.zombie = true;
+    await pool.scan();
+    expect(findings(pool, 'defunct-busy')).toEqual([]);
+    expect(lease.active).toBe(true);
+    // The END_REQUEST is read, the connection closes, and the exit is judged.
+    pool.release(lease, 'ok');
+    proc.closeSockets();
+    proc.die({ code: 0, signal: null });
+    expect(eventsOf(events, 'worker-exited')).toMatchObject([{ pid: proc.pid, reason: 'max-requests' }]);
+    expect(pool.snapshot().totals.crashed).toBe(0);
+    expect(events.some((e) => e.type === 'finding')).toBe(false);
+  });
+});
+
 describe('an idle worker the OS says is dead', () => {
-  it('leaves its list at once, without a finding, and is replaced', async () => {
+  it('leaves its list at once, without a finding, and is replaced once its exit says how it ended', async () => {
     const { pool, host, events } = await start({ minWorkers: 1, maxWorkers: 1 });
     const proc = host.processes[0] as FakeProcess;
     proc.gone = true;
     await pool.scan();
-    expect(proc.signals).toEqual(['SIGKILL']);
-    expect(pool.snapshot().workers.find((w) => w.pid === proc.pid)).toMatchObject({ state: 'error', exitReason: 'crashed' });
+    // No signal: it is already gone; its exit decides between a crash and a recycle.
+    expect(proc.signals).toEqual([]);
+    expect(pool.snapshot().workers.find((w) => w.pid === proc.pid)).toMatchObject({ state: 'error' });
+    expect(pool.snapshot().counts).toMatchObject({ idle: 0, total: 1 });
     expect(events.some((e) => e.type === 'finding')).toBe(false);
+    proc.die({ code: null, signal: 'SIGSEGV' });
+    expect(eventsOf(events, 'worker-exited')).toMatchObject([{ pid: proc.pid, reason: 'crashed' }]);
+    expect(pool.snapshot().totals.crashed).toBe(1);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(pool.snapshot().counts).toMatchObject({ idle: 1, total: 1 });
+  });
+
+  it('is killed when its exit does not come within the grace period', async () => {
+    const { pool, host } = await start({ minWorkers: 1, maxWorkers: 1, stopGraceMs: 500 });
+    const proc = host.processes[0] as FakeProcess;
+    proc.gone = true; // the table no longer lists it, but Node never reaps it
+    await pool.scan();
+    await vi.advanceTimersByTimeAsync(499);
+    expect(proc.signals).toEqual([]);
     await vi.advanceTimersByTimeAsync(20);
+    expect(proc.signals).toEqual(['SIGKILL']);
     expect(pool.snapshot().counts).toMatchObject({ idle: 1, total: 1 });
   });
 });
@@ -101,6 +142,7 @@ describe('wrappers and descendants', () => {
     expect(pool.snapshot().workers[0]).toMatchObject({ pid: wrapper.pid, servingPid: php.pid });
     const { lease } = await leased(pool, host);
     wrapper.descendants = [{ ...php, state: 'Z' }];
+    wrapper.closeSockets(); // the dead php-cgi's end of the connection
     await pool.scan();
     const [finding] = findings(pool, 'defunct-busy');
     expect(finding).toMatchObject({ pid: wrapper.pid, processState: 'Z', descendant: { pid: php.pid, comm: 'php-cgi', state: 'Z' }, lease: { id: lease.id } });
@@ -144,10 +186,11 @@ describe('wrappers and descendants', () => {
     let done = false;
     const scanning = pool.scan().then(() => (done = true));
     await Promise.resolve();
+    const retired = (): number => pool.snapshot().workers.filter((w) => w.state === 'error').length;
     // The first slice has been compared, the rest waits for the next turn of the event loop.
-    expect(workers.filter((p) => p.signals.length > 0)).toHaveLength(32);
+    expect(retired()).toBe(32);
     expect(done).toBe(false);
     await settle(scanning);
-    expect(workers.every((p) => p.signals.length > 0)).toBe(true);
+    expect(retired()).toBe(100);
   });
 });

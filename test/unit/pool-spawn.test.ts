@@ -3,7 +3,7 @@ import { WorkerSpawnError } from '../../src/platform/spawnWorker';
 import type { PoolOptions } from '../../src/pool/options';
 import { Pool, PoolUnavailableError, type Lease } from '../../src/pool/pool';
 import type { PoolEvent } from '../../src/pool/types';
-import { eventsOf, FakeHolder, FakeHost, fakeRequest, settle, startFakePool, type FakeConnection } from '../support/fakeLauncher';
+import { eventsOf, FakeHolder, FakeHost, fakeRequest, settle, startFakePool, type FakeConnection, type FakeProcess } from '../support/fakeLauncher';
 
 // Spawning, the readiness probe and the crash backoff against a fake host
 // and a fake clock.
@@ -160,35 +160,50 @@ describe('the crash backoff', () => {
   });
 
   it('probes with one worker at a time after a crash, and a served request ends the backoff', async () => {
-    const host = new FakeHost();
-    host.next.crashAfterMs = 15;
-    const { pool, events } = await start({ minWorkers: 1, maxWorkers: 3 }, host);
-    await vi.advanceTimersByTimeAsync(15); // w1 dies, unused
+    const { pool, host, events } = await start({ minWorkers: 1, maxWorkers: 3 });
+    const busy = pool.tryAcquire(fakeRequest('/busy'), new FakeHolder()) as Lease<FakeConnection>; // w1 stays alive and busy
+    host.next.crashAfterMs = 5; // w2 dies while it loads, before answering the probe
+    const waiting = [pool.acquire(fakeRequest('/1'), new FakeHolder())];
+    await vi.advanceTimersByTimeAsync(5);
     expect(pool.snapshot().spawnBackoff).toEqual({ consecutiveCrashes: 1, delayMs: 100 });
+    expect(pool.snapshot().queue.length).toBe(1); // a worker is alive: the request waits
     host.next.crashAfterMs = null; // the cause is fixed
-    const waiting = [1, 2, 3].map((i) => pool.acquire(fakeRequest(`/${i}`), new FakeHolder()));
-    expect(host.calls.launch).toBe(1); // held back, three waiting
-    await vi.advanceTimersByTimeAsync(85 + 10);
-    expect(host.calls.launch).toBe(2); // one probe, not three
+    waiting.push(...[2, 3].map((i) => pool.acquire(fakeRequest(`/${i}`), new FakeHolder())));
+    expect(host.calls.launch).toBe(2); // held back, three waiting
+    await vi.advanceTimersByTimeAsync(95 + 10);
+    expect(host.calls.launch).toBe(3); // one probe, not three
     const first = await (waiting[0] as Promise<Lease<FakeConnection>>);
     expect(pool.snapshot().spawnBackoff).not.toBeNull();
     pool.release(first, 'ok');
     expect(pool.snapshot().spawnBackoff).toBeNull();
     // The next spawns are not held back: the maintenance pass brings the pool up to demand.
     const [second, third] = await settle(Promise.all(waiting.slice(1)));
-    expect(host.calls.launch).toBeGreaterThanOrEqual(3);
+    expect(host.calls.launch).toBeGreaterThanOrEqual(4);
     expect(eventsOf(events, 'spawn-throttled')).toHaveLength(1);
-    pool.release(second as Lease<FakeConnection>, 'ok');
-    pool.release(third as Lease<FakeConnection>, 'ok');
+    for (const lease of [busy, second, third]) pool.release(lease as Lease<FakeConnection>, 'ok');
   });
 
-  it('does not count the exit of a worker that had served toward the backoff', async () => {
+  it('counts a crash of a worker that had served, but not toward the backoff', async () => {
     const { pool, host } = await start({ minWorkers: 1, maxWorkers: 1 });
     pool.release(pool.tryAcquire(fakeRequest(), new FakeHolder()) as Lease<FakeConnection>, 'ok');
-    host.processes[0]?.die({ code: 255, signal: null });
+    host.processes[0]?.die({ code: null, signal: 'SIGSEGV' });
     expect(pool.snapshot().totals.crashed).toBe(1);
     expect(pool.snapshot().spawnBackoff).toBeNull();
     expect(host.calls.launch).toBe(2); // replaced at once
+  });
+
+  it('takes a worker that leaves cleanly after answering (php-cgi\'s own request limit) for a recycle, whatever its exit code', async () => {
+    const { pool, host, events } = await start({ minWorkers: 1, maxWorkers: 1 });
+    pool.release(pool.tryAcquire(fakeRequest(), new FakeHolder()) as Lease<FakeConnection>, 'ok');
+    const proc = host.processes[0] as FakeProcess;
+    // php-cgi closes its kept connection, then exits with the first non-zero status a script gave (here 255).
+    proc.closeSockets();
+    expect(pool.snapshot().workers[0]).toMatchObject({ state: 'error' }); // no longer lent
+    proc.die({ code: 255, signal: null });
+    expect(eventsOf(events, 'worker-exited')).toMatchObject([{ reason: 'max-requests', exit: { code: 255 } }]);
+    expect(pool.snapshot()).toMatchObject({ totals: { crashed: 0 }, spawnBackoff: null, findings: [] });
+    await vi.advanceTimersByTimeAsync(20);
+    expect(pool.snapshot().counts).toMatchObject({ idle: 1, total: 1 });
   });
 });
 

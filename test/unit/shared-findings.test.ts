@@ -8,8 +8,8 @@ import { finding, lease, snapshot, T0 } from './extension-fixtures';
 const KINDS = Object.keys(FINDING_KINDS) as FindingKind[];
 
 describe('the finding vocabulary', () => {
-  it('makes a lost request an error and everything else a warning', () => {
-    expect(KINDS.filter((kind) => findingSeverity(kind) === 'error').sort()).toEqual(['defunct-busy', 'holder-gone']);
+  it('makes lost requests an error and everything else a warning', () => {
+    expect(KINDS.filter((kind) => findingSeverity(kind) === 'error').sort()).toEqual(['defunct-busy', 'holder-gone', 'spawn-failing']);
     expect(KINDS.filter((kind) => findingSeverity(kind) === 'warning').sort()).toEqual(['busy-timeout', 'lease-protocol', 'zombie-descendant']);
   });
 

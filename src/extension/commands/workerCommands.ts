@@ -25,7 +25,8 @@ export function killWorker(ctx: CommandContext, arg?: unknown): Promise<void> {
 
 /** Recycle Worker: gracefully, after its current request. */
 export function recycleWorker(ctx: CommandContext, arg?: unknown): Promise<void> {
-  return retireWorker(ctx, arg, 'graceful', (w) => w.state === 'idle' || w.state === 'busy', 'Recycle which worker? (after its current request)', 'No idle or busy worker to recycle.');
+  const recyclable = (w: WorkerSnapshot): boolean => w.state === 'idle' || w.state === 'busy' || w.state === 'finishing';
+  return retireWorker(ctx, arg, 'graceful', recyclable, 'Recycle which worker? (after its current request)', 'No idle or busy worker to recycle.');
 }
 
 /** Kill or Recycle: the same steps, with the mode, the workers offered and the wording; the action is the dashboard's too. */

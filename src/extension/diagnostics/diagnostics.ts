@@ -30,7 +30,9 @@ interface PhpErrorEntry {
  * One diagnostic collection (`fastcgi-pool`) fed by two sources:
  * - findings (from the {@link FindingLedger}: open ones and those the pool
  *   resolved on its own): each on the script its lease ran, an error for a
- *   lost request, a warning otherwise; quick fixes for the open ones;
+ *   lost request, a warning otherwise; quick fixes for the open ones; a
+ *   finding about the pool rather than a request (`spawn-failing`) on the
+ *   workspace folder itself;
  * - PHP errors from the workers' FastCGI stderr, at their file and line,
  *   deduplicated, and cleared when the file changes or its pool (re)starts.
  */
@@ -188,6 +190,13 @@ export class DiagnosticsProjection implements vscode.Disposable {
     const refs = new Map<string, FindingRef>();
     for (const { folderKey, finding } of this.ledger.all()) {
       const lease = finding.lease;
+      if (finding.kind === 'spawn-failing') {
+        const folder = vscode.Uri.parse(folderKey);
+        const list = next.get(folder.toString()) ?? [];
+        list.push(this.poolDiagnostic(finding));
+        next.set(folder.toString(), list);
+        continue;
+      }
       if (!lease || !lease.scriptFilename) continue;
       const uri = vscode.Uri.file(lease.scriptFilename);
       const diagnostic = this.findingDiagnostic(finding, uri);
@@ -203,6 +212,19 @@ export class DiagnosticsProjection implements vscode.Disposable {
     this.findingDiagnostics = next;
     this.findingRefs = refs;
     for (const uri of uris) this.publish(vscode.Uri.parse(uri));
+  }
+
+  /** A finding about the pool (no request to point at): on the folder, with what the pool said. */
+  private poolDiagnostic(finding: Finding): vscode.Diagnostic {
+    const resolution = finding.resolution;
+    const diagnostic = new vscode.Diagnostic(
+      new vscode.Range(0, 0, 0, 0),
+      `${findingLine(finding)}${resolution ? ` — ${resolution.how}` : ''}`,
+      findingSeverity(finding.kind) === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning,
+    );
+    diagnostic.source = DIAGNOSTIC_SOURCE;
+    diagnostic.code = { value: finding.kind, target: this.readme.with({ fragment: finding.kind }) };
+    return diagnostic;
   }
 
   private findingDiagnostic(finding: Finding, uri: vscode.Uri): vscode.Diagnostic {

@@ -83,9 +83,9 @@ export interface Presentation {
 /** What VS Code must re-read after a sync: nothing, the whole tree, or these nodes (with their subtrees). */
 export type TreeChange = { readonly kind: 'none' } | { readonly kind: 'all' } | { readonly kind: 'nodes'; readonly nodes: readonly TreeNode[] };
 
-const GROUP_ORDER: readonly GroupKind[] = ['busy', 'paused', 'idle', 'starting', 'draining', 'error'];
+const GROUP_ORDER: readonly GroupKind[] = ['busy', 'paused', 'finishing', 'idle', 'starting', 'draining', 'error'];
 const ALWAYS_SHOWN: ReadonlySet<GroupKind> = new Set<GroupKind>(['busy', 'idle', 'error']);
-const GROUP_LABELS: Record<GroupKind, string> = { busy: 'Busy', paused: 'Paused', idle: 'Idle', starting: 'Starting', draining: 'Draining', error: 'Error' };
+const GROUP_LABELS: Record<GroupKind, string> = { busy: 'Busy', paused: 'Paused', finishing: 'Finishing', idle: 'Idle', starting: 'Starting', draining: 'Draining', error: 'Error' };
 const LEASE_FIELDS: readonly LeaseField[] = ['request', 'script', 'client', 'age'];
 
 /**
@@ -294,6 +294,7 @@ export function present(node: TreeNode, now: number): Presentation {
 const GROUP_ICONS: Record<GroupKind, string> = {
   busy: 'pulse',
   paused: 'debug-pause',
+  finishing: 'debug-step-out',
   idle: 'circle-large-outline',
   starting: 'loading~spin',
   draining: 'arrow-circle-down',
@@ -310,9 +311,19 @@ function presentPool(node: PoolNode): Presentation {
       const busy = snapshot?.counts.busy ?? 0;
       description = poolSummary(node.port ?? 0, busy, snapshot?.limits.maxWorkers ?? 0);
       if (node.portMoved) description += ` · moved from :${node.portMoved.from}`;
+      const finishing = snapshot?.counts.finishing ?? 0;
+      if (finishing > 0) description += ` · ${finishing} finishing`;
       if (findings > 0) description += ` · ⚠ ${findings}`;
-      icon = snapshot?.state === 'failed' ? { id: 'error', color: 'problemsErrorIcon.foreground' } : findings > 0 ? { id: 'server-process', color: 'problemsWarningIcon.foreground' } : { id: 'server-process', color: 'charts.green' };
+      // Workers exit before serving (a broken php.ini): about the pool, so said here; the tooltip quotes the problem.
+      const spawnFailing = openFindings(snapshot).some((finding) => finding.kind === 'spawn-failing');
+      icon =
+        snapshot?.state === 'failed' || spawnFailing
+          ? { id: 'error', color: 'problemsErrorIcon.foreground' }
+          : findings > 0
+            ? { id: 'server-process', color: 'problemsWarningIcon.foreground' }
+            : { id: 'server-process', color: 'charts.green' };
       if (snapshot?.state === 'failed') description += ' · failed';
+      else if (spawnFailing) description += ' · workers exit at start';
       break;
     }
     case 'starting':
@@ -364,6 +375,8 @@ function workerIcon(node: WorkerNode): Presentation['icon'] {
       return { id: 'circle-filled', color: 'charts.yellow' };
     case 'paused':
       return { id: 'debug-pause', color: 'debugIcon.pauseForeground' };
+    case 'finishing':
+      return { id: 'debug-step-out', color: 'charts.yellow' };
     case 'idle':
       return { id: 'circle-outline', color: 'charts.green' };
     case 'starting':

@@ -36,7 +36,7 @@ function poolTooltip(node: PoolNode, now: number): string {
   const snapshot = node.snapshot;
   if (snapshot) {
     const c = snapshot.counts;
-    lines.push(`- ${c.busy} busy, ${c.idle} idle, ${c.starting} starting, ${c.draining} draining, ${c.error} stopping (max ${snapshot.limits.maxWorkers})`);
+    lines.push(`- ${c.busy} busy, ${c.finishing} finishing, ${c.idle} idle, ${c.starting} starting, ${c.draining} draining, ${c.error} stopping (max ${snapshot.limits.maxWorkers})`);
     if (snapshot.startedAt) lines.push(`- started ${formatClock(snapshot.startedAt)} (${formatWholeDuration(now - snapshot.startedAt)} ago)`);
     lines.push(`- ${plural(snapshot.totals.requests, 'request')}, ${snapshot.totals.crashed} crashed workers, ${snapshot.totals.busyTimeouts} busy timeouts`);
     lines.push(`- leak policy ${code(snapshot.leakPolicy)}`);
@@ -57,6 +57,12 @@ function workerTooltip(node: WorkerNode, now: number): string {
   lines.push(`- started ${formatClock(w.startedAt)} (${formatWholeDuration(now - w.startedAt)} ago)`);
   lines.push(`- ${plural(w.accesses, 'request')} served`);
   if (w.state === 'idle') lines.push(`- idle for ${formatWholeDuration(now - w.lastActiveAt)}`);
+  const abandoned = w.abandoned;
+  if (abandoned) {
+    lines.push(
+      `- finishing ${code(formatRequest(abandoned.lease))} (${code(abandoned.lease.scriptFilename)}): its client left ${formatDuration(now - abandoned.abandonedAt)} ago, ${formatDuration(now - abandoned.lease.acquiredAt)} after it started; PHP decides whether the script runs on (\`ignore_user_abort\`), the busy timeout still applies`,
+    );
+  }
   if (w.exitReason) lines.push(`- leaving: ${w.exitReason}${w.exit ? `, ${describeExit(w.exit)}` : ''}`);
   const debug = w.debug;
   if (debug) {
