@@ -2,6 +2,8 @@ import type { ChildProcess } from 'node:child_process';
 import { FastCgiConnection } from '../fastcgi/connection';
 import type { PoolHost, StaleWorkers, WorkerProcess } from '../pool/host';
 import { killProcessGroup, stopProcessGroup, type ProcessExit } from './processControl';
+import type { PhpStackReaderOptions } from './phpStack';
+import { ProcessStacks } from './processStacks';
 import { descendantsOf, inspectProcess, readStat, type ProcessTruth } from './processState';
 import type { ProcessStat } from './processTable';
 import { createSocketDir, removeSocketDir, spawnWorker } from './spawnWorker';
@@ -16,6 +18,8 @@ export interface ProcessHostOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly parentDeathSignal: boolean;
   readonly stateDir: string | null;
+  /** Options of the live-stack reader; only tests set them (a deliberately wrong table for the canary). */
+  readonly stackReader?: PhpStackReaderOptions;
 }
 
 /**
@@ -26,11 +30,15 @@ export interface ProcessHostOptions {
 export class ProcessHost implements PoolHost<FastCgiConnection> {
   private socketDir: string | null = null;
   private registry: WorkerRegistry | null = null;
+  readonly stacks: ProcessStacks;
 
-  constructor(private readonly options: ProcessHostOptions) {}
+  constructor(private readonly options: ProcessHostOptions) {
+    this.stacks = new ProcessStacks(options.stackReader);
+  }
 
   open(): void {
     this.socketDir = createSocketDir();
+    this.stacks.open(this.socketDir);
   }
 
   cleanStale(): Promise<StaleWorkers> | null {
@@ -45,6 +53,7 @@ export class ProcessHost implements PoolHost<FastCgiConnection> {
     this.socketDir = null;
     this.registry?.close();
     this.registry = null;
+    this.stacks.close();
   }
 
   async launch(name: string): Promise<WorkerProcess> {

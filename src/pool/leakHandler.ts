@@ -1,4 +1,5 @@
 import type { ProcessExit } from '../platform/processControl';
+import type { LeaseStack } from '../shared/stackTypes';
 import type { FindingResolution } from './types';
 import * as drafts from './findingBuilder';
 import type { PoolFindings } from './findings';
@@ -59,11 +60,11 @@ export class LeakHandler<C extends WorkerConnection> {
     }
   }
 
-  /** A lease outlived the busy timeout. */
-  busyTimeout(lease: Lease<C>): void {
+  /** A lease outlived the busy timeout; `stack` is where it was, read just now (before any kill). */
+  busyTimeout(lease: Lease<C>, stack: LeaseStack | null = null): void {
     const worker = lease[LENT_WORKER];
     const snapshot = lease.snapshot();
-    const finding = this.findings.report(drafts.busyTimeout(worker, snapshot, this.busyTimeoutMs, Date.now()));
+    const finding = this.findings.report(drafts.withStack(drafts.busyTimeout(worker, snapshot, this.busyTimeoutMs, Date.now()), stack));
     // The client is answered (504) under either policy: nobody waits for ever.
     this.pool.revoke(lease, { kind: 'busy-timeout', timeoutMs: this.busyTimeoutMs }, 'timeout');
     if (this.policy === 'keep') {
@@ -88,13 +89,14 @@ export class LeakHandler<C extends WorkerConnection> {
       // Its holder saw it die first and the lease has ended: only the finding waited for the exit status.
       worker.diedDuringLease = null;
       const found = { detectedAt: died.detectedAt, detectionLatencyMs: 0, processState: died.processState };
-      const finding = this.findings.report(drafts.defunctBusy(worker, died.lease, { seen: 'exit', exit }, found));
+      const finding = this.findings.report(drafts.withStack(drafts.defunctBusy(worker, died.lease, { seen: 'exit', exit }, found), worker.lastStack));
       this.findings.resolve(finding, 'reclaimed', 'lease ended, worker reaped and replaced');
     }
     const lease = worker.lease;
     if (!lease) return false;
     const found = { detectedAt: Date.now(), detectionLatencyMs: 0, processState: null };
-    const finding = this.findings.report(drafts.defunctBusy(worker, lease.snapshot(), { seen: 'exit', exit }, found));
+    // The last stack seen of this lease (read on the schedule), marked with its age.
+    const finding = this.findings.report(drafts.withStack(drafts.defunctBusy(worker, lease.snapshot(), { seen: 'exit', exit }, found), worker.lastStack));
     if (this.policy === 'keep') {
       // Until its holder releases it or a developer acts: the process table and the snapshot agree it is gone.
       worker.defunct = true;
@@ -115,7 +117,7 @@ export class LeakHandler<C extends WorkerConnection> {
       return;
     }
     const found = { detectedAt: Date.now(), detectionLatencyMs, processState };
-    const finding = this.findings.report(drafts.defunctBusy(worker, lease.snapshot(), cause, found));
+    const finding = this.findings.report(drafts.withStack(drafts.defunctBusy(worker, lease.snapshot(), cause, found), worker.lastStack));
     if (this.policy === 'keep') {
       if (!worker.defunct) {
         worker.defunct = true;

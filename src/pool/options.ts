@@ -30,6 +30,8 @@ export interface PoolOptions extends PoolLimits {
   historySize: number;
   /** How long a new worker may take to answer FCGI_GET_VALUES before it is used anyway; 0 = do not ask. */
   readyProbeTimeoutMs: number;
+  /** A lease older than this raises a `slow-request` finding with its PHP stack (PHP-FPM's request_slowlog_timeout); 0 = off. */
+  slowlogTimeoutMs: number;
 }
 
 /** Defaults (src/shared/defaults.ts holds the values, for every consumer). */
@@ -52,6 +54,7 @@ export const defaultPoolOptions: Omit<PoolOptions, 'cwd'> = {
   stateDir: null,
   historySize: DEFAULTS.historySize,
   readyProbeTimeoutMs: DEFAULTS.readyProbeTimeoutMs,
+  slowlogTimeoutMs: DEFAULTS.slowlogTimeoutMs,
 };
 
 /** Throws when the worker limits contradict each other. */

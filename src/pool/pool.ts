@@ -8,12 +8,13 @@ import { PoolEvents } from './events';
 import { PoolFindings } from './findings';
 import { LeaseHistory } from './history';
 import type { PoolHost, WorkerConnection } from './host';
-import { ENDED_BY, historyEntry, Lease, LENT_WORKER } from './lease';
+import { ENDED_BY, historyEntry, INTERNAL, Lease, LENT_WORKER } from './lease';
 import { checkLimits, defaultPoolOptions, type PoolOptions } from './options';
 import { LeakHandler } from './leakHandler';
 import { Reconciler } from './reconciler';
 import { buildSnapshot } from './snapshot';
 import { spawnFailure, Spawner } from './spawner';
+import { StackWatch } from './stackWatch';
 import type { Disposable, LeaseHolder, LeaseOutcome, LeaseRequestInfo, LeaseRevocation, PoolEvent, PoolSnapshot, PoolState } from './types';
 import type { WorkerExitReason, WorkerExitRecord, WorkerState } from './types';
 import { WaitQueue } from './waitQueue';
@@ -60,6 +61,8 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
   private readonly spawner: Spawner<C>;
   private readonly reconciler: Reconciler<C>;
   private readonly leaks: LeakHandler<C>;
+  /** When the busy workers' PHP stacks are read (issue 13). */
+  readonly stacks: StackWatch<C>;
   private readonly events = new PoolEvents();
   private readonly findings = new PoolFindings((event) => {
     this.changed();
@@ -102,10 +105,20 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       retire: (worker, reason, mode) => this.retire(worker, reason, mode),
       changed: () => this.changed(),
     });
+    this.stacks = new StackWatch(this.host.stacks ?? null, this.options.slowlogTimeoutMs, this.findings, {
+      busy: this.busy,
+      draining: this.draining,
+      lendInternal: (request, holder) => this.tryAcquire(request, holder, Date.now(), true),
+      release: (lease, outcome) => this.release(lease, outcome),
+      isRunning: () => this.state === 'running',
+      changed: () => this.changed(),
+      emit: (event) => this.emit(event),
+    });
     this.deadlines = new BusyDeadlines(this.options.busyTimeoutMs, (lease) => {
       if (!lease.active) return;
       this.totals.busyTimeouts++;
-      this.leaks.busyTimeout(lease);
+      // Where it is stuck, read just before the kill.
+      this.leaks.busyTimeout(lease, this.stacks.read(lease[LENT_WORKER]));
     });
     this.spawner = new Spawner(this.host, {
       exited: (worker, exit) => this.onWorkerExit(worker, exit),
@@ -161,6 +174,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       }
     }
     if ((this.state as PoolState) === 'starting') this.setState('running');
+    if ((this.state as PoolState) === 'running') this.stacks.start();
     this.maintenanceTimer = setInterval(() => this.maintain(), this.options.maintenanceIntervalMs);
     this.maintenanceTimer.unref();
     this.reconciler.reset();
@@ -198,12 +212,12 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     return this.queue.withdraw(holder);
   }
 
-  /** The synchronous fast path of {@link acquire}: a lease if a worker is idle now. */
-  tryAcquire(request: LeaseRequestInfo, holder: LeaseHolder, queuedAt = Date.now()): Lease<C> | null {
+  /** The synchronous fast path of {@link acquire}: a lease if a worker is idle now (`internal`: the pool's own request). */
+  tryAcquire(request: LeaseRequestInfo, holder: LeaseHolder, queuedAt = Date.now(), internal = false): Lease<C> | null {
     if (this.state !== 'running' || this.queue.length > 0) return null;
     const worker = this.idle.popLast();
     if (!worker) return null;
-    return this.lend(worker, request, holder, queuedAt);
+    return this.lend(worker, request, holder, queuedAt, internal);
   }
 
   /**
@@ -300,6 +314,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     this.maintenanceTimer = this.scanTimer = null;
     this.spawner.cancelThrottle();
     this.deadlines.stop();
+    this.stacks.stop();
     this.queue.rejectAll(new PoolUnavailableError('the pool is stopping'));
     this.findings.resolveAll(null, 'pool-stopped', 'the pool stopped');
     for (const worker of this.allWorkers()) {
@@ -329,6 +344,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       recentExits: this.recentExits,
       findings: this.findings.log,
       history: this.history,
+      stacks: this.stacks.status,
     });
     return this.cachedSnapshot;
   }
@@ -344,13 +360,16 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
 
   // ------------------------------------------------------- a lease's life
 
-  private lend(worker: Worker<C>, request: LeaseRequestInfo, holder: LeaseHolder, queuedAt: number): Lease<C> {
+  private lend(worker: Worker<C>, request: LeaseRequestInfo, holder: LeaseHolder, queuedAt: number, internal = false): Lease<C> {
     const now = Date.now();
-    const lease = new Lease<C>(`L${this.nextLeaseId++}`, worker, request, holder, queuedAt, now);
+    const lease = new Lease<C>(`${internal ? 'C' : 'L'}${this.nextLeaseId++}`, worker, request, holder, queuedAt, now);
+    lease[INTERNAL] = internal;
     worker.lease = lease;
-    worker.lastActiveAt = now;
     this.moveTo(worker, 'busy', null);
     if (this.options.busyTimeoutMs > 0) this.deadlines.start(worker.deadline, lease, now);
+    this.stacks.leaseStarted(worker, lease, now);
+    if (internal) return lease;
+    worker.lastActiveAt = now;
     this.totals.requests++;
     if (this.events.perRequest > 0) this.events.emitPerRequest({ type: 'lease-acquired', lease: lease.snapshot(), waitedMs: now - queuedAt });
     return lease;
@@ -363,6 +382,9 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     const worker = lease[LENT_WORKER];
     if (worker.deadline.subject === lease) this.deadlines.cancel(worker.deadline);
     if (worker.lease === lease) worker.lease = null;
+    this.stacks.leaseEnded(worker, lease.endedAt);
+    // The pool's own request (the stack canary) counts in nothing a developer reads.
+    if (lease[INTERNAL]) return this.changed();
     worker.accesses++;
     worker.lastActiveAt = lease.endedAt;
     if (outcome === 'ok') this.spawner.backoff.recordSuccess();
@@ -491,6 +513,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
   /** Its process exited and was reaped: it leaves every list, unless `keep` holds it as evidence. */
   private onWorkerExit(worker: Worker<C>, exit: ProcessExit): void {
     worker.exit = exit;
+    this.stacks.workerGone(worker);
     worker.dropConnection();
     const expected = worker.state === 'error' || worker.state === 'draining';
     const reason: WorkerExitReason = expected && worker.exitReason ? worker.exitReason : 'crashed';

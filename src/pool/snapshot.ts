@@ -2,6 +2,7 @@ import type { FindingLog } from './findings';
 import type { WorkerConnection } from './host';
 import type { LeaseHistory } from './history';
 import type { SpawnBackoff } from './spawnBackoff';
+import type { StackStatus } from '../shared/stackTypes';
 import type { LeakPolicy, PoolLimits, PoolSnapshot, PoolState, WorkerExitRecord, WorkerSnapshot, WorkerState } from './types';
 import type { Worker } from './worker';
 import type { WorkerList } from './workerList';
@@ -21,6 +22,7 @@ export interface SnapshotSource<C extends WorkerConnection> {
   readonly recentExits: readonly WorkerExitRecord[];
   readonly findings: FindingLog;
   readonly history: LeaseHistory;
+  readonly stacks: StackStatus;
 }
 
 /**
@@ -65,6 +67,7 @@ export function buildSnapshot<C extends WorkerConnection>(source: SnapshotSource
     findings: source.findings.all(),
     history: source.history.list(),
     leakPolicy: source.leakPolicy,
+    stacks: source.stacks,
   };
   return deepFreeze(snapshot);
 }

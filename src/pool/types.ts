@@ -1,4 +1,5 @@
 import type { ProcessExit } from '../platform/processControl';
+import type { PhpStackFrame, StackStatus, WaitReason } from '../shared/stackTypes';
 
 /**
  * Where a worker is in its life. `draining` = finishing its last request
@@ -67,6 +68,16 @@ export interface LeaseSnapshot {
   readonly queuedAt: number;
   /** Epoch ms when it got one. */
   readonly acquiredAt: number;
+  /**
+   * Only in `GET /.fastcgi-pool/status?stacks=1`, for a worker serving the
+   * lease: its PHP stack read just then, innermost first (null when none
+   * could be read: `stackError` says why) …
+   */
+  readonly stack?: readonly PhpStackFrame[] | null;
+  /** … what the process waits on … */
+  readonly wait?: WaitReason | null;
+  /** … and, without a stack, the one-line reason. */
+  readonly stackError?: string;
 }
 
 /** A worker as consumers see it. */
@@ -105,7 +116,7 @@ export interface WorkerExitRecord {
 }
 
 /** What kind of divergence between the lists and the OS (or the lease protocol) a finding reports. */
-export type FindingKind = 'defunct-busy' | 'holder-gone' | 'busy-timeout' | 'zombie-descendant' | 'lease-protocol';
+export type FindingKind = 'defunct-busy' | 'holder-gone' | 'busy-timeout' | 'zombie-descendant' | 'lease-protocol' | 'slow-request';
 
 /** What the pool does about a leaked lease: repair it, or keep it for inspection. */
 export type LeakPolicy = 'reclaim' | 'keep';
@@ -142,6 +153,16 @@ export interface Finding {
   readonly message: string;
   /** Null while the finding still holds. */
   readonly resolution: FindingResolution | null;
+  /**
+   * The PHP stack of the worker, innermost first, where one was read:
+   * just before a busy-timeout kill, when a slow-request was noticed, and for
+   * a defunct-busy the last one seen before the worker died.
+   */
+  readonly stack?: readonly PhpStackFrame[];
+  /** How long before `detectedAt` that stack was read (0: just then). */
+  readonly stackAgeMs?: number;
+  /** What the worker was waiting on when the stack was read. */
+  readonly wait?: WaitReason;
 }
 
 /** A finished lease, for the dashboard and the status endpoint. */
@@ -214,6 +235,8 @@ export interface PoolSnapshot {
   /** Finished leases, oldest first (a bounded ring, 1 000 by default). */
   readonly history: readonly LeaseHistoryEntry[];
   readonly leakPolicy: LeakPolicy;
+  /** Whether live PHP stacks are read, and if not, why (one line). */
+  readonly stacks: StackStatus;
 }
 
 /** Everything the pool tells its consumers, as one discriminated union. */
@@ -232,6 +255,7 @@ export type PoolEvent =
   | { type: 'lease-protocol-error'; leaseId: string; workerId: string | null; problem: 'double-release' | 'unknown-lease'; holder: string }
   | { type: 'queue-rejected'; reason: 'queue-full' | 'queue-timeout'; waitedMs: number; uri: string }
   | { type: 'stale-workers-cleaned'; killed: number[]; reusedPids: number[]; stateDir: string }
+  | { type: 'stacks-status'; status: StackStatus }
   | { type: 'finding'; finding: Finding }
   | { type: 'finding-resolved'; finding: Finding };
 

@@ -3,6 +3,7 @@ import { Deadline } from './busyDeadlines';
 import type { WorkerConnection, WorkerProcess } from './host';
 import type { ListNode } from './intrusiveList';
 import type { Lease } from './lease';
+import type { LeaseStack } from '../shared/stackTypes';
 import type { LeaseSnapshot, WorkerExitReason, WorkerState } from './types';
 import type { WorkerList } from './workerList';
 
@@ -46,6 +47,12 @@ export class Worker<C extends WorkerConnection> implements ListNode<Worker<C>> {
   defunct = false;
   /** Under `keep`, the lease a finding is about, kept on the worker as evidence. */
   keptLease: LeaseSnapshot | null = null;
+  /** Its place on the slowlog deadlines while a lease runs (see StackWatch). */
+  readonly slowDeadline = new Deadline<Lease<C>>();
+  /** CPU time its process had used when the current lease started: a wait reason's `cpuMs` counts from it. */
+  cpuBaselineMs: number | null = null;
+  /** The last stack read of it (its `leaseId` says of which lease): what a defunct-busy finding carries. */
+  lastStack: LeaseStack | null = null;
   /** The holder saw it die mid-request before its exit was reaped: the finding waits for the exit status. */
   diedDuringLease: { lease: LeaseSnapshot; detectedAt: number; processState: string | null } | null = null;
 

@@ -49,6 +49,12 @@ export const FINDING_KINDS: Readonly<Record<FindingKind, FindingKindInfo>> = {
     title: 'lease released twice, or never issued',
     explanation: 'The second release was ignored and the counts stayed right.',
   },
+  'slow-request': {
+    severity: 'warning',
+    title: 'request ran past the slowlog timeout',
+    explanation:
+      'The request is still running past the slowlog timeout (like PHP-FPM\'s request_slowlog_timeout): the finding carries where its PHP stack was and what it waited on. It resolves when the request ends.',
+  },
 };
 
 /** `error` for a finding that lost a request (`defunct-busy`, `holder-gone`), `warning` for the others. */
@@ -92,6 +98,8 @@ export function describeFinding(finding: FindingFacts, wording: FindingWording =
       return `${who} is still leased although its request ended${serving}`;
     case 'busy-timeout':
       return `${who} exceeded the busy timeout${serving}`;
+    case 'slow-request':
+      return `${who} passed the slowlog timeout${serving}`;
     case 'zombie-descendant': {
       const child = finding.descendant ? `a defunct child (pid ${finding.descendant.pid}, ${finding.descendant.comm})` : 'a defunct child';
       return `${who} left ${child}${serving}`;

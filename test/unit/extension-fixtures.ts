@@ -86,6 +86,7 @@ export function snapshot(workers: WorkerSnapshot[] = [worker()], overrides: Part
     findings: [],
     history: [],
     leakPolicy: 'reclaim',
+    stacks: { state: 'on', reason: null },
     ...overrides,
   };
 }

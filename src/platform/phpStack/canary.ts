@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import type { FastCgiConnection } from '../../fastcgi/connection';
 import type { FastCgiConnectionError, ResponseHandler } from '../../fastcgi/connection';
 import type { PhpStackReader } from './stackReader';
-import type { PhpStackFrame } from './types';
+import type { PhpStackFrame } from '../../shared/stackTypes';
 
 /**
  * The canary: a PHP script of ours with a known call chain. At pool start it
