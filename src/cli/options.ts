@@ -23,6 +23,8 @@ export interface ServeOptions {
   stateDir: string | null;
   leakPolicy: 'reclaim' | 'keep';
   scanIntervalMs: number;
+  /** 0 = off. */
+  slowlogTimeoutMs: number;
   parentDeathSignal: boolean;
   /** Serve every request with Node's HTTP server instead of the lean front first. */
   nodeHttp: boolean;
@@ -86,6 +88,8 @@ Options:
   --leak-policy P         reclaim${isDefaultPolicy('reclaim')}: end a leaked lease, replace the worker;
                           keep${isDefaultPolicy('keep')}: leave the worker marked on the busy list to inspect it
   --scan-interval T       how often the lists are checked against the OS (default ${cliDefault('scanInterval')})
+  --slowlog-timeout T     a request still running after T is reported (slow-request)
+                          with its PHP stack, like PHP-FPM's slowlog; 0 = off (default ${cliDefault('slowlogTimeout')})
   --no-pdeathsig          do not tie workers to this process's life (setpriv); the
                           state-dir registry is then the only cleanup after a crash
   --node-http             parse every request with Node's HTTP server (slower); by
@@ -124,6 +128,7 @@ export function parseServeArgs(argv: readonly string[], cwd: string): ServeOptio
         'state-dir': { type: 'string' },
         'leak-policy': { type: 'string' },
         'scan-interval': { type: 'string' },
+        'slowlog-timeout': { type: 'string' },
         'no-pdeathsig': { type: 'boolean' },
         'node-http': { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
@@ -170,6 +175,7 @@ export function parseServeArgs(argv: readonly string[], cwd: string): ServeOptio
     stateDir: values['state-dir'] ?? null,
     leakPolicy,
     scanIntervalMs: duration(values['scan-interval'], o.scanInterval.flag, o.scanInterval.default),
+    slowlogTimeoutMs: duration(values['slowlog-timeout'], o.slowlogTimeout.flag, o.slowlogTimeout.default),
     parentDeathSignal: !(values['no-pdeathsig'] ?? false),
     nodeHttp: values['node-http'] ?? false,
     quiet: values.quiet ?? false,

@@ -9,6 +9,7 @@ import { defaultGatewayOptions, type GatewayOptions } from './options';
 import { ScriptRunner } from './phpExchange';
 import { RequestLog, type GatewayEvent } from './requestLog';
 import { Router } from './router';
+import { statusDocument, wantsStacks } from './statusDocument';
 
 export { defaultGatewayOptions, type GatewayOptions } from './options';
 export type { GatewayEvent } from './requestLog';
@@ -55,7 +56,7 @@ export class Gateway {
       scheme: 'http',
     });
     const keepAliveTimeoutMs = DEFAULTS.keepAliveTimeoutMs;
-    this.node = new NodeFront(router, this.scripts, this.log, () => this.status(), { headersTimeoutMs: this.options.headersTimeoutMs, keepAliveTimeoutMs });
+    this.node = new NodeFront(router, this.scripts, this.log, (url) => this.status(url), { headersTimeoutMs: this.options.headersTimeoutMs, keepAliveTimeoutMs });
     if (this.options.leanHttp) {
       // Every connection goes to the lean front first; Node's parser gets
       // those the lean front hands over.
@@ -115,8 +116,8 @@ export class Gateway {
     this.node.server.closeAllConnections();
   }
 
-  /** The status JSON: the pool's snapshot and where the gateway serves. */
-  private status(): unknown {
-    return { ...this.pool.snapshot(), gateway: { documentRoot: this.options.documentRoot, port: this.scripts.serverInfo.serverPort } };
+  /** The status JSON: the pool's snapshot and where the gateway serves (`?stacks=1`: with the busy workers' PHP stacks). */
+  private status(url: string): Promise<unknown> {
+    return statusDocument(this.pool, { documentRoot: this.options.documentRoot, port: this.scripts.serverInfo.serverPort }, wantsStacks(url));
   }
 }

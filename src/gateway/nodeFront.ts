@@ -28,8 +28,8 @@ export class NodeFront {
     private readonly router: Router,
     private readonly scripts: ScriptRunner,
     private readonly log: RequestLog,
-    /** The document served at the status path. */
-    private readonly status: () => unknown,
+    /** The document served at the status path (its URL carries the query). */
+    private readonly status: (url: string) => Promise<unknown>,
     options: NodeFrontOptions,
   ) {
     // 128 KiB of headers: larger than nginx's default so that an oversized
@@ -73,7 +73,10 @@ export class NodeFront {
         if (this.log.wanted) res.once('finish', () => this.log.request(io, startedAt, null, null));
         return;
       case 'status':
-        sendJson(io, this.status());
+        this.status(io.url).then(
+          (document) => sendJson(io, document),
+          (error: unknown) => sendRouteAnswer(io, { kind: 'refused', status: 500, title: 'Internal Server Error', detail: `Cannot build the status: ${(error as Error).message}` }),
+        );
         return;
       default:
         sendRouteAnswer(io, route);

@@ -414,7 +414,8 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     if (this.state !== 'running' && this.state !== 'starting') return;
     // While start() brings the pool up to its minimum, only demand spawns here.
     const floor = this.state === 'starting' ? 0 : this.options.minWorkers - this.liveCount;
-    const wanted = Math.max(floor, this.queue.length + 1 - this.idle.size - this.starting.size);
+    // A worker lent to the stack canary is back within milliseconds: no spawn for it.
+    const wanted = Math.max(floor, this.queue.length + 1 - this.idle.size - this.starting.size - this.stacks.canaryWorkers);
     const n = this.spawner.allowed(Math.min(wanted, this.options.maxWorkers - this.liveCount));
     for (let i = 0; i < n; i++) void this.spawnOne();
   }

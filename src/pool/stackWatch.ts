@@ -14,8 +14,13 @@ export const SAMPLE_AFTER_MS = 1_000;
 export const SAMPLE_EVERY_MS = 1_000;
 /** How often the schedule looks for leases due for a read (a read is due at most this late). */
 export const SAMPLE_TICK_MS = 250;
-/** The canary waits until no lease has started or ended for this long, so that it delays nobody's request. */
-export const CANARY_QUIET_MS = 250;
+/**
+ * The canary waits until no lease has started or ended for this long: it
+ * runs when the developer is not using the pool, and delays nobody's request
+ * (one that comes meanwhile waits the few milliseconds it takes, rather than
+ * starting a worker).
+ */
+export const CANARY_QUIET_MS = 1_000;
 
 /** What the watch needs of the pool. */
 export interface StackWatchPool<C extends WorkerConnection> {
@@ -60,6 +65,8 @@ export class StackWatch<C extends WorkerConnection> {
   private readonly due: Array<Worker<C>> = [];
   private canaryTimer: NodeJS.Timeout | null = null;
   private lastActivityAt = 0;
+  /** Workers lent to the canary right now (0 or 1). */
+  canaryWorkers = 0;
   private readonly checked: Array<(status: StackStatus) => void> = [];
 
   constructor(
@@ -264,7 +271,8 @@ export class StackWatch<C extends WorkerConnection> {
     if (quietFor < CANARY_QUIET_MS) return this.scheduleCanary(CANARY_QUIET_MS - quietFor);
     const lease = this.pool.lendInternal(host.canaryRequest(), CANARY_HOLDER);
     if (!lease) return this.scheduleCanary(CANARY_QUIET_MS);
-    void this.runCanary(host, lease);
+    this.canaryWorkers = 1;
+    void this.runCanary(host, lease).finally(() => (this.canaryWorkers = 0));
   }
 
   private async runCanary(host: WorkerStacks<C>, lease: Lease<C>): Promise<void> {
@@ -278,6 +286,7 @@ export class StackWatch<C extends WorkerConnection> {
       check = { ok: false, message: `live PHP stacks are off: the canary request failed: ${(error as Error).message}`, requestEnded: false };
     }
     // A canary that did not end cleanly leaves its worker in an unknown state: it goes.
+    this.canaryWorkers = 0;
     this.pool.release(lease, check.requestEnded ? 'ok' : 'error');
     // Cut short by a stop: no verdict (the next start checks again).
     if (this.stopped || !this.pool.isRunning()) return;

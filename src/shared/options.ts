@@ -22,6 +22,8 @@ export interface OptionSpec {
   readonly setting: `fastcgiPool.${string}` | null;
   /** The engine's default, in the engine's units (ms, bytes); null for "none". */
   readonly default: string | number | null | Readonly<Record<string, string>>;
+  /** The extension's default, in the engine's units, where it differs from the engine's (and the CLI's). */
+  readonly editorDefault?: number;
   readonly kind: OptionKind;
   /** Engine units per setting unit, where they differ: 1000 for a setting in seconds of a value in ms. */
   readonly settingScale?: number;
@@ -45,6 +47,15 @@ export const OPTIONS = {
   frontController: { flag: '--front-controller', setting: 'fastcgiPool.frontController', default: DEFAULTS.frontController, kind: 'text' },
   leakPolicy: { flag: '--leak-policy', setting: 'fastcgiPool.leakPolicy', default: DEFAULTS.leakPolicy, kind: 'choice' },
   scanInterval: { flag: '--scan-interval', setting: 'fastcgiPool.scanInterval', default: DEFAULTS.scanIntervalMs, kind: 'duration' },
+  /** 0 = off: the CLI's default (as PHP-FPM's); the editor's is 5 s. */
+  slowlogTimeout: {
+    flag: '--slowlog-timeout',
+    setting: 'fastcgiPool.slowlogTimeout',
+    default: DEFAULTS.slowlogTimeoutMs,
+    editorDefault: DEFAULTS.editorSlowlogTimeoutMs,
+    kind: 'duration',
+    settingScale: 1_000,
+  },
   ini: { flag: '--ini', setting: 'fastcgiPool.ini', default: {}, kind: 'pairs' },
   env: { flag: '--env', setting: 'fastcgiPool.env', default: {}, kind: 'pairs' },
 } as const satisfies Readonly<Record<string, OptionSpec>>;
@@ -64,9 +75,10 @@ export function optionName(option: OptionId, surface: OptionSurface): string | n
 /** The default as the extension's setting holds it: in its unit, `''` for none. */
 export function settingDefault(option: OptionId): unknown {
   const spec: OptionSpec = OPTIONS[option];
-  if (spec.default === null) return '';
-  if (typeof spec.default === 'number' && spec.settingScale) return spec.default / spec.settingScale;
-  return spec.default;
+  const value = spec.editorDefault ?? spec.default;
+  if (value === null) return '';
+  if (typeof value === 'number' && spec.settingScale) return value / spec.settingScale;
+  return value;
 }
 
 /**

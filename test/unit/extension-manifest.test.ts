@@ -210,6 +210,9 @@ describe('package.json', () => {
     // The units: the timeouts are seconds in the settings and ms in the engine, the scan interval ms in both.
     expect(properties['fastcgiPool.idleTimeout']?.default).toBe(DEFAULTS.idleTimeoutMs / 1_000);
     expect(properties['fastcgiPool.busyTimeout']?.default).toBe(DEFAULTS.busyTimeoutMs / 1_000);
+    // The slowlog: off on the command line (PHP-FPM's default), 5 s in the editor.
+    expect(properties['fastcgiPool.slowlogTimeout']?.default).toBe(DEFAULTS.editorSlowlogTimeoutMs / 1_000);
+    expect(OPTIONS.slowlogTimeout.default).toBe(0);
     expect(properties['fastcgiPool.scanInterval']?.default).toBe(DEFAULTS.scanIntervalMs);
     expect(properties['fastcgiPool.port']?.default).toBe(DEFAULTS.port);
   });

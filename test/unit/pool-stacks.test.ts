@@ -91,6 +91,17 @@ describe('the canary', () => {
     expect(pool.snapshot().totals.requests).toBe(11);
   });
 
+  it('makes a request that comes while it runs wait the few milliseconds, rather than start a worker', async () => {
+    const { pool, stacks, host } = await start({ minWorkers: 1, maxWorkers: 2 }, (s) => (s.canaryMs = 30));
+    await vi.advanceTimersByTimeAsync(CANARY_QUIET_MS + 5);
+    expect(stacks.canaryRuns).toHaveLength(1);
+    const waiting = pool.acquire(fakeRequest('/during-canary'), new FakeHolder());
+    const lease = await settle(waiting);
+    expect(lease.workerPid).toBe(stacks.canaryRuns[0]!.pid);
+    expect(Date.now() - stacks.canaryRuns[0]!.at).toBeGreaterThanOrEqual(30);
+    expect(host.calls.launch).toBe(1);
+  });
+
   it('turns stacks off with one event when the stack read back wrong; nothing else changes', async () => {
     const message = "live PHP stacks are off: the canary's stack read back wrong (frame 1: expected FastCgiPoolCanary::hold(), read x())";
     const { pool, stacks, events, host } = await start({}, (s) => (s.canary = { ok: false, message, requestEnded: true }));
