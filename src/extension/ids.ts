@@ -18,6 +18,7 @@ export const Commands = {
   copyAsCurl: 'fastcgiPool.worker.copyAsCurl',
   openWorkerLog: 'fastcgiPool.worker.openLog',
   copyPid: 'fastcgiPool.worker.copyPid',
+  showStack: 'fastcgiPool.worker.showStack',
 } as const;
 
 /** One of our contributed command ids. */

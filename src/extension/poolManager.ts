@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { PoolServerOptions } from '../gateway/poolServer';
 import { GatewayListenError, type GatewayEvent } from '../gateway/gateway';
 import type { PoolEvent, PoolSnapshot } from '../pool/types';
+import type { LeaseStack } from '../shared/stackTypes';
 import { explainOptionError, OptionError, optionName } from '../shared/options';
 import { DisposableStore } from './disposables';
 import { PORT_FALLBACK_RANGE, toServerOptions, type FolderSettings, type SettingsResult } from './settings';
@@ -11,6 +12,16 @@ export interface PoolHandle {
   snapshot(): PoolSnapshot;
   recycleWorker(workerId: string, mode: 'graceful' | 'kill'): boolean;
   releaseLease(leaseId: string): boolean;
+  /** Live PHP stacks (the engine's StackWatch); a fake may have none. */
+  readonly stacks?: StackHandle;
+}
+
+/** Where the busy workers are: the engine's reads of their PHP stacks and wait reasons. */
+export interface StackHandle {
+  /** Reads the worker now (Show Stack); null when it serves no lease. */
+  readWorker(workerId: string): LeaseStack | null;
+  /** The last read of each busy worker, by worker id (the once-a-second schedule's); no new read. */
+  lastReads(): ReadonlyMap<string, LeaseStack>;
 }
 
 /** The part of the engine's `PoolServer` the extension uses. */
@@ -36,6 +47,8 @@ export interface PoolSource {
   readonly portMoved: { readonly from: number; readonly to: number } | null;
   readonly server: { readonly port: number; readonly url: string } | null;
   snapshot(): PoolSnapshot | null;
+  /** The last stack read of each busy worker, by worker id (absent in sources that have none). */
+  lastStacks?(): ReadonlyMap<string, LeaseStack>;
 }
 
 /** What changed: the set of folders, a pool's lifecycle, or an event from the engine. */
@@ -109,6 +122,8 @@ class PoolRun implements vscode.Disposable {
   }
 }
 
+const NO_STACKS: ReadonlyMap<string, LeaseStack> = new Map();
+
 /** One workspace folder's pool: at most one running server, and how it got there. */
 export class FolderPool implements PoolSource {
   status: PoolStatus = 'stopped';
@@ -140,6 +155,10 @@ export class FolderPool implements PoolSource {
   /** The engine's current snapshot, or null while no server runs. */
   snapshot(): PoolSnapshot | null {
     return this.server ? this.server.pool.snapshot() : null;
+  }
+
+  lastStacks(): ReadonlyMap<string, LeaseStack> {
+    return this.server?.pool.stacks?.lastReads() ?? NO_STACKS;
   }
 
   /** @internal */

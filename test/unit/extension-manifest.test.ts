@@ -108,6 +108,7 @@ describe('package.json', () => {
       'fastcgiPool.worker.copyAsCurl "Copy Request as curl" [FastCGI]',
       'fastcgiPool.worker.openLog "Open Worker Log" [FastCGI]',
       'fastcgiPool.worker.copyPid "Copy PID" [FastCGI]',
+      'fastcgiPool.worker.showStack "Show Stack" [FastCGI]',
     ]);
   });
 
@@ -160,6 +161,10 @@ describe('package.json', () => {
     expect(applies(Commands.killWorker, '9_destructive@1', 'worker.busy.lease.finding')).toBe(true);
     expect(applies(Commands.killWorker, '9_destructive@1', 'worker.error')).toBe(false);
     expect(applies(Commands.copyPid, '1_inspect@4', 'worker.starting')).toBe(false);
+    expect(applies(Commands.showStack, '1_inspect@0', 'worker.busy.lease')).toBe(true);
+    expect(applies(Commands.showStack, '1_inspect@0', 'worker.draining.lease.finding')).toBe(true);
+    expect(applies(Commands.showStack, '1_inspect@0', 'worker.idle')).toBe(false);
+    expect(applies(Commands.showStack, '1_inspect@1', 'stack.frame')).toBe(true);
   });
 
   it('uses only context keys the extension sets', () => {

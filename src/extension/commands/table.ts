@@ -3,6 +3,7 @@ import { Commands, type CommandId } from '../ids';
 import type { CommandContext, CommandHandler } from './context';
 import { showDashboard } from './dashboardCommands';
 import { openInBrowser, restartPool, showLog, startPool, stopPool } from './poolCommands';
+import { showStack } from './stackCommands';
 import { copyAsCurl, copyPid, killWorker, openWorkerLog, recycleWorker, releaseLease, revealRequest } from './workerCommands';
 
 /**
@@ -24,6 +25,7 @@ export const commandTable: Readonly<Record<CommandId, CommandHandler>> = {
   [Commands.copyAsCurl]: copyAsCurl,
   [Commands.openWorkerLog]: openWorkerLog,
   [Commands.copyPid]: copyPid,
+  [Commands.showStack]: showStack,
 };
 
 /**

@@ -1,4 +1,6 @@
 import { FINDING_KINDS, findingSeverity, openFindings } from '../../shared/findings';
+import { frameLocation, frameName } from '../../shared/slowlogFormat';
+import { describeWait, innermostUserFrame } from '../../shared/stackText';
 import { describeExit, formatClock, formatDuration, formatRequest, formatWholeDuration, plural } from '../../shared/text';
 import { escapeMarkdown } from '../format';
 import type { PoolNode, TreeNode, WorkerNode } from './model';
@@ -63,6 +65,14 @@ function workerTooltip(node: WorkerNode, now: number): string {
       `- client ${code(lease.clientAddress)} via ${code(lease.holder)}`,
       `- held ${formatDuration(now - lease.acquiredAt)} (since ${formatClock(lease.acquiredAt)}), waited ${formatDuration(lease.acquiredAt - lease.queuedAt)} for a worker`,
     );
+    const read = node.stack;
+    if (read) {
+      const where = read.stack ? innermostUserFrame(read.stack) : null;
+      lines.push('', `**where** (read ${formatDuration(now - read.sampledAt)} ago)`, '');
+      if (where) lines.push(`- in ${code(`${frameName(where)}()`)} at ${code(frameLocation(where))}`);
+      else if (read.stackError) lines.push(`- no stack: ${escapeMarkdown(read.stackError)}`);
+      if (read.wait) lines.push(`- ${escapeMarkdown(describeWait(read.wait))}`);
+    }
   }
   for (const finding of node.findings) {
     const icon = findingSeverity(finding.kind) === 'error' ? '$(error)' : '$(warning)';
