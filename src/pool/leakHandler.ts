@@ -64,7 +64,8 @@ export class LeakHandler<C extends WorkerConnection> {
   busyTimeout(lease: Lease<C>, stack: LeaseStack | null = null): void {
     const worker = lease[LENT_WORKER];
     const snapshot = lease.snapshot();
-    const finding = this.findings.report(drafts.withStack(drafts.busyTimeout(worker, snapshot, this.busyTimeoutMs, Date.now()), stack));
+    // Found when it was read: the stack is of that moment (stackAgeMs 0).
+    const finding = this.findings.report(drafts.withStack(drafts.busyTimeout(worker, snapshot, this.busyTimeoutMs, stack?.sampledAt ?? Date.now()), stack));
     // The client is answered (504) under either policy: nobody waits for ever.
     this.pool.revoke(lease, { kind: 'busy-timeout', timeoutMs: this.busyTimeoutMs }, 'timeout');
     if (this.policy === 'keep') {

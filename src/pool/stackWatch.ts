@@ -252,7 +252,7 @@ export class StackWatch<C extends WorkerConnection> {
     if (!lease.active || this.stopped) return;
     const worker = lease[LENT_WORKER];
     const read = this.read(worker);
-    this.findings.report(drafts.withStack(drafts.slowRequest(worker, lease.snapshot(), this.slowlogTimeoutMs, Date.now()), read));
+    this.findings.report(drafts.withStack(drafts.slowRequest(worker, lease.snapshot(), this.slowlogTimeoutMs, read?.sampledAt ?? Date.now()), read));
   }
 
   // -------------------------------------------------------------- canary

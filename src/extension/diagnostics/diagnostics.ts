@@ -192,7 +192,9 @@ export class DiagnosticsProjection implements vscode.Disposable {
   private recomputeFindings(): void {
     const next = new Map<string, vscode.Diagnostic[]>();
     const refs = new Map<string, FindingRef>();
-    for (const { folderKey, finding } of this.ledger.all()) {
+    // Newest first: on one line, a busy-timeout goes before the slow-request that led to it (hovers list them in this order).
+    const entries = this.ledger.all().sort((a, b) => b.finding.detectedAt - a.finding.detectedAt);
+    for (const { folderKey, finding } of entries) {
       const lease = finding.lease;
       if (!lease || !lease.scriptFilename) continue;
       const place = placeOf(finding, lease.scriptFilename);
