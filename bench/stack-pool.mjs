@@ -17,4 +17,9 @@ const { runPoolStackBench } = await importTypeScript(resolve(root, 'test/support
   define: { __dirname: JSON.stringify(resolve(root, 'test/support')) },
   banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
 });
-await runPoolStackBench({ phpCgi: process.env.PHP_CGI ?? '/usr/bin/php-cgi', scheduleSeconds: Number(values.seconds), rounds: Number(values.rounds), log: (line) => console.log(line) });
+await runPoolStackBench({
+  phpCgi: process.env.PHP_CGI ?? '/usr/bin/php-cgi',
+  scheduleSeconds: Number(values.seconds),
+  rounds: Number(values.rounds),
+  log: (line) => console.log(line),
+});

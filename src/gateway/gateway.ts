@@ -56,7 +56,10 @@ export class Gateway {
       scheme: 'http',
     });
     const keepAliveTimeoutMs = DEFAULTS.keepAliveTimeoutMs;
-    this.node = new NodeFront(router, this.scripts, this.log, (url) => this.status(url), { headersTimeoutMs: this.options.headersTimeoutMs, keepAliveTimeoutMs });
+    this.node = new NodeFront(router, this.scripts, this.log, (url) => this.status(url), {
+      headersTimeoutMs: this.options.headersTimeoutMs,
+      keepAliveTimeoutMs,
+    });
     if (this.options.leanHttp) {
       // Every connection goes to the lean front first; Node's parser gets
       // those the lean front hands over.

@@ -34,5 +34,8 @@ export async function statusDocument(pool: Pool, gateway: GatewayInfo, withStack
 function withStack(worker: WorkerSnapshot, read: LeaseStack | undefined): WorkerSnapshot | PoolSnapshot['workers'][number] {
   const lease = worker.lease;
   if (!lease || !read || read.leaseId !== lease.id) return worker;
-  return { ...worker, lease: { ...lease, stack: read.stack, wait: read.wait, ...(read.stack === null && read.stackError !== null ? { stackError: read.stackError } : {}) } };
+  return {
+    ...worker,
+    lease: { ...lease, stack: read.stack, wait: read.wait, ...(read.stack === null && read.stackError !== null ? { stackError: read.stackError } : {}) },
+  };
 }

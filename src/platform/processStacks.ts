@@ -1,7 +1,17 @@
 import type { FastCgiConnection } from '../fastcgi/connection';
 import type { StackCheck, WorkerStackRead, WorkerStacks } from '../pool/host';
 import type { LeaseRequestInfo } from '../pool/types';
-import { CANARY_FILE_NAME, CpuClock, createPhpStackReader, liveStackSupport, runCanary, writeCanaryScript, type LiveStackSupport, type PhpStackReader, type PhpStackReaderOptions } from './phpStack';
+import {
+  CANARY_FILE_NAME,
+  CpuClock,
+  createPhpStackReader,
+  liveStackSupport,
+  runCanary,
+  writeCanaryScript,
+  type LiveStackSupport,
+  type PhpStackReader,
+  type PhpStackReaderOptions,
+} from './phpStack';
 
 /**
  * The real host's live stacks (issue 13): the /proc reader of

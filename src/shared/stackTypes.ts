@@ -134,5 +134,13 @@ export interface StackStatus {
 
 /** A frame with its fields in the status JSON's order: function, class, file, line, internal, then type and address. */
 export function canonicalFrame(frame: PhpStackFrame): PhpStackFrame {
-  return { function: frame.function, class: frame.class, file: frame.file, line: frame.line, internal: frame.internal, type: frame.type, address: frame.address };
+  return {
+    function: frame.function,
+    class: frame.class,
+    file: frame.file,
+    line: frame.line,
+    internal: frame.internal,
+    type: frame.type,
+    address: frame.address,
+  };
 }

@@ -9,6 +9,9 @@
  *   the Problems panel shows the defunct-busy diagnostic on index.php → under
  *   load from the test, "FastCGI: Show Dashboard" opens the lease dashboard
  *   (headline figures, worker rows, the lease timeline, the /die finding) →
+ *   with a 12 s busy timeout and the pool restarted, a hanging request's worker
+ *   expands into its wait reason and PHP stack, "Show Stack" opens a frame →
+ *   the busy-timeout diagnostic sits on the line where it was stuck →
  *   "FastCGI: Stop Pool" leaves no php-cgi behind.
  *
  * Run with `npm run test:e2e` (packages the .vsix first) or, with a .vsix at

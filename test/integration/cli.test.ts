@@ -90,7 +90,7 @@ describe('fastcgi-pool serve', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect((await fetch(new URL('hang.php', url))).status).toBe(504);
-    await waitFor(() => /warning: busy-timeout: .*\n(  .*\n)+/.test(run.stderr), 'the busy-timeout warning and its stack');
+    await waitFor(() => /warning: busy-timeout: .*\n( {2}.*\n)+/.test(run.stderr), 'the busy-timeout warning and its stack');
     const frames = (kind: string): string[] => {
       const lines = run.stderr.split('\n');
       const at = lines.findIndex((line) => line.startsWith(`warning: ${kind}: `));
@@ -102,8 +102,8 @@ describe('fastcgi-pool serve', () => {
       return block;
     };
     const hang = [
-      /^  wait: sleeping in (clock_)?nanosleep\(\)( for [\d.]+ m?s)?; \d+ ms CPU$/,
-      /^  \[0x[0-9a-f]{16}\] usleep\(\) <internal>$/,
+      /^ {2}wait: sleeping in (clock_)?nanosleep\(\)( for [\d.]+ m?s)?; \d+ ms CPU$/,
+      /^ {2}\[0x[0-9a-f]{16}\] usleep\(\) <internal>$/,
       new RegExp(`^  \\[0x[0-9a-f]{16}\\] waitForLock\\(\\) ${stackFixtures}/hang\\.php:6$`),
       new RegExp(`^  \\[0x[0-9a-f]{16}\\] buildReport\\(\\) ${stackFixtures}/hang\\.php:12$`),
       new RegExp(`^  \\[0x[0-9a-f]{16}\\] \\{main\\}\\(\\) ${stackFixtures}/hang\\.php:16$`),

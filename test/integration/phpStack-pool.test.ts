@@ -95,7 +95,13 @@ describe.skipIf(!linux)('live PHP stacks through the pool and the status JSON', 
   it('nested calls ending in usleep: every frame, innermost first, and the sleep as the wait', async () => {
     void request(server.url, '/nested.php?us=20000000');
     const lease = await leaseOf(server.url, '/nested.php?us=20000000', (l) => l.wait?.syscall === 'nanosleep' || l.wait?.syscall === 'clock_nanosleep');
-    expect(shape(lease.stack ?? [])).toEqual(['usleep() <internal>', 'Repo->query() nested.php:6', 'Repo->find() nested.php:12', 'controller() nested.php:18', '{main}() nested.php:21']);
+    expect(shape(lease.stack ?? [])).toEqual([
+      'usleep() <internal>',
+      'Repo->query() nested.php:6',
+      'Repo->find() nested.php:12',
+      'controller() nested.php:18',
+      '{main}() nested.php:21',
+    ]);
     expect(Object.keys(lease.stack![1]!)).toEqual(['function', 'class', 'file', 'line', 'internal', 'type', 'address']);
     expect(lease.stack![1]).toMatchObject({ function: 'query', class: 'Repo', file: `${PHP_STACK_FIXTURES}/nested.php`, line: 6, internal: false });
     expect(Object.keys(lease.wait!)).toEqual(['state', 'syscall', 'fd', 'target', 'cpuMs', 'sinceMs']);
@@ -168,8 +174,17 @@ describe.skipIf(!linux)('live PHP stacks through the pool and the status JSON', 
     await sleep(1_600);
     process.kill(pid, 'SIGKILL');
     let finding: Finding | undefined;
-    await waitFor(() => (finding = server.pool.snapshot().findings.find((f) => f.kind === 'defunct-busy' && f.pid === pid)) !== undefined, 'the defunct-busy finding');
-    expect(shape(finding!.stack!)).toEqual(['usleep() <internal>', 'Repo->query() nested.php:6', 'Repo->find() nested.php:12', 'controller() nested.php:18', '{main}() nested.php:21']);
+    await waitFor(
+      () => (finding = server.pool.snapshot().findings.find((f) => f.kind === 'defunct-busy' && f.pid === pid)) !== undefined,
+      'the defunct-busy finding',
+    );
+    expect(shape(finding!.stack!)).toEqual([
+      'usleep() <internal>',
+      'Repo->query() nested.php:6',
+      'Repo->find() nested.php:12',
+      'controller() nested.php:18',
+      '{main}() nested.php:21',
+    ]);
     expect(finding!.stackAgeMs).toBeGreaterThanOrEqual(0);
     expect(finding!.stackAgeMs).toBeLessThan(2_000);
     expect(finding!.wait).toMatchObject({ state: 'sleeping' });
@@ -209,7 +224,10 @@ describe.skipIf(!linux)('findings that carry the stack of a hanging script', () 
 describe.skipIf(!linux)('the canary with a deliberately wrong layout table', () => {
   it('turns live stacks off with one event and one line; requests are served and wait reasons still read', async () => {
     const options = { cwd: PHP_STACK_FIXTURES, phpCgi, minWorkers: 1, maxWorkers: 2, stateDir: null, ini: {}, env: process.env, parentDeathSignal: true };
-    const host = new ProcessHost({ ...options, stackReader: { layoutOverride: (layout) => ({ ...layout, offsets: { ...layout.offsets, egCurrentExecuteData: 496 } }) } });
+    const host = new ProcessHost({
+      ...options,
+      stackReader: { layoutOverride: (layout) => ({ ...layout, offsets: { ...layout.offsets, egCurrentExecuteData: 496 } }) },
+    });
     const pool = new Pool(options, host);
     const events: PoolEvent[] = [];
     pool.onEvent((event) => events.push(event));

@@ -45,7 +45,18 @@ export async function runPoolStackBench(options: PoolBenchOptions): Promise<void
 }
 
 async function runOne(options: PoolBenchOptions, kind: 'blocked' | 'cpu', count: number, reading: boolean): Promise<void> {
-  const poolOptions = { cwd: FIXTURES, phpCgi: options.phpCgi, minWorkers: count, maxWorkers: count, stateDir: null, ini: {}, env: process.env, parentDeathSignal: true, busyTimeoutMs: 600_000, stopGraceMs: 300 };
+  const poolOptions = {
+    cwd: FIXTURES,
+    phpCgi: options.phpCgi,
+    minWorkers: count,
+    maxWorkers: count,
+    stateDir: null,
+    ini: {},
+    env: process.env,
+    parentDeathSignal: true,
+    busyTimeoutMs: 600_000,
+    stopGraceMs: 300,
+  };
   const host = new ProcessHost(poolOptions);
   const reads: number[] = [];
   let leftStopped = 0;

@@ -2,13 +2,13 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 vi.mock('vscode', () => vi.importActual('../support/fakeVscode'));
 
-import * as vscode from 'vscode';
+import type * as vscode from 'vscode';
 import { DiagnosticsProjection } from '../../src/extension/diagnostics/diagnostics';
 import { FindingLedger } from '../../src/extension/diagnostics/findingLedger';
 import { FindingQuickFixes } from '../../src/extension/diagnostics/quickFixes';
 import { PoolManager } from '../../src/extension/poolManager';
 import type { Finding } from '../../src/pool/types';
-import { Diagnostic, DiagnosticSeverity, fake, Uri, type CodeAction, type FakeDiagnosticCollection } from '../support/fakeVscode';
+import { type Diagnostic, DiagnosticSeverity, fake, Uri, type CodeAction, type FakeDiagnosticCollection } from '../support/fakeVscode';
 import { busyWorker, FakeServers, finding, leaseStack, managerDeps, snapshot, T0 } from './extension-fixtures';
 
 describe('diagnostics', () => {

@@ -60,7 +60,11 @@ describe('the canary', () => {
     expect(run.at - startedAt).toBeGreaterThanOrEqual(CANARY_QUIET_MS);
     expect(run.connectionOpen).toBe(true);
     // It was a lease like any other while it ran: its worker was busy …
-    expect(eventsOf(events, 'worker-state').filter((e) => e.pid === run.pid).map((e) => `${e.from}→${e.to}`)).toEqual(['starting→idle', 'idle→busy', 'busy→idle']);
+    expect(
+      eventsOf(events, 'worker-state')
+        .filter((e) => e.pid === run.pid)
+        .map((e) => `${e.from}→${e.to}`),
+    ).toEqual(['starting→idle', 'idle→busy', 'busy→idle']);
     // … but it counts in no total, no history and no worker's accesses.
     const snapshot = pool.snapshot();
     expect(snapshot.totals.requests).toBe(0);
@@ -163,7 +167,10 @@ describe('the once-a-second schedule', () => {
     }
     // The lease's baseline was taken when it started, and the reads count from it.
     expect(new Set(stacks.reads.map((r) => r.baseline))).toEqual(new Set([0]));
-    expect(pool.stacks.lastReads().get(lease.workerId)).toMatchObject({ leaseId: lease.id, stack: [{ function: 'usleep' }, { function: 'work' }, { function: '{main}' }] });
+    expect(pool.stacks.lastReads().get(lease.workerId)).toMatchObject({
+      leaseId: lease.id,
+      stack: [{ function: 'usleep' }, { function: 'work' }, { function: '{main}' }],
+    });
   });
 
   it('never reads a short request, and stops reading when the lease ends', async () => {
@@ -201,7 +208,10 @@ describe('the once-a-second schedule', () => {
   });
 
   it('takes no read while the canary has not decided, and reads wait reasons alone once stacks are off', async () => {
-    const { pool, stacks } = await start({ minWorkers: 1, maxWorkers: 2 }, (s) => (s.canary = { ok: false, message: 'live PHP stacks are off: wrong', requestEnded: true }));
+    const { pool, stacks } = await start(
+      { minWorkers: 1, maxWorkers: 2 },
+      (s) => (s.canary = { ok: false, message: 'live PHP stacks are off: wrong', requestEnded: true }),
+    );
     // Busy from the start: the canary cannot run while nothing is idle and quiet.
     const lease = lend(pool);
     const other = await settle(pool.acquire(fakeRequest('/y'), new FakeHolder()));
@@ -211,7 +221,11 @@ describe('the once-a-second schedule', () => {
     await settle(pool.stacks.whenChecked());
     await vi.advanceTimersByTimeAsync(2_500);
     expect(stacks.reads.length).toBeGreaterThan(0);
-    expect(pool.stacks.lastReads().get(lease.workerId)).toMatchObject({ stack: null, stackError: 'live PHP stacks are off: wrong', wait: { syscall: 'nanosleep' } });
+    expect(pool.stacks.lastReads().get(lease.workerId)).toMatchObject({
+      stack: null,
+      stackError: 'live PHP stacks are off: wrong',
+      wait: { syscall: 'nanosleep' },
+    });
   });
 });
 
@@ -234,7 +248,9 @@ describe('findings that carry a stack', () => {
       resolution: null,
     });
     expect(finding!.detectedAt - slow.acquiredAt).toBe(2_000);
-    expect(finding!.message).toBe(`worker ${slow.workerId} (pid ${slow.workerPid}) has been busy with GET /slow (/srv/x.php) for 2.0 s, past the slowlog timeout of 2.0 s`);
+    expect(finding!.message).toBe(
+      `worker ${slow.workerId} (pid ${slow.workerPid}) has been busy with GET /slow (/srv/x.php) for 2.0 s, past the slowlog timeout of 2.0 s`,
+    );
     expect(stacks.reads.some((r) => r.at === finding!.detectedAt)).toBe(true);
     pool.release(slow, 'ok');
     expect(findings(pool, 'slow-request')[0]?.resolution?.how).toBe('released');
@@ -255,10 +271,19 @@ describe('findings that carry a stack', () => {
     stacks.onRead = (pid) => {
       if (pid === proc.pid) signalsAtRead.push([...proc.signals]);
     };
-    stacks.stackOf = () => ({ ok: true, frames: [{ function: 'spin', class: 'Hasher', type: '->', file: '/srv/hang.php', line: 9, internal: false, address: '0x1' }], truncated: false, stopped: true });
+    stacks.stackOf = () => ({
+      ok: true,
+      frames: [{ function: 'spin', class: 'Hasher', type: '->', file: '/srv/hang.php', line: 9, internal: false, address: '0x1' }],
+      truncated: false,
+      stopped: true,
+    });
     await vi.advanceTimersByTimeAsync(3_100);
     const [finding] = findings(pool, 'busy-timeout');
-    expect(finding).toMatchObject({ stack: [{ function: 'spin', class: 'Hasher', file: '/srv/hang.php', line: 9 }], stackAgeMs: 0, wait: { state: 'sleeping' } });
+    expect(finding).toMatchObject({
+      stack: [{ function: 'spin', class: 'Hasher', file: '/srv/hang.php', line: 9 }],
+      stackAgeMs: 0,
+      wait: { state: 'sleeping' },
+    });
     expect(Object.keys(finding!.stack![0]!)).toEqual(['function', 'class', 'file', 'line', 'internal', 'type', 'address']);
     // Read while the worker still ran; killed after.
     expect(signalsAtRead.at(-1)).toEqual([]);

@@ -14,7 +14,8 @@ import { toWorkerTarget } from './targets';
  * system, an unknown PHP build), one line says why, with the wait reason.
  */
 export async function showStack(ctx: CommandContext, arg?: unknown): Promise<void> {
-  const t = toWorkerTarget(arg) ?? (await pickWorker(ctx, (w) => w.lease !== null, 'Show the PHP stack of which worker?', 'No worker is serving a request right now.'));
+  const t =
+    toWorkerTarget(arg) ?? (await pickWorker(ctx, (w) => w.lease !== null, 'Show the PHP stack of which worker?', 'No worker is serving a request right now.'));
   const live = t && liveWorker(ctx, t);
   if (!live) return;
   const lease = live.worker.lease;
@@ -37,7 +38,11 @@ export async function showStack(ctx: CommandContext, arg?: unknown): Promise<voi
     frame,
   }));
   if (read.truncated) items.push({ label: '…', description: 'more frames than were read', frame: null });
-  const picked = await vscode.window.showQuickPick(items, { title, placeHolder: 'PHP stack, innermost first: pick a frame to open it', matchOnDescription: true });
+  const picked = await vscode.window.showQuickPick(items, {
+    title,
+    placeHolder: 'PHP stack, innermost first: pick a frame to open it',
+    matchOnDescription: true,
+  });
   const frame = picked?.frame;
   if (!frame || frame.internal || frame.file === null) return;
   const line = Math.max(0, (frame.line ?? 1) - 1);

@@ -356,7 +356,9 @@ function presentPool(node: PoolNode): Presentation {
       icon = { id: 'circle-slash', color: null };
       break;
   }
-  return { label: node.name, description, contextValue: poolContext(node.status), collapsible: snapshot ? 'expanded' : 'none', icon };
+  // Always expanded, even before it has lists to show: VS Code decides whether a node starts collapsed when it
+  // first renders it, so a pool first drawn without children (starting, restarting) would stay collapsed for good.
+  return { label: node.name, description, contextValue: poolContext(node.status), collapsible: 'expanded', icon };
 }
 
 function presentWorker(node: WorkerNode, now: number): Presentation {

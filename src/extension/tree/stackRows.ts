@@ -30,7 +30,20 @@ export function stackRows(
   const read = found && found.leaseId === leaseId ? found : null;
   const row = (key: string, kind: StackRow, fill: (node: StackNode) => void): StackNode => {
     const id = `${wid}/${leaseId}/${key}`;
-    const node = take<StackNode>(id, 'stack', () => ({ kind: 'stack', id, folderKey, workerId, row: kind, frame: null, index: 0, innermost: false, wait: null, note: '', folderPath, parent }));
+    const node = take<StackNode>(id, 'stack', () => ({
+      kind: 'stack',
+      id,
+      folderKey,
+      workerId,
+      row: kind,
+      frame: null,
+      index: 0,
+      innermost: false,
+      wait: null,
+      note: '',
+      folderPath,
+      parent,
+    }));
     node.row = kind;
     node.parent = parent;
     node.folderPath = folderPath;
@@ -86,4 +99,3 @@ export function presentStackRow(node: StackNode): Presentation {
       return { ...base, label: 'Stack', description: node.note, icon: { id: 'info', color: null } };
   }
 }
-
