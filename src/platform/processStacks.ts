@@ -3,9 +3,9 @@ import type { StackCheck, WorkerStackRead, WorkerStacks } from '../pool/host';
 import type { LeaseRequestInfo } from '../pool/types';
 import {
   CANARY_FILE_NAME,
-  CpuClock,
   createPhpStackReader,
   liveStackSupport,
+  readCpuTimeMs,
   runCanary,
   writeCanaryScript,
   type LiveStackSupport,
@@ -15,26 +15,31 @@ import {
 
 /**
  * The real host's live stacks (issue 13): the /proc reader of
- * src/platform/phpStack for the pool's own php-cgi workers, the CPU clock
- * that gives each lease its baseline, and the canary script, written into
- * the host's private 0700 folder beside the workers' sockets.
+ * src/platform/phpStack for the pool's own php-cgi workers, and the canary
+ * script, written into the host's private 0700 folder beside the workers'
+ * sockets. Each pool start gets a fresh reader, so a canary that failed
+ * once is run again after a restart (the php-cgi may have changed).
  */
 export class ProcessStacks implements WorkerStacks<FastCgiConnection> {
   readonly cheapWaits: boolean;
   private readonly support: LiveStackSupport;
-  private readonly reader: PhpStackReader;
-  private readonly cpu = new CpuClock();
+  private reader: PhpStackReader;
   private scriptPath: string | null = null;
   private scriptProblem: string | null = null;
 
-  constructor(options: PhpStackReaderOptions = {}, support: LiveStackSupport = liveStackSupport()) {
+  constructor(
+    private readonly options: PhpStackReaderOptions = {},
+    support: LiveStackSupport = liveStackSupport(),
+  ) {
     this.support = support;
     this.cheapWaits = support.waits === 'proc';
     this.reader = createPhpStackReader(options);
   }
 
-  /** Writes the canary into the host's private folder. */
+  /** The pool starts: a fresh reader, and the canary written into the host's private folder. */
   open(dir: string): void {
+    this.reader.dispose();
+    this.reader = createPhpStackReader(this.options);
     try {
       this.scriptPath = writeCanaryScript(dir);
       this.scriptProblem = null;
@@ -43,10 +48,9 @@ export class ProcessStacks implements WorkerStacks<FastCgiConnection> {
     }
   }
 
-  /** The pool stopped: every kept descriptor and cache goes. */
+  /** The pool stopped: every open worker memory and cache goes. */
   close(): void {
     this.reader.dispose();
-    this.cpu.dispose();
   }
 
   unavailableReason(): string | null {
@@ -63,8 +67,9 @@ export class ProcessStacks implements WorkerStacks<FastCgiConnection> {
     return { ok: outcome.ok, message: outcome.ok ? null : outcome.message, requestEnded: outcome.requestEnded };
   }
 
+  /** /proc only: elsewhere the only source is `ps`, a process spawn, too slow to take for every lease. */
   cpuTimeMs(pid: number): number | null {
-    return this.cpu.read(pid);
+    return this.support.waits === 'proc' ? readCpuTimeMs(pid) : null;
   }
 
   sample(pid: number, cpuBaselineMs: number | null): WorkerStackRead {
@@ -75,6 +80,5 @@ export class ProcessStacks implements WorkerStacks<FastCgiConnection> {
 
   forget(pid: number): void {
     this.reader.forget(pid);
-    this.cpu.forget(pid);
   }
 }

@@ -57,7 +57,11 @@ export interface WorkerStacks<C extends WorkerConnection> {
    * `message` is the one log line. `requestEnded` false: retire the worker.
    */
   runCanary(pid: number, connection: C): Promise<StackCheck>;
-  /** CPU time the process has used so far, ms (a lease's baseline); null where that is not cheap to know. */
+  /**
+   * CPU time the process has used so far, ms (a lease's baseline); null where
+   * that is not cheap to know. Costs a /proc read (30–100 µs): the pool takes
+   * it on its tick, never on a request's path.
+   */
   cpuTimeMs(pid: number): number | null;
   /** Reads what the process waits on, then its PHP stack. */
   sample(pid: number, cpuBaselineMs: number | null): WorkerStackRead;

@@ -14,6 +14,8 @@ export const SAMPLE_AFTER_MS = 1_000;
 export const SAMPLE_EVERY_MS = 1_000;
 /** How often the schedule looks for leases due for a read (a read is due at most this late). */
 export const SAMPLE_TICK_MS = 250;
+/** CPU-time readings one tick takes at most (each is a /proc read): the rest wait for the next tick. */
+const CPU_READS_PER_TICK = 32;
 /**
  * The canary waits until no lease has started or ended for this long: it
  * runs when the developer is not using the pool, and delays nobody's request
@@ -27,6 +29,8 @@ export interface StackWatchPool<C extends WorkerConnection> {
   /** The lists whose workers may hold a running lease (or, under `keep`, a kept one). */
   readonly busy: WorkerList<Worker<C>>;
   readonly draining: WorkerList<Worker<C>>;
+  /** Idle workers: their CPU time, read on the tick, is the next lease's baseline. */
+  readonly idle: WorkerList<Worker<C>>;
   /** Lends an idle worker to the pool's own request (it counts in nothing); null if none is idle or requests wait. */
   lendInternal(request: LeaseRequestInfo, holder: LeaseHolder): Lease<C> | null;
   release(lease: Lease<C>, outcome: LeaseOutcome): boolean;
@@ -55,6 +59,14 @@ const CHECKING: StackStatus = Object.freeze({ state: 'checking', reason: null })
  * A read is synchronous and short (≤ 1 ms for 20 frames; a CPU-busy worker is
  * stopped and continued within it). Scheduled reads run one per event-loop
  * turn, so that sixteen busy workers never add up to one long stall.
+ *
+ * A request's path costs nothing here but a few field writes: a lease's CPU
+ * baseline (for the wait reason's `cpuMs`) is read on the tick, not when the
+ * lease starts (a /proc read costs 30–100 µs, more than a whole lease). The
+ * tick reads idle workers' CPU time, which is exact for their next lease (an
+ * idle php-cgi uses none); a lease that starts on a worker not read since its
+ * last request gets its baseline at the next tick or read, at most a tick
+ * late (its first ≤ 250 ms of CPU are then not counted).
  */
 export class StackWatch<C extends WorkerConnection> {
   private current: StackStatus = CHECKING;
@@ -113,14 +125,14 @@ export class StackWatch<C extends WorkerConnection> {
     this.due.length = 0;
   }
 
-  /** A lease started on `worker` (the hot path: one cheap CPU-time read, one list append). */
+  /** A lease started on `worker` (on every request's path: field writes and, with a slowlog timeout, one list append). */
   leaseStarted(worker: Worker<C>, lease: Lease<C>, now: number): void {
     this.lastActivityAt = now;
     if (this.slow) this.slow.start(worker.slowDeadline, lease, now);
-    const host = this.host;
-    if (!host) return;
-    const pid = worker.serving?.pid ?? worker.pid;
-    worker.cpuBaselineMs = pid === null ? null : host.cpuTimeMs(pid);
+    if (!this.host) return;
+    // Read while idle after its last request: exact. Else the next tick or read takes it.
+    worker.cpuBaselineMs = worker.idleCpuMs;
+    worker.idleCpuMs = null;
     if (this.tick === null && !this.stopped) this.armTick();
   }
 
@@ -146,6 +158,7 @@ export class StackWatch<C extends WorkerConnection> {
     const leaseId = worker.lease?.id ?? worker.keptLease?.id;
     const pid = worker.serving?.pid ?? worker.pid;
     if (!host || leaseId === undefined || pid === null || worker.exit) return null;
+    if (worker.cpuBaselineMs === null && worker.lease) worker.cpuBaselineMs = host.cpuTimeMs(pid);
     const { stack, wait } = host.sample(pid, worker.cpuBaselineMs);
     // Until the canary has passed, a stack read may come from a wrong table: none is shown.
     const trusted = stack.ok && this.current.state === 'on';
@@ -212,17 +225,36 @@ export class StackWatch<C extends WorkerConnection> {
     this.tick = null;
     if (this.stopped) return;
     let leases = false;
+    // Where CPU time is not cheap to read (`ps`), no baselines: cpuMs counts from the worker's start.
+    let cpuReads = this.host?.cheapWaits ? 0 : CPU_READS_PER_TICK;
+    const cpuCapped = cpuReads;
     const now = Date.now();
     for (const list of [this.pool.busy, this.pool.draining]) {
       for (const worker of list) {
         if (!worker.lease) continue;
         leases = true;
+        if (worker.cpuBaselineMs === null && cpuReads < CPU_READS_PER_TICK) {
+          worker.cpuBaselineMs = this.cpuTimeOf(worker);
+          cpuReads++;
+        }
         if (this.scheduled && this.isDue(worker, now) && !this.due.includes(worker)) this.due.push(worker);
       }
     }
+    // The next lease's exact baseline; the tick after the last lease ends reads the workers it freed.
+    for (const worker of this.pool.idle) {
+      if (cpuReads >= CPU_READS_PER_TICK) break;
+      if (worker.idleCpuMs !== null) continue;
+      worker.idleCpuMs = this.cpuTimeOf(worker);
+      cpuReads++;
+    }
     this.drain();
-    if (leases) this.armTick();
+    if (leases || (cpuReads >= CPU_READS_PER_TICK && cpuCapped === 0)) this.armTick();
   };
+
+  private cpuTimeOf(worker: Worker<C>): number | null {
+    const pid = worker.serving?.pid ?? worker.pid;
+    return pid === null || worker.exit || !this.host ? null : this.host.cpuTimeMs(pid);
+  }
 
   private isDue(worker: Worker<C>, now: number): boolean {
     const lease = worker.lease;

@@ -118,8 +118,9 @@ export class FakeStacks implements WorkerStacks<FakeConnection> {
   readonly canaryRuns: Array<{ pid: number; at: number; connectionOpen: boolean }> = [];
   readonly reads: Array<{ pid: number; at: number; baseline: number | null; sameTurn: boolean }> = [];
   readonly forgotten: number[] = [];
-  /** CPU time per pid, ms. */
+  /** CPU time per pid, ms; and how often it was read. */
   readonly cpu = new Map<number, number>();
+  cpuReads = 0;
   /** The stack a pid shows; by default `work()` in `/srv/PID.php` at line 7 under `{main}`, in usleep. */
   stackOf: (pid: number) => StackReadResult = (pid) => ({
     ok: true,
@@ -146,6 +147,7 @@ export class FakeStacks implements WorkerStacks<FakeConnection> {
   }
 
   cpuTimeMs(pid: number): number | null {
+    this.cpuReads++;
     return this.cpu.get(pid) ?? 0;
   }
 

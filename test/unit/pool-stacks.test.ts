@@ -165,12 +165,45 @@ describe('the once-a-second schedule', () => {
       expect(ages[i]! - ages[i - 1]!).toBeGreaterThanOrEqual(SAMPLE_EVERY_MS);
       expect(ages[i]! - ages[i - 1]!).toBeLessThanOrEqual(SAMPLE_EVERY_MS + SAMPLE_TICK_MS);
     }
-    // The lease's baseline was taken when it started, and the reads count from it.
+    // The worker's CPU time read while it was idle is the lease's baseline: the reads count from it.
     expect(new Set(stacks.reads.map((r) => r.baseline))).toEqual(new Set([0]));
     expect(pool.stacks.lastReads().get(lease.workerId)).toMatchObject({
       leaseId: lease.id,
       stack: [{ function: 'usleep' }, { function: 'work' }, { function: '{main}' }],
     });
+  });
+
+  it("takes a lease's CPU baseline off the request's path: exact from an idle reading, else at the next tick", async () => {
+    const { pool, stacks } = await startChecked({ minWorkers: 1, maxWorkers: 1 });
+    const pid = pool.snapshot().workers[0]!.pid!;
+    // Idle since the canary: the tick after it read the worker's CPU time (40), the baseline of its next lease.
+    stacks.cpu.set(pid, 40);
+    await vi.advanceTimersByTimeAsync(SAMPLE_TICK_MS);
+    const first = lend(pool);
+    stacks.cpu.set(pid, 700);
+    expect(pool.stacks.readWorker(first.workerId)).toMatchObject({ leaseId: first.id });
+    expect(stacks.reads.at(-1)?.baseline).toBe(40);
+    // Released and lent again in the same turn: no idle reading in between, so the next tick takes it.
+    pool.release(first, 'ok');
+    const second = lend(pool);
+    stacks.cpu.set(pid, 710);
+    await vi.advanceTimersByTimeAsync(SAMPLE_TICK_MS);
+    stacks.cpu.set(pid, 900);
+    pool.stacks.readWorker(second.workerId);
+    expect(stacks.reads.at(-1)?.baseline).toBe(710);
+    // A tick after the last lease ended reads the freed worker, and then the ticking stops.
+    pool.release(second, 'ok');
+    stacks.cpu.set(pid, 950);
+    await vi.advanceTimersByTimeAsync(SAMPLE_TICK_MS * 4);
+    const third = lend(pool);
+    stacks.cpu.set(pid, 1_000);
+    pool.stacks.readWorker(third.workerId);
+    expect(stacks.reads.at(-1)?.baseline).toBe(950);
+    pool.release(third, 'ok');
+    await vi.advanceTimersByTimeAsync(SAMPLE_TICK_MS * 2);
+    const cpuReads = stacks.cpuReads;
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(stacks.cpuReads).toBe(cpuReads);
   });
 
   it('never reads a short request, and stops reading when the lease ends', async () => {

@@ -25,7 +25,6 @@ import { PhpStackReader, type PhpStackReaderOptions } from './stackReader';
 export { PhpStackReader, type PhpStackReaderOptions, type StackSample } from './stackReader';
 export { WaitReasonReader, type WaitReadOptions } from './waitReason';
 export { readCpuTimeMs } from './procState';
-export { CpuClock } from './cpuClock';
 export { liveStackSupport, type LiveStackSupport } from './support';
 export {
   CANARY_FILE_NAME,
