@@ -43,7 +43,7 @@ const REPORT_PHP = `<?php
 function wait_for_lock(string $name): void
 {
     while (!file_exists(sys_get_temp_dir() . "/$name.released")) {
-        usleep(100000);
+        usleep(30000000);
     }
 }
 
