@@ -558,9 +558,22 @@ async function main(): Promise<number> {
           console.log(`      ${formatRows(rows).replace(/\n\s*/g, '\n      ')}`);
           await runner.screenshot('busy-worker-stack');
           // Show Stack from the worker's context menu: the frames, the wait as the title; a pick opens the file at its line.
-          await wb.contextMenu(busy.row, 'Show Stack');
+          // The row is redrawn every second (its age moves on): a menu it closed meanwhile is opened again.
           const item = wb.page.locator('.quick-input-widget .monaco-list-row', { hasText: 'wait_for_lock()' });
-          await item.first().waitFor({ state: 'visible', timeout: 10_000 });
+          await poll(
+            'Show Stack (from the worker\'s context menu) to list the frames',
+            async () => {
+              await wb.pressEscape();
+              await wb.contextMenu(busy.row, 'Show Stack');
+              return await item
+                .first()
+                .waitFor({ state: 'visible', timeout: 3_000 })
+                .then(() => true)
+                .catch(() => false);
+            },
+            15_000,
+            () => wb.describe(),
+          );
           const title = (await wb.page.locator('.quick-input-widget .quick-input-title').innerText().catch(() => '')).replace(/\s+/g, ' ');
           console.log(`      Show Stack: ${title}`);
           if (!/GET \/hang\.php — sleeping in/.test(title)) throw new Error(`the Show Stack title is "${title}"`);
