@@ -378,7 +378,9 @@ async function main(): Promise<number> {
           await wb.contextMenu(victim.row, 'Kill Worker', async () => {
             await runner.screenshot('context-menu');
           });
-          // A confirmation dialog is allowed; accept it like a person would.
+          // A confirmation dialog is allowed; accept it like a person would. The row is redrawn as the
+          // request ages (and, past the slowlog timeout, gains a warning): a menu that redraw closed is opened again.
+          let tries = 0;
           await poll(
             `pid ${victim.pid} (${victim.row.label}) to exit`,
             async () => {
@@ -387,6 +389,9 @@ async function main(): Promise<number> {
               if (await dialog.isVisible().catch(() => false)) {
                 await runner.screenshot('kill-confirmation');
                 await dialog.getByRole('button', { name: /^Kill/ }).first().click();
+              } else if (++tries % 15 === 0) {
+                await wb.pressEscape();
+                await wb.contextMenu(victim.row, 'Kill Worker');
               }
               return false;
             },
