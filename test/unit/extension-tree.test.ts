@@ -268,6 +268,19 @@ describe('WorkersView', () => {
     expect(tooltip).toContain('**defunct-busy**');
   });
 
+  it('says in the busy worker\'s tooltip where it is: the innermost frame of PHP code and what it waits on', () => {
+    const key = folder.uri.toString();
+    servers.last.pool.current = snapshot([busyWorker('w2', 1234, { uri: '/report' }, 2_300)]);
+    servers.last.pool.reads.set('w2', leaseStack());
+    view.getChildren();
+    const node = view.nodeById(`worker:${key}#w2`) as TreeNode;
+    const tooltip = ((view.resolveTreeItem(view.getTreeItem(node), node) as unknown as TreeItem).tooltip as MarkdownString).value;
+    expect(tooltip).toMatch(/^\*\*where\*\* \(read \d+ ms ago\)$/m);
+    expect(tooltip).toContain('- in `Repo->query()` at `/app/src/Repo.php:6`');
+    // Markdown-escaped: the wait reason is text, never markup.
+    expect(tooltip).toContain('- sleeping in nanosleep\\(\\) for 2\\.0 s; 3 ms CPU');
+  });
+
   it('coalesces a burst of pool events into element-level refreshes, at most 4 per second', async () => {
     const server = servers.last;
     for (let i = 0; i < 100; i++) {
