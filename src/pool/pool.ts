@@ -106,9 +106,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       changed: () => this.changed(),
     });
     this.stacks = new StackWatch(this.host.stacks ?? null, this.options.slowlogTimeoutMs, this.findings, {
-      busy: this.busy,
-      draining: this.draining,
-      idle: this.idle,
+      ...this.lists,
       lendInternal: (request, holder) => this.tryAcquire(request, holder, Date.now(), true),
       release: (lease, outcome) => this.release(lease, outcome),
       isRunning: () => this.state === 'running',
