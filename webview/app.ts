@@ -13,6 +13,7 @@ import {
   type DashboardSourceInfo,
   type DashboardViewState,
   type HostToWebviewMessage,
+  type SnapshotMessage,
   type WebviewToHostMessage,
 } from '../src/shared/dashboardProtocol';
 import type { PoolSnapshot } from '../src/pool/types';
@@ -22,6 +23,7 @@ import { FINDING_KINDS, findingSeverity } from '../src/shared/findings';
 import { describePlatform, platformLabel } from '../src/shared/platform';
 import { describeExit, formatClock, formatDuration, formatRequest, pausedAt, plural } from '../src/shared/text';
 import { KIND_LABELS, basename, formatRate } from './format';
+import { leaseWhere, stackSection } from './stackTooltip';
 import { Timeline } from './timeline';
 import { DataGrid, button, chip, countBadge, dropdown, link, setFlag, setLabel, type GridColumn } from './ui';
 
@@ -53,6 +55,8 @@ const NARROW_GRID_PX = 560;
 export class DashboardApp {
   readonly stats: RenderStats = { renders: 0, durations: [] };
   private snapshot: PoolSnapshot | null = null;
+  /** The pool's last stack read of each held lease, by lease id. */
+  private stacks: SnapshotMessage['stacks'] = undefined;
   private source: DashboardSourceInfo | null = null;
   private received = false;
   private receivedAt = 0;
@@ -109,7 +113,13 @@ export class DashboardApp {
       this.figureValues.set(key, { card, value, detail });
     }
 
-    this.timeline = new Timeline({ openScript: (bar) => this.send({ type: 'openScript', path: bar.scriptFilename }) });
+    this.timeline = new Timeline({
+      openScript: (bar) => this.send({ type: 'openScript', path: bar.scriptFilename }),
+      stackOf: (bar) => {
+        const where = leaseWhere(bar.leaseId, this.snapshot, this.stacks, this.now());
+        return where ? stackSection(where) : null;
+      },
+    });
     this.legend = h(
       'ul',
       { class: 'legend', attrs: { 'aria-label': 'Legend' } },
@@ -180,6 +190,7 @@ export class DashboardApp {
   receive(message: HostToWebviewMessage): void {
     if (message.type === 'snapshot') {
       this.snapshot = message.snapshot;
+      this.stacks = message.stacks;
       this.received = true;
       this.receivedAt = performance.now();
       if (message.source.key !== this.source?.key) {

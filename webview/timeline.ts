@@ -42,6 +42,8 @@ interface Palette {
 
 export interface TimelineCallbacks {
   openScript(bar: TimelineBar): void;
+  /** Where the lease's worker is (its PHP stack), for the tooltip; null for nothing. */
+  stackOf?(bar: TimelineBar): HTMLElement | null;
 }
 
 export class Timeline {
@@ -426,6 +428,7 @@ export class Timeline {
       h('div', { class: 'tt-line', text: `Lease ${bar.leaseId} · worker ${bar.workerId} (pid ${bar.pid ?? '?'}) · client ${bar.clientAddress}` }),
       h('div', { class: 'tt-line', text: timingLine(bar) }),
       bar.findingIds.length > 0 ? h('div', { class: 'tt-line tt-finding', text: `Findings: ${bar.findingIds.join(', ')}${bar.defunct ? ' · worker defunct' : ''}` }) : null,
+      this.callbacks.stackOf?.(bar) ?? null,
       h('div', { class: 'tt-hint muted', text: 'Click or Enter: open the script' }),
     );
     this.tooltip.hidden = false;

@@ -8,6 +8,7 @@ import type { PoolEvent } from '../pool/types';
 import { findingLine, findingSeverity } from '../shared/findings';
 import { isIgnoredForLiveReload } from '../shared/liveReload';
 import { describePlatform, platformLabel } from '../shared/platform';
+import { evidenceLines } from '../shared/stackText';
 import { explainOptionError, OptionError } from '../shared/options';
 import { describeExit, plural } from '../shared/text';
 import { debuggerLine, debugEventLine } from './debugLines';
@@ -72,6 +73,7 @@ async function serve(options: ServeOptions): Promise<number> {
         stateDir: options.stateDir,
         leakPolicy: options.leakPolicy,
         scanIntervalMs: options.scanIntervalMs,
+        slowlogTimeoutMs: options.slowlogTimeoutMs,
         parentDeathSignal: options.parentDeathSignal,
         xdebug: options.xdebug,
         debugClient: options.debugClient,
@@ -232,9 +234,16 @@ function reportPoolEvent(event: PoolEvent): void {
     case 'spawn-throttled':
       process.stderr.write(`workers keep crashing (${event.consecutiveCrashes} in a row): next start in ${event.delayMs} ms\n`);
       break;
-    case 'finding':
-      // `error:` for a lost request, `warning:` otherwise, as in the editor's Problems.
-      process.stderr.write(`${findingSeverity(event.finding.kind)}: ${findingLine(event.finding, { script: true })}\n`);
+    case 'finding': {
+      // `error:` for a lost request, `warning:` otherwise, as in the editor's Problems;
+      // then, where one was read, the wait reason and the PHP stack, one frame a line (PHP-FPM's slowlog).
+      const lines = [`${findingSeverity(event.finding.kind)}: ${findingLine(event.finding, { script: true })}`, ...evidenceLines(event.finding)];
+      process.stderr.write(lines.join('\n') + '\n');
+      break;
+    }
+    case 'stacks-status':
+      // Where stacks cannot be read (or the canary read them back wrong): one line, once.
+      if (event.status.state === 'off' && event.status.reason) process.stderr.write(`${event.status.reason}\n`);
       break;
     case 'stale-workers-cleaned':
       if (event.killed.length > 0) {

@@ -26,6 +26,8 @@ export interface ServeOptions {
   leakPolicy: 'reclaim' | 'keep';
   symlinks: 'follow' | 'within-root';
   scanIntervalMs: number;
+  /** 0 = off. */
+  slowlogTimeoutMs: number;
   parentDeathSignal: boolean;
   /** Serve every request with Node's HTTP server instead of the lean front first. */
   nodeHttp: boolean;
@@ -109,6 +111,8 @@ Options:
                           triggers the debugger for the next request
   --debug-client H:P      where the IDE listens, e.g. PHP Debug in VS Code (default:
                           xdebug.client_host/port of -d, else ${cliDefault('debugClient')})
+  --slowlog-timeout T     a request still running after T is reported (slow-request)
+                          with its PHP stack, like PHP-FPM's slowlog; 0 = off (default ${cliDefault('slowlogTimeout')})
   --no-pdeathsig          do not tie workers to this process's life (setpriv); the
                           state-dir registry is then the only cleanup after a crash
   --node-http             parse every request with Node's HTTP server (slower); by
@@ -152,6 +156,7 @@ export function parseServeArgs(argv: readonly string[], cwd: string): ServeOptio
         'leak-policy': { type: 'string' },
         symlinks: { type: 'string' },
         'scan-interval': { type: 'string' },
+        'slowlog-timeout': { type: 'string' },
         'no-pdeathsig': { type: 'boolean' },
         'node-http': { type: 'boolean' },
         'live-reload': { type: 'boolean' },
@@ -216,6 +221,7 @@ export function parseServeArgs(argv: readonly string[], cwd: string): ServeOptio
     leakPolicy,
     symlinks,
     scanIntervalMs: duration(values['scan-interval'], o.scanInterval.flag, o.scanInterval.default),
+    slowlogTimeoutMs: duration(values['slowlog-timeout'], o.slowlogTimeout.flag, o.slowlogTimeout.default),
     parentDeathSignal: !(values['no-pdeathsig'] ?? false),
     nodeHttp: values['node-http'] ?? false,
     liveReload: values['live-reload'] ?? OPTIONS.liveReload.default,

@@ -1,3 +1,4 @@
+import { isAbsolute, relative, sep } from 'node:path';
 import type { LeaseSnapshot, WorkerSnapshot } from '../pool/types';
 import { exitSummary, formatDuration, formatRequest, formatWholeDuration, pausedAt } from '../shared/text';
 
@@ -77,4 +78,12 @@ export function shellQuote(value: string): string {
 /** Escapes Markdown punctuation in free text (engine messages, folder names), `$(` included, so no icon or link can be injected. */
 export function escapeMarkdown(text: string): string {
   return text.replace(/[\\`*_{}[\]()#+\-.!|<>$]/g, (c) => `\\${c}`);
+}
+
+/** A script path relative to the folder when inside it (shorter, and what the developer knows it by). */
+export function displayPath(path: string, folderPath: string | null): string {
+  if (!path) return '(none)';
+  if (!folderPath) return path;
+  const rel = relative(folderPath, path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split(sep).join('/') : path;
 }

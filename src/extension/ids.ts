@@ -22,6 +22,7 @@ export const Commands = {
   detectPhpCgi: 'fastcgiPool.detectPhpCgi',
   debugNextRequest: 'fastcgiPool.debugNextRequest',
   stopDebugging: 'fastcgiPool.stopDebugging',
+  showStack: 'fastcgiPool.worker.showStack',
 } as const;
 
 /** One of our contributed command ids. */

@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { GatewayEvent } from '../gateway/gateway';
 import type { PoolEvent } from '../pool/types';
 import { findingLine, findingSeverity } from '../shared/findings';
+import { evidenceLines } from '../shared/stackText';
 import { describeExit, formatRequest, formatWholeDuration, plural } from '../shared/text';
 import { WORKER_LOG_SCHEME } from './ids';
 import { DisposableStore } from './disposables';
@@ -58,8 +59,16 @@ export function describePoolEvent(event: PoolEvent): LogLine[] {
       return event.killed.length > 0
         ? line('info', `stopped ${plural(event.killed.length, 'worker')} left behind by an earlier session (pids ${event.killed.join(', ')})`, null)
         : line('debug', `no workers left behind by an earlier session (${event.stateDir})`, null);
-    case 'finding':
-      return line(findingSeverity(event.finding.kind) === 'error' ? 'error' : 'warn', `finding ${event.finding.id}: ${findingLine(event.finding, { script: true })}`, event.finding.workerId);
+    case 'finding': {
+      // Then, where one was read, the wait reason and the PHP stack, one frame a line (as the CLI prints them).
+      const level = findingSeverity(event.finding.kind) === 'error' ? 'error' : 'warn';
+      const text = [`finding ${event.finding.id}: ${findingLine(event.finding, { script: true })}`, ...evidenceLines(event.finding)].join('\n');
+      return line(level, text, event.finding.workerId);
+    }
+    case 'stacks-status':
+      return event.status.state === 'on'
+        ? line('info', 'live PHP stacks: on (the canary read back right)', null)
+        : line('warn', event.status.reason ?? 'live PHP stacks are off', null);
     case 'finding-resolved': {
       const resolution = event.finding.resolution;
       return line('info', `finding ${event.finding.id} (${event.finding.kind}) resolved${resolution ? `: ${resolution.how}${resolution.detail ? ` — ${resolution.detail}` : ''}` : ''}`, event.finding.workerId);

@@ -4,6 +4,7 @@ import { GatewayListenError, type GatewayEvent } from '../gateway/gateway';
 import type { PoolEvent, PoolSnapshot } from '../pool/types';
 import type { RegisteredWorker } from '../platform/workerRegistry';
 import { DEFAULTS } from '../shared/defaults';
+import type { LeaseStack } from '../shared/stackTypes';
 import { explainOptionError, OptionError, optionName } from '../shared/options';
 import { describeBusyPort, type BusyPortHolder } from './busyPort';
 import { DisposableStore } from './disposables';
@@ -19,6 +20,16 @@ export interface PoolHandle {
     arm(pattern?: string | null): { readonly pattern: string | null; readonly since: number };
     stopDebugging(): { readonly disarmed: boolean; readonly sessionsEnded: number };
   };
+  /** Live PHP stacks (the engine's StackWatch); a fake may have none. */
+  readonly stacks?: StackHandle;
+}
+
+/** Where the busy workers are: the engine's reads of their PHP stacks and wait reasons. */
+export interface StackHandle {
+  /** Reads the worker now (Show Stack); null when it serves no lease. */
+  readWorker(workerId: string): LeaseStack | null;
+  /** The last read of each busy worker, by worker id (the once-a-second schedule's); no new read. */
+  lastReads(): ReadonlyMap<string, LeaseStack>;
 }
 
 /** Where the editor reports changed files for live reload (the engine's `LiveReload`). */
@@ -63,6 +74,8 @@ export interface PoolSource {
   /** What the running pool serves, and whether it was detected. */
   readonly servedRoot?: ServedRoot | null;
   snapshot(): PoolSnapshot | null;
+  /** The last stack read of each busy worker, by worker id (absent in sources that have none). */
+  lastStacks?(): ReadonlyMap<string, LeaseStack>;
 }
 
 /** What changed: the set of folders, a pool's lifecycle, or an event from the engine. */
@@ -142,6 +155,8 @@ class PoolRun implements vscode.Disposable {
   }
 }
 
+const NO_STACKS: ReadonlyMap<string, LeaseStack> = new Map();
+
 /** One workspace folder's pool: at most one running server, and how it got there. */
 export class FolderPool implements PoolSource {
   status: PoolStatus = 'stopped';
@@ -175,6 +190,10 @@ export class FolderPool implements PoolSource {
   /** The engine's current snapshot, or null while no server runs. */
   snapshot(): PoolSnapshot | null {
     return this.server ? this.server.pool.snapshot() : null;
+  }
+
+  lastStacks(): ReadonlyMap<string, LeaseStack> {
+    return this.server?.pool.stacks?.lastReads() ?? NO_STACKS;
   }
 
   /** @internal */

@@ -25,6 +25,8 @@ export interface FolderSettings {
   readonly maxRequests: number;
   readonly idleTimeout: number;
   readonly busyTimeout: number;
+  /** Seconds; 0 = off. */
+  readonly slowlogTimeout: number;
   readonly scanInterval: number;
   readonly leakPolicy: LeakPolicy;
   readonly symlinks: SymlinkPolicy;
@@ -53,6 +55,7 @@ export const SETTING_DEFAULTS: FolderSettings = {
   maxRequests: OPTIONS.maxRequests.default,
   idleTimeout: OPTIONS.idleTimeout.default / OPTIONS.idleTimeout.settingScale,
   busyTimeout: OPTIONS.busyTimeout.default / OPTIONS.busyTimeout.settingScale,
+  slowlogTimeout: OPTIONS.slowlogTimeout.editorDefault / OPTIONS.slowlogTimeout.settingScale,
   scanInterval: OPTIONS.scanInterval.default,
   leakPolicy: OPTIONS.leakPolicy.default,
   symlinks: OPTIONS.symlinks.default,
@@ -170,6 +173,7 @@ export function readSettings(reader: SettingsReader): SettingsResult {
     maxRequests: integer('maxRequests', d.maxRequests, 0, 1_000_000),
     idleTimeout: integer('idleTimeout', d.idleTimeout, 0, 86_400),
     busyTimeout: integer('busyTimeout', d.busyTimeout, 0, 86_400),
+    slowlogTimeout: integer('slowlogTimeout', d.slowlogTimeout, 0, 86_400),
     scanInterval: integer('scanInterval', d.scanInterval, 0, 60_000),
     leakPolicy,
     symlinks,
@@ -228,6 +232,7 @@ export function toServerOptions(settings: FolderSettings, folderPath: string, po
       maxRequests: settings.maxRequests,
       idleTimeoutMs: settings.idleTimeout * OPTIONS.idleTimeout.settingScale,
       busyTimeoutMs: settings.busyTimeout * OPTIONS.busyTimeout.settingScale,
+      slowlogTimeoutMs: settings.slowlogTimeout * OPTIONS.slowlogTimeout.settingScale,
       ini: settings.ini,
       env: { ...process.env, ...settings.env },
       scanIntervalMs: settings.scanInterval,

@@ -8,7 +8,7 @@ export interface Clock {
 }
 
 /** The real clock. It reads the globals at each call, so timers faked after import still apply. */
-const systemClock: Clock = {
+export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),

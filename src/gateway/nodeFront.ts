@@ -30,8 +30,8 @@ export class NodeFront {
     private readonly router: Router,
     private readonly scripts: ScriptRunner,
     private readonly log: RequestLog,
-    /** The document served at the status path. */
-    private readonly status: () => unknown,
+    /** The document served at the status path (its URL carries the query). */
+    private readonly status: (url: string) => Promise<unknown>,
     /** Answers a control request (src/gateway/controls.ts). */
     private readonly control: (action: ControlAction, req: IncomingMessage, io: NodeHttpIo) => void,
     options: NodeFrontOptions,
@@ -84,7 +84,10 @@ export class NodeFront {
         serveStatic(req, res, route.filePath, { stats: route.stats });
         return;
       case 'status':
-        sendJson(io, this.status());
+        this.status(io.url).then(
+          (document) => sendJson(io, document),
+          (error: unknown) => sendRouteAnswer(io, { kind: 'refused', status: 500, title: 'Internal Server Error', detail: `Cannot build the status: ${(error as Error).message}` }),
+        );
         return;
       case 'live-script':
         if (this.live) this.live.serveScript(io);

@@ -7,8 +7,10 @@ import type { OrphanGuardHandle, Platform, ProcessReading, ProcessStopper, Worke
 import { selectPlatform } from './platforms';
 import { signalProcessGroup, type ProcessExit } from './processControl';
 import type { ProcessTruth } from './processState';
+import type { PhpStackReaderOptions } from './phpStack';
+import { ProcessStacks } from './processStacks';
+import { createSocketDir, removeSocketDir } from './spawnWorker';
 import type { ProcessStat } from './processTable';
-import { machineHasPhpStacks } from './stacksAvailability';
 import { workerEnvironment } from './workerEnvironment';
 import { WorkerRegistry } from './workerRegistry';
 
@@ -23,8 +25,10 @@ export interface ProcessHostOptions {
   readonly stateDir: string | null;
   /** The implementation; by default this OS's, or the one FASTCGI_POOL_PLATFORM forces (see platforms.ts). */
   readonly platform?: Platform;
-  /** Whether live PHP stacks can be read (the stacks reader's own answer, once it runs); by default what the machine allows. */
+  /** Whether live PHP stacks can be read; by default the stack reader's own answer for this machine. */
   readonly stacksAvailable?: () => boolean;
+  /** Options of the live-stack reader; only tests set them (a deliberately wrong table for the canary). */
+  readonly stackReader?: PhpStackReaderOptions;
 }
 
 /**
@@ -45,10 +49,14 @@ export class ProcessHost implements PoolHost<FastCgiConnection> {
   /** The current (or last) run's guard: what the snapshot says, also once the pool stopped. */
   private guardKind: OrphanGuard = 'none';
   private readonly addressKind: WorkerAddressKind;
+  readonly stacks: ProcessStacks;
+  /** A private folder for the stack reader's canary script (0700, removed at close). */
+  private stacksDir: string | null = null;
 
   constructor(private readonly options: ProcessHostOptions) {
     this.platform = options.platform ?? selectPlatform();
     this.addressKind = this.platform.transport().addressKind;
+    this.stacks = new ProcessStacks(options.stackReader);
   }
 
   open(): void {
@@ -57,6 +65,8 @@ export class ProcessHost implements PoolHost<FastCgiConnection> {
     this.transport = transport;
     this.guard = this.platform.guard(this.options.parentDeathSignal);
     this.guardKind = this.guard.kind;
+    this.stacksDir = createSocketDir();
+    this.stacks.open(this.stacksDir);
   }
 
   cleanStale(): Promise<StaleWorkers> | null {
@@ -73,6 +83,9 @@ export class ProcessHost implements PoolHost<FastCgiConnection> {
     this.guard = null;
     this.registry?.close();
     this.registry = null;
+    this.stacks.close();
+    if (this.stacksDir) removeSocketDir(this.stacksDir);
+    this.stacksDir = null;
   }
 
   async launch(name: string, extraArgs: readonly string[] = []): Promise<WorkerProcess> {
@@ -130,7 +143,7 @@ export class ProcessHost implements PoolHost<FastCgiConnection> {
       os: process.platform,
       implementation: this.platform.id,
       processTruth: this.platform.truth.kind,
-      stacks: (this.options.stacksAvailable ?? machineHasPhpStacks)(),
+      stacks: this.options.stacksAvailable ? this.options.stacksAvailable() : this.stacks.unavailableReason() === null,
       pdeathsig: this.guardKind === 'pdeathsig',
       orphanGuard: this.guardKind,
       workerAddress: this.addressKind,

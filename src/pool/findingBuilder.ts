@@ -1,4 +1,5 @@
 import type { ProcessExit } from '../platform/processControl';
+import type { LeaseStack } from '../shared/stackTypes';
 import { describeExit, describeRequest, formatDuration } from '../shared/text';
 import type { Finding, FindingKind, LeaseSnapshot } from './types';
 
@@ -77,6 +78,29 @@ export function busyTimeout(worker: WorkerFacts, lease: LeaseSnapshot, timeoutMs
     detectedAt: now,
     message: `worker ${worker.id} (pid ${worker.pid ?? '?'}) has been busy with ${describeRequest(lease)} for ${formatDuration(now - lease.acquiredAt)}, past the busy timeout of ${formatDuration(timeoutMs)}`,
   });
+}
+
+/** `slow-request`: a lease outlived the slowlog timeout (PHP-FPM's request_slowlog_timeout); the request goes on. */
+export function slowRequest(worker: WorkerFacts, lease: LeaseSnapshot, timeoutMs: number, now: number): FindingDraft {
+  return draft(`slow-request:${lease.id}`, 'slow-request', worker, {
+    lease,
+    detectionLatencyMs: now - (lease.acquiredAt + timeoutMs),
+    detectedAt: now,
+    message: `worker ${worker.id} (pid ${worker.pid ?? '?'}) has been busy with ${describeRequest(lease)} for ${formatDuration(now - lease.acquiredAt)}, past the slowlog timeout of ${formatDuration(timeoutMs)}`,
+  });
+}
+
+/**
+ * The finding with the worker's PHP stack and wait reason, when one was read
+ * while the finding's lease ran (a stack of an earlier lease says nothing
+ * about this one): `stackAgeMs` says how long before the detection.
+ */
+export function withStack(finding: FindingDraft, read: LeaseStack | null | undefined): FindingDraft {
+  const lease = finding.fields.lease;
+  if (!read || !lease || read.leaseId !== lease.id || (read.stack === null && read.wait === null)) return finding;
+  const stack = read.stack === null ? {} : { stack: read.stack, stackAgeMs: Math.max(0, finding.fields.detectedAt - read.sampledAt) };
+  const wait = read.wait === null ? {} : { wait: read.wait };
+  return { key: finding.key, fields: { ...finding.fields, ...stack, ...wait } };
 }
 
 /** `zombie-descendant`: a process under a worker died and nobody reaped it. */

@@ -2,6 +2,8 @@ import type { ProcessExit } from '../platform/processControl';
 import type { ProcessTruth } from '../platform/processState';
 import type { ProcessStat } from '../platform/processTable';
 import type { PlatformCapabilities } from '../shared/platform';
+import type { StackReadResult, WaitReason } from '../shared/stackTypes';
+import type { LeaseRequestInfo } from './types';
 
 /**
  * Everything the pool asks of the operating system, in one small interface,
@@ -42,6 +44,56 @@ export interface PoolHost<C extends WorkerConnection> {
   readProcesses?(pids: readonly number[]): Promise<Pick<PoolHost<C>, 'inspect' | 'descendants'>>;
   /** What this host can and cannot check (the snapshot's `platform`); optional: a fake host has none. */
   capabilities?(): PlatformCapabilities;
+  /** Live PHP stacks and wait reasons of workers (issue 13); null for a host that reads none. */
+  readonly stacks?: WorkerStacks<C> | null;
+}
+
+/**
+ * What the pool asks of the OS about where a busy worker is: its PHP stack
+ * and what it waits on. The pool decides when to read (src/pool/stackWatch.ts);
+ * the real reader is src/platform/processStacks.ts. Every read is synchronous
+ * and short (≤ 1 ms for a 20-frame stack); a worker stopped for a read is
+ * continued before the call returns.
+ */
+export interface WorkerStacks<C extends WorkerConnection> {
+  /** Why no PHP stack can be read here at all (the platform, the CPU), or null. Asks no process. */
+  unavailableReason(): string | null;
+  /** Whether a wait reason is cheap enough to read on the once-a-second schedule (/proc: yes; `ps`: no). */
+  readonly cheapWaits: boolean;
+  /** The canary's request: a script of the host's own, written when the host opened. */
+  canaryRequest(): LeaseRequestInfo;
+  /**
+   * Runs the canary request on a leased worker's connection and checks the
+   * stack read meanwhile. A failure turns stack reading off for good; its
+   * `message` is the one log line. `requestEnded` false: retire the worker.
+   */
+  runCanary(pid: number, connection: C): Promise<StackCheck>;
+  /**
+   * CPU time the process has used so far, ms (a lease's baseline); null where
+   * that is not cheap to know. Costs a /proc read (30–100 µs): the pool takes
+   * it on its tick, never on a request's path.
+   */
+  cpuTimeMs(pid: number): number | null;
+  /** Reads what the process waits on, then its PHP stack. */
+  sample(pid: number, cpuBaselineMs: number | null): WorkerStackRead;
+  /** The process has exited: drop what was kept about it. */
+  forget(pid: number): void;
+}
+
+/** What the canary concluded. */
+export interface StackCheck {
+  readonly ok: boolean;
+  /** One line for the log when not ok: `live PHP stacks are off: …`. */
+  readonly message: string | null;
+  /** The canary request ended cleanly (else its worker must go). */
+  readonly requestEnded: boolean;
+}
+
+/** One read of one process. */
+export interface WorkerStackRead {
+  readonly stack: StackReadResult;
+  /** Null where the system tells nothing. */
+  readonly wait: WaitReason | null;
 }
 
 /** What a start-up cleanup of a crashed earlier run found and did. */

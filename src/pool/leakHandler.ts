@@ -1,4 +1,5 @@
 import type { ProcessExit } from '../platform/processControl';
+import type { LeaseStack } from '../shared/stackTypes';
 import type { FindingResolution } from './types';
 import * as drafts from './findingBuilder';
 import type { PoolFindings } from './findings';
@@ -71,12 +72,14 @@ export class LeakHandler<C extends WorkerConnection> {
 
   /**
    * A lease outlived the busy timeout, or (the lease has ended) the script
-   * of a request whose client left still runs at the busy timeout.
+   * of a request whose client left still runs at the busy timeout; `stack`
+   * is where it was, read just now (before any kill).
    */
-  busyTimeout(lease: Lease<C>): void {
+  busyTimeout(lease: Lease<C>, stack: LeaseStack | null = null): void {
     const worker = lease[LENT_WORKER];
     const snapshot = lease.snapshot();
-    const finding = this.findings.report(drafts.busyTimeout(worker, snapshot, this.busyTimeoutMs, Date.now()));
+    // Found when it was read: the stack is of that moment (stackAgeMs 0).
+    const finding = this.findings.report(drafts.withStack(drafts.busyTimeout(worker, snapshot, this.busyTimeoutMs, stack?.sampledAt ?? Date.now()), stack));
     const abandoned = !lease.active;
     // The client is answered (504) under either policy: nobody waits for ever.
     this.pool.revoke(lease, { kind: 'busy-timeout', timeoutMs: this.busyTimeoutMs }, 'timeout');
@@ -106,7 +109,7 @@ export class LeakHandler<C extends WorkerConnection> {
       // Its holder saw it die first and the lease has ended: only the finding waited for the exit status.
       worker.diedDuringLease = null;
       const found = { detectedAt: died.detectedAt, detectionLatencyMs: 0, processState: died.processState };
-      const finding = this.findings.report(drafts.defunctBusy(worker, died.lease, { seen: 'exit', exit }, found));
+      const finding = this.findings.report(drafts.withStack(drafts.defunctBusy(worker, died.lease, { seen: 'exit', exit }, found), worker.lastStack));
       this.findings.resolve(finding, 'reclaimed', 'lease ended, worker reaped and replaced');
     }
     const lease = worker.lease;
@@ -116,7 +119,8 @@ export class LeakHandler<C extends WorkerConnection> {
       return false;
     }
     const found = { detectedAt: Date.now(), detectionLatencyMs: 0, processState: null };
-    const finding = this.findings.report(drafts.defunctBusy(worker, lease.snapshot(), { seen: 'exit', exit }, found));
+    // The last stack seen of this lease (read on the schedule), marked with its age.
+    const finding = this.findings.report(drafts.withStack(drafts.defunctBusy(worker, lease.snapshot(), { seen: 'exit', exit }, found), worker.lastStack));
     if (this.policy === 'keep') {
       // Until its holder releases it or a developer acts: the process table and the snapshot agree it is gone.
       worker.defunct = true;
@@ -139,7 +143,7 @@ export class LeakHandler<C extends WorkerConnection> {
       return;
     }
     const found = { detectedAt: Date.now(), detectionLatencyMs, processState };
-    const finding = this.findings.report(drafts.defunctBusy(worker, lease.snapshot(), cause, found));
+    const finding = this.findings.report(drafts.withStack(drafts.defunctBusy(worker, lease.snapshot(), cause, found), worker.lastStack));
     if (this.policy === 'keep') {
       if (!worker.defunct) {
         worker.defunct = true;

@@ -11,6 +11,8 @@ import type { Worker } from './worker';
  */
 export const LENT_WORKER: unique symbol = Symbol('lentWorker');
 export const ENDED_BY: unique symbol = Symbol('endedBy');
+/** A lease of the pool's own (the stack canary): it counts in no total, history or worker's accesses. */
+export const INTERNAL: unique symbol = Symbol('internal');
 
 /**
  * One worker lent to one request. The holder must call `Pool.release`
@@ -24,6 +26,7 @@ export class Lease<C extends WorkerConnection = FastCgiConnection> {
   firstByteAt = 0;
   /** Who ended it: a second end by the holder is a protocol error, after the pool's it is expected. */
   [ENDED_BY]: 'holder' | 'pool' | null = null;
+  [INTERNAL] = false;
   readonly [LENT_WORKER]: Worker<C>;
 
   constructor(

@@ -35,6 +35,8 @@ export interface PoolOptions extends PoolLimits {
   xdebug: XdebugSetting;
   /** Where the IDE listens, `HOST:PORT`; null: the ini's `xdebug.client_host`/`client_port`, else 127.0.0.1:9003. */
   debugClient: string | null;
+  /** A lease older than this raises a `slow-request` finding with its PHP stack (PHP-FPM's request_slowlog_timeout); 0 = off. */
+  slowlogTimeoutMs: number;
 }
 
 /** Defaults (src/shared/defaults.ts holds the values, for every consumer). */
@@ -59,6 +61,7 @@ export const defaultPoolOptions: Omit<PoolOptions, 'cwd'> = {
   readyProbeTimeoutMs: DEFAULTS.readyProbeTimeoutMs,
   xdebug: DEFAULTS.xdebug,
   debugClient: null,
+  slowlogTimeoutMs: DEFAULTS.slowlogTimeoutMs,
 };
 
 /** Throws when the worker limits contradict each other. */

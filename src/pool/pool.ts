@@ -12,7 +12,7 @@ import { PoolEvents } from './events';
 import { PoolFindings } from './findings';
 import { LeaseHistory } from './history';
 import type { PoolHost, WorkerConnection } from './host';
-import { ENDED_BY, historyEntry, Lease, LENT_WORKER } from './lease';
+import { ENDED_BY, historyEntry, INTERNAL, Lease, LENT_WORKER } from './lease';
 import { checkLimits, defaultPoolOptions, type PoolOptions } from './options';
 import { LeakHandler, type RetireMode } from './leakHandler';
 import { Reaper } from './reaper';
@@ -21,6 +21,7 @@ import { buildSnapshot } from './snapshot';
 import { spawnFailure, Spawner } from './spawner';
 import { startMinimum } from './startup';
 import { SpawnFailures } from './spawnFailing';
+import { StackWatch } from './stackWatch';
 import type { Disposable, LeaseHolder, LeaseOutcome, LeaseRequestInfo, LeaseRevocation, PoolEvent, PoolSnapshot, PoolState } from './types';
 import type { WorkerDebug, WorkerExitReason, WorkerState } from './types';
 import { WaitQueue } from './waitQueue';
@@ -77,6 +78,8 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
   private readonly abandoned: AbandonedRequests<C>;
   private readonly spawnFailures: SpawnFailures;
   private readonly reaper: Reaper<C>;
+  /** When the busy workers' PHP stacks are read (issue 13). */
+  readonly stacks: StackWatch<C>;
   private readonly events = new PoolEvents();
   private readonly findings = new PoolFindings((event) => {
     this.changed();
@@ -118,11 +121,20 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       retire: (worker, reason, mode) => this.retire(worker, reason, mode),
       changed: () => this.changed(),
     });
+    this.stacks = new StackWatch(this.host.stacks ?? null, this.options.slowlogTimeoutMs, this.findings, {
+      ...this.lists,
+      lendInternal: (request, holder) => this.tryAcquire(request, holder, Date.now(), true),
+      release: (lease, outcome) => this.release(lease, outcome),
+      isRunning: () => this.state === 'running',
+      changed: () => this.changed(),
+      emit: (event) => this.emit(event),
+    });
     this.deadlines = new BusyDeadlines(this.options.busyTimeoutMs, (lease) => {
       // An ended lease keeps its deadline while its worker finishes the script of the client that left.
       if (!lease.active && !this.abandoned.isRunning(lease)) return;
       this.totals.busyTimeouts++;
-      this.leaks.busyTimeout(lease);
+      // Where it is stuck, read just before the kill.
+      this.leaks.busyTimeout(lease, this.stacks.read(lease[LENT_WORKER]));
     });
     this.debugger = this.debugging = new PoolDebugging(this.options, debuggerHost ?? XdebugHost.forPool(this.options), {
       acceptPid: (pid) => this.workerByPid(pid) !== undefined,
@@ -138,7 +150,11 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     });
     this.spawnFailures = new SpawnFailures(this.findings);
     this.spawner = new Spawner(this.host, {
-      exited: (worker, exit) => this.reaper.exited(worker, exit),
+      exited: (worker, exit) => {
+        // What the stack reader kept about the process goes; the worker's last stack stays (a finding may carry it).
+        this.stacks.workerGone(worker);
+        this.reaper.exited(worker, exit);
+      },
       stderr: (worker, pid, text) => {
         worker.noteStderr(text);
         this.emit({ type: 'worker-stderr', workerId: worker.id, pid, text });
@@ -195,6 +211,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     });
     void this.debugging.decide().catch(() => undefined);
     if ((this.state as PoolState) === 'starting') this.setState('running');
+    if ((this.state as PoolState) === 'running') this.stacks.start();
     this.maintenanceTimer = setInterval(() => this.maintain(), this.options.maintenanceIntervalMs);
     this.maintenanceTimer.unref();
     this.reconciler.scanEvery(this.options.scanIntervalMs, () => this.scan());
@@ -230,12 +247,12 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     return this.queue.withdraw(holder);
   }
 
-  /** The synchronous fast path of {@link acquire}: a lease if a worker is idle now. */
-  tryAcquire(request: LeaseRequestInfo, holder: LeaseHolder, queuedAt = Date.now()): Lease<C> | null {
+  /** The synchronous fast path of {@link acquire}: a lease if a worker is idle now (`internal`: the pool's own request). */
+  tryAcquire(request: LeaseRequestInfo, holder: LeaseHolder, queuedAt = Date.now(), internal = false): Lease<C> | null {
     if (this.state !== 'running' || this.queue.length > 0) return null;
     const worker = this.idle.popLast();
     if (!worker) return null;
-    return this.lend(worker, request, holder, queuedAt);
+    return this.lend(worker, request, holder, queuedAt, internal);
   }
 
   /**
@@ -332,6 +349,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     // Paused requests run on without the debugger and finish, rather than wait for SIGKILL (their deadlines resume, then stop).
     const debuggerStopped = this.debugging.stop();
     this.deadlines.stop();
+    this.stacks.stop();
     this.queue.rejectAll(new PoolUnavailableError('the pool is stopping'));
     this.findings.resolveAll(null, 'pool-stopped', 'the pool stopped');
     this.spawnFailures.reset();
@@ -364,6 +382,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       platform: this.host.capabilities?.() ?? null,
       history: this.history,
       debugger: this.debugging.snapshot(),
+      stacks: this.stacks.status,
     });
     return this.cachedSnapshot;
   }
@@ -379,13 +398,16 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
 
   // ------------------------------------------------------- a lease's life
 
-  private lend(worker: Worker<C>, request: LeaseRequestInfo, holder: LeaseHolder, queuedAt: number): Lease<C> {
+  private lend(worker: Worker<C>, request: LeaseRequestInfo, holder: LeaseHolder, queuedAt: number, internal = false): Lease<C> {
     const now = Date.now();
-    const lease = new Lease<C>(`L${this.nextLeaseId++}`, worker, request, holder, queuedAt, now);
+    const lease = new Lease<C>(`${internal ? 'C' : 'L'}${this.nextLeaseId++}`, worker, request, holder, queuedAt, now);
+    lease[INTERNAL] = internal;
     worker.lease = lease;
-    worker.lastActiveAt = now;
     this.moveTo(worker, 'busy', null);
     if (this.options.busyTimeoutMs > 0) this.deadlines.start(worker.deadline, lease, now);
+    this.stacks.leaseStarted(worker, lease, now);
+    if (internal) return lease;
+    worker.lastActiveAt = now;
     this.totals.requests++;
     if (this.events.perRequest > 0) this.events.emitPerRequest({ type: 'lease-acquired', lease: lease.snapshot(), waitedMs: now - queuedAt });
     return lease;
@@ -399,6 +421,9 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     const worker = lease[LENT_WORKER];
     if (worker.deadline.subject === lease && !keepDeadline) this.deadlines.cancel(worker.deadline);
     if (worker.lease === lease) worker.lease = null;
+    this.stacks.leaseEnded(worker, lease.endedAt);
+    // The pool's own request (the stack canary) counts in nothing a developer reads.
+    if (lease[INTERNAL]) return this.changed();
     worker.accesses++;
     worker.lastActiveAt = lease.endedAt;
     if (outcome === 'ok' || lease.firstByteAt > 0) worker.answered++;
@@ -432,7 +457,8 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     if (this.state !== 'running' && this.state !== 'starting') return;
     // While start() brings the pool up to its minimum, only demand spawns here.
     const floor = this.state === 'starting' ? 0 : this.options.minWorkers - this.liveCount;
-    const wanted = Math.max(floor, this.queue.length + 1 - this.idle.size - this.starting.size);
+    // A worker lent to the stack canary is back within milliseconds: no spawn for it.
+    const wanted = Math.max(floor, this.queue.length + 1 - this.idle.size - this.starting.size - this.stacks.canaryWorkers);
     const n = this.spawner.allowed(Math.min(wanted, this.maxLive - this.liveCount));
     for (let i = 0; i < n; i++) void this.spawnOne();
     const failing = this.queue.length > 0 ? this.spawnFailures.error(this.liveCount - this.starting.size, this.spawner.backoff) : null;

@@ -2,6 +2,7 @@ import type { FindingLog } from './findings';
 import type { WorkerConnection } from './host';
 import type { LeaseHistory } from './history';
 import type { SpawnBackoff } from './spawnBackoff';
+import type { StackStatus } from '../shared/stackTypes';
 import type { DebuggerSnapshot, LeakPolicy, PoolLimits, PoolSnapshot, PoolState, WorkerExitRecord, WorkerSnapshot, WorkerState } from './types';
 import type { Worker } from './worker';
 import type { WorkerList } from './workerList';
@@ -23,6 +24,7 @@ export interface SnapshotSource<C extends WorkerConnection> {
   readonly history: LeaseHistory;
   readonly platform: PoolSnapshot['platform'];
   readonly debugger: DebuggerSnapshot;
+  readonly stacks: StackStatus;
 }
 
 /**
@@ -71,6 +73,7 @@ export function buildSnapshot<C extends WorkerConnection>(source: SnapshotSource
     leakPolicy: source.leakPolicy,
     platform: source.platform,
     debugger: source.debugger,
+    stacks: source.stacks,
   };
   return deepFreeze(snapshot);
 }

@@ -1,6 +1,7 @@
 import type { DebugRelayEvent } from '../dbgp/relayEvents';
 import type { ProcessExit } from '../platform/processControl';
 import type { PlatformCapabilities } from '../shared/platform';
+import type { PhpStackFrame, StackStatus, WaitReason } from '../shared/stackTypes';
 
 /**
  * Where a worker is in its life. `paused` = busy, with its request stopped
@@ -96,6 +97,16 @@ export interface LeaseSnapshot {
   readonly queuedAt: number;
   /** Epoch ms when it got one. */
   readonly acquiredAt: number;
+  /**
+   * Only in `GET /.fastcgi-pool/status?stacks=1`, for a worker serving the
+   * lease: its PHP stack read just then, innermost first (null when none
+   * could be read: `stackError` says why) …
+   */
+  readonly stack?: readonly PhpStackFrame[] | null;
+  /** … what the process waits on … */
+  readonly wait?: WaitReason | null;
+  /** … and, without a stack, the one-line reason. */
+  readonly stackError?: string;
 }
 
 /**
@@ -165,7 +176,7 @@ export interface WorkerExitRecord {
 }
 
 /** What kind of divergence between the lists and the OS (or the lease protocol) a finding reports. */
-export type FindingKind = 'defunct-busy' | 'holder-gone' | 'busy-timeout' | 'zombie-descendant' | 'lease-protocol' | 'spawn-failing';
+export type FindingKind = 'defunct-busy' | 'holder-gone' | 'busy-timeout' | 'zombie-descendant' | 'lease-protocol' | 'spawn-failing' | 'slow-request';
 
 /** What the pool does about a leaked lease: repair it, or keep it for inspection. */
 export type LeakPolicy = 'reclaim' | 'keep';
@@ -203,6 +214,16 @@ export interface Finding {
   readonly message: string;
   /** Null while the finding still holds. */
   readonly resolution: FindingResolution | null;
+  /**
+   * The PHP stack of the worker, innermost first, where one was read:
+   * just before a busy-timeout kill, when a slow-request was noticed, and for
+   * a defunct-busy the last one seen before the worker died.
+   */
+  readonly stack?: readonly PhpStackFrame[];
+  /** How long before `detectedAt` that stack was read (0: just then). */
+  readonly stackAgeMs?: number;
+  /** What the worker was waiting on when the stack was read. */
+  readonly wait?: WaitReason;
 }
 
 /** A finished lease, for the dashboard and the status endpoint. */
@@ -308,6 +329,8 @@ export interface PoolSnapshot {
   /** What the pool can and cannot check on this OS (null: a host that does not say, e.g. a test's fake). */
   readonly platform: PlatformCapabilities | null;
   readonly debugger: DebuggerSnapshot;
+  /** Whether live PHP stacks are read, and if not, why (one line). */
+  readonly stacks: StackStatus;
 }
 
 /** Everything the pool tells its consumers, as one discriminated union. */
@@ -326,6 +349,7 @@ export type PoolEvent =
   | { type: 'lease-protocol-error'; leaseId: string; workerId: string | null; problem: 'double-release' | 'unknown-lease'; holder: string }
   | { type: 'queue-rejected'; reason: 'queue-full' | 'queue-timeout'; waitedMs: number; uri: string }
   | { type: 'stale-workers-cleaned'; killed: number[]; reusedPids: number[]; stateDir: string }
+  | { type: 'stacks-status'; status: StackStatus }
   | { type: 'finding'; finding: Finding }
   | { type: 'finding-resolved'; finding: Finding }
   /** A worker's debug session began, changed (running, paused at file:line, stopping) or ended (null). */

@@ -3,6 +3,7 @@ import { Deadline } from './busyDeadlines';
 import type { WorkerConnection, WorkerProcess } from './host';
 import type { ListNode } from './intrusiveList';
 import type { Lease } from './lease';
+import type { LeaseStack } from '../shared/stackTypes';
 import type { AbandonedRequest, LeaseSnapshot, WorkerDebug, WorkerExitReason, WorkerState } from './types';
 import type { WorkerList } from './workerList';
 
@@ -65,6 +66,14 @@ export class Worker<C extends WorkerConnection> implements ListNode<Worker<C>> {
   keptLease: LeaseSnapshot | null = null;
   /** Its step-debugging session as the relay follows it (see debugHold.ts); null when it has none. */
   debug: WorkerDebug | null = null;
+  /** Its place on the slowlog deadlines while a lease runs (see StackWatch). */
+  readonly slowDeadline = new Deadline<Lease<C>>();
+  /** CPU time its process had used when the current lease started (null until known): a wait reason's `cpuMs` counts from it. */
+  cpuBaselineMs: number | null = null;
+  /** CPU time read while it was idle, after its last request: the exact baseline of its next lease (used once). */
+  idleCpuMs: number | null = null;
+  /** The last stack read of it (its `leaseId` says of which lease): what a defunct-busy finding carries. */
+  lastStack: LeaseStack | null = null;
   /** The holder saw it die mid-request before its exit was reaped: the finding waits for the exit status. */
   diedDuringLease: { lease: LeaseSnapshot; detectedAt: number; processState: string | null } | null = null;
 

@@ -11,6 +11,7 @@
  * something the current snapshot shows — before it acts.
  */
 import type { Finding, LeaseSnapshot, PoolSnapshot } from '../pool/types';
+import type { LeaseStack } from './stackTypes';
 
 /** The WebviewPanel's view type: `registerWebviewPanelSerializer` and `onWebviewPanel:` use it. */
 export const DASHBOARD_VIEW_TYPE = 'fastcgiPool.dashboard';
@@ -41,6 +42,12 @@ export interface SnapshotMessage {
   readonly protocol: number;
   readonly source: DashboardSourceInfo;
   readonly snapshot: PoolSnapshot | null;
+  /**
+   * Where each busy worker is: the pool's last read of its PHP stack and
+   * wait reason, by lease id (the lease timeline shows it on hover). Absent
+   * when none was read; a finished lease's stack, if any, is on its finding.
+   */
+  readonly stacks?: Readonly<Record<string, LeaseStack>>;
 }
 
 /** The webview intents, by name. */
@@ -275,6 +282,7 @@ export function parseHostMessage(raw: unknown): HostToWebviewMessage | null {
     if (!isRecord(source) || typeof source.key !== 'string' || typeof source.label !== 'string') return null;
     if (typeof raw.protocol !== 'number') return null;
     if (raw.snapshot !== null && !looksLikeSnapshot(raw.snapshot)) return null;
+    if (raw.stacks !== undefined && !isRecord(raw.stacks)) return null;
     return raw as unknown as SnapshotMessage;
   }
   if (raw.type === 'event' && isRecord(raw.event)) {

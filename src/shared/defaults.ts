@@ -22,6 +22,10 @@ export const DEFAULTS = {
   maintenanceIntervalMs: 1_000,
   scanIntervalMs: 1_000,
   leakPolicy: 'reclaim' as 'reclaim' | 'keep',
+  /** PHP-FPM's request_slowlog_timeout: off on the command line (as in FPM) … */
+  slowlogTimeoutMs: 0,
+  /** … and 5 s in the editor, where a stack in Problems is what the developer came for. */
+  editorSlowlogTimeoutMs: 5_000,
   historySize: 1_000,
   readyProbeTimeoutMs: 2_000,
   phpCgi: 'php-cgi',

@@ -55,6 +55,12 @@ export const FINDING_KINDS: Readonly<Record<FindingKind, FindingKindInfo>> = {
     explanation:
       'Every new worker exited before it served a request, usually a broken php.ini, a missing extension or a wrapper script that fails. Requests get 503 with what the last worker wrote to stderr, and the pool retries with a growing delay (up to 10 s) until a worker serves again.',
   },
+  'slow-request': {
+    severity: 'warning',
+    title: 'request ran past the slowlog timeout',
+    explanation:
+      'The request is still running past the slowlog timeout (like PHP-FPM\'s request_slowlog_timeout): the finding carries where its PHP stack was and what it waited on. It resolves when the request ends.',
+  },
 };
 
 /** `error` for a finding that lost requests (`defunct-busy`, `holder-gone`, `spawn-failing`), `warning` for the others. */
@@ -98,6 +104,8 @@ export function describeFinding(finding: FindingFacts, wording: FindingWording =
       return `${who} is still leased although its request ended${serving}`;
     case 'busy-timeout':
       return `${who} exceeded the busy timeout${serving}`;
+    case 'slow-request':
+      return `${who} passed the slowlog timeout${serving}`;
     case 'zombie-descendant': {
       const child = finding.descendant ? `a defunct child (pid ${finding.descendant.pid}, ${finding.descendant.comm})` : 'a defunct child';
       return `${who} left ${child}${serving}`;

@@ -22,6 +22,8 @@ export interface OptionSpec {
   readonly setting: `fastcgiPool.${string}` | null;
   /** The engine's default, in the engine's units (ms, bytes); null for "none". */
   readonly default: string | number | boolean | null | Readonly<Record<string, string>>;
+  /** The extension's default, in the engine's units, where it differs from the engine's (and the CLI's). */
+  readonly editorDefault?: number;
   readonly kind: OptionKind;
   /** Engine units per setting unit, where they differ: 1000 for a setting in seconds of a value in ms. */
   readonly settingScale?: number;
@@ -48,6 +50,15 @@ export const OPTIONS = {
   leakPolicy: { flag: '--leak-policy', setting: 'fastcgiPool.leakPolicy', default: DEFAULTS.leakPolicy, kind: 'choice' },
   symlinks: { flag: '--symlinks', setting: 'fastcgiPool.symlinks', default: DEFAULTS.symlinks, kind: 'choice' },
   scanInterval: { flag: '--scan-interval', setting: 'fastcgiPool.scanInterval', default: DEFAULTS.scanIntervalMs, kind: 'duration' },
+  /** 0 = off: the CLI's default (as PHP-FPM's); the editor's is 5 s. */
+  slowlogTimeout: {
+    flag: '--slowlog-timeout',
+    setting: 'fastcgiPool.slowlogTimeout',
+    default: DEFAULTS.slowlogTimeoutMs,
+    editorDefault: DEFAULTS.editorSlowlogTimeoutMs,
+    kind: 'duration',
+    settingScale: 1_000,
+  },
   ini: { flag: '--ini', setting: 'fastcgiPool.ini', default: {}, kind: 'pairs' },
   env: { flag: '--env', setting: 'fastcgiPool.env', default: {}, kind: 'pairs' },
   liveReload: { flag: '--live-reload', setting: 'fastcgiPool.liveReload', default: DEFAULTS.liveReload, kind: 'switch', settingDefault: true },
@@ -72,9 +83,10 @@ export function optionName(option: OptionId, surface: OptionSurface): string | n
 export function settingDefault(option: OptionId): unknown {
   const spec: OptionSpec = OPTIONS[option];
   if (spec.settingDefault !== undefined) return spec.settingDefault;
-  if (spec.default === null) return '';
-  if (typeof spec.default === 'number' && spec.settingScale) return spec.default / spec.settingScale;
-  return spec.default;
+  const value = spec.editorDefault ?? spec.default;
+  if (value === null) return '';
+  if (typeof value === 'number' && spec.settingScale) return value / spec.settingScale;
+  return value;
 }
 
 /**

@@ -20,6 +20,9 @@
  *   pool's relay and stops at a breakpoint; the worker shows under Paused,
  *   `paused at handlers.php:22`, in the tree, the status bar and the
  *   dashboard, and a click opens that line; Continue → 200, the worker idle →
+ *   with a 12 s busy timeout and the pool restarted, a hanging request's worker
+ *   expands into its wait reason and PHP stack, "Show Stack" opens a frame →
+ *   the busy-timeout diagnostic sits on the line where it was stuck →
  *   "FastCGI: Stop Pool" leaves no php-cgi behind.
  *
  * Run with `npm run test:e2e` (packages the .vsix first) or, with a .vsix at
@@ -41,6 +44,36 @@ import { LIVE_RELOAD_INSTRUMENT } from '../support/liveInstrument';
 import { Workbench, formatDashboard, formatRows, poll, readWelcome, sidebarTitleActions, type DashboardView, type Row } from './workbench';
 
 const repoRoot = process.cwd();
+
+/** Steps 08–09: a request that waits for a lock nobody releases, ended by a short busy timeout. */
+const HANG_TIMEOUT_S = 12;
+const HANG_PHP = `<?php
+// A report that waits for a lock nobody releases: the busy timeout ends it.
+require __DIR__ . '/src/report.php';
+
+echo build_report();
+`;
+const REPORT_PHP = `<?php
+function wait_for_lock(string $name): void
+{
+    while (!file_exists(sys_get_temp_dir() . "/$name.released")) {
+        usleep(30000000);
+    }
+}
+
+function build_report(): string
+{
+    wait_for_lock('fastcgi-pool-e2e-report');
+    return 'done';
+}
+`;
+
+/** The pool's status JSON (limits and whether live stacks are read). */
+async function poolStatus(poolUrl: string): Promise<{ limits: { busyTimeoutMs: number }; stacks: { state: string; reason: string | null } }> {
+  const response = await fetch(`${poolUrl}/.fastcgi-pool/status`);
+  if (response.status !== 200) throw new Error(`status ${response.status}`);
+  return (await response.json()) as { limits: { busyTimeoutMs: number }; stacks: { state: string; reason: string | null } };
+}
 const outputDir = resolve(repoRoot, 'test-output/e2e');
 /** Where the README's screenshots go when E2E_WRITE_DOCS=1. */
 const docsImages = resolve(repoRoot, 'docs/images');
@@ -196,6 +229,7 @@ async function main(): Promise<number> {
   let browser: Browser | null = null;
   const slowRequest = new AbortController();
   let slowResult: Promise<string> | null = null;
+  let hangResult: Promise<string> | null = null;
 
   const csPort = await freePort();
   const poolPort = await freePort();
@@ -450,7 +484,9 @@ async function main(): Promise<number> {
           await wb.contextMenu(victim.row, 'Kill Worker', async () => {
             await runner.screenshot('context-menu');
           });
-          // A confirmation dialog is allowed; accept it like a person would.
+          // A confirmation dialog is allowed; accept it like a person would. The row is redrawn as the
+          // request ages (and, past the slowlog timeout, gains a warning): a menu that redraw closed is opened again.
+          let tries = 0;
           await poll(
             `pid ${victim.pid} (${victim.row.label}) to exit`,
             async () => {
@@ -459,6 +495,9 @@ async function main(): Promise<number> {
               if (await dialog.isVisible().catch(() => false)) {
                 await runner.screenshot('kill-confirmation');
                 await dialog.getByRole('button', { name: /^Kill/ }).first().click();
+              } else if (++tries % 15 === 0) {
+                await wb.pressEscape();
+                await wb.contextMenu(victim.row, 'Kill Worker');
               }
               return false;
             },
@@ -764,7 +803,147 @@ async function main(): Promise<number> {
         },
       },
       {
-        title: '14 "FastCGI: Stop Pool" stops every worker: no php-cgi of this run is left',
+        title: '14 with a 12 s busy timeout and the pool restarted, a hanging request\'s busy worker expands into its wait reason and PHP stack; Show Stack opens a frame at its line',
+        run: async () => {
+          await wb.pressEscape();
+          // The hanging report, in the workspace's copy only: hang.php → src/report.php, asleep on line 5.
+          writeFileSync(join(workspace, 'hang.php'), HANG_PHP);
+          writeFileSync(join(workspace, 'src/report.php'), REPORT_PHP);
+          mkdirSync(join(workspace, '.vscode'), { recursive: true });
+          writeFileSync(join(workspace, '.vscode/settings.json'), JSON.stringify({ 'fastcgiPool.busyTimeout': HANG_TIMEOUT_S }, null, 2));
+          // Settings apply at the next start; VS Code may take a moment to read the new file.
+          await poll(
+            `the restarted pool to have a busy timeout of ${HANG_TIMEOUT_S} s and to read live PHP stacks`,
+            async () => {
+              let status = await poolStatus(poolUrl).catch(() => null);
+              if (status?.limits.busyTimeoutMs !== HANG_TIMEOUT_S * 1_000) {
+                await wb.runCommand('FastCGI: Restart Pool');
+                status = await poll('the restarted pool to answer', () => poolStatus(poolUrl), 30_000);
+              }
+              // The canary runs once the pool has been quiet for a second.
+              return status.limits.busyTimeoutMs === HANG_TIMEOUT_S * 1_000 && status.stacks.state === 'on' ? status : undefined;
+            },
+            60_000,
+            () => wb.describe(),
+          );
+          await wb.openViewContainer('FastCGI Pool');
+          hangResult = answerOf(fetch(`${poolUrl}/hang.php`));
+          const busy = await waitForWorkers(wb, 'a worker under Busy whose description starts with "GET /hang.php"', ['Busy'], (workers) =>
+            workers.find((w) => w.group === 'Busy' && w.row.description.startsWith('GET /hang.php')),
+          );
+          seenPids.add(busy.pid);
+          // Expanded, it shows its lease, what it waits on and its frames (read once the request is a second old).
+          const rows = await poll(
+            `${busy.row.label} to expand into a Wait row and the frames usleep() <internal>, wait_for_lock() src/report.php:5, build_report() src/report.php:11, {main}() hang.php:5`,
+            async () => {
+              await wb.expandIfCollapsed((r) => r.label === busy.row.label);
+              const all = await wb.readSidebar();
+              const at = all.findIndex((r) => r.label === busy.row.label);
+              const rest = all.slice(at + 1);
+              const end = rest.findIndex((r) => r.level <= busy.row.level);
+              const under = end < 0 ? rest : rest.slice(0, end);
+              const frames = under.filter((r) => /\(\)$/.test(r.label)).map((r) => `${r.label} ${r.description}`);
+              const wait = under.find((r) => r.label === 'Wait');
+              return wait && /^sleeping in (clock_)?nanosleep\(\)/.test(wait.description) && frames.join(' | ') === 'usleep() <internal> | wait_for_lock() src/report.php:5 | build_report() src/report.php:11 | {main}() hang.php:5'
+                ? under
+                : undefined;
+            },
+            20_000,
+            () => wb.describeSidebar(),
+          );
+          console.log(`      ${formatRows(rows).replace(/\n\s*/g, '\n      ')}`);
+          await runner.screenshot('busy-worker-stack');
+          // Show Stack from the worker's context menu: the frames, the wait as the title; a pick opens the file at its line.
+          // The row is redrawn every second (its age moves on): a menu it closed meanwhile is opened again.
+          const item = wb.page.locator('.quick-input-widget .monaco-list-row', { hasText: 'wait_for_lock()' });
+          await poll(
+            'Show Stack (from the worker\'s context menu) to list the frames',
+            async () => {
+              await wb.pressEscape();
+              await wb.contextMenu(busy.row, 'Show Stack');
+              return await item
+                .first()
+                .waitFor({ state: 'visible', timeout: 3_000 })
+                .then(() => true)
+                .catch(() => false);
+            },
+            15_000,
+            () => wb.describe(),
+          );
+          const title = (await wb.page.locator('.quick-input-widget .quick-input-title').innerText().catch(() => '')).replace(/\s+/g, ' ');
+          console.log(`      Show Stack: ${title}`);
+          if (!/GET \/hang\.php — sleeping in/.test(title)) throw new Error(`the Show Stack title is "${title}"`);
+          await runner.screenshot('show-stack');
+          await item.first().click();
+          await poll(
+            'the editor to open src/report.php at line 5',
+            async () => (await wb.page.locator('.tab.active').innerText().catch(() => '')).includes('report.php') && (await wb.statusBarTexts()).some((t) => /^Ln 5, Col 1\b/.test(t)),
+            10_000,
+            async () => `active tab: ${await wb.page.locator('.tab.active').innerText().catch(() => '?')}; status bar: ${(await wb.statusBarTexts()).join(' | ')}`,
+          );
+          await runner.screenshot('stack-frame-opened');
+        },
+      },
+      {
+        title: `15 past the busy timeout the client gets 504, and the busy-timeout diagnostic sits on src/report.php line 5, where the request was stuck, with its frames`,
+        run: async () => {
+          if (!hangResult) throw new Error('no hanging request (step 08 failed)');
+          const answer = await Promise.race([hangResult, new Promise<string>((r) => setTimeout(() => r('still pending'), (HANG_TIMEOUT_S + 10) * 1_000))]);
+          console.log(`      GET /hang.php: ${answer}`);
+          if (!answer.startsWith('HTTP 504')) throw new Error(`GET /hang.php answered ${answer}`);
+          await wb.openProblems();
+          const pattern = /busy-timeout: worker (w\d+) \(pid (\d+)\) exceeded the busy timeout while serving GET \/hang\.php .* — in wait_for_lock\(\)/;
+          const found = await poll(
+            'a "busy-timeout: … GET /hang.php … — in wait_for_lock()" problem under report.php at line 5 (not line 1 of hang.php)',
+            async () => {
+              const rows = await wb.readProblems();
+              for (const [i, row] of rows.entries()) {
+                if (!pattern.test(row.text) && !pattern.test(row.ariaLabel)) continue;
+                const file = rows.slice(0, i).reverse().find((r) => r.level === row.level - 1);
+                if (file?.label === 'report.php' && /\[Ln 5, Col 1\]/.test(row.text)) return { row, file };
+              }
+              return undefined;
+            },
+            20_000,
+            async () => `problems: ${formatRows(await wb.readProblems())}`,
+          );
+          console.log(`      problem: ${found.row.text}`);
+          // Its related information: the stack, one frame a row (the slow-request before it folded away).
+          const problemRow = (text: string) => wb.page.locator('.part.panel .markers-panel .monaco-list-row', { hasText: text }).first();
+          const setExpanded = async (text: string, expanded: boolean) => {
+            const row = problemRow(text);
+            if ((await row.getAttribute('aria-expanded').catch(() => null)) === String(!expanded)) await row.locator('.monaco-tl-twistie').click();
+          };
+          await setExpanded('passed the slowlog timeout', false);
+          await setExpanded('exceeded the busy timeout', true);
+          const related = await poll(
+            'the problem\'s related information to list the frames',
+            async () => {
+              const rows = await wb.readProblems();
+              return rows.some((r) => /#1 wait_for_lock\(\)/.test(r.text)) && rows.some((r) => /#2 build_report\(\)/.test(r.text)) ? rows : undefined;
+            },
+            10_000,
+            async () => `problems: ${formatRows(await wb.readProblems())}`,
+          );
+          console.log(`      ${formatRows(related.filter((r) => /^#\d|PHP stack/.test(r.label) || /#\d /.test(r.text))).replace(/\n\s*/g, '\n      ')}`);
+          await runner.screenshot('problems-busy-timeout');
+          // In the editor: the squiggle on line 5 of src/report.php.
+          await wb.page.locator('.part.panel .markers-panel .monaco-list-row', { hasText: 'exceeded the busy timeout' }).first().dblclick();
+          await poll(
+            'the editor to show src/report.php with line 5 selected (the diagnostic\'s range)',
+            async () => (await wb.page.locator('.tab.active').innerText().catch(() => '')).includes('report.php') && (await wb.statusBarTexts()).some((t) => /^Ln 5, Col \d+\b/.test(t)),
+            10_000,
+          );
+          await wb.page.locator('.monaco-editor .squiggly-warning').first().waitFor({ state: 'visible', timeout: 10_000 });
+          // Hover the squiggle (the text above it takes the pointer: move the mouse there).
+          const squiggle = (await wb.page.locator('.monaco-editor .squiggly-warning').first().boundingBox())!;
+          await wb.page.mouse.move(squiggle.x + squiggle.width / 2, squiggle.y + squiggle.height / 2);
+          await wb.page.locator('.monaco-hover').first().waitFor({ state: 'visible', timeout: 10_000 }).catch(() => undefined);
+          await runner.screenshot('busy-timeout-diagnostic');
+        },
+      },
+      {
+        title: '16 "FastCGI: Stop Pool" stops every worker: no php-cgi of this run is left',
         always: true,
         run: async () => {
           if (!runner.page) throw new Error('no workbench to stop the pool from (an earlier step failed)');
@@ -817,7 +996,7 @@ async function main(): Promise<number> {
     const others = swept.filter((p) => !p.comm.startsWith('php'));
     if (others.length > 0) console.log(`  (swept other processes of the run after code-server exited: ${describe(others)})`);
     await runner.runOne({
-      title: '15 after code-server exits, no php-cgi of this run is left behind',
+      title: '17 after code-server exits, no php-cgi of this run is left behind',
       run: async () => {
         const php = swept.filter((p) => p.comm.startsWith('php'));
         if (php.length > 0) throw new Error(`these php processes outlived code-server and were killed: ${describe(php)}`);

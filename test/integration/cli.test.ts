@@ -7,6 +7,7 @@ import { listeningUrl, spawnCli, stopCliRuns, type CliRun } from '../support/cli
 import { isRunning, phpCgi, sleep, waitFor } from '../support/helpers';
 
 const exampleApp = resolve(__dirname, '../../examples/hello-php');
+const stackFixtures = resolve(__dirname, '../fixtures/php-stack');
 
 const running: CliRun[] = [];
 let scratch: string;
@@ -150,11 +151,49 @@ describe('fastcgi-pool serve', () => {
     expect(run.stderr).toMatch(/live reload: reload \(1 page\) after src\/pages\/home\.php changed/);
   });
 
+  it.skipIf(process.platform !== 'linux')('prints the PHP stack under a slow-request and a busy-timeout warning, one frame a line, as PHP-FPM\'s slowlog', async () => {
+    const run = runCli(['serve', stackFixtures, '--port', '0', '--php-cgi', phpCgi, '--front-controller', 'none', '--slowlog-timeout', '1s', '--busy-timeout', '2500ms', '-q']);
+    const url = await listeningUrl(run);
+    // The canary runs once the pool has been quiet for a moment.
+    for (let tries = 0; ; tries++) {
+      const status = (await (await fetch(new URL('.fastcgi-pool/status', url))).json()) as { stacks: { state: string; reason: string | null } };
+      if (status.stacks.state === 'on') break;
+      if (tries > 200) throw new Error(`live stacks not on: ${JSON.stringify(status.stacks)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect((await fetch(new URL('hang.php', url))).status).toBe(504);
+    await waitFor(() => /warning: busy-timeout: .*\n( {2}.*\n)+/.test(run.stderr), 'the busy-timeout warning and its stack');
+    const frames = (kind: string): string[] => {
+      const lines = run.stderr.split('\n');
+      const at = lines.findIndex((line) => line.startsWith(`warning: ${kind}: `));
+      const block: string[] = [];
+      for (const line of lines.slice(at + 1)) {
+        if (!line.startsWith('  ')) break;
+        block.push(line);
+      }
+      return block;
+    };
+    const hang = [
+      /^ {2}wait: sleeping in (clock_)?nanosleep\(\)( for [\d.]+ m?s)?; \d+ ms CPU$/,
+      /^ {2}\[0x[0-9a-f]{16}\] usleep\(\) <internal>$/,
+      new RegExp(`^  \\[0x[0-9a-f]{16}\\] waitForLock\\(\\) ${stackFixtures}/hang\\.php:6$`),
+      new RegExp(`^  \\[0x[0-9a-f]{16}\\] buildReport\\(\\) ${stackFixtures}/hang\\.php:12$`),
+      new RegExp(`^  \\[0x[0-9a-f]{16}\\] \\{main\\}\\(\\) ${stackFixtures}/hang\\.php:16$`),
+    ];
+    for (const kind of ['slow-request', 'busy-timeout']) {
+      const block = frames(kind);
+      expect(block, `${kind}:\n${run.stderr}`).toHaveLength(hang.length);
+      block.forEach((line, i) => expect(line, kind).toMatch(hang[i] as RegExp));
+    }
+    expect(run.stderr).toMatch(/^warning: slow-request: worker w\d+ \(pid \d+\) passed the slowlog timeout while serving GET \/hang\.php \(.*hang\.php\) \(lease L\d+, 1\.\d s\)$/m);
+  });
+
   it('rejects bad options with a message that says what to change', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['serve', '--max-workers', 'lots'], /--max-workers takes a whole number/],
       [['serve', '--min-workers', '5', '--max-workers', '2'], /--min-workers \(5\) cannot exceed --max-workers \(2\)/],
       [['serve', '--busy-timeout', 'soon'], /--busy-timeout takes a time/],
+      [['serve', '--slowlog-timeout', 'later'], /--slowlog-timeout takes a time/],
       [['serve', '/definitely/not/here', '--port', '0'], /document root not found: \/definitely\/not\/here/],
       [['serve', '--bogus'], /Unknown option '--bogus'/],
     ];

@@ -3,7 +3,8 @@ import type { ProcessTruth } from '../../src/platform/processState';
 import type { ProcessStat } from '../../src/platform/processTable';
 import type { WorkerSpawnError } from '../../src/platform/spawnWorker';
 import { vi } from 'vitest';
-import type { PoolHost, StaleWorkers, WorkerConnection, WorkerProcess } from '../../src/pool/host';
+import type { PoolHost, StackCheck, StaleWorkers, WorkerConnection, WorkerProcess, WorkerStackRead, WorkerStacks } from '../../src/pool/host';
+import type { PhpStackFrame, StackReadResult, WaitReason } from '../../src/shared/stackTypes';
 import { Pool, type PoolOptions } from '../../src/pool/pool';
 import type { LeaseHolder, LeaseRequestInfo, LeaseRevocation, PoolEvent } from '../../src/pool/types';
 import { FakeDebuggerHost } from './fakeDebugger';
@@ -30,6 +31,8 @@ export class FakeHost implements PoolHost<FakeConnection> {
   /** What cleanStale reports; null: no state dir. */
   stale: StaleWorkers | null = null;
   readonly calls = { open: 0, close: 0, launch: 0, connect: 0 };
+  /** Live stacks: off unless a test sets them (the canary would otherwise lease a worker in every test). */
+  stacks: FakeStacks | null = null;
   /** The fake clock's time of each launch. */
   readonly launchedAt: number[] = [];
   /** The arguments each launch got besides the host's own (the debugger's `-d` settings). */
@@ -107,6 +110,75 @@ export class FakeHost implements PoolHost<FakeConnection> {
       if (found) return found;
     }
     return undefined;
+  }
+}
+
+/** A frame as the reader returns it. */
+export function fakeFrame(fn: string, file: string | null, line: number | null, cls: string | null = null): PhpStackFrame {
+  return { function: fn, class: cls, type: cls ? '->' : null, file, line, internal: file === null, address: '0x00007f0000001000' };
+}
+
+/**
+ * The fake host's live stacks: every read is recorded with the fake clock's
+ * time and whether another read already ran in the same event-loop turn; the
+ * stacks and wait reasons are the test's to choose; the canary takes
+ * `canaryMs` of fake time and concludes `canary`.
+ */
+export class FakeStacks implements WorkerStacks<FakeConnection> {
+  cheapWaits = true;
+  /** Why no stack can be read here (a platform without /proc); null: they can. */
+  unavailable: string | null = null;
+  canary: StackCheck = { ok: true, message: null, requestEnded: true };
+  canaryMs = 40;
+  readonly canaryRuns: Array<{ pid: number; at: number; connectionOpen: boolean }> = [];
+  readonly reads: Array<{ pid: number; at: number; baseline: number | null; sameTurn: boolean }> = [];
+  readonly forgotten: number[] = [];
+  /** CPU time per pid, ms; and how often it was read. */
+  readonly cpu = new Map<number, number>();
+  cpuReads = 0;
+  /** The stack a pid shows; by default `work()` in `/srv/PID.php` at line 7 under `{main}`, in usleep. */
+  stackOf: (pid: number) => StackReadResult = (pid) => ({
+    ok: true,
+    frames: [fakeFrame('usleep', null, null), fakeFrame('work', `/srv/${pid}.php`, 7), fakeFrame('{main}', `/srv/${pid}.php`, 12)],
+    truncated: false,
+    stopped: false,
+  });
+  waitOf: (pid: number) => WaitReason = () => ({ state: 'sleeping', syscall: 'nanosleep', fd: null, target: null, cpuMs: 1, sinceMs: 0 });
+  /** Called at each read, with the pid (a test checks what the pool had done by then). */
+  onRead: ((pid: number) => void) | null = null;
+  private inTurn = false;
+
+  unavailableReason(): string | null {
+    return this.unavailable;
+  }
+
+  canaryRequest(): LeaseRequestInfo {
+    return { method: 'PUT', uri: '/canary.php', scriptFilename: '/private/canary.php', clientAddress: 'stack canary' };
+  }
+
+  runCanary(pid: number, connection: FakeConnection): Promise<StackCheck> {
+    this.canaryRuns.push({ pid, at: Date.now(), connectionOpen: connection.isOpen });
+    return new Promise((resolve) => setTimeout(() => resolve(this.canary), this.canaryMs));
+  }
+
+  cpuTimeMs(pid: number): number | null {
+    this.cpuReads++;
+    return this.cpu.get(pid) ?? 0;
+  }
+
+  sample(pid: number, cpuBaselineMs: number | null): WorkerStackRead {
+    this.reads.push({ pid, at: Date.now(), baseline: cpuBaselineMs, sameTurn: this.inTurn });
+    if (!this.inTurn) {
+      this.inTurn = true;
+      queueMicrotask(() => (this.inTurn = false));
+    }
+    this.onRead?.(pid);
+    const stack = this.unavailable ? { ok: false as const, reason: this.unavailable, unavailable: true } : this.stackOf(pid);
+    return { stack, wait: this.waitOf(pid) };
+  }
+
+  forget(pid: number): void {
+    this.forgotten.push(pid);
   }
 }
 

@@ -631,6 +631,10 @@ export const workspace = {
   get isTrusted(): boolean {
     return fake.isTrusted;
   },
+  /** The folder whose path contains the file, as VS Code answers it. */
+  getWorkspaceFolder(uri: { fsPath: string }): vscode.WorkspaceFolder | undefined {
+    return (fake.workspaceFolders ?? []).find((folder) => uri.fsPath === folder.uri.fsPath || uri.fsPath.startsWith(`${folder.uri.fsPath}/`));
+  },
   getConfiguration(section: string, scope?: { toString(): string }) {
     const folder = scope ? fake.settings.get(scope.toString()) : undefined;
     const global = fake.settings.get('*');

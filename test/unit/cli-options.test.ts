@@ -4,16 +4,16 @@ import { duration, parseServeArgs, size, UsageError } from '../../src/cli/option
 describe('serve options', () => {
   it('has defaults that serve the current folder on 127.0.0.1:8080', () => {
     const options = parseServeArgs([], '/srv/app');
-    expect(options).toMatchObject({ documentRoot: '/srv/app', host: '127.0.0.1', port: 8080, phpCgi: 'php-cgi', minWorkers: 1, maxWorkers: 4, leakPolicy: 'reclaim', symlinks: 'follow', parentDeathSignal: true, frontController: '/index.php', stateDir: null });
+    expect(options).toMatchObject({ documentRoot: '/srv/app', host: '127.0.0.1', port: 8080, phpCgi: 'php-cgi', minWorkers: 1, maxWorkers: 4, leakPolicy: 'reclaim', symlinks: 'follow', parentDeathSignal: true, frontController: '/index.php', stateDir: null, slowlogTimeoutMs: 0 });
   });
 
   it('parses every flag', () => {
     const options = parseServeArgs(
-      ['docroot', '--host', '::1', '--port', '0', '--php-cgi', '/opt/php-cgi', '--min-workers', '2', '--max-workers', '8', '--max-requests', '500', '--idle-timeout', '2m', '--busy-timeout', '1500ms', '--queue-timeout', '3', '--max-queue', '10', '--max-body', '512K', '--front-controller', 'none', '-d', 'memory_limit=1G', '--ini', 'a=b=c', '-e', 'APP_ENV=dev', '--allow-host', 'app.test', '--events', '-', '--state-dir', '/tmp/s', '--leak-policy', 'keep', '--symlinks', 'within-root', '--scan-interval', '250ms', '--no-pdeathsig', '--node-http', '--live-reload', '-q', '--xdebug', 'on', '--debug-client', '[::1]:9000'],
+      ['docroot', '--host', '::1', '--port', '0', '--php-cgi', '/opt/php-cgi', '--min-workers', '2', '--max-workers', '8', '--max-requests', '500', '--idle-timeout', '2m', '--busy-timeout', '1500ms', '--queue-timeout', '3', '--max-queue', '10', '--max-body', '512K', '--front-controller', 'none', '-d', 'memory_limit=1G', '--ini', 'a=b=c', '-e', 'APP_ENV=dev', '--allow-host', 'app.test', '--events', '-', '--state-dir', '/tmp/s', '--leak-policy', 'keep', '--symlinks', 'within-root', '--slowlog-timeout', '3s', '--scan-interval', '250ms', '--no-pdeathsig', '--node-http', '--live-reload', '-q', '--xdebug', 'on', '--debug-client', '[::1]:9000'],
       '/cwd',
     );
     expect(options).toEqual({
-      documentRoot: 'docroot', host: '::1', port: 0, phpCgi: '/opt/php-cgi', minWorkers: 2, maxWorkers: 8, maxRequests: 500, idleTimeoutMs: 120_000, busyTimeoutMs: 1_500, queueTimeoutMs: 3_000, maxQueue: 10, maxBodyBytes: 512 * 1024, frontController: null, ini: { memory_limit: '1G', a: 'b=c' }, env: { APP_ENV: 'dev' }, allowedHosts: ['app.test'], events: '-', stateDir: '/tmp/s', leakPolicy: 'keep', symlinks: 'within-root', scanIntervalMs: 250, parentDeathSignal: false, nodeHttp: true, liveReload: true, documentRootDetected: false, quiet: true, xdebug: 'on', debugClient: '[::1]:9000',
+      documentRoot: 'docroot', host: '::1', port: 0, phpCgi: '/opt/php-cgi', minWorkers: 2, maxWorkers: 8, maxRequests: 500, idleTimeoutMs: 120_000, busyTimeoutMs: 1_500, queueTimeoutMs: 3_000, maxQueue: 10, maxBodyBytes: 512 * 1024, frontController: null, ini: { memory_limit: '1G', a: 'b=c' }, env: { APP_ENV: 'dev' }, allowedHosts: ['app.test'], events: '-', stateDir: '/tmp/s', leakPolicy: 'keep', symlinks: 'within-root', slowlogTimeoutMs: 3_000, scanIntervalMs: 250, parentDeathSignal: false, nodeHttp: true, liveReload: true, documentRootDetected: false, quiet: true, xdebug: 'on', debugClient: '[::1]:9000',
     });
     // Without --debug-client the workers' ini (xdebug.client_host/port) decides, else 127.0.0.1:9003.
     expect(parseServeArgs([], '/')).toMatchObject({ xdebug: 'auto', debugClient: null });

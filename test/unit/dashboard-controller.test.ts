@@ -5,11 +5,12 @@ import { DashboardController } from '../../src/extension/dashboard/controller';
 import type { DashboardSource } from '../../src/extension/dashboard/source';
 import type { PoolEvent, PoolSnapshot } from '../../src/pool/types';
 import type { HostToWebviewMessage } from '../../src/shared/dashboardProtocol';
+import type { LeaseStack } from '../../src/shared/stackTypes';
 import { ManualClock } from '../support/manualClock';
 
 const fixture = JSON.parse(readFileSync(join(__dirname, '../webview/fixtures/snapshot.json'), 'utf8')) as PoolSnapshot;
 
-function setup(options: { snapshot?: PoolSnapshot | null } = {}) {
+function setup(options: { snapshot?: PoolSnapshot | null; stacks?: Map<string, LeaseStack> } = {}) {
   // A manual clock with timers, so throttling is tested without waiting.
   const clock = new ManualClock();
   let current: PoolSnapshot | null = options.snapshot === undefined ? fixture : options.snapshot;
@@ -25,6 +26,7 @@ function setup(options: { snapshot?: PoolSnapshot | null } = {}) {
     key: 'file:///home/dev/shop',
     label: 'shop',
     snapshot: () => current,
+    ...(options.stacks ? { stacks: () => options.stacks as Map<string, LeaseStack> } : {}),
     onDidChange: (listener) => {
       listeners.add(listener);
       return { dispose: () => listeners.delete(listener) };
@@ -107,6 +109,28 @@ describe('DashboardController', () => {
     t.controller.setVisible(true);
     await t.controller.handleMessage({ type: 'ready', protocol: 1 });
     expect(snapshots(t.posted).at(-1)).toMatchObject({ snapshot: { version: 7 } });
+  });
+
+  it('sends the busy workers\' last stack reads by lease id, and a newer read within a second though no event came', async () => {
+    const leaseId = fixture.workers.find((w) => w.defunct)!.lease!.id;
+    const read: LeaseStack = { leaseId, workerId: 'w9', pid: 41398, sampledAt: 1_000, stack: [], truncated: false, stackError: null, wait: null };
+    const stacks = new Map([['w9', read]]);
+    const t = setup({ stacks });
+    await t.controller.handleMessage({ type: 'ready', protocol: 1 });
+    expect(snapshots(t.posted)).toEqual([expect.objectContaining({ snapshot: fixture, stacks: { [leaseId]: read } })]);
+    // The pool reads again a second later, with no pool event.
+    stacks.set('w9', { ...read, sampledAt: 2_000 });
+    t.clock.advance(1_100);
+    expect(snapshots(t.posted).map((m) => m.type === 'snapshot' && m.stacks?.[leaseId]?.sampledAt)).toEqual([1_000, 2_000]);
+    // Nothing newer: nothing sent; no stacks left: no more looking.
+    t.clock.advance(1_100);
+    expect(snapshots(t.posted)).toHaveLength(2);
+    // The lease ended: one more snapshot, without stacks, then no more looking.
+    stacks.clear();
+    t.clock.advance(3_000);
+    expect(snapshots(t.posted)).toHaveLength(3);
+    expect(snapshots(t.posted)[2]).not.toHaveProperty('stacks');
+    expect(t.clock.pending).toBe(0);
   });
 
   it('sends null when no pool runs', async () => {

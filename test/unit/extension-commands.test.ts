@@ -17,7 +17,7 @@ import { WorkersView } from '../../src/extension/tree/workersView';
 import { WorkerActions } from '../../src/extension/workerActions';
 import { ConfigurationError } from '../../src/gateway/poolServer';
 import { fake, Uri, window as fakeWindow, type FakeLogChannel } from '../support/fakeVscode';
-import { busyWorker, FakeServers, managerDeps, MemoryLogger, snapshot, T0, worker } from './extension-fixtures';
+import { busyWorker, FakeServers, leaseStack, managerDeps, MemoryLogger, snapshot, T0, worker } from './extension-fixtures';
 
 describe('commands', () => {
   let servers: FakeServers;
@@ -204,6 +204,33 @@ describe('commands', () => {
       view.getChildren();
       await run(Commands.copyAsCurl, view.nodeById(`worker:${key}#w2/L7/request`) as TreeNode);
       expect(fake.clipboard).toBe('curl -i -X POST http://127.0.0.1:8080/form');
+    });
+
+    it('Show Stack reads the worker now, lists its frames innermost first under its wait reason, and opens the picked frame at its line', async () => {
+      servers.last.pool.reads.set('w2', leaseStack({ stack: leaseStack().stack!.map((f) => ({ ...f, file: f.file && f.file.replace('/app/', '/ws/app/') })) }));
+      fake.quickPickResponder = (items) => items[1];
+      view.getChildren();
+      await run(Commands.showStack, view.nodeById(`worker:${key}#w2`) as TreeNode);
+      const pick = fake.quickPicks[0]!;
+      expect(pick.items.map((i) => `${i.label} | ${(i as { description?: string }).description}`)).toEqual([
+        'usleep() | <internal>',
+        '$(arrow-right) Repo->query() | src/Repo.php:6',
+        'controller() | index.php:18',
+        '{main}() | index.php:21',
+      ]);
+      expect(pick.options).toMatchObject({ title: 'worker w2 · POST /form — sleeping in nanosleep() for 2.0 s; 3 ms CPU' });
+      expect(String(fake.shownDocuments[0]?.target)).toBe('file:///ws/app/src/Repo.php');
+      expect(fake.shownDocuments[0]?.options).toMatchObject({ selection: { start: { line: 5 } } });
+    });
+
+    it('Show Stack says in one line why there is no stack, with what the worker waits on', async () => {
+      const reason = "live PHP stacks need Linux's /proc (this system is darwin)";
+      servers.last.pool.reads.set('w2', leaseStack({ stack: null, stackError: reason, wait: { state: 'sleeping', syscall: null, fd: null, target: null, cpuMs: 20, sinceMs: 0 } }));
+      await run(Commands.showStack, { folderKey: key, workerId: 'w2' });
+      expect(fake.quickPicks).toEqual([]);
+      expect(fake.messages.at(-1)).toMatchObject({ kind: 'info', message: `worker w2 · POST /form — sleeping; 20 ms CPU. No stack: ${reason}.` });
+      await run(Commands.showStack, { folderKey: key, workerId: 'w1' });
+      expect(fake.messages.at(-1)).toMatchObject({ kind: 'info', message: 'Worker w1 is not serving a request right now.' });
     });
 
     it('Reveal Request shows the worker in the tree and opens the script', async () => {

@@ -9,7 +9,7 @@ import { FindingQuickFixes } from '../../src/extension/diagnostics/quickFixes';
 import { PoolManager } from '../../src/extension/poolManager';
 import type { Finding } from '../../src/pool/types';
 import { type Diagnostic, DiagnosticSeverity, fake, Uri, type CodeAction, type FakeDiagnosticCollection } from '../support/fakeVscode';
-import { busyWorker, FakeServers, finding, managerDeps, snapshot, T0 } from './extension-fixtures';
+import { busyWorker, FakeServers, finding, leaseStack, managerDeps, snapshot, T0 } from './extension-fixtures';
 
 describe('diagnostics', () => {
   let servers: FakeServers;
@@ -101,6 +101,50 @@ describe('diagnostics', () => {
     expect(diagnostic?.message).toBe(`spawn-failing: ${failing.message}`);
     expect(diagnostic?.code).toMatchObject({ value: 'spawn-failing' });
     expect(collection.get(index)).toBeUndefined();
+  });
+
+  it('puts a finding that carries a stack on the innermost frame of the workspace\'s code, with the frames as related information', async () => {
+    fake.workspaceFolders = [app];
+    // Innermost: PHP itself, then a library outside the workspace, then the app's code.
+    const frames = leaseStack().stack!;
+    const stack = [
+      frames[0]!,
+      { ...frames[1]!, function: 'execute', class: 'Driver', file: '/usr/share/php/Driver.php', line: 40 },
+      { ...frames[1]!, file: '/ws/app/src/Repo.php' },
+      { ...frames[3]!, file: '/ws/app/index.php' },
+    ];
+    const wait = leaseStack().wait!;
+    const lease = { ...finding().lease!, uri: '/report', scriptFilename: '/ws/app/index.php' };
+    emitFinding(finding({ id: 'F4', kind: 'busy-timeout', exit: null, lease, stack, stackAgeMs: 0, wait }));
+    emitFinding(finding({ id: 'F5', kind: 'defunct-busy', lease: { ...lease, id: 'L9' }, stack, stackAgeMs: 640, wait }));
+    await settle();
+    const repo = collection.get(Uri.file('/ws/app/src/Repo.php')) ?? [];
+    expect(collection.get(Uri.file('/ws/app/index.php'))).toBeUndefined();
+    expect(repo.map((d) => [d.range.start.line, d.message])).toEqual([
+      [5, 'busy-timeout: worker w2 (pid 1234) exceeded the busy timeout while serving GET /report (lease L7, 400 ms) — in Repo->query(), sleeping in nanosleep()'],
+      [5, 'defunct-busy: worker w2 (pid 1234) was killed by SIGKILL while serving GET /report (lease L9, 400 ms) — in Repo->query(), sleeping in nanosleep()'],
+    ]);
+    const related = (d: Diagnostic) => (d.relatedInformation ?? []).map((r) => `${r.location.uri.fsPath}:${(r.location.range as { start: { line: number } }).start.line + 1} ${r.message}`);
+    expect(related(repo[0]!).slice(0, 5)).toEqual([
+      '/ws/app/src/Repo.php:6 the PHP stack when it was found; the worker was sleeping in nanosleep() for 2.0 s; 3 ms CPU:',
+      '/ws/app/src/Repo.php:6 #0 usleep() <internal>',
+      '/usr/share/php/Driver.php:40 #1 Driver->execute()',
+      '/ws/app/src/Repo.php:6 #2 Repo->query() ← here',
+      '/ws/app/index.php:21 #3 {main}()',
+    ]);
+    // Then the request, on the script.
+    expect(related(repo[0]!)[5]).toMatch(/^\/ws\/app\/index\.php:1 GET \/report from /);
+    expect(related(repo[1]!)[0]).toBe('/ws/app/src/Repo.php:6 the last PHP stack seen, 640 ms before; the worker was sleeping in nanosleep() for 2.0 s; 3 ms CPU:');
+    // The quick fixes follow the diagnostic to its new place.
+    expect(projection.findingRef(Uri.file('/ws/app/src/Repo.php') as unknown as vscode.Uri, repo[0]!.message)).toMatchObject({ findingId: 'F4', kind: 'busy-timeout' });
+  });
+
+  it('keeps a finding whose stack lies wholly outside the workspace on its script', async () => {
+    fake.workspaceFolders = [app];
+    const stack = leaseStack().stack!.map((frame) => ({ ...frame, file: frame.file && `/elsewhere${frame.file}` }));
+    emitFinding(finding({ id: 'F6', kind: 'slow-request', exit: null, stack, stackAgeMs: 0 }));
+    await settle();
+    expect(collection.get(index)?.map((d) => [d.range.start.line, d.severity])).toEqual([[0, DiagnosticSeverity.Warning]]);
   });
 
   it('makes busy-timeout a warning and holder-gone an error', async () => {

@@ -7,6 +7,7 @@ import type * as vscode from 'vscode';
 import type { PoolServerOptions } from '../../src/gateway/poolServer';
 import { GatewayListenError } from '../../src/gateway/gateway';
 import type { DebuggerSnapshot, Finding, LeaseSnapshot, PoolEvent, PoolSnapshot, WorkerSnapshot } from '../../src/pool/types';
+import type { LeaseStack, PhpStackFrame } from '../../src/shared/stackTypes';
 import type { Logger, PoolHandle, PoolManagerDeps, ServerHandle } from '../../src/extension/poolManager';
 import { readSettings } from '../../src/extension/settings';
 
@@ -62,6 +63,30 @@ export function busyWorker(id: string, pid: number, request: Partial<LeaseSnapsh
   return worker({ id, pid, state: 'busy', lease: lease({ workerId: id, acquiredAt: T0 - ageMs, queuedAt: T0 - ageMs, ...request }), lastActiveAt: T0 - ageMs });
 }
 
+/** A read of a busy worker's stack: `Repo->query()` in src/Repo.php under index.php, asleep in usleep. */
+export function leaseStack(overrides: Partial<LeaseStack> = {}): LeaseStack {
+  const frame = (fn: string, file: string | null, line: number | null, cls: string | null = null): PhpStackFrame => ({
+    function: fn,
+    class: cls,
+    file,
+    line,
+    internal: file === null,
+    type: cls ? '->' : null,
+    address: '0x00007f0000001000',
+  });
+  return {
+    leaseId: 'L7',
+    workerId: 'w2',
+    pid: 1234,
+    sampledAt: T0 - 200,
+    stack: [frame('usleep', null, null), frame('query', '/app/src/Repo.php', 6, 'Repo'), frame('controller', '/app/index.php', 18), frame('{main}', '/app/index.php', 21)],
+    truncated: false,
+    stackError: null,
+    wait: { state: 'sleeping', syscall: 'nanosleep', fd: null, target: null, cpuMs: 3, sinceMs: 2_000 },
+    ...overrides,
+  };
+}
+
 export function finding(overrides: Partial<Finding> = {}): Finding {
   return {
     id: 'F1',
@@ -109,6 +134,7 @@ export function snapshot(workers: WorkerSnapshot[] = [worker()], overrides: Part
     leakPolicy: 'reclaim',
     platform: null,
     debugger: debuggerSnapshot(),
+    stacks: { state: 'on', reason: null },
     ...overrides,
   };
 }
@@ -116,6 +142,9 @@ export function snapshot(workers: WorkerSnapshot[] = [worker()], overrides: Part
 /** A pool the test sets the snapshot of, recording what commands asked of it. */
 export class FakePool implements PoolHandle {
   current: PoolSnapshot = snapshot();
+  /** The engine's stack reads, by worker id: what Show Stack reads and the tree shows. */
+  readonly reads = new Map<string, LeaseStack>();
+  readonly stacks = { readWorker: (workerId: string): LeaseStack | null => this.reads.get(workerId) ?? null, lastReads: (): ReadonlyMap<string, LeaseStack> => this.reads };
   readonly recycled: { workerId: string; mode: 'graceful' | 'kill' }[] = [];
   readonly released: string[] = [];
   /** What "Debug Next Request" armed (`undefined` pattern: the next request), and how often debugging was stopped. */

@@ -122,7 +122,8 @@ describe('settings', () => {
     const options = toServerOptions(settings, '/ws/app', 8081, '/state/pools/abc');
     expect(options.documentRoot).toBe('/ws/app');
     expect(options.gateway).toEqual({ host: '127.0.0.1', port: 8081, frontController: null, symlinks: 'within-root', optionSurface: 'settings', liveReload: true });
-    expect(options.pool).toMatchObject({ phpCgi: 'php-cgi', idleTimeoutMs: 5_000, busyTimeoutMs: 7_000, leakPolicy: 'keep', scanIntervalMs: 250, stateDir: '/state/pools/abc' });
+    expect(options.pool).toMatchObject({ phpCgi: 'php-cgi', idleTimeoutMs: 5_000, busyTimeoutMs: 7_000, slowlogTimeoutMs: 5_000, leakPolicy: 'keep', scanIntervalMs: 250, stateDir: '/state/pools/abc' });
+    expect(toServerOptions(readSettings(reader({ slowlogTimeout: 0 })).settings, '/ws/app', 8081, null).pool.slowlogTimeoutMs).toBe(0);
     expect(options.pool.env).toMatchObject({ APP_ENV: 'local', N: '3', PATH: process.env.PATH });
   });
 });

@@ -142,6 +142,7 @@ describe('package.json', () => {
       'fastcgiPool.detectPhpCgi "Check for php-cgi" [FastCGI]',
       'fastcgiPool.debugNextRequest "Debug Next Request" [FastCGI]',
       'fastcgiPool.stopDebugging "Stop Debugging Requests" [FastCGI]',
+      'fastcgiPool.worker.showStack "Show Stack" [FastCGI]',
     ]);
   });
 
@@ -205,6 +206,10 @@ describe('package.json', () => {
     expect(applies(Commands.releaseLease, '2_lifecycle@2', 'worker.finishing')).toBe(false);
     expect(applies(Commands.recycleWorker, '2_lifecycle@1', 'worker.finishing')).toBe(true);
     expect(applies(Commands.killWorker, '9_destructive@1', 'worker.finishing')).toBe(true);
+    expect(applies(Commands.showStack, '1_inspect@0', 'worker.busy.lease')).toBe(true);
+    expect(applies(Commands.showStack, '1_inspect@0', 'worker.draining.lease.finding')).toBe(true);
+    expect(applies(Commands.showStack, '1_inspect@0', 'worker.idle')).toBe(false);
+    expect(applies(Commands.showStack, '1_inspect@1', 'stack.frame')).toBe(true);
   });
 
   it('has the version the server names itself with (SERVER_SOFTWARE)', () => {
@@ -343,6 +348,9 @@ describe('package.json', () => {
     // The units: the timeouts are seconds in the settings and ms in the engine, the scan interval ms in both.
     expect(properties['fastcgiPool.idleTimeout']?.default).toBe(DEFAULTS.idleTimeoutMs / 1_000);
     expect(properties['fastcgiPool.busyTimeout']?.default).toBe(DEFAULTS.busyTimeoutMs / 1_000);
+    // The slowlog: off on the command line (PHP-FPM's default), 5 s in the editor.
+    expect(properties['fastcgiPool.slowlogTimeout']?.default).toBe(DEFAULTS.editorSlowlogTimeoutMs / 1_000);
+    expect(OPTIONS.slowlogTimeout.default).toBe(0);
     expect(properties['fastcgiPool.scanInterval']?.default).toBe(DEFAULTS.scanIntervalMs);
     expect(properties['fastcgiPool.port']?.default).toBe(DEFAULTS.port);
   });

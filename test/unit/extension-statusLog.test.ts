@@ -8,7 +8,7 @@ import { describeGatewayEvent, describePoolEvent, LogProjection, WorkerLogStore 
 import { PoolManager } from '../../src/extension/poolManager';
 import { StatusBarProjection } from '../../src/extension/statusBar';
 import { fake, window as fakeWindow, type MarkdownString, type ThemeColor } from '../support/fakeVscode';
-import { busyWorker, FakeServers, finding, managerDeps, snapshot, T0, worker } from './extension-fixtures';
+import { busyWorker, FakeServers, finding, leaseStack, managerDeps, snapshot, T0, worker } from './extension-fixtures';
 
 describe('status bar', () => {
   let servers: FakeServers;
@@ -103,6 +103,19 @@ describe('log', () => {
     expect(describePoolEvent({ type: 'lease-acquired', lease: busyWorker('w2', 1).lease!, waitedMs: 3 })[0]).toMatchObject({ level: 'trace', text: 'lease L7 → w2: GET /slow?ms=3000 (waited 3 ms)' });
     expect(describePoolEvent({ type: 'finding', finding: finding() })[0]).toMatchObject({ level: 'error', text: expect.stringMatching(/^finding F1: defunct-busy: worker w2/) });
     expect(describePoolEvent({ type: 'stale-workers-cleaned', killed: [11, 12], reusedPids: [], stateDir: '/s' })[0]).toMatchObject({ level: 'info', text: 'stopped 2 workers left behind by an earlier session (pids 11, 12)' });
+    // A finding that carries a stack: the wait reason and the frames follow, one a line, as the CLI prints them.
+    const stacked = describePoolEvent({ type: 'finding', finding: finding({ kind: 'busy-timeout', exit: null, stack: leaseStack().stack!, stackAgeMs: 0, wait: leaseStack().wait! }) })[0]!;
+    expect(stacked.level).toBe('warn');
+    expect(stacked.text.split('\n').slice(1)).toEqual([
+      '  wait: sleeping in nanosleep() for 2.0 s; 3 ms CPU',
+      '  [0x00007f0000001000] usleep() <internal>',
+      '  [0x00007f0000001000] Repo->query() /app/src/Repo.php:6',
+      '  [0x00007f0000001000] controller() /app/index.php:18',
+      '  [0x00007f0000001000] {main}() /app/index.php:21',
+    ]);
+    const reason = "live PHP stacks are off: the canary's stack read back wrong (frame 1: expected x, read y)";
+    expect(describePoolEvent({ type: 'stacks-status', status: { state: 'off', reason } })).toEqual([{ level: 'warn', text: reason, workerId: null }]);
+    expect(describePoolEvent({ type: 'stacks-status', status: { state: 'on', reason: null } })[0]).toMatchObject({ level: 'info' });
     expect(describePoolEvent({ type: 'worker-stderr', workerId: 'w1', pid: 1, text: 'a\n\nb\n' }).map((l) => l.text)).toEqual(['[w1] a', '[w1] b']);
   });
 

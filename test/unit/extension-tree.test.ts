@@ -8,11 +8,12 @@ import { PoolManager, type PoolStatus } from '../../src/extension/poolManager';
 import { present, WorkersTreeModel, type PoolSource, type TreeNode } from '../../src/extension/tree/model';
 import { WorkersView } from '../../src/extension/tree/workersView';
 import type { PoolSnapshot } from '../../src/pool/types';
+import type { LeaseStack } from '../../src/shared/stackTypes';
 import { fake, type FakeTreeView, type MarkdownString, type ThemeIcon, type TreeItem } from '../support/fakeVscode';
-import { busyWorker, FakeServers, finding, managerDeps, snapshot, T0, worker } from './extension-fixtures';
+import { busyWorker, FakeServers, finding, leaseStack, managerDeps, snapshot, T0, worker } from './extension-fixtures';
 
 /** A pool as the model sees it, with a snapshot the test replaces. */
-function source(key: string, name: string, status: PoolStatus, snap: PoolSnapshot | null, port = 8080): PoolSource & { snap: PoolSnapshot | null } {
+function source(key: string, name: string, status: PoolStatus, snap: PoolSnapshot | null, port = 8080): PoolSource & { snap: PoolSnapshot | null; reads: Map<string, LeaseStack> } {
   return {
     key,
     name,
@@ -21,8 +22,12 @@ function source(key: string, name: string, status: PoolStatus, snap: PoolSnapsho
     portMoved: null,
     server: snap ? { port, url: `http://127.0.0.1:${port}/` } : null,
     snap,
+    reads: new Map(),
     snapshot() {
       return this.snap;
+    },
+    lastStacks() {
+      return this.reads;
     },
   };
 }
@@ -66,6 +71,7 @@ describe('WorkersTreeModel', () => {
       '      Script | index.php | lease.script',
       '      Client | 127.0.0.1:50312 | lease.client',
       '      Age | 2.3 s · lease L7 | lease.age',
+      '      Stack | read once the request has run for a second | stack.note',
       '  Idle | 1 | group.idle',
       '    worker w1 · pid 1001 | idle 12 s · 5 req | worker.idle',
       '  Starting | 1 | group.starting',
@@ -98,6 +104,45 @@ describe('WorkersTreeModel', () => {
     const pool = present(model.rootNodes()[0] as TreeNode, T0);
     expect(pool.description).toBe(':8080 · 0/4 busy · ⚠ 1 · workers exit at start');
     expect(pool.icon).toEqual({ id: 'error', color: 'problemsErrorIcon.foreground' });
+  });
+
+  it('expands a busy worker into where it is: its wait reason, then its PHP frames, innermost first', () => {
+    const model = new WorkersTreeModel();
+    const pool = source(A, 'app', 'running', snapshot([busyWorker('w2', 1234, { uri: '/report' }, 2_300)]));
+    pool.reads.set('w2', leaseStack());
+    model.sync([pool], folderPath, T0);
+    expect(labels(model).filter((line) => line.includes('| stack.'))).toEqual([
+      '      Wait | sleeping in nanosleep() for 2.0 s; 3 ms CPU | stack.wait',
+      '      usleep() | <internal> | stack.internal',
+      '      Repo->query() | src/Repo.php:6 | stack.frame',
+      '      controller() | index.php:18 | stack.frame',
+      '      {main}() | index.php:21 | stack.frame',
+    ]);
+    // The innermost frame of PHP code is where the request is: marked.
+    const icons = model.allNodes().filter((n) => n.kind === 'stack').map((n) => present(n, T0).icon);
+    expect(icons).toEqual([
+      { id: 'watch', color: null },
+      { id: 'symbol-event', color: null },
+      { id: 'symbol-method', color: 'charts.yellow' },
+      { id: 'symbol-function', color: null },
+      { id: 'symbol-function', color: null },
+    ]);
+    // A read of an earlier lease says nothing about this one.
+    pool.reads.set('w2', leaseStack({ leaseId: 'L6' }));
+    model.sync([pool], folderPath, T0);
+    expect(labels(model).filter((line) => line.includes('| stack.'))).toEqual(['      Stack | read once the request has run for a second | stack.note']);
+  });
+
+  it('says in one line why there is no stack, beside the wait reason the system gives', () => {
+    const model = new WorkersTreeModel();
+    const reason = "live PHP stacks need Linux's /proc (this system is darwin)";
+    const pool = source(A, 'app', 'running', snapshot([busyWorker('w2', 1234)], { stacks: { state: 'off', reason } }));
+    model.sync([pool], folderPath, T0);
+    expect(labels(model).filter((line) => line.includes('| stack.'))).toEqual([`      Stack | ${reason} | stack.note`]);
+    pool.reads.set('w2', leaseStack({ stack: null, stackError: reason, wait: { state: 'running', syscall: null, fd: null, target: null, cpuMs: 1_800, sinceMs: 0 } }));
+    pool.snap = { ...(pool.snap as PoolSnapshot), version: 2 };
+    model.sync([pool], folderPath, T0);
+    expect(labels(model).filter((line) => line.includes('| stack.'))).toEqual(['      Wait | running; 1.8 s CPU | stack.wait', `      Stack | ${reason} | stack.note`]);
   });
 
   it('colours worker icons by state and marks a worker with a finding', () => {
@@ -233,6 +278,20 @@ describe('WorkersView', () => {
     expect(script.command?.command).toBe('vscode.open');
   });
 
+  it('opens a frame at its line when clicked', () => {
+    const key = folder.uri.toString();
+    servers.last.pool.current = snapshot([busyWorker('w2', 1234, { uri: '/report' }, 2_300)]);
+    servers.last.pool.reads.set('w2', leaseStack());
+    view.getChildren();
+    const frame = item(`worker:${key}#w2/L7/frame1`);
+    expect(frame.label).toBe('Repo->query()');
+    expect(frame.command?.command).toBe('vscode.open');
+    const [uri, options] = frame.command?.arguments as [{ fsPath: string }, { selection: { start: { line: number } } }];
+    expect(uri.fsPath).toBe('/app/src/Repo.php');
+    expect(options.selection.start.line).toBe(5);
+    expect(item(`worker:${key}#w2/L7/frame0`).command).toBeUndefined();
+  });
+
   it('builds a Markdown tooltip with pid, start time, accesses, lease and finding details', () => {
     const key = folder.uri.toString();
     const f = finding({ id: 'F1', workerId: 'w2' });
@@ -265,6 +324,19 @@ describe('WorkersView', () => {
     view.getChildren();
     const bare = ((view.resolveTreeItem(view.getTreeItem(node), node) as unknown as TreeItem).tooltip as MarkdownString).value;
     expect(bare).not.toContain('process truth');
+  });
+
+  it('says in the busy worker\'s tooltip where it is: the innermost frame of PHP code and what it waits on', () => {
+    const key = folder.uri.toString();
+    servers.last.pool.current = snapshot([busyWorker('w2', 1234, { uri: '/report' }, 2_300)]);
+    servers.last.pool.reads.set('w2', leaseStack());
+    view.getChildren();
+    const node = view.nodeById(`worker:${key}#w2`) as TreeNode;
+    const tooltip = ((view.resolveTreeItem(view.getTreeItem(node), node) as unknown as TreeItem).tooltip as MarkdownString).value;
+    expect(tooltip).toMatch(/^\*\*where\*\* \(read \d+ ms ago\)$/m);
+    expect(tooltip).toContain('- in `Repo->query()` at `/app/src/Repo.php:6`');
+    // Markdown-escaped: the wait reason is text, never markup.
+    expect(tooltip).toContain('- sleeping in nanosleep\\(\\) for 2\\.0 s; 3 ms CPU');
   });
 
   it('coalesces a burst of pool events into element-level refreshes, at most 4 per second', async () => {

@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CANARY_SOURCE, checkCanaryFrames } from '../../src/platform/phpStack/canary';
-import { formatSlowlogStack, frameName } from '../../src/platform/phpStack/slowlogFormat';
-import type { PhpStackFrame } from '../../src/platform/phpStack/types';
+import { formatSlowlogStack, frameName } from '../../src/shared/slowlogFormat';
+import type { PhpStackFrame } from '../../src/shared/stackTypes';
 
 const script = '/tmp/fcgi-pool-x/fastcgi-pool-canary.php';
 const lineOf = (marker: string): number => CANARY_SOURCE.split('\n').findIndex((line) => line.endsWith(`// canary:${marker}`)) + 1;

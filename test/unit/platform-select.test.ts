@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createPlatform, defaultPlatformId, PLATFORM_ENV, runsOn, selectPlatform } from '../../src/platform/platforms';
-import { machineHasPhpStacks } from '../../src/platform/stacksAvailability';
+import { liveStackSupport } from '../../src/platform/phpStack/support';
 import { WinTruthReader, type WindowsProcessSource } from '../../src/platform/winTruth';
 import { describePlatform, platformLabel, type PlatformCapabilities } from '../../src/shared/platform';
 
@@ -41,11 +41,12 @@ describe('choosing the platform implementation', () => {
   });
 
   it('claims live PHP stacks only on Linux x86_64 and aarch64', () => {
-    expect(machineHasPhpStacks('linux', 'x64')).toBe(true);
-    expect(machineHasPhpStacks('linux', 'arm64')).toBe(true);
-    expect(machineHasPhpStacks('linux', 'ia32')).toBe(false);
-    expect(machineHasPhpStacks('darwin', 'arm64')).toBe(false);
-    expect(machineHasPhpStacks('win32', 'x64')).toBe(false);
+    const stacks = (os: string, arch: string): boolean => liveStackSupport(os, arch).stacks;
+    expect(stacks('linux', 'x64')).toBe(true);
+    expect(stacks('linux', 'arm64')).toBe(true);
+    expect(stacks('linux', 'ia32')).toBe(false);
+    expect(stacks('darwin', 'arm64')).toBe(false);
+    expect(stacks('win32', 'x64')).toBe(false);
   });
 });
 

@@ -10,7 +10,7 @@ const KINDS = Object.keys(FINDING_KINDS) as FindingKind[];
 describe('the finding vocabulary', () => {
   it('makes lost requests an error and everything else a warning', () => {
     expect(KINDS.filter((kind) => findingSeverity(kind) === 'error').sort()).toEqual(['defunct-busy', 'holder-gone', 'spawn-failing']);
-    expect(KINDS.filter((kind) => findingSeverity(kind) === 'warning').sort()).toEqual(['busy-timeout', 'lease-protocol', 'zombie-descendant']);
+    expect(KINDS.filter((kind) => findingSeverity(kind) === 'warning').sort()).toEqual(['busy-timeout', 'lease-protocol', 'slow-request', 'zombie-descendant']);
   });
 
   it('has a title and an explanation for each kind, and the README an anchor', () => {
@@ -40,6 +40,9 @@ describe('the finding vocabulary', () => {
       'worker w2 (pid 1234) is still leased although its request ended while serving GET /x (lease L7, 1.5 s)',
     );
     expect(describeFinding(finding({ kind: 'zombie-descendant', exit: null, lease: null, descendant: null }))).toBe('worker w2 (pid 1234) left a defunct child');
+    expect(describeFinding(finding({ kind: 'slow-request', exit: null, lease: lease({ uri: '/report', acquiredAt: T0 - 5_000 }) }))).toBe(
+      'worker w2 (pid 1234) passed the slowlog timeout while serving GET /report (lease L7, 5.0 s)',
+    );
     expect(describeFinding(finding({ kind: 'lease-protocol', workerId: null, pid: null, lease: null, message: 'http #3 released lease L3 twice' }))).toBe('http #3 released lease L3 twice');
     expect(describeFinding(finding({ workerId: null, pid: null }))).toMatch(/^worker \? \(pid \?\) was killed/);
   });

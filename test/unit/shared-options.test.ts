@@ -22,6 +22,9 @@ describe('the option catalogue', () => {
     expect(settingDefault('scanInterval')).toBe(DEFAULTS.scanIntervalMs);
     expect(settingDefault('frontController')).toBe('/index.php');
     expect(settingDefault('ini')).toEqual({});
+    // Off on the command line, 5 s in the editor.
+    expect(settingDefault('slowlogTimeout')).toBe(DEFAULTS.editorSlowlogTimeoutMs / 1_000);
+    expect(OPTIONS.slowlogTimeout.default).toBe(0);
   });
 
   it('is what the CLI parses, falls back to, and lists in --help', () => {
@@ -41,6 +44,7 @@ describe('the option catalogue', () => {
       frontController: OPTIONS.frontController.default,
       leakPolicy: OPTIONS.leakPolicy.default,
       scanIntervalMs: OPTIONS.scanInterval.default,
+      slowlogTimeoutMs: OPTIONS.slowlogTimeout.default,
       ini: OPTIONS.ini.default,
       env: OPTIONS.env.default,
     });

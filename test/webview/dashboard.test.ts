@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PoolSnapshot } from '../../src/pool/types';
-import { checkIntent, parseWebviewMessage } from '../../src/shared/dashboardProtocol';
+import { checkIntent, DASHBOARD_PROTOCOL_VERSION, parseWebviewMessage } from '../../src/shared/dashboardProtocol';
 import { BAR_KINDS, headline, latency } from '../../webview/derive';
 import { KIND_LABELS } from '../../webview/format';
 import { formatDuration } from '../../src/shared/text';
@@ -168,6 +168,40 @@ describe.skipIf(!chromiumPath)('dashboard webview in headless Chromium', () => {
     await tooltip.waitFor({ state: 'hidden' });
     await page.page.mouse.click(box.x + box.width - 30, box.y + 2 * LANE_H + LANE_H / 2);
     expect(await page.intents()).toEqual([{ type: 'openScript', requestId: 1, path: `${DOCROOT}/upload.php` }]);
+  });
+
+  it('shows where the worker of a hovered lease is: its wait reason and PHP stack', async () => {
+    const page = await load();
+    const lease = defunctWorker.lease!;
+    const frame = (fn: string, file: string | null, line: number | null, cls: string | null = null) => ({ function: fn, class: cls, file, line, internal: file === null, type: cls ? ('->' as const) : null, address: '0x00007f0000001000' });
+    const stacks = {
+      [lease.id]: {
+        leaseId: lease.id,
+        workerId: defunctWorker.id,
+        pid: defunctWorker.pid!,
+        sampledAt: fixture.takenAt - 400,
+        stack: [frame('fread', null, null), frame('receive', `${DOCROOT}/src/Upload.php`, 31, 'Upload'), frame('{main}', `${DOCROOT}/upload.php`, 9)],
+        truncated: false,
+        stackError: null,
+        wait: { state: 'sleeping', syscall: 'poll', fd: 5, target: { kind: 'tcp' as const, description: 'tcp 127.0.0.1:51002 -> 127.0.0.1:3306 (ESTABLISHED)' }, cpuMs: 12, sinceMs: 3_000 },
+      },
+    };
+    const before = await page.renders();
+    await page.post({ type: 'snapshot', protocol: DASHBOARD_PROTOCOL_VERSION, source: { key: 'file:///home/dev/shop', label: 'shop' }, snapshot: fixture, stacks });
+    await page.waitForRenders(before + 1);
+    const box = (await page.page.locator('canvas.timeline-lanes').boundingBox())!;
+    await page.page.mouse.move(box.x + box.width - 30, box.y + 2 * LANE_H + LANE_H / 2);
+    const section = page.page.locator('.timeline-tooltip .tt-stack');
+    await section.waitFor({ state: 'visible' });
+    const lines = await section.locator('div').allTextContents();
+    expect(lines[0]).toMatch(/^PHP stack, read \d+(\.\d)? m?s ago$/);
+    expect(lines.slice(1)).toEqual([
+      'sleeping in poll() on fd 5 (tcp 127.0.0.1:51002 -> 127.0.0.1:3306 (ESTABLISHED)) for 3.0 s; 12 ms CPU',
+      'fread()  <internal>',
+      'Upload->receive()  Upload.php:31',
+      '{main}()  upload.php:9',
+    ]);
+    await page.page.screenshot({ path: join(OUTPUT_DIR, 'dashboard-tooltip-stack-light.png'), clip: { x: 0, y: 0, width: 1280, height: 560 } });
   });
 
   it('walks the timeline from the keyboard, starting at a leak', async () => {

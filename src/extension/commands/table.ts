@@ -4,6 +4,7 @@ import type { CommandContext, CommandHandler } from './context';
 import { showDashboard } from './dashboardCommands';
 import { debugNextRequest, stopDebugging } from './debugCommands';
 import { detectPhpCgi, openInBrowser, openInSimpleBrowser, restartPool, showLog, startPool, stopPool } from './poolCommands';
+import { showStack } from './stackCommands';
 import { copyAsCurl, copyPid, killWorker, openWorkerLog, recycleWorker, releaseLease, revealRequest } from './workerCommands';
 
 /**
@@ -29,6 +30,7 @@ export const commandTable: Readonly<Record<CommandId, CommandHandler>> = {
   [Commands.detectPhpCgi]: detectPhpCgi,
   [Commands.debugNextRequest]: debugNextRequest,
   [Commands.stopDebugging]: stopDebugging,
+  [Commands.showStack]: showStack,
 };
 
 /**

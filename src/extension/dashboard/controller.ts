@@ -9,7 +9,7 @@ import {
 } from '../../shared/dashboardProtocol';
 import type { PoolEvent } from '../../pool/types';
 import { DisposableStore } from '../disposables';
-import { Throttle, type Clock } from '../throttle';
+import { systemClock, Throttle, type Clock } from '../throttle';
 import { sourceKey, type DashboardSource, type DisposableLike } from './source';
 
 /** The part of a `vscode.Webview` the controller uses. */
@@ -47,6 +47,9 @@ export class DashboardController implements DisposableLike {
   private ready = false;
   private visible = true;
   private lastVersion: string | null | undefined = undefined;
+  /** While busy workers have stacks: a look once a second for newer reads (they come with no pool event). */
+  private stackTimer: unknown = null;
+  private readonly clock: Clock;
 
   constructor(
     private readonly port: WebviewPort,
@@ -54,6 +57,7 @@ export class DashboardController implements DisposableLike {
     options: ControllerOptions = {},
   ) {
     this.log = options.log;
+    this.clock = options.clock ?? systemClock;
     this.snapshots = this.disposables.add(
       new Throttle(() => this.postSnapshotNow(), { intervalMs: options.minIntervalMs ?? DASHBOARD_MIN_UPDATE_INTERVAL_MS, clock: options.clock, suspended: true }),
     );
@@ -95,6 +99,8 @@ export class DashboardController implements DisposableLike {
   }
 
   dispose(): void {
+    if (this.stackTimer !== null) this.clock.clearTimeout(this.stackTimer);
+    this.stackTimer = null;
     this.disposables.dispose();
   }
 
@@ -107,9 +113,13 @@ export class DashboardController implements DisposableLike {
 
   private postSnapshotNow(): void {
     const snapshot = this.source.snapshot();
+    const reads = snapshot ? (this.source.stacks?.() ?? null) : null;
+    const stacks = reads && reads.size > 0 ? Object.fromEntries([...reads.values()].map((read) => [read.leaseId, read])) : undefined;
+    this.watchStacks(stacks !== undefined);
     // Equal versions mean equal snapshots: nothing to send (the webview ticks ages itself).
-    // takenAt tells a restarted pool's version 1 from the previous run's.
-    const version = snapshot ? `${snapshot.version}@${snapshot.takenAt}` : null;
+    // takenAt tells a restarted pool's version 1 from the previous run's; the stacks' read times, a newer read.
+    const reread = stacks ? `#${Object.values(stacks).map((read) => `${read.leaseId}:${read.sampledAt}`).join(',')}` : '';
+    const version = snapshot ? `${snapshot.version}@${snapshot.takenAt}${reread}` : null;
     if (version === this.lastVersion) return;
     this.lastVersion = version;
     this.post({
@@ -117,7 +127,17 @@ export class DashboardController implements DisposableLike {
       protocol: DASHBOARD_PROTOCOL_VERSION,
       source: { key: sourceKey(this.source), label: this.source.label ?? '' },
       snapshot,
+      ...(stacks ? { stacks } : {}),
     });
+  }
+
+  /** The pool reads a busy worker once a second without an event: while there are stacks, look again in a second. */
+  private watchStacks(any: boolean): void {
+    if (!any || this.stackTimer !== null || this.disposables.isDisposed) return;
+    this.stackTimer = this.clock.setTimeout(() => {
+      this.stackTimer = null;
+      this.snapshots.request();
+    }, STACK_LOOK_MS);
   }
 
   private async perform(intent: DashboardIntent): Promise<void> {
@@ -172,6 +192,9 @@ export class DashboardController implements DisposableLike {
     }
   }
 }
+
+/** How often an open dashboard looks for newer stack reads while workers are busy (the pool reads once a second). */
+const STACK_LOOK_MS = 1_000;
 
 /** `Kill worker w3`, for the status line and the log. */
 function describeIntent(intent: DashboardIntent): string {

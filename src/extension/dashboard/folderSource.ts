@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { PoolEvent, PoolSnapshot } from '../../pool/types';
+import type { LeaseStack } from '../../shared/stackTypes';
 import { DisposableStore } from '../disposables';
 import type { FolderPool, PoolChange } from '../poolManager';
 import type { WorkerActions } from '../workerActions';
@@ -60,6 +61,10 @@ export class FolderDashboardSource implements DashboardSource, vscode.Disposable
 
   snapshot(): PoolSnapshot | null {
     return this.folder()?.snapshot() ?? null;
+  }
+
+  stacks(): ReadonlyMap<string, LeaseStack> {
+    return this.folder()?.lastStacks() ?? new Map();
   }
 
   onDidChange(listener: (event?: PoolEvent) => void): DisposableLike {

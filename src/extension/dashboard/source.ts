@@ -1,4 +1,5 @@
 import type { PoolEvent, PoolSnapshot } from '../../pool/types';
+import type { LeaseStack } from '../../shared/stackTypes';
 
 /** Anything with `dispose()`; `vscode.Disposable` is one. */
 export interface DisposableLike {
@@ -28,6 +29,8 @@ export interface DashboardSource {
   readonly label?: string;
   /** The pool now, or null when none runs. */
   snapshot(): PoolSnapshot | null;
+  /** The last stack read of each busy worker, by worker id (no new read); absent in sources without stacks. */
+  stacks?(): ReadonlyMap<string, LeaseStack>;
   /**
    * Called on every change. Pass the pool event when there is one: a
    * `finding` event is forwarded to the webview at once (it flashes and

@@ -1,7 +1,10 @@
 import * as vscode from 'vscode';
 import type { Finding } from '../../pool/types';
 import { findingLine, findingSeverity } from '../../shared/findings';
-import { formatClock, formatRequest } from '../../shared/text';
+import { frameLocation, frameName } from '../../shared/slowlogFormat';
+import { describeWait, innermostUserFrame } from '../../shared/stackText';
+import type { PhpStackFrame } from '../../shared/stackTypes';
+import { formatClock, formatDuration, formatRequest } from '../../shared/text';
 import { DIAGNOSTIC_SOURCE } from '../ids';
 import { DisposableStore } from '../disposables';
 import type { PoolChange, PoolManager } from '../poolManager';
@@ -29,10 +32,12 @@ interface PhpErrorEntry {
 /**
  * One diagnostic collection (`fastcgi-pool`) fed by two sources:
  * - findings (from the {@link FindingLedger}: open ones and those the pool
- *   resolved on its own): each on the script its lease ran, an error for a
- *   lost request, a warning otherwise; quick fixes for the open ones; a
- *   finding about the pool rather than a request (`spawn-failing`) on the
- *   workspace folder itself;
+ *   resolved on its own): each on the innermost frame of the workspace's
+ *   code in the PHP stack it carries (busy-timeout, slow-request,
+ *   defunct-busy), with the other frames as related information, else on
+ *   the script its lease ran; an error for a lost request, a warning
+ *   otherwise; quick fixes for the open ones; a finding about the pool
+ *   rather than a request (`spawn-failing`) on the workspace folder itself;
  * - PHP errors from the workers' FastCGI stderr, at their file and line,
  *   deduplicated, and cleared when the file changes or its pool (re)starts.
  */
@@ -188,7 +193,9 @@ export class DiagnosticsProjection implements vscode.Disposable {
   private recomputeFindings(): void {
     const next = new Map<string, vscode.Diagnostic[]>();
     const refs = new Map<string, FindingRef>();
-    for (const { folderKey, finding } of this.ledger.all()) {
+    // Newest first: on one line, a busy-timeout goes before the slow-request that led to it (hovers list them in this order).
+    const entries = this.ledger.all().sort((a, b) => b.finding.detectedAt - a.finding.detectedAt);
+    for (const { folderKey, finding } of entries) {
       const lease = finding.lease;
       if (finding.kind === 'spawn-failing') {
         const folder = vscode.Uri.parse(folderKey);
@@ -198,8 +205,9 @@ export class DiagnosticsProjection implements vscode.Disposable {
         continue;
       }
       if (!lease || !lease.scriptFilename) continue;
-      const uri = vscode.Uri.file(lease.scriptFilename);
-      const diagnostic = this.findingDiagnostic(finding, uri);
+      const place = placeOf(finding, lease.scriptFilename);
+      const uri = place.uri;
+      const diagnostic = this.findingDiagnostic(finding, place);
       const list = next.get(uri.toString()) ?? [];
       list.push(diagnostic);
       next.set(uri.toString(), list);
@@ -227,17 +235,21 @@ export class DiagnosticsProjection implements vscode.Disposable {
     return diagnostic;
   }
 
-  private findingDiagnostic(finding: Finding, uri: vscode.Uri): vscode.Diagnostic {
+  private findingDiagnostic(finding: Finding, place: Place): vscode.Diagnostic {
     const lease = finding.lease as NonNullable<Finding['lease']>;
     const severity = findingSeverity(finding.kind) === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning;
-    const range = new vscode.Range(0, 0, 0, Number.MAX_SAFE_INTEGER);
+    const range = new vscode.Range(place.line, 0, place.line, Number.MAX_SAFE_INTEGER);
     const resolution = finding.resolution;
-    // On the script itself: the sentence need not name it.
-    const diagnostic = new vscode.Diagnostic(range, `${findingLine(finding)}${resolution ? ` — ${resolution.how}` : ''}`, severity);
+    // On the script (or the frame) itself: the sentence need not name it.
+    const where = place.frame ? ` — in ${frameName(place.frame)}()${finding.wait ? `, ${finding.wait.state}${finding.wait.syscall ? ` in ${finding.wait.syscall}()` : ''}` : ''}` : '';
+    const diagnostic = new vscode.Diagnostic(range, `${findingLine(finding)}${where}${resolution ? ` — ${resolution.how}` : ''}`, severity);
     diagnostic.source = DIAGNOSTIC_SOURCE;
     diagnostic.code = { value: finding.kind, target: this.readme.with({ fragment: finding.kind }) };
-    const at = new vscode.Location(uri, range);
+    const here = new vscode.Location(place.uri, range);
+    const script = vscode.Uri.file(lease.scriptFilename);
+    const at = new vscode.Location(script, new vscode.Range(0, 0, 0, Number.MAX_SAFE_INTEGER));
     diagnostic.relatedInformation = [
+      ...stackInformation(finding, place, here),
       new vscode.DiagnosticRelatedInformation(at, `${formatRequest(lease)} from ${lease.clientAddress} (${lease.holder}), lease ${lease.id} taken at ${formatClock(lease.acquiredAt)}`),
       new vscode.DiagnosticRelatedInformation(
         at,
@@ -253,6 +265,42 @@ export class DiagnosticsProjection implements vscode.Disposable {
     const all = [...(this.findingDiagnostics.get(key) ?? []), ...[...(this.phpErrors.get(key)?.values() ?? [])].map((entry) => entry.diagnostic)];
     this.collection.set(uri, all.length > 0 ? all : undefined);
   }
+}
+
+/** Where a finding's diagnostic goes: a file, a 0-based line, and the frame that put it there (none: line 1 of the script). */
+interface Place {
+  readonly uri: vscode.Uri;
+  readonly line: number;
+  readonly frame: PhpStackFrame | null;
+}
+
+/**
+ * The innermost frame of the PHP stack the finding carries whose file lies
+ * in a workspace folder (the developer's code, not a library outside it);
+ * without a stack, or none in the workspace, the script's first line.
+ */
+function placeOf(finding: Finding, scriptFilename: string): Place {
+  const stack = finding.stack;
+  const frame = stack ? innermostUserFrame(stack, (file) => vscode.workspace.getWorkspaceFolder(vscode.Uri.file(file)) !== undefined) : null;
+  if (frame && frame.file !== null && frame.line !== null) return { uri: vscode.Uri.file(frame.file), line: Math.max(0, frame.line - 1), frame };
+  return { uri: vscode.Uri.file(scriptFilename), line: 0, frame: null };
+}
+
+/** The stack as related information: how old it is, what the worker waited on, then every frame (at its line; internal ones at the diagnostic). */
+function stackInformation(finding: Finding, place: Place, here: vscode.Location): vscode.DiagnosticRelatedInformation[] {
+  const stack = finding.stack;
+  if (!stack || stack.length === 0) return [];
+  const lines: vscode.DiagnosticRelatedInformation[] = [];
+  const age = finding.stackAgeMs ?? 0;
+  const read = age >= 1 ? `the last PHP stack seen, ${formatDuration(age)} before` : 'the PHP stack when it was found';
+  lines.push(new vscode.DiagnosticRelatedInformation(here, `${read}${finding.wait ? `; the worker was ${describeWait(finding.wait)}` : ''}:`));
+  stack.forEach((frame, index) => {
+    const location =
+      frame.file !== null && frame.line !== null && !frame.internal ? new vscode.Location(vscode.Uri.file(frame.file), new vscode.Range(frame.line - 1, 0, frame.line - 1, Number.MAX_SAFE_INTEGER)) : here;
+    const mark = frame === place.frame ? ' ← here' : '';
+    lines.push(new vscode.DiagnosticRelatedInformation(location, `#${index} ${frameName(frame)}()${frame.internal ? ` ${frameLocation(frame)}` : ''}${mark}`));
+  });
+  return lines;
 }
 
 function refKey(uri: vscode.Uri, message: string): string {

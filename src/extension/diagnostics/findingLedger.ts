@@ -67,11 +67,12 @@ export class FindingLedger implements vscode.Disposable {
     if (removed) this.changed.fire();
   }
 
-  /** The script changed: resolved findings about it no longer describe its code. */
+  /** A file changed: resolved findings about it (its script, or a frame of their stack) no longer describe its code. */
   clearScript(fsPath: string): void {
     let removed = false;
     for (const [key, entry] of [...this.entries]) {
-      if (entry.finding.resolution !== null && entry.finding.lease?.scriptFilename === fsPath) {
+      const finding = entry.finding;
+      if (finding.resolution !== null && (finding.lease?.scriptFilename === fsPath || finding.stack?.some((frame) => frame.file === fsPath))) {
         this.entries.delete(key);
         removed = true;
       }

@@ -1,11 +1,12 @@
-import { relative, isAbsolute, sep } from 'node:path';
 import type { Finding, LeaseSnapshot, PoolSnapshot, WorkerSnapshot } from '../../pool/types';
 import { findingSeverity, openFindings } from '../../shared/findings';
+import type { LeaseStack, PhpStackFrame, WaitReason } from '../../shared/stackTypes';
 import { formatDuration, formatRequest } from '../../shared/text';
-import { groupContext, leaseContext, poolContext, workerContext, type GroupKind, type LeaseField } from '../contextValues';
-import { poolSummary, workerDescription, workerLabel } from '../format';
+import { groupContext, leaseContext, poolContext, workerContext, type GroupKind, type LeaseField, type StackRow } from '../contextValues';
+import { displayPath, poolSummary, workerDescription, workerLabel } from '../format';
 import type { PoolSource, PoolStatus, PortMove } from '../poolManager';
 import type { ServedRoot } from '../settings';
+import { NO_STACKS, presentStackRow, stackRows } from './stackRows';
 
 export type { PoolSource };
 
@@ -50,6 +51,8 @@ export interface WorkerNode {
   readonly workerId: string;
   worker: WorkerSnapshot;
   findings: readonly Finding[];
+  /** The pool's last read of where it is, for its current lease; null if none yet. */
+  stack: LeaseStack | null;
   parent: GroupNode;
 }
 
@@ -66,8 +69,31 @@ export interface LeaseNode {
   parent: WorkerNode;
 }
 
+/**
+ * Where a busy worker is, after its lease rows: what it waits on, then its
+ * PHP stack innermost first (a frame with a file opens there), or one row
+ * saying why there is no stack.
+ */
+export interface StackNode {
+  readonly kind: 'stack';
+  readonly id: string;
+  readonly folderKey: string;
+  readonly workerId: string;
+  row: StackRow;
+  /** For `frame` and `internal` rows; index 0 is the innermost. */
+  frame: PhpStackFrame | null;
+  index: number;
+  /** The innermost frame of PHP code (with a file): where the request is. */
+  innermost: boolean;
+  wait: WaitReason | null;
+  /** For a `note`: why there is no stack. */
+  note: string;
+  folderPath: string | null;
+  parent: WorkerNode;
+}
+
 /** Any node of the Workers tree. */
-export type TreeNode = PoolNode | GroupNode | WorkerNode | LeaseNode;
+export type TreeNode = PoolNode | GroupNode | WorkerNode | LeaseNode | StackNode;
 
 /** How a node looks, without `vscode` types. */
 export interface Presentation {
@@ -188,6 +214,7 @@ export class WorkersTreeModel {
         continue;
       }
       const findings = openFindings(snapshot);
+      const stacks = source.lastStacks?.() ?? NO_STACKS;
       const groups: GroupNode[] = [];
       for (const list of GROUP_ORDER) {
         const workers = snapshot.workers.filter((worker) => worker.state === list);
@@ -200,12 +227,14 @@ export class WorkersTreeModel {
         const workerNodes: WorkerNode[] = [];
         for (const worker of workers) {
           const wid = `worker:${source.key}#${worker.id}`;
-          const node = take<WorkerNode>(wid, 'worker', () => ({ kind: 'worker', id: wid, folderKey: source.key, workerId: worker.id, worker, findings: [], parent: group }));
+          const node = take<WorkerNode>(wid, 'worker', () => ({ kind: 'worker', id: wid, folderKey: source.key, workerId: worker.id, worker, findings: [], stack: null, parent: group }));
           node.worker = worker;
           node.parent = group;
           node.findings = findings.filter((finding) => finding.workerId === worker.id || worker.findingIds.includes(finding.id));
           workerNodes.push(node);
           const lease = worker.lease;
+          const read = stacks.get(worker.id);
+          node.stack = read && lease && read.leaseId === lease.id ? read : null;
           if (!lease) {
             setChildren(node, []);
             continue;
@@ -218,7 +247,8 @@ export class WorkersTreeModel {
             row.folderPath = folderPath(source.key);
             return row;
           });
-          setChildren(node, rows);
+          const stack = stackRows(wid, lease.id, source.key, worker.id, stacks.get(worker.id), snapshot.stacks, folderPath(source.key), node, take);
+          setChildren(node, [...rows, ...stack]);
         }
         setChildren(group, workerNodes);
       }
@@ -288,6 +318,8 @@ export function present(node: TreeNode, now: number): Presentation {
       return presentWorker(node, now);
     case 'lease':
       return presentLeaseRow(node, now);
+    case 'stack':
+      return presentStackRow(node);
   }
 }
 
@@ -401,12 +433,4 @@ function presentLeaseRow(node: LeaseNode, now: number): Presentation {
     case 'age':
       return { ...base, label: 'Age', description: `${formatDuration(now - lease.acquiredAt)} · lease ${lease.id}`, icon: { id: 'watch', color: null } };
   }
-}
-
-/** A script path relative to the folder when inside it (shorter, and what the developer knows it by). */
-function displayPath(path: string, folderPath: string | null): string {
-  if (!path) return '(none)';
-  if (!folderPath) return path;
-  const rel = relative(folderPath, path);
-  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split(sep).join('/') : path;
 }

@@ -1,5 +1,7 @@
 import { FINDING_KINDS, findingSeverity, openFindings } from '../../shared/findings';
 import { describePlatform, platformLabel } from '../../shared/platform';
+import { frameLocation, frameName } from '../../shared/slowlogFormat';
+import { describeWait, innermostUserFrame } from '../../shared/stackText';
 import { describeExit, formatClock, formatDuration, formatRequest, formatWholeDuration, plural } from '../../shared/text';
 import { escapeMarkdown } from '../format';
 import { servedRootText } from '../settings';
@@ -85,6 +87,14 @@ function workerTooltip(node: WorkerNode, now: number): string {
       `- client ${code(lease.clientAddress)} via ${code(lease.holder)}`,
       `- held ${formatDuration(now - lease.acquiredAt)} (since ${formatClock(lease.acquiredAt)}), waited ${formatDuration(lease.acquiredAt - lease.queuedAt)} for a worker`,
     );
+    const read = node.stack;
+    if (read) {
+      const where = read.stack ? innermostUserFrame(read.stack) : null;
+      lines.push('', `**where** (read ${formatDuration(now - read.sampledAt)} ago)`, '');
+      if (where) lines.push(`- in ${code(`${frameName(where)}()`)} at ${code(frameLocation(where))}`);
+      else if (read.stackError) lines.push(`- no stack: ${escapeMarkdown(read.stackError)}`);
+      if (read.wait) lines.push(`- ${escapeMarkdown(describeWait(read.wait))}`);
+    }
   }
   for (const finding of node.findings) {
     const icon = findingSeverity(finding.kind) === 'error' ? '$(error)' : '$(warning)';

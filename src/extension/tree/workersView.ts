@@ -60,7 +60,12 @@ export class WorkersView implements vscode.TreeDataProvider<TreeNode>, vscode.Di
     if (node.kind === 'lease' && node.field === 'script' && node.lease.scriptFilename) {
       item.command = { command: 'vscode.open', title: 'Open Script', arguments: [vscode.Uri.file(node.lease.scriptFilename)] };
     }
-    if (p.open) {
+    if (node.kind === 'stack' && node.frame && !node.frame.internal && node.frame.file) {
+      // A frame opens where the request is in that file.
+      const line = Math.max(0, (node.frame.line ?? 1) - 1);
+      const selection = new vscode.Range(line, 0, line, 0);
+      item.command = { command: 'vscode.open', title: 'Open Frame', arguments: [vscode.Uri.file(node.frame.file), { selection, preview: true } satisfies vscode.TextDocumentShowOptions] };
+    } else if (p.open) {
       // A paused worker: its breakpoint's line (the debugger's own view shows it too, once it has stopped there).
       const line = Math.max(0, (p.open.line ?? 1) - 1);
       const options: vscode.TextDocumentShowOptions = { preview: true, selection: new vscode.Range(line, 0, line, 0) };

@@ -1,6 +1,6 @@
 import { readFileSync, readlinkSync } from 'node:fs';
 import { endianness } from 'node:os';
-import type { WaitTarget } from './types';
+import type { WaitTarget } from '../../shared/stackTypes';
 
 /**
  * What one file descriptor of a process is, from /proc alone:

@@ -1,6 +1,6 @@
 import type { PhpLayout } from './layoutTypes';
 import { MemoryReadError, hex, pointerAt, type MemoryReader } from './processMemory';
-import type { PhpStackFrame } from './types';
+import type { PhpStackFrame } from '../../shared/stackTypes';
 
 /**
  * Walks a PHP 8 engine's call stack in another process's memory, the way

@@ -16,12 +16,16 @@
  *     inside the call. `stack.ok === false` carries a one-line reason.
  *  4. When a worker exits: `stacks.forget(pid)`; at pool stop: `stacks.dispose()`.
  *  5. To print: `formatSlowlogStack(stack.frames)` (FPM's slowlog format).
+ *
+ * The pool does all this through `ProcessStacks` (src/platform/processStacks.ts),
+ * its host's `stacks`; when to read is src/pool/stackWatch.ts.
  */
 import { PhpStackReader, type PhpStackReaderOptions } from './stackReader';
 
 export { PhpStackReader, type PhpStackReaderOptions, type StackSample } from './stackReader';
 export { WaitReasonReader, type WaitReadOptions } from './waitReason';
 export { readCpuTimeMs } from './procState';
+export { liveStackSupport, type LiveStackSupport } from './support';
 export {
   CANARY_FILE_NAME,
   CANARY_READY,
@@ -34,10 +38,10 @@ export {
   type CanaryRun,
   type CanaryVerdict,
 } from './canary';
-export { formatSlowlogFrame, formatSlowlogStack, frameLocation, frameName } from './slowlogFormat';
+export { formatSlowlogFrame, formatSlowlogStack, frameLocation, frameName } from '../../shared/slowlogFormat';
 export { PHP_LAYOUTS, findLayout } from './layoutTables';
 export type { PhpLayout, PhpLayoutConstants, PhpLayoutOffsets, PhpStackArch } from './layoutTypes';
-export type { PhpStackFrame, StackAvailability, StackReadResult, WaitReason, WaitTarget } from './types';
+export type { PhpStackFrame, StackAvailability, StackReadResult, WaitReason, WaitTarget } from '../../shared/stackTypes';
 
 /** The pool's entry point: a reader for this platform (elsewhere than Linux every read says why not, in one line). */
 export function createPhpStackReader(options: PhpStackReaderOptions = {}): PhpStackReader {

@@ -7,7 +7,7 @@ import { identifyPhpBuild, PHP_SYMBOLS, type BuildVerdict } from './phpBuild';
 import { MemoryReadError, ProcessMemory, describeOpenError, hex } from './processMemory';
 import { readProcState, readSchedStat } from './procState';
 import { readConsistently, withProcessStopped } from './stopForRead';
-import type { StackAvailability, StackReadResult, WaitReason } from './types';
+import type { StackAvailability, StackReadResult, WaitReason } from '../../shared/stackTypes';
 import { WaitReasonReader, type WaitReadOptions } from './waitReason';
 
 /**

@@ -3,7 +3,7 @@ import { describeFd, epollTargets } from './fdTarget';
 import { MemoryReadError, ProcessMemory, type MemoryReader } from './processMemory';
 import { describeState, readContextSwitches, readCpuTimeMs, readProcState, readSchedStat, readWithPs } from './procState';
 import { lookupSyscall, type SyscallInfo } from './syscalls';
-import type { WaitReason, WaitTarget } from './types';
+import type { WaitReason, WaitTarget } from '../../shared/stackTypes';
 
 /**
  * The wait reason of a worker: its state, the system call it blocks in, the

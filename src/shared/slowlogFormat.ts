@@ -1,4 +1,4 @@
-import type { PhpStackFrame } from './types';
+import type { PhpStackFrame } from './stackTypes';
 
 /*
  * Stack frames as text, one frame a line, the way PHP-FPM's slowlog prints
@@ -6,9 +6,8 @@ import type { PhpStackFrame } from './types';
  * /app/src/Repo.php:3`. The CLI prints these after a `warning:` line of a
  * slow-request or busy-timeout finding.
  *
- * No Node import here: this file belongs in src/shared/ (the CLI, the
- * extension and the dashboard all print stacks); it sits beside the reader
- * only until the layers being refactored settle.
+ * No Node import: the CLI, the extension and the dashboard's webview all
+ * print stacks with it.
  */
 
 /** `Repo->query`, `Registry::run`, `usleep`, `{main}`: the frame's name as PHP's backtraces write it. */

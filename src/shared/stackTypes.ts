@@ -1,7 +1,10 @@
 /**
- * What the live-stack reader hands to the pool (issue 13). The field names of
- * {@link PhpStackFrame} and {@link WaitReason} are the status JSON's
- * (`"stack": [...]`, `"wait": {...}`) and keep their exact spelling.
+ * Live PHP stacks and wait reasons (issue 13): what the reader in
+ * src/platform/phpStack hands to the pool, and what the pool shows its
+ * consumers (the status JSON, findings, the CLI, the extension, the
+ * dashboard). The field names of {@link PhpStackFrame} and {@link WaitReason}
+ * are the status JSON's (`"stack": [...]`, `"wait": {...}`) and keep their
+ * exact spelling. No Node import: the webview bundles this file.
  */
 
 /** One PHP frame, as PHP's own backtraces name it. */
@@ -93,4 +96,51 @@ export interface WaitReason {
    * sampling a busy worker once a second keeps it within a second of the truth.
    */
   sinceMs: number;
+}
+
+/**
+ * One read of a leased worker, as the pool keeps and shows it: the last one
+ * per worker (read on the once-a-second schedule or on demand), or a fresh
+ * one for `GET /.fastcgi-pool/status?stacks=1` and "Show Stack".
+ */
+export interface LeaseStack {
+  /** The lease that was running when it was read. */
+  readonly leaseId: string;
+  readonly workerId: string;
+  /** The process read (the php-cgi behind a wrapper script, where there is one). */
+  readonly pid: number;
+  /** Epoch ms of the read. */
+  readonly sampledAt: number;
+  /** Innermost first; null when no stack could be read (`stackError` says why). */
+  readonly stack: readonly PhpStackFrame[] | null;
+  /** More frames existed than were read (64). */
+  readonly truncated: boolean;
+  /** One line: why there is no stack (the platform, the PHP build, the canary, the worker exited). */
+  readonly stackError: string | null;
+  /** Null where the system tells nothing (Windows). */
+  readonly wait: WaitReason | null;
+}
+
+/**
+ * Whether the pool reads PHP stacks: `checking` until the canary request at
+ * pool start has run, then `on`, or `off` with the one-line reason (the
+ * platform, an unknown PHP build, a canary that read back wrong). Wait
+ * reasons are read either way, where the system gives them.
+ */
+export interface StackStatus {
+  readonly state: 'checking' | 'on' | 'off';
+  readonly reason: string | null;
+}
+
+/** A frame with its fields in the status JSON's order: function, class, file, line, internal, then type and address. */
+export function canonicalFrame(frame: PhpStackFrame): PhpStackFrame {
+  return {
+    function: frame.function,
+    class: frame.class,
+    file: frame.file,
+    line: frame.line,
+    internal: frame.internal,
+    type: frame.type,
+    address: frame.address,
+  };
 }
