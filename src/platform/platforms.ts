@@ -17,7 +17,7 @@ const IDS: readonly PlatformId[] = ['linux', 'portable-unix', 'windows', 'window
 
 /**
  * Linux: workers on a pre-bound unix socket as fd 0, each leading its own
- * process group; the truth from /proc; `setpriv --pdeathsig SIGTERM` ties
+ * process group; the truth from /proc; `setpriv --pdeathsig SIGKILL` ties
  * them to the manager's life.
  */
 function linux(): Platform {

@@ -19,7 +19,7 @@ export interface WorkerSpawnOptions {
   socketDir: string;
   /** Names the socket file; unique within socketDir. */
   name: string;
-  /** On Linux, start through `setpriv --pdeathsig SIGTERM` so the worker dies with us. */
+  /** On Linux, start through `setpriv --pdeathsig SIGKILL` so the worker dies with us. */
   parentDeathSignal: boolean;
   /** A command to start the worker through, e.g. the platform's orphan guard's; overrides `parentDeathSignal`. */
   wrapper?: readonly string[] | null;
@@ -154,10 +154,16 @@ export async function spawnWorker(options: WorkerSpawnOptions): Promise<SpawnedW
   }
 }
 
-/** `setpriv --pdeathsig SIGTERM --` (Linux, util-linux), or null where there is none. */
+/**
+ * `setpriv --pdeathsig SIGKILL --` (Linux, util-linux), or null where there
+ * is none. SIGKILL, not SIGTERM: php-cgi's SIGTERM handler only marks it to
+ * exit after the running request, so a worker busy with a script that never
+ * ends (a hung lock, a debugger) outlived its manager; with the manager gone
+ * nobody would read its answer anyway.
+ */
 export function pdeathsigWrapper(): string[] | null {
   const setpriv = findSetpriv();
-  return setpriv ? [setpriv, '--pdeathsig', 'SIGTERM', '--'] : null;
+  return setpriv ? [setpriv, '--pdeathsig', 'SIGKILL', '--'] : null;
 }
 
 /**

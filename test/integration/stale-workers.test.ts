@@ -109,6 +109,26 @@ describe('stale workers after the manager is SIGKILLed', () => {
     expect(second.stderr).not.toContain('stale worker');
   });
 
+  it('a worker busy with a script that never ends dies with its manager too', async () => {
+    // php-cgi's SIGTERM only marks it to exit after the running script: hang.php waits for a lock in a
+    // loop of sleeps, so with SIGTERM as the parent-death signal its worker outlived the manager.
+    const first = spawnCli(['serve', resolve(__dirname, '../fixtures/php-stack'), '--port', '0', '--php-cgi', phpCgi, '--quiet', '--front-controller', 'none', '--busy-timeout', '0']);
+    runs.push(first);
+    const url = await listeningUrl(first);
+    const hanging = fetch(new URL('hang.php', url)).catch(() => undefined);
+    const busy = async (): Promise<number> => ((await (await fetch(new URL('.fastcgi-pool/status', url))).json()) as { counts: { busy: number } }).counts.busy;
+    for (let tries = 0; (await busy()) !== 1; tries++) {
+      if (tries > 100) throw new Error('hang.php never ran');
+      await sleep(20);
+    }
+    const pids = await workerPids(url);
+    strays.push(...pids);
+    first.child.kill('SIGKILL');
+    await first.exit;
+    await waitFor(() => pids.every((pid) => !isRunning(pid)), 'the busy worker to follow its manager', 2_000);
+    await hanging;
+  });
+
   it('never touches a registered pid whose start time differs (pid reuse)', async () => {
     const stateDir = join(scratch, 'reuse');
     const bystander = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
