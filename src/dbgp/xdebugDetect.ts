@@ -8,7 +8,9 @@
  *   "Failed loading Zend extension 'xdebug'" and goes on.
  * The answer is cached per executable, environment and ini overrides.
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { signalProcessGroup } from '../platform/processControl';
+import { findExecutable, pdeathsigWrapper } from '../platform/spawnWorker';
 
 export type XdebugAvailability =
   /** php-cgi loads Xdebug by default. */
@@ -37,7 +39,7 @@ export interface DetectXdebugOptions {
   env?: NodeJS.ProcessEnv;
   /** The user's ini overrides, passed as the workers get them (they may set extension_dir or load Xdebug). */
   ini?: Readonly<Record<string, string | number | boolean>>;
-  /** Default 10 000 ms. */
+  /** Default 5 000 ms (php-cgi -v takes ~20 ms). */
   timeoutMs?: number;
 }
 
@@ -61,18 +63,7 @@ export function detectXdebug(phpCgi: string, options: DetectXdebugOptions = {}):
   const key = JSON.stringify([phpCgi, env.PHPRC ?? null, env.PHP_INI_SCAN_DIR ?? null, iniArgs]);
   const cached = cache.get(key);
   if (cached !== undefined) return cached;
-  const probe = new Promise<XdebugAvailability>((resolve, reject) => {
-    execFile(
-      phpCgi,
-      [...iniArgs, '-d', 'zend_extension=xdebug', '-v'],
-      { env, timeout: options.timeoutMs ?? 10_000, maxBuffer: 1024 * 1024, windowsHide: true },
-      (error, stdout, stderr) => {
-        // php-cgi -v exits 0 even when an extension fails to load; any error here means it did not run.
-        if (error) reject(new Error(`cannot run ${phpCgi} -v to look for Xdebug: ${error.message}`));
-        else resolve(classifyXdebugProbe(stdout, stderr));
-      },
-    );
-  });
+  const probe = runProbe(phpCgi, [...iniArgs, '-d', 'zend_extension=xdebug', '-v'], env, options.timeoutMs ?? 5_000);
   cache.set(key, probe);
   probe.catch(() => cache.delete(key));
   return probe;
@@ -81,4 +72,58 @@ export function detectXdebug(phpCgi: string, options: DetectXdebugOptions = {}):
 /** Forgets every cached answer (after the user installs Xdebug, say). */
 export function clearXdebugDetectionCache(): void {
   cache.clear();
+}
+
+/** Most output a probe may write before it is cut off. */
+const MAX_OUTPUT = 1024 * 1024;
+
+/**
+ * Runs `phpCgi args` and classifies its output. The probe is a process of
+ * ours like a worker: in a process group of its own (a wrapper script that
+ * starts something is stopped whole), tied to our life on Linux (it must
+ * not outlive a manager that dies meanwhile), and killed with its group when
+ * it does not answer in time.
+ */
+function runProbe(phpCgi: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<XdebugAvailability> {
+  return new Promise<XdebugAvailability>((resolve, reject) => {
+    const unix = process.platform !== 'win32';
+    // Through setpriv a missing php-cgi would be setpriv's exit code 127: say it the way spawn does.
+    if (findExecutable(phpCgi, env.PATH ?? '') === null) {
+      reject(new Error(`cannot run ${phpCgi} -v to look for Xdebug: spawn ${phpCgi} ENOENT`));
+      return;
+    }
+    const wrapper = process.platform === 'linux' ? pdeathsigWrapper() : null;
+    const [command, ...prefix] = wrapper ? [...wrapper, phpCgi] : [phpCgi];
+    const child = spawn(command as string, [...prefix, ...args], { env, detached: unix, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    let stdout = '';
+    let stderr = '';
+    let failure: string | null = null;
+    const stop = (why: string): void => {
+      failure ??= why;
+      if (unix && child.pid !== undefined) signalProcessGroup(child.pid, 'SIGKILL');
+      else child.kill('SIGKILL');
+    };
+    const timer = setTimeout(() => stop(`no answer within ${timeoutMs} ms`), timeoutMs);
+    child.stdout.setEncoding('utf8').on('data', (text: string) => {
+      stdout += text;
+      if (stdout.length > MAX_OUTPUT) stop('too much output');
+    });
+    child.stderr.setEncoding('utf8').on('data', (text: string) => {
+      stderr += text;
+      if (stderr.length > MAX_OUTPUT) stop('too much output');
+    });
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot run ${phpCgi} -v to look for Xdebug: ${error.message}`));
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      // Whatever the wrapper left in its group goes too.
+      if (unix && child.pid !== undefined) signalProcessGroup(child.pid, 'SIGKILL');
+      // php-cgi -v exits 0 even when an extension fails to load; anything else means it did not run.
+      if (failure !== null) reject(new Error(`cannot run ${phpCgi} -v to look for Xdebug: ${failure}`));
+      else if (code !== 0) reject(new Error(`cannot run ${phpCgi} -v to look for Xdebug: it ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`));
+      else resolve(classifyXdebugProbe(stdout, stderr));
+    });
+  });
 }

@@ -7,12 +7,13 @@ import type { OrphanGuardHandle } from './platform';
  * reaches EOF — the manager exited, however it exited: the kernel closes
  * its end of the pipe even after a SIGKILL — it sends SIGTERM (then
  * SIGCONT, for a stopped one) to every group still listed, waits up to
- * 2 s for them to go (php-cgi finishes a running request on SIGTERM),
- * SIGKILLs what is left, and exits. A clean stop releases every group
+ * 1 s for them to go (an idle php-cgi exits at once on SIGTERM; a busy one
+ * only after its script, which may never end), SIGKILLs what is left, and
+ * exits. A clean stop releases every group
  * first, so EOF then finds nothing to do.
  *
  * `kill -0` on a group whose members are only zombies still succeeds, so
- * an orphan that init is slow to reap costs the watchdog the full 2 s and
+ * an orphan that init is slow to reap costs the watchdog the full 1 s and
  * a no-op SIGKILL, nothing more.
  */
 const SCRIPT = `
@@ -28,7 +29,7 @@ done
 [ -n "$groups" ] || exit 0
 for g in $groups; do kill -s TERM -- "-$g" 2>/dev/null; kill -s CONT -- "-$g" 2>/dev/null; done
 tries=0
-while [ $tries -lt 20 ]; do
+while [ $tries -lt 10 ]; do
   left=''
   for g in $groups; do kill -s 0 -- "-$g" 2>/dev/null && left="$left $g"; done
   [ -n "$left" ] || exit 0
