@@ -16,6 +16,29 @@ export interface ProcessHostOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly parentDeathSignal: boolean;
   readonly stateDir: string | null;
+  /** Told of each worker process as it is spawned and as it is reaped (see {@link WorkerProcessObserver}). */
+  readonly workerProcessObserver?: WorkerProcessObserver | null;
+}
+
+/** A worker process as its host started it: enough to find it and stop its group from another thread. */
+export interface WorkerProcessRecord {
+  readonly pid: number;
+  /** The worker leads its own process group. */
+  readonly pgid: number;
+  /** Kernel start time; with the pid, its identity (null if it could not be read). */
+  readonly startTime: number | null;
+  readonly socketPath: string;
+}
+
+/**
+ * Hears of every worker process the host spawns and reaps. The engine
+ * thread passes one so that the extension host's main thread knows which
+ * process groups to kill if the thread dies before it could stop them: the
+ * workers are children of the whole process, not of the thread.
+ */
+export interface WorkerProcessObserver {
+  spawned(worker: WorkerProcessRecord): void;
+  reaped(pid: number): void;
 }
 
 /**
@@ -61,7 +84,12 @@ export class ProcessHost implements PoolHost<FastCgiConnection> {
     const startTime = readStat(spawned.pid)?.startTime ?? null;
     const registry = this.registry;
     if (registry && startTime !== null) registry.add({ pid: spawned.pid, startTime, pgid: spawned.pid, socketPath: spawned.address });
-    return new ChildWorkerProcess(spawned.child, spawned.pid, spawned.address, startTime, () => registry?.remove(spawned.pid));
+    const observer = o.workerProcessObserver ?? null;
+    tell(() => observer?.spawned({ pid: spawned.pid, pgid: spawned.pid, startTime, socketPath: spawned.address }));
+    return new ChildWorkerProcess(spawned.child, spawned.pid, spawned.address, startTime, () => {
+      registry?.remove(spawned.pid);
+      tell(() => observer?.reaped(spawned.pid));
+    });
   }
 
   connect(address: string, timeoutMs: number): Promise<FastCgiConnection> {
@@ -113,6 +141,15 @@ class ChildWorkerProcess implements WorkerProcess {
 
   kill(): Promise<ProcessExit> {
     return killProcessGroup(this.child);
+  }
+}
+
+/** An observer's bug must not break spawning or reaping. */
+function tell(notify: () => void): void {
+  try {
+    notify();
+  } catch {
+    // ignored: see above
   }
 }
 

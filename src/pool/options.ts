@@ -1,3 +1,4 @@
+import type { WorkerProcessObserver } from '../platform/processHost';
 import { DEFAULTS } from '../shared/defaults';
 import type { LeakPolicy, PoolLimits } from './types';
 
@@ -30,6 +31,8 @@ export interface PoolOptions extends PoolLimits {
   historySize: number;
   /** How long a new worker may take to answer FCGI_GET_VALUES before it is used anyway; 0 = do not ask. */
   readyProbeTimeoutMs: number;
+  /** Told of each worker process spawned and reaped (the engine thread reports them to the main thread); none by default. */
+  workerProcessObserver?: WorkerProcessObserver | null;
 }
 
 /** Defaults (src/shared/defaults.ts holds the values, for every consumer). */
