@@ -6,11 +6,16 @@ import { explainOptionError, OptionError, optionName } from '../shared/options';
 import { DisposableStore } from './disposables';
 import { PORT_FALLBACK_RANGE, toServerOptions, type FolderSettings, type SettingsResult } from './settings';
 
-/** The part of the engine's `Pool` the extension uses (so tests can hand in a fake). */
+/**
+ * The part of the engine's `Pool` the extension uses (so tests can hand in a
+ * fake). `snapshot()` is synchronous: the engine thread's latest push. The
+ * actions answer at once in-process and by a reply over the channel when
+ * the engine runs in its thread (src/engineThread/actions.ts).
+ */
 export interface PoolHandle {
   snapshot(): PoolSnapshot;
-  recycleWorker(workerId: string, mode: 'graceful' | 'kill'): boolean;
-  releaseLease(leaseId: string): boolean;
+  recycleWorker(workerId: string, mode: 'graceful' | 'kill'): boolean | Promise<boolean>;
+  releaseLease(leaseId: string): boolean | Promise<boolean>;
 }
 
 /** The part of the engine's `PoolServer` the extension uses. */
@@ -19,9 +24,11 @@ export interface ServerHandle {
   readonly url: string;
   readonly port: number;
   stop(drainMs?: number): Promise<void>;
+  /** Where the engine can die on its own (its thread crashed): called once, with why, after its workers were stopped. */
+  onDidFail?(listener: (problem: string) => void): void;
 }
 
-/** `startPoolServer`, or a fake of it. */
+/** `startPoolServer`, the threaded one (src/engineThread/threadedServer.ts), or a fake. */
 export type StartServer = (options: PoolServerOptions) => Promise<ServerHandle>;
 
 /** Where a folder's pool is in its life, as the extension manages it. */
@@ -281,6 +288,7 @@ export class PoolManager implements vscode.Disposable {
           onGatewayEvent: run.relay((event) => this.fire({ pool, kind: 'gateway-event', event })),
         });
         run.server = server;
+        server.onDidFail?.(run.relay((problem) => this.failed(pool, run, problem)));
         return { run, server };
       } catch (error) {
         run.dispose();
@@ -291,6 +299,19 @@ export class PoolManager implements vscode.Disposable {
     }
     const setting = optionName('port', 'settings');
     throw new PoolStartError(`ports ${first}–${last} on ${settings.host} are all in use. Set ${setting} to a free port, or to 0 for any free one.`, setting);
+  }
+
+  /** The engine died on its own: said at once, and the pool shows `failed` with why (after any lifecycle operation under way). */
+  private failed(pool: FolderPool, run: PoolRun, problem: string): void {
+    this.deps.log.error(`[${pool.name}] ${problem}`);
+    void pool.enqueue(async () => {
+      if (pool.run !== run) return; // stopped or restarted meanwhile
+      run.dispose();
+      pool.run = null;
+      pool.portMoved = null;
+      pool.problem = problem;
+      this.setStatus(pool, 'failed');
+    });
   }
 
   private async doStop(pool: FolderPool, drainMs: number): Promise<void> {
