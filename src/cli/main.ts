@@ -83,7 +83,7 @@ async function serve(options: ServeOptions): Promise<number> {
         writeEvent(event);
         if (event.type === 'php-stderr') {
           process.stderr.write(prefixLines(`[${event.workerId} ${event.uri}] `, event.text));
-        } else if (!options.quiet && options.events !== '-') {
+        } else if (event.type === 'request' && !options.quiet && options.events !== '-') {
           process.stdout.write(`${event.method} ${event.uri} ${event.status} ${event.durationMs} ms${event.workerId ? ' ' + event.workerId : ''}\n`);
         }
       },

@@ -22,6 +22,7 @@ import type { PoolOptions } from '../pool/options';
 import type { PoolEvent, PoolSnapshot } from '../pool/types';
 import { OPTIONS, type OptionId } from '../shared/options';
 import { isEngineActionName, type EngineActionName } from './actions';
+import { isWireHistory, type WireHistory } from './historyCodec';
 import { fail, hasOnlyKeys, isRecord, type Checked } from './validate';
 
 export type { Checked } from './validate';
@@ -31,6 +32,15 @@ export const ENGINE_PROTOCOL_VERSION = 1;
 
 /** Updates (snapshot + events) reach the main thread at most this often by default: five a second. */
 export const DEFAULT_UPDATE_INTERVAL_MS = 200;
+
+/**
+ * Per-request events (a request's log line, its lease and idle ⇄ busy
+ * events: five for a PHP request, one for a static file) forwarded one by
+ * one per update by default; the rest are summarised (see outbox.ts).
+ * 250 per 200 ms lists every request of a page load with its assets, and
+ * some 50 PHP requests a second-fifth under a load test.
+ */
+export const DEFAULT_PER_REQUEST_EVENTS_PER_UPDATE = 250;
 
 // ---------------------------------------------------------------------------
 // Main → engine
@@ -47,6 +57,8 @@ export interface EngineStartOptions {
   readonly gatewayEvents: boolean;
   /** The least time between two updates. */
   readonly updateIntervalMs: number;
+  /** Per-request events forwarded one by one in one update; the rest are summarised. */
+  readonly perRequestEventsPerUpdate: number;
 }
 
 export interface StartMessage {
@@ -83,11 +95,14 @@ export interface WireError {
   readonly code: string | null;
 }
 
+/** A snapshot as it crosses: its history as the entries added since the previous one, in columns (historyCodec.ts). */
+export type WireSnapshot = Omit<PoolSnapshot, 'history'> & { readonly history: WireHistory };
+
 export interface StartedMessage {
   readonly type: 'started';
   readonly url: string;
   readonly port: number;
-  readonly snapshot: PoolSnapshot;
+  readonly snapshot: WireSnapshot;
 }
 
 export interface StartFailedMessage {
@@ -106,7 +121,7 @@ export type EngineEvent = PoolEvent | GatewayEvent;
  */
 export interface UpdateMessage {
   readonly type: 'update';
-  readonly snapshot: PoolSnapshot | null;
+  readonly snapshot: WireSnapshot | null;
   readonly events: readonly EngineEvent[];
 }
 
@@ -162,7 +177,7 @@ const POOL_EVENT_TYPES = {
   'finding-resolved': true,
 } as const satisfies Record<PoolEvent['type'], true>;
 
-const GATEWAY_EVENT_TYPES = { request: true, 'php-stderr': true } as const satisfies Record<GatewayEvent['type'], true>;
+const GATEWAY_EVENT_TYPES = { request: true, 'php-stderr': true, 'requests-summarized': true } as const satisfies Record<GatewayEvent['type'], true>;
 
 /** Compile-time: a type both unions used would make `isGatewayEvent` ambiguous. */
 type Overlap = Extract<PoolEvent['type'], GatewayEvent['type']>;
@@ -190,7 +205,7 @@ const MAX_DRAIN_MS = 86_400_000;
 /** What the engine checks of a start message. The values themselves are the engine's to check (it names the option at fault). */
 function checkStartOptions(raw: unknown): Checked<EngineStartOptions> {
   if (!isRecord(raw)) return fail('start: options must be an object');
-  const bad = hasOnlyKeys(raw, ['documentRoot', 'pool', 'gateway', 'poolEvents', 'gatewayEvents', 'updateIntervalMs']);
+  const bad = hasOnlyKeys(raw, ['documentRoot', 'pool', 'gateway', 'poolEvents', 'gatewayEvents', 'updateIntervalMs', 'perRequestEventsPerUpdate']);
   if (bad) return fail(`start: options: ${bad}`);
   if (typeof raw.documentRoot !== 'string' || raw.documentRoot === '') return fail('start: documentRoot must be a non-empty string');
   if (!isRecord(raw.pool)) return fail('start: pool must be an object');
@@ -200,6 +215,7 @@ function checkStartOptions(raw: unknown): Checked<EngineStartOptions> {
     return fail(`start: poolEvents must be one of ${POOL_EVENT_SELECTIONS.join(', ')}`);
   if (typeof raw.gatewayEvents !== 'boolean') return fail('start: gatewayEvents must be a boolean');
   if (!isNonNegativeInteger(raw.updateIntervalMs) || raw.updateIntervalMs > 60_000) return fail('start: updateIntervalMs must be an integer from 0 to 60000');
+  if (!isNonNegativeInteger(raw.perRequestEventsPerUpdate)) return fail('start: perRequestEventsPerUpdate must be a non-negative integer');
   return { ok: true, value: raw as unknown as EngineStartOptions };
 }
 
@@ -253,9 +269,9 @@ function isWireError(value: unknown): value is WireError {
 }
 
 /** A snapshot's envelope. Its contents are the engine's own output, not checked field by field: that would cost the main thread what the thread saves it. */
-function isSnapshot(value: unknown): value is PoolSnapshot {
+function isSnapshot(value: unknown): value is WireSnapshot {
   return (
-    isRecord(value) && isNonNegativeInteger(value.version) && typeof value.state === 'string' && Array.isArray(value.workers) && Array.isArray(value.history)
+    isRecord(value) && isNonNegativeInteger(value.version) && typeof value.state === 'string' && Array.isArray(value.workers) && isWireHistory(value.history)
   );
 }
 

@@ -20,8 +20,10 @@ import { startPoolServer, type PoolServer } from '../gateway/poolServer';
 import { signalProcessGroup } from '../platform/processControl';
 import type { WorkerProcessObserver, WorkerProcessRecord } from '../platform/processHost';
 import { runEngineAction } from './actions';
+import type { PoolSnapshot } from '../pool/types';
+import { HistoryEncoder } from './historyCodec';
 import { UpdateOutbox } from './outbox';
-import { parseMainMessage, toWireError, type CallMessage, type EngineStartOptions, type EngineToMainMessage } from './protocol';
+import { parseMainMessage, toWireError, type CallMessage, type EngineStartOptions, type EngineToMainMessage, type WireSnapshot } from './protocol';
 
 /** After a crash, how long the thread waits for its killed workers to be reaped before it exits anyway. */
 const FATAL_REAP_MS = 2_000;
@@ -37,9 +39,15 @@ let starting: Promise<void> | null = null;
 let outbox: UpdateOutbox | null = null;
 /** Worker processes spawned and not yet reaped. */
 const live = new Map<number, WorkerProcessRecord>();
+const history = new HistoryEncoder();
 
 function post(message: EngineToMainMessage): void {
   port.postMessage(message);
+}
+
+/** A snapshot for the channel: its history as what was added since the last one sent. */
+function toWire(snapshot: PoolSnapshot): WireSnapshot {
+  return { ...snapshot, history: history.encode(snapshot.history) };
 }
 
 const observer: WorkerProcessObserver = {
@@ -78,7 +86,12 @@ port.on('message', (raw: unknown) => {
 
 async function start(options: EngineStartOptions): Promise<void> {
   phase = 'starting';
-  const updates = new UpdateOutbox(() => server?.pool.snapshot() ?? null, post, options.updateIntervalMs);
+  const updates = new UpdateOutbox(
+    () => server?.pool.snapshot() ?? null,
+    ({ snapshot, events }) => post({ type: 'update', snapshot: snapshot && toWire(snapshot), events }),
+    options.updateIntervalMs,
+    options.perRequestEventsPerUpdate,
+  );
   outbox = updates;
   try {
     server = await startPoolServer({
@@ -103,7 +116,7 @@ async function start(options: EngineStartOptions): Promise<void> {
   updates.flush();
   const snapshot = server.pool.snapshot();
   updates.sent(snapshot.version);
-  post({ type: 'started', url: server.url, port: server.port, snapshot });
+  post({ type: 'started', url: server.url, port: server.port, snapshot: toWire(snapshot) });
 }
 
 async function call(message: CallMessage): Promise<void> {

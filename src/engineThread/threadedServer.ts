@@ -14,8 +14,10 @@ import {
   type EngineActionName,
   type EngineActionResult,
 } from './actions';
+import { HistoryDecoder } from './historyCodec';
 import { LeftoverWorkers, type LeftoverReport } from './leftoverWorkers';
 import {
+  DEFAULT_PER_REQUEST_EVENTS_PER_UPDATE,
   DEFAULT_UPDATE_INTERVAL_MS,
   ENGINE_PROTOCOL_VERSION,
   isGatewayEvent,
@@ -23,6 +25,7 @@ import {
   type EngineToMainMessage,
   type MainToEngineMessage,
   type WireError,
+  type WireSnapshot,
 } from './protocol';
 
 /** How the threaded server is set up (the extension passes the entry; tests and benchmarks the rest). */
@@ -31,6 +34,8 @@ export interface ThreadedServerOptions {
   readonly entry: string;
   /** The least time between two updates (snapshot + events) from the thread. */
   readonly updateIntervalMs?: number;
+  /** Per-request events forwarded one by one per update; the rest arrive as one `requests-summarized` event. */
+  readonly perRequestEventsPerUpdate?: number;
   /** Heap limits of the thread (Node's defaults otherwise); past them the thread dies and is reported like any crash. */
   readonly resourceLimits?: ResourceLimits;
   /** Beyond the drain and the workers' stop grace, how long `stop()` waits for the thread before ending it by force. */
@@ -85,6 +90,7 @@ class EngineThread {
   private readonly leftovers: LeftoverWorkers;
   private phase: Phase = 'starting';
   private latest: PoolSnapshot | null = null;
+  private readonly history = new HistoryDecoder();
   private nextCallId = 1;
   private readonly calls = new Map<number, PendingCall>();
   private readonly failureListeners: Array<(problem: string) => void> = [];
@@ -125,6 +131,7 @@ class EngineThread {
         poolEvents: options.onPoolEvent ? ((options.poolEventsPerRequest ?? true) ? 'all' : 'lifecycle') : 'none',
         gatewayEvents: options.onGatewayEvent !== undefined,
         updateIntervalMs: setup.updateIntervalMs ?? DEFAULT_UPDATE_INTERVAL_MS,
+        perRequestEventsPerUpdate: setup.perRequestEventsPerUpdate ?? DEFAULT_PER_REQUEST_EVENTS_PER_UPDATE,
       },
     });
   }
@@ -145,11 +152,11 @@ class EngineThread {
   private handle(message: EngineToMainMessage): void {
     switch (message.type) {
       case 'update':
-        if (message.snapshot) this.latest = message.snapshot;
+        if (message.snapshot) this.receiveSnapshot(message.snapshot);
         for (const event of message.events) this.deliver(event);
         return;
       case 'started':
-        this.latest = message.snapshot;
+        this.receiveSnapshot(message.snapshot);
         this.phase = 'running';
         this.resolveStarted(this.handleFor(message.url, message.port));
         return;
@@ -182,6 +189,15 @@ class EngineThread {
       case 'stopped':
         this.stoppedMessage = { error: message.error };
         return;
+    }
+  }
+
+  /** The snapshot the thread pushed, with its history rebuilt from what it added. */
+  private receiveSnapshot(wire: WireSnapshot): void {
+    try {
+      this.latest = { ...wire, history: this.history.decode(wire.history) };
+    } catch (error) {
+      this.protocolError(`a snapshot from the engine thread did not decode: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 

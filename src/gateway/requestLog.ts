@@ -4,7 +4,26 @@ import type { HttpIo } from './httpIo';
 /** What the gateway tells its consumers (the CLI log, the extension). */
 export type GatewayEvent =
   | { type: 'request'; method: string; uri: string; status: number; durationMs: number; workerId: string | null; leaseId: string | null; bytes: number }
-  | { type: 'php-stderr'; workerId: string; leaseId: string; scriptFilename: string; method: string; uri: string; text: string };
+  | { type: 'php-stderr'; workerId: string; leaseId: string; scriptFilename: string; method: string; uri: string; text: string }
+  | RequestsSummarizedEvent;
+
+/**
+ * Requests that happened but were not reported one by one: the engine
+ * thread forwards each request's events up to a budget per update and
+ * counts the rest (src/engineThread/outbox.ts). The in-process gateway
+ * never emits it.
+ */
+export interface RequestsSummarizedEvent {
+  type: 'requests-summarized';
+  /** Requests whose `request` event was not forwarded. */
+  requests: number;
+  /** Those requests by status code. */
+  byStatus: Record<string, number>;
+  /** Lease and idle ⇄ busy events not forwarded either. */
+  leaseEvents: number;
+  /** The time they span, in ms. */
+  spanMs: number;
+}
 
 /**
  * The gateway's events: the access log both fronts and the PHP exchange

@@ -123,6 +123,23 @@ describe('the engine in a worker thread', () => {
     }
   });
 
+  it('past the per-update budget, counts requests into a summary instead of forwarding each one', async () => {
+    const { server, events } = await start({ perRequestEventsPerUpdate: 5, updateIntervalMs: 1_000 });
+    const answers = await Promise.all(Array.from({ length: 20 }, () => fetch(new URL('pid.php', server.url)).then((r) => r.status)));
+    const listed = () => events.gateway.filter((event) => event.type === 'request').length;
+    const summarized = () => events.gateway.reduce((sum, event) => sum + (event.type === 'requests-summarized' ? event.requests : 0), 0);
+    await waitFor(() => listed() + summarized() === 20, 'every request, listed or summarized', 10_000);
+    expect(summarized()).toBeGreaterThan(0);
+    const statuses: Record<string, number> = {};
+    for (const event of events.gateway) {
+      if (event.type === 'request') statuses[event.status] = (statuses[event.status] ?? 0) + 1;
+      if (event.type === 'requests-summarized') for (const [status, n] of Object.entries(event.byStatus)) statuses[status] = (statuses[status] ?? 0) + n;
+    }
+    const answered: Record<string, number> = {};
+    for (const status of answers) answered[status] = (answered[status] ?? 0) + 1;
+    expect(statuses).toEqual(answered);
+  });
+
   it('forwards only the events asked for: lifecycle without lease traffic when per-request events are declined', async () => {
     const { server, events } = await start({}, { poolEventsPerRequest: false, onGatewayEvent: undefined });
     for (let i = 0; i < 5; i++) await (await fetch(new URL('pid.php', server.url))).text();

@@ -1,19 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { UpdateOutbox } from '../../src/engineThread/outbox';
-import type { EngineEvent, UpdateMessage } from '../../src/engineThread/protocol';
+import { UpdateOutbox, type Update } from '../../src/engineThread/outbox';
+import type { EngineEvent } from '../../src/engineThread/protocol';
 import type { PoolSnapshot } from '../../src/pool/types';
 import { ManualClock } from '../support/manualClock';
 import { snapshot } from './extension-fixtures';
 
 /** An outbox over a pool whose version the test moves, with what it posted. */
-function setup(intervalMs = 200) {
+function setup(intervalMs = 200, perRequestBudget = Number.POSITIVE_INFINITY) {
   const clock = new ManualClock();
   let current: PoolSnapshot | null = snapshot([], { version: 1 });
-  const posted: UpdateMessage[] = [];
+  const posted: Update[] = [];
   const outbox = new UpdateOutbox(
     () => current,
     (message) => posted.push(message),
     intervalMs,
+    perRequestBudget,
     clock,
   );
   const pool = {
@@ -29,11 +30,11 @@ function setup(intervalMs = 200) {
   return { clock, outbox, posted, pool };
 }
 
-const request = (n: number): EngineEvent => ({
+const request = (n: number, status = 200): Extract<EngineEvent, { type: 'request' }> => ({
   type: 'request',
   method: 'GET',
   uri: `/r${n}`,
-  status: 200,
+  status,
   durationMs: 1,
   workerId: 'w1',
   leaseId: `L${n}`,
@@ -67,12 +68,56 @@ describe("UpdateOutbox: the engine thread's updates to the main thread", () => {
     expect(posted.at(-1)?.snapshot?.version).toBe(2_001);
   });
 
+  it("forwards per-request events up to the budget of each update and counts the rest into one summary; a worker's life always goes through", () => {
+    const { clock, posted, pool } = setup(200, 50);
+    const lease = {
+      id: 'L1',
+      workerId: 'w1',
+      method: 'GET',
+      uri: '/hello.php',
+      scriptFilename: '/app/hello.php',
+      clientAddress: '127.0.0.1:1',
+      holder: 'h',
+      queuedAt: 0,
+      acquiredAt: 0,
+    };
+    for (let n = 0; n < 2_000; n++) {
+      pool.change({ type: 'lease-acquired', lease, waitedMs: 0 });
+      pool.change({ type: 'worker-state', workerId: 'w1', pid: 100, from: 'idle', to: 'busy', reason: null });
+      pool.change({ type: 'lease-released', lease, outcome: 'ok', heldMs: 1 });
+      pool.change({ type: 'worker-state', workerId: 'w1', pid: 100, from: 'busy', to: 'idle', reason: null });
+      pool.change(request(n, n % 10 === 0 ? 404 : 200));
+      if (n === 1_000)
+        pool.change({ type: 'worker-exited', workerId: 'w2', pid: 101, exit: { code: 0, signal: null }, reason: 'max-requests', uptimeMs: 9, accesses: 500 });
+      clock.advance(0.5);
+    }
+    clock.advance(1_000);
+    let requests = 0;
+    const byStatus: Record<string, number> = {};
+    for (const message of posted) {
+      const perRequest = message.events.filter((event) => event.type !== 'requests-summarized' && event.type !== 'worker-exited');
+      expect(perRequest.length).toBeLessThanOrEqual(50);
+      for (const event of message.events) {
+        if (event.type === 'request') byStatus[event.status] = (byStatus[event.status] ?? 0) + 1;
+        if (event.type === 'request') requests++;
+        if (event.type !== 'requests-summarized') continue;
+        requests += event.requests;
+        for (const [status, count] of Object.entries(event.byStatus)) byStatus[status] = (byStatus[status] ?? 0) + count;
+        expect(event.spanMs).toBeGreaterThan(0);
+      }
+    }
+    expect(requests).toBe(2_000);
+    expect(byStatus).toEqual({ '200': 1_800, '404': 200 });
+    expect(posted.flatMap((message) => message.events).filter((event) => event.type === 'worker-exited')).toHaveLength(1);
+    expect(posted.at(-1)?.snapshot?.version).toBe(10_002);
+  });
+
   it('sends no snapshot when the version has not moved, and nothing at all when nothing happened', () => {
     const { clock, outbox, posted } = setup();
     outbox.sent(1);
     outbox.event({ type: 'spawn-throttled', delayMs: 100, consecutiveCrashes: 2 });
     clock.advance(0);
-    expect(posted).toEqual([{ type: 'update', snapshot: null, events: [{ type: 'spawn-throttled', delayMs: 100, consecutiveCrashes: 2 }] }]);
+    expect(posted).toEqual([{ snapshot: null, events: [{ type: 'spawn-throttled', delayMs: 100, consecutiveCrashes: 2 }] }]);
     outbox.flush();
     clock.advance(5_000);
     expect(posted).toHaveLength(1);

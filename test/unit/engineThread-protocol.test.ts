@@ -8,6 +8,7 @@ import {
   toWireError,
   type EngineStartOptions,
 } from '../../src/engineThread/protocol';
+import { HistoryEncoder } from '../../src/engineThread/historyCodec';
 import { fromWireError } from '../../src/engineThread/threadedServer';
 import { GatewayListenError } from '../../src/gateway/gateway';
 import { ConfigurationError, type PoolServer } from '../../src/gateway/poolServer';
@@ -22,6 +23,7 @@ const startOptions: EngineStartOptions = {
   poolEvents: 'all',
   gatewayEvents: true,
   updateIntervalMs: 200,
+  perRequestEventsPerUpdate: 250,
 };
 
 /** The refusal's reason, or a failure of the test when the message was accepted. */
@@ -68,8 +70,10 @@ describe('engine channel: engine → main messages', () => {
   const wire = { name: 'GatewayListenError', message: 'port 8080 is in use', option: 'port', code: 'EADDRINUSE' };
 
   it('accepts each message type with the fields the main thread acts on', () => {
-    const snap = snapshot();
+    const snap = { ...snapshot(), history: new HistoryEncoder().encode([]) };
     expect(parseEngineMessage({ type: 'started', url: 'http://127.0.0.1:8080/', port: 8080, snapshot: snap }).ok).toBe(true);
+    // A snapshot with its history as objects is not what the thread sends.
+    expect(parseEngineMessage({ type: 'started', url: 'http://127.0.0.1:8080/', port: 8080, snapshot: snapshot() }).ok).toBe(false);
     expect(parseEngineMessage({ type: 'start-failed', error: wire }).ok).toBe(true);
     const update = {
       type: 'update',
@@ -104,7 +108,9 @@ describe('engine channel: engine → main messages', () => {
     expect(refusal(parseEngineMessage({ type: 'update', snapshot: { version: 'x' }, events: [] }))).toMatch(/snapshot must be a pool snapshot/);
     expect(refusal(parseEngineMessage({ type: 'start-failed', error: { ...wire, option: 'notAnOption' } }))).toMatch(/not a wire error/);
     expect(refusal(parseEngineMessage({ type: 'reply', id: 1, ok: false }))).toMatch(/^reply:/);
-    expect(refusal(parseEngineMessage({ type: 'started', url: 'x', port: 70_000, snapshot: snapshot() }))).toMatch(/^started:/);
+    expect(
+      refusal(parseEngineMessage({ type: 'started', url: 'x', port: 70_000, snapshot: { ...snapshot(), history: new HistoryEncoder().encode([]) } })),
+    ).toMatch(/^started:/);
   });
 
   it('routes each event to the pool or the gateway listener by its type alone', () => {
