@@ -140,6 +140,12 @@ describe('the engine in a worker thread', () => {
     expect(statuses).toEqual(answered);
   });
 
+  it('a thread that cannot even load (a .vsix without its engine bundle) fails the start with why', async () => {
+    await expect(start({ entry: join(scratch, 'engineThread.js') })).rejects.toThrow(
+      /^the engine thread crashed: Error: Cannot find module .*engineThread\.js/,
+    );
+  });
+
   it('forwards only the events asked for: lifecycle without lease traffic when per-request events are declined', async () => {
     const { server, events } = await start({}, { poolEventsPerRequest: false, onGatewayEvent: undefined });
     for (let i = 0; i < 5; i++) await (await fetch(new URL('pid.php', server.url))).text();
