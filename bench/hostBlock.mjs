@@ -43,6 +43,9 @@ const { values: opt } = parseArgs({
     workers: { type: 'string', default: '4' },
     connections: { type: 'string', default: '8' },
     'block-ms': { type: 'string', default: '300' },
+    // spin: busy-wait, as a synchronous parse does (it also takes a core); sleep: Atomics.wait, blocked without using the CPU (a control).
+    block: { type: 'string', default: 'spin' },
+    modes: { type: 'string', default: 'inproc,thread' },
     json: { type: 'string' },
   },
 });
@@ -51,6 +54,10 @@ const seconds = Number(opt.seconds);
 const workers = Number(opt.workers);
 const connections = Number(opt.connections);
 const blockMs = Number(opt['block-ms']);
+const blockKind = opt.block;
+if (blockKind !== 'spin' && blockKind !== 'sleep') throw new Error('--block is spin or sleep');
+const modes = opt.modes.split(',').map((m) => m.trim());
+for (const mode of modes) if (mode !== 'inproc' && mode !== 'thread') throw new Error(`unknown mode ${mode}: inproc or thread`);
 
 const log = (...a) => console.error(`[host ${new Date().toISOString().slice(11, 19)}]`, ...a);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -105,9 +112,14 @@ async function startPool(mode, app) {
   };
 }
 
-/** Another extension's bad habit: busy-waits `ms` every second on the main thread. */
-function startBlocker(ms) {
+/** Another extension's bad habit: blocks the main thread `ms` every second (busy-waiting, or asleep in Atomics.wait). */
+function startBlocker(ms, kind) {
+  const cell = new Int32Array(new SharedArrayBuffer(4));
   const timer = setInterval(() => {
+    if (kind === 'sleep') {
+      Atomics.wait(cell, 0, 0, ms);
+      return;
+    }
     const until = performance.now() + ms;
     while (performance.now() < until);
   }, 1_000);
@@ -119,7 +131,7 @@ async function blockedRun(mode, app) {
   try {
     await runWrk({ url: `${pool.url}hello.php`, connections, seconds: 2 }); // warm-up
     const loadBefore = load();
-    const stopBlocker = startBlocker(blockMs);
+    const stopBlocker = startBlocker(blockMs, blockKind);
     const r = await runWrk({ url: `${pool.url}hello.php`, connections, seconds });
     stopBlocker();
     return { mode, rps: r.rps, p50ms: r.p50ms, p90ms: r.p90ms, p99ms: r.p99ms, maxms: r.maxms, errors: r.errors, loadBefore, loadAfter: load() };
@@ -222,7 +234,7 @@ log(`${cpus().length} cores, load ${load()}; ${runs} runs × (blocked, lag) × (
 const blocked = [];
 const lag = [];
 for (let i = 0; i < runs; i++) {
-  for (const mode of i % 2 === 0 ? ['inproc', 'thread'] : ['thread', 'inproc']) {
+  for (const mode of i % 2 === 0 ? modes : [...modes].reverse()) {
     log(`run ${i + 1} ${mode}: blocked host`);
     blocked.push(await blockedRun(mode, app));
     log(`run ${i + 1} ${mode}: event-loop lag at saturation`);
@@ -230,20 +242,23 @@ for (let i = 0; i < runs; i++) {
   }
 }
 const lastThreadLag = lag.filter((r) => r.mode === 'thread').at(-1);
-const cost = channelCost(lastThreadLag.snapshot, Math.round(lastThreadLag.eventsPerS / Math.max(1, lastThreadLag.updatesPerS)));
+const cost = lastThreadLag ? channelCost(lastThreadLag.snapshot, Math.round(lastThreadLag.eventsPerS / Math.max(1, lastThreadLag.updatesPerS))) : null;
 
 const out = [];
-out.push(`## Host main thread: blocked ${blockMs} ms every second, hello.php c=${connections} (wrk, ${seconds} s, ${workers} workers)`, '');
+out.push(
+  `## Host main thread: blocked ${blockMs} ms every second (${blockKind === 'spin' ? 'busy-waiting' : 'asleep in Atomics.wait'}), hello.php c=${connections} (wrk, ${seconds} s, ${workers} workers)`,
+  '',
+);
 out.push(
   '| run | engine | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | load avg (1/5/15) before → after |',
   '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
 );
 blocked.forEach((r, i) =>
   out.push(
-    `| ${Math.floor(i / 2) + 1} | ${r.mode} | ${f(r.rps, 0)} | ${f(r.p50ms)} | ${f(r.p90ms)} | ${f(r.p99ms)} | ${f(r.maxms)} | ${r.errors} | ${r.loadBefore} → ${r.loadAfter} |`,
+    `| ${Math.floor(i / modes.length) + 1} | ${r.mode} | ${f(r.rps, 0)} | ${f(r.p50ms)} | ${f(r.p90ms)} | ${f(r.p99ms)} | ${f(r.maxms)} | ${r.errors} | ${r.loadBefore} → ${r.loadAfter} |`,
   ),
 );
-for (const mode of ['inproc', 'thread']) {
+for (const mode of modes) {
   const s = stats(blocked.filter((r) => r.mode === mode).map((r) => r.p99ms));
   out.push('', `${mode}: p99 median ${f(s.median)} ms (min ${f(s.min)}, max ${f(s.max)})`);
 }
@@ -254,20 +269,22 @@ out.push(
 );
 lag.forEach((r, i) =>
   out.push(
-    `| ${Math.floor(i / 2) + 1} | ${r.mode} | ${f(r.rps, 0)} | ${f(r.p99ms)} | ${f(r.lagP50ms, 2)} | ${f(r.lagP99ms, 2)} | ${f(r.lagMaxms, 1)} | ${f(r.idleLagP99ms, 2)} | ${f(r.mainElu * 100, 1)} % | ${f(r.updatesPerS, 1)} | ${f(r.eventsPerS, 0)} | ${r.loadBefore} → ${r.loadAfter} |`,
+    `| ${Math.floor(i / modes.length) + 1} | ${r.mode} | ${f(r.rps, 0)} | ${f(r.p99ms)} | ${f(r.lagP50ms, 2)} | ${f(r.lagP99ms, 2)} | ${f(r.lagMaxms, 1)} | ${f(r.idleLagP99ms, 2)} | ${f(r.mainElu * 100, 1)} % | ${f(r.updatesPerS, 1)} | ${f(r.eventsPerS, 0)} | ${r.loadBefore} → ${r.loadAfter} |`,
   ),
 );
-for (const mode of ['inproc', 'thread']) {
+for (const mode of modes) {
   const s = stats(lag.filter((r) => r.mode === mode).map((r) => r.lagP99ms));
   out.push('', `${mode}: lag p99 median ${f(s.median, 2)} ms (min ${f(s.min, 2)}, max ${f(s.max, 2)})`);
 }
-out.push(
-  '',
-  `## What one update costs (v8 serialize / deserialize = postMessage's structured clone; measured in this process)`,
-  '',
-  `- a snapshot whose ${lastThreadLag.historyEntries}-entry history turned over, history as objects (before): encode ${f(cost.objects.encodeMs, 2)} ms, decode ${f(cost.objects.decodeMs, 2)} ms, ${(cost.objects.bytes / 1024).toFixed(0)} KB`,
-  `- the same, history in columns (as sent now): encode ${f(cost.columns.encodeMs, 2)} ms, decode ${f(cost.columns.decodeMs, 2)} ms (+ rebuild: ${f(cost.columns.decodeAndRebuildMs, 2)} ms), ${(cost.columns.bytes / 1024).toFixed(0)} KB; when fewer leases ended since the last update, only those are sent`,
-  `- the events of one update at saturation (${cost.eventsPerUpdate}): encode ${f(cost.events.encodeMs, 2)} ms, decode ${f(cost.events.decodeMs, 2)} ms, ${(cost.events.bytes / 1024).toFixed(0)} KB`,
-);
+if (cost) {
+  out.push(
+    '',
+    `## What one update costs (v8 serialize / deserialize = postMessage's structured clone; measured in this process)`,
+    '',
+    `- a snapshot whose ${lastThreadLag.historyEntries}-entry history turned over, history as objects (before): encode ${f(cost.objects.encodeMs, 2)} ms, decode ${f(cost.objects.decodeMs, 2)} ms, ${(cost.objects.bytes / 1024).toFixed(0)} KB`,
+    `- the same, history in columns (as sent now): encode ${f(cost.columns.encodeMs, 2)} ms, decode ${f(cost.columns.decodeMs, 2)} ms (+ rebuild: ${f(cost.columns.decodeAndRebuildMs, 2)} ms), ${(cost.columns.bytes / 1024).toFixed(0)} KB; when fewer leases ended since the last update, only those are sent`,
+    `- the events of one update at saturation (${cost.eventsPerUpdate}): encode ${f(cost.events.encodeMs, 2)} ms, decode ${f(cost.events.decodeMs, 2)} ms, ${(cost.events.bytes / 1024).toFixed(0)} KB`,
+  );
+}
 console.log(out.join('\n'));
 if (opt.json) writeFileSync(opt.json, JSON.stringify({ blocked, lag: lag.map(({ snapshot: _snapshot, ...r }) => r), cost }, null, 2));

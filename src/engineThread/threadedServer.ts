@@ -121,6 +121,16 @@ class EngineThread {
     });
     this.ended = new Promise((resolve) => this.worker.once('exit', (code: number) => resolve(this.onExit(code))));
     const { workerProcessObserver: _own, ...pool } = options.pool;
+    try {
+      this.sendStart(options, pool);
+    } catch (error) {
+      // Options that cannot cross (a function, say): the thread would wait for ever.
+      this.forcedReason = `could not be given its start options (${error instanceof Error ? error.message : String(error)}) and was ended`;
+      void this.worker.terminate();
+    }
+  }
+
+  private sendStart(options: PoolServerOptions, pool: Omit<PoolServerOptions['pool'], 'workerProcessObserver'>): void {
     this.send({
       type: 'start',
       protocol: ENGINE_PROTOCOL_VERSION,
@@ -130,8 +140,8 @@ class EngineThread {
         gateway: options.gateway,
         poolEvents: options.onPoolEvent ? ((options.poolEventsPerRequest ?? true) ? 'all' : 'lifecycle') : 'none',
         gatewayEvents: options.onGatewayEvent !== undefined,
-        updateIntervalMs: setup.updateIntervalMs ?? DEFAULT_UPDATE_INTERVAL_MS,
-        perRequestEventsPerUpdate: setup.perRequestEventsPerUpdate ?? DEFAULT_PER_REQUEST_EVENTS_PER_UPDATE,
+        updateIntervalMs: this.setup.updateIntervalMs ?? DEFAULT_UPDATE_INTERVAL_MS,
+        perRequestEventsPerUpdate: this.setup.perRequestEventsPerUpdate ?? DEFAULT_PER_REQUEST_EVENTS_PER_UPDATE,
       },
     });
   }

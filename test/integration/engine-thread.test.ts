@@ -140,9 +140,14 @@ describe('the engine in a worker thread', () => {
     expect(statuses).toEqual(answered);
   });
 
-  it('a thread that cannot even load (a .vsix without its engine bundle) fails the start with why', async () => {
+  it('a thread that cannot load (a .vsix without its engine bundle) or be started fails the start with why', async () => {
     await expect(start({ entry: join(scratch, 'engineThread.js') })).rejects.toThrow(
       /^the engine thread crashed: Error: Cannot find module .*engineThread\.js/,
+    );
+    // Options that cannot cross to the thread end it rather than leave it waiting.
+    const notData = { phpCgi, env: { PATH: (() => '/usr/bin') as unknown as string } };
+    await expect(start({}, { pool: notData })).rejects.toThrow(
+      /^the engine thread could not be given its start options \(.*could not be cloned.*\) and was ended/,
     );
   });
 
