@@ -23,7 +23,7 @@
 // shared machine hits both alike; each run records the load average.
 import { createRequire } from 'node:module';
 import { loadavg, cpus } from 'node:os';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { serialize, deserialize } from 'node:v8';
@@ -268,6 +268,7 @@ for (let i = 0; i < runs; i++) {
     lag.push(await lagRun(mode, app));
   }
 }
+rmSync(app, { recursive: true, force: true });
 const lastThreadLag = lag.filter((r) => r.mode === 'thread').at(-1);
 const cost = lastThreadLag ? channelCost(lastThreadLag.snapshot, Math.round(lastThreadLag.eventsPerS / Math.max(1, lastThreadLag.updatesPerS))) : null;
 
