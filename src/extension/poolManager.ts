@@ -10,11 +10,16 @@ import { describeBusyPort, type BusyPortHolder } from './busyPort';
 import { DisposableStore } from './disposables';
 import { documentRootOf, PORT_FALLBACK_RANGE, servedRootText, toServerOptions, type FolderSettings, type ServedRoot, type SettingsResult } from './settings';
 
-/** The part of the engine's `Pool` the extension uses (so tests can hand in a fake). */
+/**
+ * The part of the engine's `Pool` the extension uses (so tests can hand in a
+ * fake). `snapshot()` is synchronous: the engine thread's latest push. The
+ * actions answer at once in-process and by a reply over the channel when
+ * the engine runs in its thread (src/engineThread/actions.ts).
+ */
 export interface PoolHandle {
   snapshot(): PoolSnapshot;
-  recycleWorker(workerId: string, mode: 'graceful' | 'kill'): boolean;
-  releaseLease(leaseId: string): boolean;
+  recycleWorker(workerId: string, mode: 'graceful' | 'kill'): boolean | Promise<boolean>;
+  releaseLease(leaseId: string): boolean | Promise<boolean>;
   /** "Debug Next Request" and "Stop Debugging Requests" (`arm` throws when the pool has no debugger). */
   readonly debugger: {
     arm(pattern?: string | null): { readonly pattern: string | null; readonly since: number };
@@ -45,6 +50,8 @@ export interface ServerHandle {
   /** Live reload, when the folder's setting turned it on (absent in tests that do not need it). */
   readonly gateway?: { readonly liveReload: LiveReloadSink | null };
   stop(drainMs?: number): Promise<void>;
+  /** Where the engine can die on its own (its thread crashed): called once, with why, after its workers were stopped. */
+  onDidFail?(listener: (problem: string) => void): void;
 }
 
 /** The configured port was taken: where the pool went instead, and who holds the port. */
@@ -57,7 +64,7 @@ export interface PortMove {
   readonly staleWorker?: RegisteredWorker;
 }
 
-/** `startPoolServer`, or a fake of it. */
+/** `startPoolServer`, the threaded one (src/engineThread/threadedServer.ts), or a fake. */
 export type StartServer = (options: PoolServerOptions) => Promise<ServerHandle>;
 
 /** Where a folder's pool is in its life, as the extension manages it. */
@@ -357,6 +364,7 @@ export class PoolManager implements vscode.Disposable {
           onGatewayEvent: run.relay((event) => this.fire({ pool, kind: 'gateway-event', event })),
         });
         run.server = server;
+        server.onDidFail?.(run.relay((problem) => this.failed(pool, run, problem)));
         return { run, server, heldBy };
       } catch (error) {
         run.dispose();
@@ -387,6 +395,19 @@ export class PoolManager implements vscode.Disposable {
     if (!stopped) return false;
     await this.restart(key);
     return true;
+  }
+
+  /** The engine died on its own: said at once, and the pool shows `failed` with why (after any lifecycle operation under way). */
+  private failed(pool: FolderPool, run: PoolRun, problem: string): void {
+    this.deps.log.error(`[${pool.name}] ${problem}`);
+    void pool.enqueue(async () => {
+      if (pool.run !== run) return; // stopped or restarted meanwhile
+      run.dispose();
+      pool.run = null;
+      pool.portMoved = null;
+      pool.problem = problem;
+      this.setStatus(pool, 'failed');
+    });
   }
 
   private async doStop(pool: FolderPool, drainMs: number): Promise<void> {

@@ -188,6 +188,14 @@ export class FakeServer implements ServerHandle {
   async stop(): Promise<void> {
     this.stopped = true;
   }
+  private readonly failureListeners: Array<(problem: string) => void> = [];
+  onDidFail(listener: (problem: string) => void): void {
+    this.failureListeners.push(listener);
+  }
+  /** The engine dies on its own, as a crashed engine thread does. */
+  fail(problem: string): void {
+    for (const listener of this.failureListeners) listener(problem);
+  }
   /** Sends a pool event as the engine would, with the snapshot it leads to. */
   emit(event: PoolEvent, next?: PoolSnapshot): void {
     if (next) this.pool.current = next;
