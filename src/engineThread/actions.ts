@@ -9,8 +9,11 @@
  * same name, typed from the entry (threadedServer.ts). Runs in both bundles;
  * it imports only types.
  */
+import type { ArmedTrigger } from '../dbgp/requestMatcher';
 import type { PoolServer } from '../gateway/poolServer';
-import { argsOf, isBoolean, isId, oneOf, type ArgSpec, type ArgsOf, type Checked } from './validate';
+import type { DebugStopped } from '../pool/debugging';
+import type { LeaseStack } from '../shared/stackTypes';
+import { argsOf, isBoolean, isId, isLeaseStack, isNull, isRecord, oneOf, type ArgSpec, type ArgsOf, type Checked } from './validate';
 
 /** One engine action. Its arguments are positional, as the method on the pool handle takes them, one spec each. */
 export interface EngineAction<S extends readonly ArgSpec<unknown>[], Result> {
@@ -28,6 +31,33 @@ const workerId: ArgSpec<string> = { name: 'workerId', expected: 'a worker id', i
 const leaseId: ArgSpec<string> = { name: 'leaseId', expected: 'a lease id', is: isId };
 const retireMode: ArgSpec<'graceful' | 'kill'> = { name: 'mode', expected: '"graceful" or "kill"', is: oneOf(['graceful', 'kill']) };
 
+/** A glob longer than this is not one a person typed. */
+const MAX_PATTERN_LENGTH = 1_000;
+const pathPattern: ArgSpec<string | null> = {
+  name: 'pattern',
+  expected: `a path glob (at most ${MAX_PATTERN_LENGTH} characters) or null`,
+  is: (value): value is string | null => value === null || (typeof value === 'string' && value.length <= MAX_PATTERN_LENGTH),
+};
+
+/** Files one live-reload call carries at most; the main thread splits a larger batch (a `git checkout`). */
+export const MAX_CHANGED_FILES_PER_CALL = 1_000;
+const MAX_PATH_LENGTH = 4_096;
+const changedFiles: ArgSpec<string[]> = {
+  name: 'files',
+  expected: `a list of 1 to ${MAX_CHANGED_FILES_PER_CALL} file paths`,
+  is: (value): value is string[] =>
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.length <= MAX_CHANGED_FILES_PER_CALL &&
+    value.every((file) => typeof file === 'string' && file !== '' && file.length <= MAX_PATH_LENGTH),
+};
+
+const isArmedTrigger = (value: unknown): value is ArmedTrigger =>
+  isRecord(value) && (value.pattern === null || typeof value.pattern === 'string') && typeof value.since === 'number';
+
+const isDebugStopped = (value: unknown): value is DebugStopped =>
+  isRecord(value) && typeof value.disarmed === 'boolean' && typeof value.sessionsEnded === 'number' && Number.isSafeInteger(value.sessionsEnded);
+
 export const ENGINE_ACTIONS = {
   /** Kill (SIGKILL now) or recycle (after its current request) a worker; false when the pool refuses (gone, already leaving). */
   recycleWorker: action({
@@ -39,6 +69,49 @@ export const ENGINE_ACTIONS = {
   releaseLease: action({
     args: [leaseId],
     run: (engine, id) => engine.pool.releaseLease(id),
+    isResult: isBoolean,
+  }),
+  /**
+   * "Debug Next Request": the next PHP request (or the next whose path matches
+   * the glob) runs with Xdebug's trigger. Fails with the engine's
+   * `DebuggerUnavailableError` (option `xdebug`) when the pool has no
+   * debugger, and with a RangeError for a glob that does not compile.
+   */
+  armDebugger: action({
+    args: [pathPattern],
+    run: (engine, pattern): ArmedTrigger => {
+      const armed = engine.pool.debugger.arm(pattern);
+      return { pattern: armed.pattern, since: armed.since };
+    },
+    isResult: isArmedTrigger,
+  }),
+  /** "Stop Debugging Requests": disarms, and ends every debug session (the requests run on). */
+  stopDebugging: action({
+    args: [],
+    run: (engine): DebugStopped => {
+      const { disarmed, sessionsEnded } = engine.pool.debugger.stopDebugging();
+      return { disarmed, sessionsEnded };
+    },
+    isResult: isDebugStopped,
+  }),
+  /** Show Stack: reads a worker's PHP stack and wait reason now; null when it serves no lease. */
+  readStack: action({
+    args: [workerId],
+    run: (engine, id) => engine.pool.stacks.readWorker(id),
+    isResult: (value: unknown): value is LeaseStack | null => isNull(value) || isLeaseStack(value),
+  }),
+  /**
+   * Live reload: files of the served folder changed (paths relative to it,
+   * or absolute). The engine coalesces them into one reload. False when
+   * the pool runs without live reload (nothing was done).
+   */
+  liveReloadChanged: action({
+    args: [changedFiles],
+    run: (engine, files) => {
+      const live = engine.gateway.liveReload;
+      live?.changed(files);
+      return live !== null;
+    },
     isResult: isBoolean,
   }),
 };

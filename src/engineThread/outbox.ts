@@ -1,11 +1,22 @@
 import type { RequestsSummarizedEvent } from '../gateway/requestLog';
 import type { PoolSnapshot } from '../pool/types';
+import type { LeaseStack } from '../shared/stackTypes';
 import type { EngineEvent } from './protocol';
 
 /** One update as the outbox hands it over (the thread encodes the snapshot for the channel). */
 export interface Update {
   readonly snapshot: PoolSnapshot | null;
   readonly events: EngineEvent[];
+  /** The busy workers' last stack reads, when they changed since the last update. */
+  readonly stacks?: readonly LeaseStack[];
+}
+
+/** What the outbox sends the state of. */
+export interface UpdateSource {
+  /** The pool's current snapshot, or null before the pool exists. */
+  snapshot(): PoolSnapshot | null;
+  /** The busy workers' stack reads (a StackReadsTracker); absent where none are sent. */
+  readonly stacks?: { changed(): boolean; take(): readonly LeaseStack[] | null };
 }
 
 /** Time and timers, replaceable in tests (the same shape as the extension's Throttle clock). */
@@ -36,7 +47,8 @@ const systemClock: OutboxClock = {
  * carries, so it never shows less than those events say. Changes that come
  * with no forwarded event (per-request traffic when the main thread did
  * not ask for those events) are found by comparing the snapshot's version
- * on a timer of the same interval.
+ * on a timer of the same interval; so are new stack reads of busy workers
+ * (they change no snapshot), sent with the update only when they changed.
  *
  * The events each request causes (its `request` line, lease acquired and
  * released, idle ⇄ busy) are forwarded one by one up to a budget per
@@ -63,8 +75,7 @@ export class UpdateOutbox {
   private disposed = false;
 
   constructor(
-    /** The pool's current snapshot, or null before the pool exists. */
-    private readonly snapshot: () => PoolSnapshot | null,
+    private readonly source: UpdateSource,
     private readonly post: (update: Update) => void,
     private readonly intervalMs: number,
     /** Per-request events forwarded one by one in one update; the rest are summarised. */
@@ -99,9 +110,10 @@ export class UpdateOutbox {
     if (this.timer !== null) this.clock.clearTimeout(this.timer);
     this.timer = null;
     if (this.disposed) return;
-    const current = this.snapshot();
+    const current = this.source.snapshot();
     const snapshot = current && current.version !== this.lastVersion ? current : null;
-    if (!snapshot && this.events.length === 0 && !this.summary) return;
+    const stacks = this.source.stacks?.take() ?? null;
+    if (!snapshot && this.events.length === 0 && !this.summary && !stacks) return;
     if (snapshot) this.lastVersion = snapshot.version;
     const events = this.events;
     const now = this.clock.now();
@@ -114,7 +126,7 @@ export class UpdateOutbox {
     this.summary = null;
     this.perRequestForwarded = 0;
     this.lastPost = now;
-    this.post({ snapshot, events });
+    this.post(stacks ? { snapshot, events, stacks } : { snapshot, events });
   }
 
   /** Marks the snapshot the main thread already has (the one `started` carried), so it is not sent again. */
@@ -155,8 +167,8 @@ export class UpdateOutbox {
     if (this.disposed || this.intervalMs <= 0) return;
     this.poller = this.clock.setTimeout(() => {
       this.poller = null;
-      const current = this.snapshot();
-      if (current && current.version !== this.lastVersion) this.schedule();
+      const current = this.source.snapshot();
+      if ((current && current.version !== this.lastVersion) || this.source.stacks?.changed()) this.schedule();
       this.poll();
     }, this.intervalMs);
   }

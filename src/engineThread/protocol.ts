@@ -21,14 +21,15 @@ import type { WorkerProcessRecord } from '../platform/processHost';
 import type { PoolOptions } from '../pool/options';
 import type { PoolEvent, PoolSnapshot } from '../pool/types';
 import { OPTIONS, type OptionId } from '../shared/options';
+import type { LeaseStack } from '../shared/stackTypes';
 import { isEngineActionName, type EngineActionName } from './actions';
 import { isWireHistory, type WireHistory } from './historyCodec';
-import { fail, hasOnlyKeys, isRecord, type Checked } from './validate';
+import { fail, hasOnlyKeys, isLeaseStack, isRecord, type Checked } from './validate';
 
 export type { Checked } from './validate';
 
 /** Bumped on any incompatible change; the main thread and the engine thread come from one build, so this guards against a stale bundle. */
-export const ENGINE_PROTOCOL_VERSION = 1;
+export const ENGINE_PROTOCOL_VERSION = 2;
 
 /** Updates (snapshot + events) reach the main thread at most this often by default: five a second. */
 export const DEFAULT_UPDATE_INTERVAL_MS = 200;
@@ -103,6 +104,8 @@ export interface StartedMessage {
   readonly url: string;
   readonly port: number;
   readonly snapshot: WireSnapshot;
+  /** Whether the gateway serves live reload (then the main thread reports changed files). */
+  readonly liveReload: boolean;
 }
 
 export interface StartFailedMessage {
@@ -123,6 +126,13 @@ export interface UpdateMessage {
   readonly type: 'update';
   readonly snapshot: WireSnapshot | null;
   readonly events: readonly EngineEvent[];
+  /**
+   * The last stack read of each busy worker (the engine's once-a-second
+   * reads of leases older than a second), present only when that set
+   * changed since the last update: a new read, a lease that ended. At most
+   * one read per leased worker, so bounded by the pool's size.
+   */
+  readonly stacks?: readonly LeaseStack[];
 }
 
 export type ReplyMessage =
@@ -173,11 +183,22 @@ const POOL_EVENT_TYPES = {
   'lease-protocol-error': true,
   'queue-rejected': true,
   'stale-workers-cleaned': true,
+  'stacks-status': true,
   finding: true,
   'finding-resolved': true,
+  'worker-debug': true,
+  'debugger-ready': true,
+  'debug-armed': true,
+  'debug-relay': true,
 } as const satisfies Record<PoolEvent['type'], true>;
 
-const GATEWAY_EVENT_TYPES = { request: true, 'php-stderr': true, 'requests-summarized': true } as const satisfies Record<GatewayEvent['type'], true>;
+const GATEWAY_EVENT_TYPES = {
+  request: true,
+  'php-stderr': true,
+  'live-reload': true,
+  'live-reload-blocked': true,
+  'requests-summarized': true,
+} as const satisfies Record<GatewayEvent['type'], true>;
 
 /** Compile-time: a type both unions used would make `isGatewayEvent` ambiguous. */
 type Overlap = Extract<PoolEvent['type'], GatewayEvent['type']>;
@@ -294,9 +315,9 @@ export function parseEngineMessage(raw: unknown): Checked<EngineToMainMessage> {
   if (!isRecord(raw)) return fail('not an object');
   switch (raw.type) {
     case 'started':
-      if (typeof raw.url !== 'string' || !isPid(raw.port) || raw.port > 65_535 || !isSnapshot(raw.snapshot))
-        return fail('started: needs url, port and snapshot');
-      return { ok: true, value: { type: 'started', url: raw.url, port: raw.port, snapshot: raw.snapshot } };
+      if (typeof raw.url !== 'string' || !isPid(raw.port) || raw.port > 65_535 || !isSnapshot(raw.snapshot) || typeof raw.liveReload !== 'boolean')
+        return fail('started: needs url, port, snapshot and liveReload');
+      return { ok: true, value: { type: 'started', url: raw.url, port: raw.port, snapshot: raw.snapshot, liveReload: raw.liveReload } };
     case 'start-failed':
       if (!isWireError(raw.error)) return fail('start-failed: error is not a wire error');
       return { ok: true, value: { type: 'start-failed', error: raw.error } };
@@ -304,7 +325,9 @@ export function parseEngineMessage(raw: unknown): Checked<EngineToMainMessage> {
       if (raw.snapshot !== null && !isSnapshot(raw.snapshot)) return fail('update: snapshot must be a pool snapshot or null');
       if (!Array.isArray(raw.events)) return fail('update: events must be an array');
       for (const event of raw.events as unknown[]) if (!isEngineEvent(event)) return fail('update: an event of an unknown type');
-      return { ok: true, value: { type: 'update', snapshot: raw.snapshot, events: raw.events as EngineEvent[] } };
+      if (raw.stacks === undefined) return { ok: true, value: { type: 'update', snapshot: raw.snapshot, events: raw.events as EngineEvent[] } };
+      if (!Array.isArray(raw.stacks) || !(raw.stacks as unknown[]).every(isLeaseStack)) return fail('update: stacks must be a list of stack reads');
+      return { ok: true, value: { type: 'update', snapshot: raw.snapshot, events: raw.events as EngineEvent[], stacks: raw.stacks as LeaseStack[] } };
     }
     case 'reply':
       if (!isNonNegativeInteger(raw.id)) return fail('reply: id must be a non-negative integer');

@@ -23,6 +23,7 @@ import { runEngineAction } from './actions';
 import type { PoolSnapshot } from '../pool/types';
 import { HistoryEncoder } from './historyCodec';
 import { UpdateOutbox } from './outbox';
+import { StackReadsTracker } from './stackReads';
 import { parseMainMessage, toWireError, type CallMessage, type EngineStartOptions, type EngineToMainMessage, type WireSnapshot } from './protocol';
 
 /** After a crash, how long the thread waits for its killed workers to be reaped before it exits anyway. */
@@ -87,8 +88,8 @@ port.on('message', (raw: unknown) => {
 async function start(options: EngineStartOptions): Promise<void> {
   phase = 'starting';
   const updates = new UpdateOutbox(
-    () => server?.pool.snapshot() ?? null,
-    ({ snapshot, events }) => post({ type: 'update', snapshot: snapshot && toWire(snapshot), events }),
+    { snapshot: () => server?.pool.snapshot() ?? null, stacks: new StackReadsTracker(() => server?.pool.stacks.lastReads() ?? null) },
+    ({ snapshot, events, stacks }) => post({ type: 'update', snapshot: snapshot && toWire(snapshot), events, ...(stacks ? { stacks } : {}) }),
     options.updateIntervalMs,
     options.perRequestEventsPerUpdate,
   );
@@ -116,7 +117,7 @@ async function start(options: EngineStartOptions): Promise<void> {
   updates.flush();
   const snapshot = server.pool.snapshot();
   updates.sent(snapshot.version);
-  post({ type: 'started', url: server.url, port: server.port, snapshot: toWire(snapshot) });
+  post({ type: 'started', url: server.url, port: server.port, snapshot: toWire(snapshot), liveReload: server.gateway.liveReload !== null });
 }
 
 async function call(message: CallMessage): Promise<void> {

@@ -1,14 +1,18 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
+import type { ArmedTrigger } from '../dbgp/requestMatcher';
 import { GatewayListenError, type GatewayEvent } from '../gateway/gateway';
 import { ConfigurationError, type PoolServerOptions } from '../gateway/poolServer';
+import type { DebugStopped } from '../pool/debugging';
 import { PoolUnavailableError } from '../pool/errors';
 import type { PoolEvent, PoolSnapshot } from '../pool/types';
 import { DEFAULTS } from '../shared/defaults';
 import { OptionError } from '../shared/options';
+import type { LeaseStack } from '../shared/stackTypes';
 import { plural } from '../shared/text';
 import {
   checkEngineActionResult,
   ENGINE_ACTIONS,
+  MAX_CHANGED_FILES_PER_CALL,
   type EngineActionArgs,
   type EngineActionMethods,
   type EngineActionName,
@@ -44,14 +48,39 @@ export interface ThreadedServerOptions {
   readonly onProtocolError?: (reason: string) => void;
 }
 
-/** The pool of a threaded server: the snapshot the thread last pushed (synchronously), and the engine's actions as messages. */
+/**
+ * The pool of a threaded server: the snapshot and the busy workers' stack
+ * reads the thread last pushed (synchronously), and the engine's actions as
+ * messages — each action of the table as a method of its name, and grouped
+ * as the in-process `Pool` offers them (`debugger`, `stacks`), so that the
+ * extension holds either through one interface.
+ */
 export interface ThreadedPoolHandle extends EngineActionMethods {
   snapshot(): PoolSnapshot;
+  readonly debugger: {
+    /** "Debug Next Request" (armDebugger). */
+    arm(pattern?: string | null): Promise<ArmedTrigger>;
+    /** "Stop Debugging Requests" (stopDebugging). */
+    stopDebugging(): Promise<DebugStopped>;
+  };
+  readonly stacks: {
+    /** Show Stack: a read now (readStack). */
+    readWorker(workerId: string): Promise<LeaseStack | null>;
+    /** The last read of each busy worker, by worker id, as the last update brought them; no message. */
+    lastReads(): ReadonlyMap<string, LeaseStack>;
+  };
+}
+
+/** Where the main thread reports changed files for live reload; sent to the thread once per event-loop turn. */
+export interface ThreadedLiveReload {
+  changed(files: Iterable<string>): void;
 }
 
 /** A pool server whose engine runs in a worker thread. */
 export interface ThreadedServerHandle {
   readonly pool: ThreadedPoolHandle;
+  /** Live reload's sink, null when the engine's gateway runs without live reload. */
+  readonly gateway: { readonly liveReload: ThreadedLiveReload | null };
   readonly url: string;
   readonly port: number;
   /** Stops accepting requests, drains for up to `drainMs`, stops every worker; resolves when all have been reaped and the thread has ended. */
@@ -90,7 +119,9 @@ class EngineThread {
   private readonly leftovers: LeftoverWorkers;
   private phase: Phase = 'starting';
   private latest: PoolSnapshot | null = null;
+  private stackReads: ReadonlyMap<string, LeaseStack> = new Map();
   private readonly history = new HistoryDecoder();
+  private readonly changedFiles = new ChangedFilesBatch((files) => this.sendChangedFiles(files));
   private nextCallId = 1;
   private readonly calls = new Map<number, PendingCall>();
   private readonly failureListeners: Array<(problem: string) => void> = [];
@@ -162,13 +193,15 @@ class EngineThread {
   private handle(message: EngineToMainMessage): void {
     switch (message.type) {
       case 'update':
+        // Both before the events: a projection that reads them on an event sees what the event says.
         if (message.snapshot) this.receiveSnapshot(message.snapshot);
+        if (message.stacks) this.stackReads = new Map(message.stacks.map((read) => [read.workerId, read]));
         for (const event of message.events) this.deliver(event);
         return;
       case 'started':
         this.receiveSnapshot(message.snapshot);
         this.phase = 'running';
-        this.resolveStarted(this.handleFor(message.url, message.port));
+        this.resolveStarted(this.handleFor(message.url, message.port, message.liveReload));
         return;
       case 'start-failed':
         this.startFailure = message.error;
@@ -225,17 +258,27 @@ class EngineThread {
     (this.setup.onProtocolError ?? ((text: string) => console.error(`[fastcgi-pool] ${text}`)))(reason);
   }
 
-  private handleFor(url: string, port: number): ThreadedServerHandle {
+  private handleFor(url: string, port: number, liveReload: boolean): ThreadedServerHandle {
     const methods: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
     for (const name of Object.keys(ENGINE_ACTIONS) as EngineActionName[]) {
       methods[name] = (...args: unknown[]) => this.call(name, args as EngineActionArgs<typeof name>);
     }
-    const pool = {
-      ...(methods as unknown as EngineActionMethods),
+    const actions = methods as unknown as EngineActionMethods;
+    const pool: ThreadedPoolHandle = {
+      ...actions,
       snapshot: () => this.latest as PoolSnapshot,
+      debugger: {
+        arm: (pattern) => actions.armDebugger(pattern ?? null),
+        stopDebugging: () => actions.stopDebugging(),
+      },
+      stacks: {
+        readWorker: (workerId) => actions.readStack(workerId),
+        lastReads: () => this.stackReads,
+      },
     };
     return {
       pool,
+      gateway: { liveReload: liveReload ? { changed: (files) => this.changedFiles.add(files) } : null },
       url,
       port,
       stop: (drainMs = 5_000) => this.stop(drainMs),
@@ -251,6 +294,15 @@ class EngineThread {
     return new Promise((resolve, reject) => {
       this.calls.set(id, { action, resolve: resolve as (value: unknown) => void, reject });
       this.send({ type: 'call', id, action, args });
+    });
+  }
+
+  /** One batch of changed files to the engine's live reload; a failure while the pool runs is a bug, said like one. */
+  private sendChangedFiles(files: string[]): void {
+    if (this.phase !== 'running' || this.stopRequested) return;
+    this.call('liveReloadChanged', [files]).catch((error: unknown) => {
+      // A stop under way refuses calls: not a bug.
+      if (this.phase === 'running' && !this.stopRequested) this.protocolError(`live reload: ${error instanceof Error ? error.message : String(error)}`);
     });
   }
 
@@ -286,6 +338,8 @@ class EngineThread {
     this.phase = 'exited';
     for (const call of this.calls.values()) call.reject(new Error('the engine thread has ended'));
     this.calls.clear();
+    this.changedFiles.dispose();
+    this.stackReads = new Map();
     const report = await this.leftovers.stopAll();
     const clean = (this.stoppedMessage !== null || this.startFailure !== null) && this.fatalReason === null && this.forcedReason === null;
     if (clean && report.killed.length === 0 && report.survivors.length === 0) {
@@ -332,9 +386,45 @@ function failedSnapshot(last: PoolSnapshot, problem: string): PoolSnapshot {
     state: 'failed',
     problem,
     workers: [],
-    counts: { starting: 0, idle: 0, busy: 0, draining: 0, error: 0, total: 0 },
+    counts: { starting: 0, idle: 0, busy: 0, paused: 0, finishing: 0, draining: 0, error: 0, total: 0 },
     queue: { length: 0, oldestWaitMs: 0 },
+    // The relay died with the thread: nothing is armed, no IDE can reach a worker.
+    debugger: { ...last.debugger, armed: null, relayPort: null },
   };
+}
+
+/**
+ * Changed files as the editor reports them (one call per file event; a
+ * `git checkout` makes thousands in one turn), sent to the engine once per
+ * event-loop turn, in calls of at most MAX_CHANGED_FILES_PER_CALL files. The
+ * engine coalesces them again into one reload.
+ */
+class ChangedFilesBatch {
+  private readonly pending = new Set<string>();
+  private scheduled: ReturnType<typeof setImmediate> | null = null;
+  private disposed = false;
+
+  constructor(private readonly send: (files: string[]) => void) {}
+
+  add(files: Iterable<string>): void {
+    if (this.disposed) return;
+    for (const file of files) if (file !== '') this.pending.add(file);
+    if (this.pending.size > 0) this.scheduled ??= setImmediate(() => this.flush());
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    if (this.scheduled !== null) clearImmediate(this.scheduled);
+    this.scheduled = null;
+    this.pending.clear();
+  }
+
+  private flush(): void {
+    this.scheduled = null;
+    const files = [...this.pending];
+    this.pending.clear();
+    for (let at = 0; at < files.length; at += MAX_CHANGED_FILES_PER_CALL) this.send(files.slice(at, at + MAX_CHANGED_FILES_PER_CALL));
+  }
 }
 
 /** Rebuilds the engine's typed errors, so the caller tells a busy port or a setting at fault as it would in-process. */

@@ -3,6 +3,7 @@
  * The same idioms as src/shared/dashboardProtocol.ts: an explicit result
  * instead of a throw, and extra fields refused rather than ignored.
  */
+import type { LeaseStack } from '../shared/stackTypes';
 
 export type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
 
@@ -54,4 +55,28 @@ export const isBoolean = (value: unknown): value is boolean => typeof value === 
 
 export function oneOf<const T extends string>(choices: readonly T[]): (value: unknown) => value is T {
   return (value): value is T => typeof value === 'string' && (choices as readonly string[]).includes(value);
+}
+
+export const isNull = (value: unknown): value is null => value === null;
+
+const isInteger = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value);
+
+/**
+ * A read of a busy worker's stack (`LeaseStack`), by its envelope: the ids
+ * and times the main thread matches and sorts by, and the shape of the rest.
+ * The frames themselves are the engine's own output and are not checked one
+ * by one (up to 64 per read).
+ */
+export function isLeaseStack(value: unknown): value is LeaseStack {
+  return (
+    isRecord(value) &&
+    isId(value.leaseId) &&
+    isId(value.workerId) &&
+    isInteger(value.pid) &&
+    isInteger(value.sampledAt) &&
+    (value.stack === null || Array.isArray(value.stack)) &&
+    typeof value.truncated === 'boolean' &&
+    (value.stackError === null || typeof value.stackError === 'string') &&
+    (value.wait === null || isRecord(value.wait))
+  );
 }

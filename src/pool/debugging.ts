@@ -66,6 +66,12 @@ export class DebuggerUnavailableError extends OptionError {
   }
 }
 
+/** What "Stop Debugging Requests" did: whether "Debug Next Request" was armed, and how many sessions it ended. */
+export interface DebugStopped {
+  readonly disarmed: boolean;
+  readonly sessionsEnded: number;
+}
+
 /** The step debugger as others use it: "Debug Next Request" (`arm`; the gateway's `trigger`), "Stop Debugging Requests". */
 export type DebuggerControl = Pick<PoolDebugging, 'trigger' | 'arm' | 'stopDebugging' | 'snapshot'>;
 
@@ -174,7 +180,7 @@ export class PoolDebugging {
   }
 
   /** "Stop Debugging Requests": disarms, and ends every session (the requests run on without the debugger). */
-  stopDebugging(): { disarmed: boolean; sessionsEnded: number } {
+  stopDebugging(): DebugStopped {
     const disarmed = this.next.disarm();
     const sessionsEnded = this.sessions.size;
     this.relay?.endAll();

@@ -1,17 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { UpdateOutbox, type Update } from '../../src/engineThread/outbox';
 import type { EngineEvent } from '../../src/engineThread/protocol';
+import { StackReadsTracker } from '../../src/engineThread/stackReads';
 import type { PoolSnapshot } from '../../src/pool/types';
+import type { LeaseStack } from '../../src/shared/stackTypes';
 import { ManualClock } from '../support/manualClock';
-import { snapshot } from './extension-fixtures';
+import { leaseStack, snapshot } from './extension-fixtures';
 
-/** An outbox over a pool whose version the test moves, with what it posted. */
+/** An outbox over a pool whose version (and busy workers' stack reads) the test moves, with what it posted. */
 function setup(intervalMs = 200, perRequestBudget = Number.POSITIVE_INFINITY) {
   const clock = new ManualClock();
   let current: PoolSnapshot | null = snapshot([], { version: 1 });
+  /** The engine's last read per busy worker (StackWatch.lastReads): a new read is a new object. */
+  const reads = new Map<string, LeaseStack>();
   const posted: Update[] = [];
   const outbox = new UpdateOutbox(
-    () => current,
+    { snapshot: () => current, stacks: new StackReadsTracker(() => new Map(reads)) },
     (message) => posted.push(message),
     intervalMs,
     perRequestBudget,
@@ -27,7 +31,7 @@ function setup(intervalMs = 200, perRequestBudget = Number.POSITIVE_INFINITY) {
       current = next;
     },
   };
-  return { clock, outbox, posted, pool };
+  return { clock, outbox, posted, pool, reads };
 }
 
 const request = (n: number, status = 200): Extract<EngineEvent, { type: 'request' }> => ({
@@ -129,6 +133,33 @@ describe("UpdateOutbox: the engine thread's updates to the main thread", () => {
     pool.set(snapshot([], { version: 9 }));
     clock.advance(399);
     expect(posted.map((message) => message.snapshot?.version)).toEqual([9]);
+  });
+
+  it("sends the busy workers' stack reads when they changed (a new read, a lease that ended), found within an interval, and never twice", () => {
+    const { clock, outbox, posted, reads } = setup(200);
+    outbox.sent(1);
+    clock.advance(1_000);
+    expect(posted).toEqual([]);
+    // The engine's once-a-second read of a long lease: no event, no new snapshot.
+    const first = leaseStack({ workerId: 'w2', sampledAt: 1 });
+    reads.set('w2', first);
+    clock.advance(399);
+    expect(posted).toEqual([{ snapshot: null, events: [], stacks: [first] }]);
+    clock.advance(1_000);
+    expect(posted).toHaveLength(1);
+    // The same worker read again, another worker read: the whole set, one read per worker.
+    const second = leaseStack({ workerId: 'w2', sampledAt: 2 });
+    const other = leaseStack({ workerId: 'w3', leaseId: 'L8', sampledAt: 2 });
+    reads.set('w2', second).set('w3', other);
+    outbox.event({ type: 'spawn-throttled', delayMs: 100, consecutiveCrashes: 2 });
+    clock.advance(0);
+    expect(posted[1]).toEqual({ snapshot: null, events: [{ type: 'spawn-throttled', delayMs: 100, consecutiveCrashes: 2 }], stacks: [second, other] });
+    // Both leases ended: an empty list says no busy worker has a read any more.
+    reads.clear();
+    clock.advance(400);
+    expect(posted[2]).toEqual({ snapshot: null, events: [], stacks: [] });
+    clock.advance(2_000);
+    expect(posted).toHaveLength(3);
   });
 
   it('flushes at once when asked (before `started` and `stopped`), and posts nothing after dispose', () => {

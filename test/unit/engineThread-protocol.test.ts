@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { checkEngineActionArgs, checkEngineActionResult, isEngineActionName, runEngineAction } from '../../src/engineThread/actions';
+import {
+  checkEngineActionArgs,
+  checkEngineActionResult,
+  isEngineActionName,
+  MAX_CHANGED_FILES_PER_CALL,
+  runEngineAction,
+} from '../../src/engineThread/actions';
 import {
   ENGINE_PROTOCOL_VERSION,
   isGatewayEvent,
   parseEngineMessage,
   parseMainMessage,
   toWireError,
+  type EngineEvent,
   type EngineStartOptions,
 } from '../../src/engineThread/protocol';
 import { HistoryEncoder } from '../../src/engineThread/historyCodec';
@@ -14,7 +21,7 @@ import { GatewayListenError } from '../../src/gateway/gateway';
 import { ConfigurationError, type PoolServer } from '../../src/gateway/poolServer';
 import { PoolUnavailableError } from '../../src/pool/errors';
 import { OptionError } from '../../src/shared/options';
-import { snapshot } from './extension-fixtures';
+import { debuggerSnapshot, leaseStack, snapshot } from './extension-fixtures';
 
 const startOptions: EngineStartOptions = {
   documentRoot: '/srv/app',
@@ -46,18 +53,22 @@ describe('engine channel: main → engine messages', () => {
   it('refuses anything else, saying why', () => {
     expect(refusal(parseMainMessage(null))).toBe('not an object');
     expect(refusal(parseMainMessage({ type: 'launch' }))).toBe('unknown message type "launch"');
-    expect(refusal(parseMainMessage({ type: 'start', protocol: 0, options: startOptions }))).toMatch(/protocol 0 is not 1 \(a stale engine bundle\?\)/);
-    expect(refusal(parseMainMessage({ type: 'start', protocol: 1, options: startOptions, extra: 1 }))).toBe('start: unexpected "extra"');
-    expect(refusal(parseMainMessage({ type: 'start', protocol: 1, options: { ...startOptions, documentRoot: '' } }))).toBe(
+    expect(refusal(parseMainMessage({ type: 'start', protocol: 0, options: startOptions }))).toMatch(
+      new RegExp(`protocol 0 is not ${ENGINE_PROTOCOL_VERSION} \\(a stale engine bundle\\?\\)`),
+    );
+    expect(refusal(parseMainMessage({ type: 'start', protocol: ENGINE_PROTOCOL_VERSION, options: startOptions, extra: 1 }))).toBe('start: unexpected "extra"');
+    expect(refusal(parseMainMessage({ type: 'start', protocol: ENGINE_PROTOCOL_VERSION, options: { ...startOptions, documentRoot: '' } }))).toBe(
       'start: documentRoot must be a non-empty string',
     );
-    expect(refusal(parseMainMessage({ type: 'start', protocol: 1, options: { ...startOptions, poolEvents: 'some' } }))).toMatch(
+    expect(refusal(parseMainMessage({ type: 'start', protocol: ENGINE_PROTOCOL_VERSION, options: { ...startOptions, poolEvents: 'some' } }))).toMatch(
       /poolEvents must be one of none, lifecycle, all/,
     );
-    expect(refusal(parseMainMessage({ type: 'start', protocol: 1, options: { ...startOptions, pool: { workerProcessObserver: {} } } }))).toMatch(
-      /the thread's own/,
+    expect(
+      refusal(parseMainMessage({ type: 'start', protocol: ENGINE_PROTOCOL_VERSION, options: { ...startOptions, pool: { workerProcessObserver: {} } } })),
+    ).toMatch(/the thread's own/);
+    expect(refusal(parseMainMessage({ type: 'start', protocol: ENGINE_PROTOCOL_VERSION, options: { ...startOptions, updateIntervalMs: -1 } }))).toMatch(
+      /updateIntervalMs/,
     );
-    expect(refusal(parseMainMessage({ type: 'start', protocol: 1, options: { ...startOptions, updateIntervalMs: -1 } }))).toMatch(/updateIntervalMs/);
     expect(refusal(parseMainMessage({ type: 'call', id: -1, action: 'recycleWorker', args: [] }))).toBe('call: id must be a non-negative integer');
     expect(refusal(parseMainMessage({ type: 'call', id: 1, action: 'toString', args: [] }))).toBe('call: unknown action "toString"');
     expect(refusal(parseMainMessage({ type: 'call', id: 1, action: 'releaseLease', args: 'L1' }))).toBe('call: args must be an array');
@@ -71,9 +82,11 @@ describe('engine channel: engine → main messages', () => {
 
   it('accepts each message type with the fields the main thread acts on', () => {
     const snap = { ...snapshot(), history: new HistoryEncoder().encode([]) };
-    expect(parseEngineMessage({ type: 'started', url: 'http://127.0.0.1:8080/', port: 8080, snapshot: snap }).ok).toBe(true);
+    expect(parseEngineMessage({ type: 'started', url: 'http://127.0.0.1:8080/', port: 8080, snapshot: snap, liveReload: true }).ok).toBe(true);
     // A snapshot with its history as objects is not what the thread sends.
-    expect(parseEngineMessage({ type: 'started', url: 'http://127.0.0.1:8080/', port: 8080, snapshot: snapshot() }).ok).toBe(false);
+    expect(parseEngineMessage({ type: 'started', url: 'http://127.0.0.1:8080/', port: 8080, snapshot: snapshot(), liveReload: false }).ok).toBe(false);
+    // Whether live reload runs decides whether the main thread reports changed files: it must be said.
+    expect(parseEngineMessage({ type: 'started', url: 'http://127.0.0.1:8080/', port: 8080, snapshot: snap }).ok).toBe(false);
     expect(parseEngineMessage({ type: 'start-failed', error: wire }).ok).toBe(true);
     const update = {
       type: 'update',
@@ -84,6 +97,10 @@ describe('engine channel: engine → main messages', () => {
       ],
     };
     expect(parseEngineMessage(update)).toEqual({ ok: true, value: update });
+    // The busy workers' stack reads, when they changed (an empty list: no lease is read any more).
+    const withStacks = { type: 'update', snapshot: null, events: [], stacks: [leaseStack()] };
+    expect(parseEngineMessage(withStacks)).toEqual({ ok: true, value: withStacks });
+    expect(parseEngineMessage({ ...withStacks, stacks: [] }).ok).toBe(true);
     expect(parseEngineMessage({ type: 'reply', id: 4, ok: true, result: false }).ok).toBe(true);
     expect(parseEngineMessage({ type: 'reply', id: 4, ok: false, error: wire }).ok).toBe(true);
     expect(
@@ -106,6 +123,12 @@ describe('engine channel: engine → main messages', () => {
       'update: an event of an unknown type',
     );
     expect(refusal(parseEngineMessage({ type: 'update', snapshot: { version: 'x' }, events: [] }))).toMatch(/snapshot must be a pool snapshot/);
+    expect(refusal(parseEngineMessage({ type: 'update', snapshot: null, events: [], stacks: [{ ...leaseStack(), workerId: 7 }] }))).toBe(
+      'update: stacks must be a list of stack reads',
+    );
+    expect(refusal(parseEngineMessage({ type: 'update', snapshot: null, events: [], stacks: leaseStack() }))).toBe(
+      'update: stacks must be a list of stack reads',
+    );
     expect(refusal(parseEngineMessage({ type: 'start-failed', error: { ...wire, option: 'notAnOption' } }))).toMatch(/not a wire error/);
     expect(refusal(parseEngineMessage({ type: 'reply', id: 1, ok: false }))).toMatch(/^reply:/);
     expect(
@@ -117,6 +140,20 @@ describe('engine channel: engine → main messages', () => {
     expect(isGatewayEvent({ type: 'request', method: 'GET', uri: '/', status: 200, durationMs: 1, workerId: null, leaseId: null, bytes: 0 })).toBe(true);
     expect(isGatewayEvent({ type: 'php-stderr', workerId: 'w1', leaseId: 'L1', scriptFilename: '/a.php', method: 'GET', uri: '/', text: 'x' })).toBe(true);
     expect(isGatewayEvent({ type: 'worker-starting', workerId: 'w1' })).toBe(false);
+  });
+
+  it("passes every event main's features send: the debugger's, the stacks' status, live reload's", () => {
+    const events = [
+      { type: 'stacks-status', status: { state: 'on', reason: null } },
+      { type: 'worker-debug', workerId: 'w1', pid: 12, debug: { state: 'paused', file: '/app/a.php', line: 3, since: 1, ide: 'connected' } },
+      { type: 'debugger-ready', debugger: debuggerSnapshot() },
+      { type: 'debug-armed', armed: { pattern: '/api/**', since: 1 } },
+      { type: 'debug-relay', event: { type: 'ide-silent', pid: 12, silentMs: 5_000 } },
+      { type: 'live-reload', action: 'css', files: ['a.css'], clients: 1 },
+      { type: 'live-reload-blocked', path: '/csp.php', directive: 'script-src', policy: "script-src 'none'" },
+    ];
+    expect(parseEngineMessage({ type: 'update', snapshot: null, events }).ok).toBe(true);
+    expect(events.map((event) => isGatewayEvent(event as EngineEvent))).toEqual([false, false, false, false, false, true, true]);
   });
 });
 
@@ -144,6 +181,20 @@ describe('engine actions table', () => {
     expect(refusal(checkEngineActionArgs('recycleWorker', ['w2', 'gently']))).toBe('mode must be "graceful" or "kill"');
     expect(refusal(checkEngineActionArgs('recycleWorker', ['../w2', 'kill']))).toBe('workerId must be a worker id');
     expect(refusal(checkEngineActionArgs('releaseLease', [7]))).toBe('leaseId must be a lease id');
+    expect(checkEngineActionArgs('armDebugger', [null])).toEqual({ ok: true, value: [null] });
+    expect(checkEngineActionArgs('armDebugger', ['/api/**'])).toEqual({ ok: true, value: ['/api/**'] });
+    expect(refusal(checkEngineActionArgs('armDebugger', []))).toBe('expected 1 argument (pattern), got 0');
+    expect(refusal(checkEngineActionArgs('armDebugger', ['x'.repeat(1_001)]))).toMatch(/^pattern must be a path glob/);
+    expect(checkEngineActionArgs('stopDebugging', [])).toEqual({ ok: true, value: [] });
+    expect(refusal(checkEngineActionArgs('stopDebugging', [true]))).toBe('expected 0 arguments (), got 1');
+    expect(refusal(checkEngineActionArgs('readStack', ['w2', 'now']))).toBe('expected 1 argument (workerId), got 2');
+    expect(checkEngineActionArgs('liveReloadChanged', [['src/a.php', 'style.css']]).ok).toBe(true);
+    expect(refusal(checkEngineActionArgs('liveReloadChanged', [[]]))).toMatch(/^files must be a list of 1 to 1000 file paths/);
+    expect(refusal(checkEngineActionArgs('liveReloadChanged', [['a.php', '']]))).toMatch(/^files must be/);
+    expect(refusal(checkEngineActionArgs('liveReloadChanged', [Array.from({ length: MAX_CHANGED_FILES_PER_CALL + 1 }, (_, n) => `f${n}`)]))).toMatch(
+      /^files must be/,
+    );
+    expect(refusal(checkEngineActionArgs('liveReloadChanged', ['a.php']))).toMatch(/^files must be/);
     expect(isEngineActionName('recycleWorker')).toBe(true);
     expect(isEngineActionName('constructor')).toBe(false);
   });
@@ -165,8 +216,42 @@ describe('engine actions table', () => {
     ]);
   });
 
+  it("runs main's features' actions against the engine's parts, answering with plain data", async () => {
+    const asked: unknown[] = [];
+    const read = leaseStack();
+    const changed: string[][] = [];
+    const engine = {
+      pool: {
+        debugger: {
+          // The engine's trigger, with a field of its own: only the result's fields cross.
+          arm: (pattern: string | null) => (asked.push(['arm', pattern]), { pattern, since: 5, regex: /x/ }),
+          stopDebugging: () => (asked.push(['stop']), { disarmed: true, sessionsEnded: 2 }),
+        },
+        stacks: { readWorker: (id: string) => (asked.push(['read', id]), id === 'w2' ? read : null) },
+      },
+      gateway: { liveReload: { changed: (files: string[]) => changed.push(files) } },
+    } as unknown as PoolServer;
+    await expect(runEngineAction(engine, 'armDebugger', ['/api/**'])).resolves.toEqual({ pattern: '/api/**', since: 5 });
+    await expect(runEngineAction(engine, 'stopDebugging', [])).resolves.toEqual({ disarmed: true, sessionsEnded: 2 });
+    await expect(runEngineAction(engine, 'readStack', ['w2'])).resolves.toBe(read);
+    await expect(runEngineAction(engine, 'readStack', ['w3'])).resolves.toBeNull();
+    await expect(runEngineAction(engine, 'liveReloadChanged', [['a.php']])).resolves.toBe(true);
+    expect(asked).toEqual([['arm', '/api/**'], ['stop'], ['read', 'w2'], ['read', 'w3']]);
+    expect(changed).toEqual([['a.php']]);
+    const withoutLiveReload = { ...engine, gateway: { liveReload: null } } as unknown as PoolServer;
+    await expect(runEngineAction(withoutLiveReload, 'liveReloadChanged', [['a.php']])).resolves.toBe(false);
+  });
+
   it('checks a result on the main thread', () => {
     expect(checkEngineActionResult('releaseLease', true)).toEqual({ ok: true, value: true });
     expect(refusal(checkEngineActionResult('recycleWorker', 'yes'))).toMatch(/not the action's result/);
+    expect(checkEngineActionResult('armDebugger', { pattern: null, since: 1 }).ok).toBe(true);
+    expect(checkEngineActionResult('armDebugger', { pattern: 3, since: 1 }).ok).toBe(false);
+    expect(checkEngineActionResult('stopDebugging', { disarmed: false, sessionsEnded: 0 }).ok).toBe(true);
+    expect(checkEngineActionResult('stopDebugging', { disarmed: false }).ok).toBe(false);
+    expect(checkEngineActionResult('readStack', null).ok).toBe(true);
+    expect(checkEngineActionResult('readStack', leaseStack()).ok).toBe(true);
+    expect(checkEngineActionResult('readStack', { ...leaseStack(), stack: 'usleep' }).ok).toBe(false);
+    expect(checkEngineActionResult('liveReloadChanged', undefined).ok).toBe(false);
   });
 });
