@@ -333,15 +333,29 @@ export class Workbench {
         if (!shown) return false;
         if (before) await before();
         before = undefined;
-        const clicked = await menuItem
+        // Chosen by keyboard: hovering focuses the item (Playwright waits until it
+        // stands still), Enter runs it. A mouse click that lands while the menu
+        // fades in, or while a redraw replaces it, is dropped without a trace.
+        const focused = await menuItem
           .first()
-          .click({ timeout: 1_000 })
+          .hover({ timeout: 2_000 })
           .then(
             () => true,
             () => false,
           );
-        if (!clicked) await this.pressEscape();
-        return clicked;
+        if (focused) await this.page.keyboard.press('Enter');
+        // The menu closes once it runs the item.
+        const ran =
+          focused &&
+          (await menuItem
+            .first()
+            .waitFor({ state: 'hidden', timeout: 1_000 })
+            .then(
+              () => true,
+              () => false,
+            ));
+        if (!ran) await this.pressEscape();
+        return ran;
       },
       15_000,
       async () => `menu items: ${(await this.menuItems()).join(' | ')}`,
