@@ -33,6 +33,9 @@ const targets = [
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli-main.js', plugins: [sendApart] },
   { ...common, entryPoints: { send: 'node_modules/send/index.js' }, outdir: 'dist', sourcemap: false },
   { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  // The extension's engine thread (src/engineThread/threadMain.ts): one per running pool. Like the
+  // extension, one file with `send` inside, so the .vsix needs nothing else.
+  { ...common, entryPoints: ['src/engineThread/threadMain.ts'], outfile: 'dist/engineThread.js' },
   // The engine as a library, for bench/ and the soak run.
   { ...common, entryPoints: ['src/index.ts'], outfile: 'dist/engine.js', plugins: [sendApart] },
   // The dashboard webview (browser), its stylesheet, and the toolkit it uses (see dashboardAssets below).

@@ -3,6 +3,8 @@
  * anyone embedding the pool. The CLI and the extension use the same pieces.
  */
 export { startPoolServer, ConfigurationError, type PoolServer, type PoolServerOptions } from './gateway/poolServer';
+export { createThreadedStartServer, type ThreadedServerHandle, type ThreadedServerOptions } from './engineThread/threadedServer';
+export { HistoryEncoder, HistoryDecoder } from './engineThread/historyCodec';
 export { Gateway, GatewayListenError, type GatewayEvent, type GatewayOptions } from './gateway/gateway';
 export { Pool, Lease, PoolSaturatedError, PoolUnavailableError, defaultPoolOptions, type PoolOptions } from './pool/pool';
 export type * from './pool/types';

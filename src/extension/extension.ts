@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
-import { startPoolServer } from '../gateway/poolServer';
+import { createThreadedStartServer } from '../engineThread/threadedServer';
 import { registerCommands } from './commands/table';
 import { ContextKeyProjection } from './contextKeys';
 import { DashboardPanel, registerDashboardSerializer } from './dashboard/dashboardPanel';
@@ -44,7 +44,11 @@ export function activate(context: vscode.ExtensionContext): void {
   const storageRoot = (context.storageUri ?? context.globalStorageUri).fsPath;
   const pools = store.add(
     new PoolManager({
-      startServer: startPoolServer,
+      // Each running pool (its workers, HTTP front and reconciler) in a worker thread of its own: see docs/engine-thread.md.
+      startServer: createThreadedStartServer({
+        entry: vscode.Uri.joinPath(context.extensionUri, 'dist', 'engineThread.js').fsPath,
+        onProtocolError: (reason) => log.error(reason),
+      }),
       isPortFree,
       readSettings: (folder) => readSettings(vscode.workspace.getConfiguration(CONFIG_SECTION, folder.uri)),
       stateDirFor: (folder) => poolStateDir(storageRoot, folder.uri.toString()),

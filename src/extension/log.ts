@@ -127,6 +127,13 @@ export function describeGatewayEvent(event: GatewayEvent): LogLine[] {
       return [{ level: event.status >= 500 ? 'warn' : 'info', text: `${event.method} ${event.uri} ${event.status} ${event.durationMs} ms${event.workerId ? ` ${event.workerId}` : ''}`, workerId: event.workerId }];
     case 'php-stderr':
       return stderrLines(`[${event.workerId} ${event.uri}] `, event.text, event.workerId);
+    case 'requests-summarized': {
+      // The engine thread forwards a few hundred requests a second one by one; a load test gets this line instead of the rest.
+      const statuses = Object.entries(event.byStatus)
+        .map(([status, count]) => `${count}× ${status}`)
+        .join(', ');
+      return [{ level: 'info', text: `… and ${plural(event.requests, 'more request')} in ${event.spanMs} ms (${statuses}), not logged one by one`, workerId: null }];
+    }
     default:
       return [];
   }

@@ -1,5 +1,7 @@
 import * as vscode from 'vscode';
+import type { ArmedTrigger } from '../dbgp/requestMatcher';
 import type { PoolServerOptions } from '../gateway/poolServer';
+import type { DebugStopped } from '../pool/debugging';
 import { GatewayListenError, type GatewayEvent } from '../gateway/gateway';
 import type { PoolEvent, PoolSnapshot } from '../pool/types';
 import type { RegisteredWorker } from '../platform/workerRegistry';
@@ -10,15 +12,21 @@ import { describeBusyPort, type BusyPortHolder } from './busyPort';
 import { DisposableStore } from './disposables';
 import { documentRootOf, PORT_FALLBACK_RANGE, servedRootText, toServerOptions, type FolderSettings, type ServedRoot, type SettingsResult } from './settings';
 
-/** The part of the engine's `Pool` the extension uses (so tests can hand in a fake). */
+/**
+ * The part of the engine's `Pool` the extension uses (so tests can hand in a
+ * fake). `snapshot()` and `stacks.lastReads()` are synchronous: with the
+ * engine in its thread, what its latest update brought. The actions answer
+ * at once in-process and by a reply over the channel when the engine runs
+ * in its thread (src/engineThread/actions.ts): callers await them.
+ */
 export interface PoolHandle {
   snapshot(): PoolSnapshot;
-  recycleWorker(workerId: string, mode: 'graceful' | 'kill'): boolean;
-  releaseLease(leaseId: string): boolean;
-  /** "Debug Next Request" and "Stop Debugging Requests" (`arm` throws when the pool has no debugger). */
+  recycleWorker(workerId: string, mode: 'graceful' | 'kill'): boolean | Promise<boolean>;
+  releaseLease(leaseId: string): boolean | Promise<boolean>;
+  /** "Debug Next Request" and "Stop Debugging Requests" (`arm` fails when the pool has no debugger). */
   readonly debugger: {
-    arm(pattern?: string | null): { readonly pattern: string | null; readonly since: number };
-    stopDebugging(): { readonly disarmed: boolean; readonly sessionsEnded: number };
+    arm(pattern?: string | null): ArmedTrigger | Promise<ArmedTrigger>;
+    stopDebugging(): DebugStopped | Promise<DebugStopped>;
   };
   /** Live PHP stacks (the engine's StackWatch); a fake may have none. */
   readonly stacks?: StackHandle;
@@ -27,8 +35,8 @@ export interface PoolHandle {
 /** Where the busy workers are: the engine's reads of their PHP stacks and wait reasons. */
 export interface StackHandle {
   /** Reads the worker now (Show Stack); null when it serves no lease. */
-  readWorker(workerId: string): LeaseStack | null;
-  /** The last read of each busy worker, by worker id (the once-a-second schedule's); no new read. */
+  readWorker(workerId: string): LeaseStack | null | Promise<LeaseStack | null>;
+  /** The last read of each busy worker, by worker id (the once-a-second schedule's); no new read, synchronous. */
   lastReads(): ReadonlyMap<string, LeaseStack>;
 }
 
@@ -45,6 +53,8 @@ export interface ServerHandle {
   /** Live reload, when the folder's setting turned it on (absent in tests that do not need it). */
   readonly gateway?: { readonly liveReload: LiveReloadSink | null };
   stop(drainMs?: number): Promise<void>;
+  /** Where the engine can die on its own (its thread crashed): called once, with why, after its workers were stopped. */
+  onDidFail?(listener: (problem: string) => void): void;
 }
 
 /** The configured port was taken: where the pool went instead, and who holds the port. */
@@ -57,7 +67,7 @@ export interface PortMove {
   readonly staleWorker?: RegisteredWorker;
 }
 
-/** `startPoolServer`, or a fake of it. */
+/** `startPoolServer`, the threaded one (src/engineThread/threadedServer.ts), or a fake. */
 export type StartServer = (options: PoolServerOptions) => Promise<ServerHandle>;
 
 /** Where a folder's pool is in its life, as the extension manages it. */
@@ -128,7 +138,7 @@ export class PoolStartError extends Error {
 /** Start was refused because the workspace is not trusted. */
 export class UntrustedWorkspaceError extends Error {
   constructor() {
-    super('FastCGI Pool runs php-cgi on this workspace\'s code, so it cannot start in Restricted Mode. Trust the workspace to start a pool.');
+    super("FastCGI Pool runs php-cgi on this workspace's code, so it cannot start in Restricted Mode. Trust the workspace to start a pool.");
     this.name = 'UntrustedWorkspaceError';
   }
 }
@@ -315,7 +325,9 @@ export class PoolManager implements vscode.Disposable {
         log.warn(`[${pool.name}] ${text}; serving on ${server.port} instead`);
       }
       const snapshot = server.pool.snapshot();
-      log.info(`[${pool.name}] listening on ${server.url} (workers ${snapshot.limits.minWorkers}–${snapshot.limits.maxWorkers}, leak policy ${snapshot.leakPolicy})`);
+      log.info(
+        `[${pool.name}] listening on ${server.url} (workers ${snapshot.limits.minWorkers}–${snapshot.limits.maxWorkers}, leak policy ${snapshot.leakPolicy})`,
+      );
       log.info(`[${pool.name}] document root ${servedRootText(servedRoot)}${settings.liveReload ? '; live reload on' : ''}`);
       this.setStatus(pool, 'running');
     } catch (error) {
@@ -357,6 +369,7 @@ export class PoolManager implements vscode.Disposable {
           onGatewayEvent: run.relay((event) => this.fire({ pool, kind: 'gateway-event', event })),
         });
         run.server = server;
+        server.onDidFail?.(run.relay((problem) => this.failed(pool, run, problem)));
         return { run, server, heldBy };
       } catch (error) {
         run.dispose();
@@ -370,7 +383,10 @@ export class PoolManager implements vscode.Disposable {
     }
     const setting = optionName('port', 'settings');
     const who = heldBy ? ` (${describeBusyPort(first, settings.host, heldBy)})` : '';
-    throw new PoolStartError(`ports ${first}–${last} on ${settings.host} are all in use${who}. Set ${setting} to a free port, or to 0 for any free one.`, setting);
+    throw new PoolStartError(
+      `ports ${first}–${last} on ${settings.host} are all in use${who}. Set ${setting} to a free port, or to 0 for any free one.`,
+      setting,
+    );
   }
 
   /**
@@ -387,6 +403,19 @@ export class PoolManager implements vscode.Disposable {
     if (!stopped) return false;
     await this.restart(key);
     return true;
+  }
+
+  /** The engine died on its own: said at once, and the pool shows `failed` with why (after any lifecycle operation under way). */
+  private failed(pool: FolderPool, run: PoolRun, problem: string): void {
+    this.deps.log.error(`[${pool.name}] ${problem}`);
+    void pool.enqueue(async () => {
+      if (pool.run !== run) return; // stopped or restarted meanwhile
+      run.dispose();
+      pool.run = null;
+      pool.portMoved = null;
+      pool.problem = problem;
+      this.setStatus(pool, 'failed');
+    });
   }
 
   private async doStop(pool: FolderPool, drainMs: number): Promise<void> {
@@ -418,6 +447,7 @@ export class PoolManager implements vscode.Disposable {
 /** Turns an engine error into a message and the setting that fixes it (engine errors name the option at fault by id). */
 function toStartError(error: unknown): PoolStartError {
   if (error instanceof PoolStartError) return error;
-  if (error instanceof OptionError) return new PoolStartError(error.message, error.option ? optionName(error.option, 'settings') : null, explainOptionError(error, 'settings'));
+  if (error instanceof OptionError)
+    return new PoolStartError(error.message, error.option ? optionName(error.option, 'settings') : null, explainOptionError(error, 'settings'));
   return new PoolStartError(error instanceof Error ? error.message : String(error), null);
 }

@@ -12,7 +12,26 @@ export type GatewayEvent =
   /** Live reload told the listening pages to reload (or swap stylesheets) for these changed files. */
   | { type: 'live-reload'; action: LiveReloadAction; files: readonly string[]; clients: number }
   /** A page was served without live reload: its Content-Security-Policy forbids even a same-origin script (or EventSource). */
-  | { type: 'live-reload-blocked'; path: string; directive: string; policy: string };
+  | { type: 'live-reload-blocked'; path: string; directive: string; policy: string }
+  | RequestsSummarizedEvent;
+
+/**
+ * Requests that happened but were not reported one by one: the engine
+ * thread forwards each request's events up to a budget per update and
+ * counts the rest (src/engineThread/outbox.ts). The in-process gateway
+ * never emits it.
+ */
+export interface RequestsSummarizedEvent {
+  type: 'requests-summarized';
+  /** Requests whose `request` event was not forwarded. */
+  requests: number;
+  /** Those requests by status code. */
+  byStatus: Record<string, number>;
+  /** Lease and idle ⇄ busy events not forwarded either. */
+  leaseEvents: number;
+  /** The time they span, in ms. */
+  spanMs: number;
+}
 
 /**
  * The gateway's events: the access log both fronts and the PHP exchange

@@ -29,6 +29,29 @@ export interface ProcessHostOptions {
   readonly stacksAvailable?: () => boolean;
   /** Options of the live-stack reader; only tests set them (a deliberately wrong table for the canary). */
   readonly stackReader?: PhpStackReaderOptions;
+  /** Told of each worker process as it is spawned and as it is reaped (see {@link WorkerProcessObserver}). */
+  readonly workerProcessObserver?: WorkerProcessObserver | null;
+}
+
+/** A worker process as its host started it: enough to find it and stop its group from another thread. */
+export interface WorkerProcessRecord {
+  readonly pid: number;
+  /** The worker leads its own process group. */
+  readonly pgid: number;
+  /** Kernel start time; with the pid, its identity (null if it could not be read). */
+  readonly startTime: number | null;
+  readonly socketPath: string;
+}
+
+/**
+ * Hears of every worker process the host spawns and reaps. The engine
+ * thread passes one so that the extension host's main thread knows which
+ * process groups to kill if the thread dies before it could stop them: the
+ * workers are children of the whole process, not of the thread.
+ */
+export interface WorkerProcessObserver {
+  spawned(worker: WorkerProcessRecord): void;
+  reaped(pid: number): void;
 }
 
 /**
@@ -106,12 +129,15 @@ export class ProcessHost implements PoolHost<FastCgiConnection> {
     const registry = this.registry;
     // Listening for the exit before anything else is awaited: a worker that
     // crashes at once must not exit unheard.
+    const observer = o.workerProcessObserver ?? null;
     const worker = new ChildWorkerProcess(launched.child, pid, launched.address, this.platform.stopper, () => {
       registry?.remove(pid);
       guard.release(pid);
+      tell(() => observer?.reaped(pid));
     });
     worker.startTime = await this.platform.truth.startTimeOf(pid).catch(() => null);
     if (registry && worker.startTime !== null && !worker.hasExited) registry.add({ pid, startTime: worker.startTime, pgid: pid, socketPath: launched.address });
+    tell(() => observer?.spawned({ pid, pgid: pid, startTime: worker.startTime, socketPath: launched.address }));
     return worker;
   }
 
@@ -226,6 +252,16 @@ function afterStderr(child: ChildProcess, then: () => void): void {
   const timer = setTimeout(finish, STDERR_END_WAIT_MS);
   stderr.once('end', finish);
   stderr.once('close', finish);
+}
+
+
+/** An observer's bug must not break spawning or reaping. */
+function tell(notify: () => void): void {
+  try {
+    notify();
+  } catch {
+    // ignored: see above
+  }
 }
 
 

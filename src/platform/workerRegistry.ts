@@ -24,6 +24,11 @@ interface RegistryFile {
   workers: RegisteredWorker[];
 }
 
+/** This process's registry file in a state directory. */
+function registryFile(stateDir: string): string {
+  return join(stateDir, `workers-${process.pid}.json`);
+}
+
 /** What a start-up cleanup found and did. */
 export interface StaleCleanup {
   /** Workers of dead owners that were still running and were killed. */
@@ -53,8 +58,27 @@ export class WorkerRegistry {
     private readonly platform: Platform = selectPlatform(),
   ) {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    this.file = join(stateDir, `workers-${process.pid}.json`);
+    this.file = registryFile(stateDir);
     this.ownerStartTime = platform.truth.ownStartTime();
+  }
+
+  /**
+   * The workers this process's registry in `stateDir` lists. The file is
+   * named after the process, not the thread: when an engine thread dies,
+   * the main thread of the same process finds its workers here.
+   */
+  static listOwn(stateDir: string): RegisteredWorker[] {
+    try {
+      const entry = JSON.parse(readFileSync(registryFile(stateDir), 'utf8')) as RegistryFile;
+      return entry.ownerPid === process.pid && Array.isArray(entry.workers) ? entry.workers : [];
+    } catch {
+      return [];
+    }
+  }
+
+  /** Deletes this process's registry file in `stateDir` (its workers are known to be gone). */
+  static removeOwn(stateDir: string): void {
+    rmSync(registryFile(stateDir), { force: true });
   }
 
   /** Kills workers left by managers that are no longer running. */

@@ -66,6 +66,12 @@ export class DebuggerUnavailableError extends OptionError {
   }
 }
 
+/** What "Stop Debugging Requests" did: whether "Debug Next Request" was armed, and how many sessions it ended. */
+export interface DebugStopped {
+  readonly disarmed: boolean;
+  readonly sessionsEnded: number;
+}
+
 /** The step debugger as others use it: "Debug Next Request" (`arm`; the gateway's `trigger`), "Stop Debugging Requests". */
 export type DebuggerControl = Pick<PoolDebugging, 'trigger' | 'arm' | 'stopDebugging' | 'snapshot'>;
 
@@ -174,7 +180,7 @@ export class PoolDebugging {
   }
 
   /** "Stop Debugging Requests": disarms, and ends every session (the requests run on without the debugger). */
-  stopDebugging(): { disarmed: boolean; sessionsEnded: number } {
+  stopDebugging(): DebugStopped {
     const disarmed = this.next.disarm();
     const sessionsEnded = this.sessions.size;
     this.relay?.endAll();
@@ -203,7 +209,10 @@ export class PoolDebugging {
     for (const subscription of this.relaySubscriptions.splice(0)) subscription.dispose();
     // The relay says its last nulls to listeners that are gone now: the pool hears them from here.
     for (const pid of [...this.sessions]) this.onSessionChange(pid, null);
-    if (relay) await relay.close();
+    // A probe still asking php-cgi about Xdebug (`auto` asks once the first worker serves) is a process of
+    // ours: the pool has stopped once it has ended too (it takes tens of ms, at most its timeout). With the
+    // engine in a thread of its own, a probe still running when the thread exits would be left unreaped.
+    await Promise.all([relay?.close(), this.decision?.catch(() => undefined)]);
   }
 
   // ------------------------------------------------------------------------

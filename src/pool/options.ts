@@ -1,4 +1,5 @@
 import type { XdebugSetting } from '../dbgp/xdebugArgs';
+import type { WorkerProcessObserver } from '../platform/processHost';
 import { DEFAULTS } from '../shared/defaults';
 import type { LeakPolicy, PoolLimits } from './types';
 
@@ -37,6 +38,8 @@ export interface PoolOptions extends PoolLimits {
   debugClient: string | null;
   /** A lease older than this raises a `slow-request` finding with its PHP stack (PHP-FPM's request_slowlog_timeout); 0 = off. */
   slowlogTimeoutMs: number;
+  /** Told of each worker process spawned and reaped (the engine thread reports them to the main thread); none by default. */
+  workerProcessObserver?: WorkerProcessObserver | null;
 }
 
 /** Defaults (src/shared/defaults.ts holds the values, for every consumer). */

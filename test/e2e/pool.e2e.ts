@@ -36,6 +36,7 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
+import { activationToPoolReady } from './activationTiming';
 import { CodeServer, findCodeServer, freePort } from './codeServer';
 import { describe, isAlive, listRunPhpProcesses } from './processes';
 import { StepRunner } from './steps';
@@ -1004,7 +1005,11 @@ async function main(): Promise<number> {
     });
     // The logs of code-server, the extension host and the extension's output channel.
     const logs = join(temp, 'code-server/user-data/logs');
-    if (existsSync(logs)) cpSync(logs, join(outputDir, 'logs'), { recursive: true });
+    if (existsSync(logs)) {
+      cpSync(logs, join(outputDir, 'logs'), { recursive: true });
+      const timing = activationToPoolReady(join(outputDir, 'logs'));
+      console.log(`  activation → pool ready (from the logs): ${timing ?? 'not found in the logs'}`);
+    }
     if (process.env.E2E_KEEP) console.log(`  kept ${temp}`);
     else rmSync(temp, { recursive: true, force: true });
   }

@@ -308,19 +308,58 @@ export class Workbench {
     });
   }
 
-  /** Right-clicks the row and clicks the context menu item `item`. */
+  /**
+   * Right-clicks the row and clicks the context menu item `item`. A busy row
+   * is redrawn every second (its age moves on), and a redraw closes a menu
+   * opened on it: a menu that closed before its item could be clicked is
+   * opened again, rather than the click waiting the page's whole timeout
+   * for an item that is gone.
+   */
   async contextMenu(row: Row, item: string, beforeClick?: () => Promise<void>): Promise<void> {
-    // Near the row's left end, so the menu does not hide the row's description in screenshots.
-    await this.rowLocator(row.label).click({ button: 'right', position: { x: 40, y: 8 } });
     const menuItem = this.page.getByRole('menuitem', { name: item, exact: true });
+    let before = beforeClick;
     await poll(
-      `the context menu item "${item}"`,
-      async () => (await menuItem.count()) > 0 && (await menuItem.first().isVisible()),
-      5_000,
+      `the context menu item "${item}" to be clicked`,
+      async () => {
+        // Near the row's left end, so the menu does not hide the row's description in screenshots.
+        await this.rowLocator(row.label).click({ button: 'right', position: { x: 40, y: 8 }, timeout: 5_000 });
+        const shown = await menuItem
+          .first()
+          .waitFor({ state: 'visible', timeout: 3_000 })
+          .then(
+            () => true,
+            () => false,
+          );
+        if (!shown) return false;
+        if (before) await before();
+        before = undefined;
+        // Chosen by keyboard: hovering focuses the item (Playwright waits until it
+        // stands still), Enter runs it. A mouse click that lands while the menu
+        // fades in, or while a redraw replaces it, is dropped without a trace.
+        const focused = await menuItem
+          .first()
+          .hover({ timeout: 2_000 })
+          .then(
+            () => true,
+            () => false,
+          );
+        if (focused) await this.page.keyboard.press('Enter');
+        // The menu closes once it runs the item.
+        const ran =
+          focused &&
+          (await menuItem
+            .first()
+            .waitFor({ state: 'hidden', timeout: 1_000 })
+            .then(
+              () => true,
+              () => false,
+            ));
+        if (!ran) await this.pressEscape();
+        return ran;
+      },
+      15_000,
       async () => `menu items: ${(await this.menuItems()).join(' | ')}`,
     );
-    if (beforeClick) await beforeClick();
-    await menuItem.first().click();
   }
 
   async menuItems(): Promise<string[]> {

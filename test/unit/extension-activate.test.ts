@@ -4,17 +4,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-const hoisted = vi.hoisted(() => ({ start: null as null | ((options: unknown) => Promise<unknown>) }));
+const hoisted = vi.hoisted(() => ({ start: null as null | ((options: unknown) => Promise<unknown>), threadEntries: [] as string[] }));
 
 vi.mock('vscode', () => vi.importActual('../support/fakeVscode'));
-// The composition root calls the real startPoolServer; here it gets fake servers.
-vi.mock('../../src/gateway/poolServer', async (importOriginal) => ({
-  ...(await importOriginal<typeof PoolServerModule>()),
-  startPoolServer: (options: unknown) => (hoisted.start as (options: unknown) => Promise<unknown>)(options),
+// The composition root starts each pool in an engine thread; here it gets fake servers.
+vi.mock('../../src/engineThread/threadedServer', async (importOriginal) => ({
+  ...(await importOriginal<typeof ThreadedServerModule>()),
+  createThreadedStartServer: (setup: { entry: string }) => {
+    hoisted.threadEntries.push(setup.entry);
+    return (options: unknown) => (hoisted.start as (options: unknown) => Promise<unknown>)(options);
+  },
 }));
 
 import type * as vscode from 'vscode';
-import type * as PoolServerModule from '../../src/gateway/poolServer';
+import type * as ThreadedServerModule from '../../src/engineThread/threadedServer';
 import { activate, deactivate } from '../../src/extension/extension';
 import { poolStateDir, sweepStaleWorkers } from '../../src/extension/staleWorkers';
 import { readStat } from '../../src/platform/processState';
@@ -61,6 +64,8 @@ describe('activate / deactivate', () => {
     expect(fake.contextKeys.get('fastcgiPool.running')).toBe(false);
     expect(fake.contextKeys.get('fastcgiPool.canStart')).toBe(true);
     expect([...fake.serializers.keys()]).toEqual(['fastcgiPool.dashboard']);
+    // Pools run in engine threads, from the bundle the .vsix ships next to the extension's.
+    expect(hoisted.threadEntries.at(-1)).toBe('/ext/dist/engineThread.js');
   });
 
   it('restores a dashboard left open before a reload onto its folder\'s pool, and one of a closed folder as "no pool"', async () => {

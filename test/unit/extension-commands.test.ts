@@ -80,7 +80,11 @@ describe('commands', () => {
     fake.isTrusted = false;
     fake.messageChoices.push('Manage Workspace Trust');
     await run(Commands.start);
-    expect(fake.messages[0]).toMatchObject({ kind: 'warning', message: expect.stringMatching(/cannot start in Restricted Mode/), items: ['Manage Workspace Trust'] });
+    expect(fake.messages[0]).toMatchObject({
+      kind: 'warning',
+      message: expect.stringMatching(/cannot start in Restricted Mode/),
+      items: ['Manage Workspace Trust'],
+    });
     expect(fake.executed.map((e) => e.command)).toContain('workbench.trust.manage');
     expect(servers.attempts).toEqual([]);
   });
@@ -111,7 +115,7 @@ describe('commands', () => {
     expect(manager.get(api.uri.toString())?.status).toBe('stopped');
   });
 
-  it('Show Dashboard opens one dashboard per folder: the only folder\'s, even with no pool running', async () => {
+  it("Show Dashboard opens one dashboard per folder: the only folder's, even with no pool running", async () => {
     await run(Commands.showDashboard);
     expect(fake.quickPicks).toEqual([]);
     expect(fake.webviewPanels.map((p) => `${p.viewType} ${p.title}`)).toEqual(['fastcgiPool.dashboard FastCGI Pool Dashboard (app)']);
@@ -159,12 +163,12 @@ describe('commands', () => {
       servers.last.pool.current = snapshot([worker({ id: 'w1', pid: 1001 }), busyWorker('w2', 1234, { method: 'POST', uri: '/form' })]);
     });
 
-    it('Open in Browser opens the pool\'s URL', async () => {
+    it("Open in Browser opens the pool's URL", async () => {
       await run(Commands.openInBrowser);
       expect(fake.openedExternal).toEqual(['http://127.0.0.1:8080/']);
     });
 
-    it('Kill and Recycle act on the tree node\'s worker and acknowledge its findings', async () => {
+    it("Kill and Recycle act on the tree node's worker and acknowledge its findings", async () => {
       const acknowledge = vi.spyOn(ledger, 'acknowledge');
       view.getChildren();
       await run(Commands.killWorker, view.nodeById(`worker:${key}#w2`) as TreeNode);
@@ -206,26 +210,37 @@ describe('commands', () => {
       expect(fake.clipboard).toBe('curl -i -X POST http://127.0.0.1:8080/form');
     });
 
-    it('Show Stack reads the worker now, lists its frames innermost first under its wait reason, and opens the picked frame at its line', async () => {
-      servers.last.pool.reads.set('w2', leaseStack({ stack: leaseStack().stack!.map((f) => ({ ...f, file: f.file && f.file.replace('/app/', '/ws/app/') })) }));
-      fake.quickPickResponder = (items) => items[1];
-      view.getChildren();
-      await run(Commands.showStack, view.nodeById(`worker:${key}#w2`) as TreeNode);
-      const pick = fake.quickPicks[0]!;
-      expect(pick.items.map((i) => `${i.label} | ${(i as { description?: string }).description}`)).toEqual([
-        'usleep() | <internal>',
-        '$(arrow-right) Repo->query() | src/Repo.php:6',
-        'controller() | index.php:18',
-        '{main}() | index.php:21',
-      ]);
-      expect(pick.options).toMatchObject({ title: 'worker w2 · POST /form — sleeping in nanosleep() for 2.0 s; 3 ms CPU' });
-      expect(String(fake.shownDocuments[0]?.target)).toBe('file:///ws/app/src/Repo.php');
-      expect(fake.shownDocuments[0]?.options).toMatchObject({ selection: { start: { line: 5 } } });
-    });
+    for (const [engine, answersByMessage] of [
+      ['in-process', false],
+      ['in its thread', true],
+    ] as const)
+      it(`Show Stack (the engine ${engine}) reads the worker now, lists its frames innermost first under its wait reason, and opens the picked frame at its line`, async () => {
+        servers.last.pool.answersByMessage = answersByMessage;
+        servers.last.pool.reads.set(
+          'w2',
+          leaseStack({ stack: leaseStack().stack!.map((f) => ({ ...f, file: f.file && f.file.replace('/app/', '/ws/app/') })) }),
+        );
+        fake.quickPickResponder = (items) => items[1];
+        view.getChildren();
+        await run(Commands.showStack, view.nodeById(`worker:${key}#w2`) as TreeNode);
+        const pick = fake.quickPicks[0]!;
+        expect(pick.items.map((i) => `${i.label} | ${(i as { description?: string }).description}`)).toEqual([
+          'usleep() | <internal>',
+          '$(arrow-right) Repo->query() | src/Repo.php:6',
+          'controller() | index.php:18',
+          '{main}() | index.php:21',
+        ]);
+        expect(pick.options).toMatchObject({ title: 'worker w2 · POST /form — sleeping in nanosleep() for 2.0 s; 3 ms CPU' });
+        expect(String(fake.shownDocuments[0]?.target)).toBe('file:///ws/app/src/Repo.php');
+        expect(fake.shownDocuments[0]?.options).toMatchObject({ selection: { start: { line: 5 } } });
+      });
 
     it('Show Stack says in one line why there is no stack, with what the worker waits on', async () => {
       const reason = "live PHP stacks need Linux's /proc (this system is darwin)";
-      servers.last.pool.reads.set('w2', leaseStack({ stack: null, stackError: reason, wait: { state: 'sleeping', syscall: null, fd: null, target: null, cpuMs: 20, sinceMs: 0 } }));
+      servers.last.pool.reads.set(
+        'w2',
+        leaseStack({ stack: null, stackError: reason, wait: { state: 'sleeping', syscall: null, fd: null, target: null, cpuMs: 20, sinceMs: 0 } }),
+      );
       await run(Commands.showStack, { folderKey: key, workerId: 'w2' });
       expect(fake.quickPicks).toEqual([]);
       expect(fake.messages.at(-1)).toMatchObject({ kind: 'info', message: `worker w2 · POST /form — sleeping; 20 ms CPU. No stack: ${reason}.` });
@@ -239,7 +254,7 @@ describe('commands', () => {
       expect(String(fake.shownDocuments[0]?.target)).toBe('file:///app/index.php');
     });
 
-    it('the dashboard\'s Kill acts like the tree\'s: the pool kills the worker and its findings are acknowledged', async () => {
+    it("the dashboard's Kill acts like the tree's: the pool kills the worker and its findings are acknowledged", async () => {
       const acknowledge = vi.spyOn(ledger, 'acknowledge');
       await run(Commands.showDashboard);
       const panel = fake.webviewPanels[0]!;
@@ -260,7 +275,7 @@ describe('commands', () => {
       ]);
     });
 
-    it('Open Worker Log opens the worker\'s read-only log document', async () => {
+    it("Open Worker Log opens the worker's read-only log document", async () => {
       await run(Commands.openWorkerLog, { folderKey: key, workerId: 'w1' });
       expect((fake.shownDocuments[0]?.target as { uri: { path: string } }).uri.path).toBe('/app/w1.log');
     });

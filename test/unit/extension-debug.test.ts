@@ -142,6 +142,20 @@ describe('Debug Next Request and Stop Debugging Requests', () => {
     expect(pool.stops).toBe(1);
     expect(fake.statusBarMessages).toEqual(['$(debug-disconnect) 1 debug session ended; the requests run on']);
   });
+
+  it('with the engine in its thread (each action answered by a message), arms and stops just the same, saying what the engine answered', async () => {
+    pool.answersByMessage = true;
+    phpDebug.listening = true;
+    fake.inputBoxAnswers.push('  /api/**  ');
+    await debugNextRequest(ctx);
+    expect(pool.armed).toEqual(['  /api/**  ']);
+    // The trimmed glob is the engine's answer: said only once it came.
+    expect(fake.statusBarMessages).toEqual(['$(debug-alt) The next request matching /api/** to app will be debugged']);
+    pool.current = snapshot([pausedWorker('w2', 2), pausedWorker('w3', 3)]);
+    await stopDebugging(ctx);
+    expect(pool.stops).toBe(1);
+    expect(fake.statusBarMessages.at(-1)).toBe('$(debug-disconnect) 2 debug sessions ended; the requests run on; "Debug Next Request" disarmed');
+  });
 });
 
 describe('PHP Debug sessions', () => {

@@ -55,7 +55,17 @@ export function pausedWorker(id: string, pid: number, file = '/app/src/Controlle
 
 /** The pool's debugger: enabled with Xdebug 3.2.0 unless overridden. */
 export function debuggerSnapshot(overrides: Partial<DebuggerSnapshot> = {}): DebuggerSnapshot {
-  return { status: 'enabled', xdebug: 'loadable', version: '3.2.0', reason: null, ide: '127.0.0.1:9003', relayPort: 40123, armed: null, notes: [], ...overrides };
+  return {
+    status: 'enabled',
+    xdebug: 'loadable',
+    version: '3.2.0',
+    reason: null,
+    ide: '127.0.0.1:9003',
+    relayPort: 40123,
+    armed: null,
+    notes: [],
+    ...overrides,
+  };
 }
 
 /** A busy worker with a lease acquired `ageMs` before T0. */
@@ -79,7 +89,12 @@ export function leaseStack(overrides: Partial<LeaseStack> = {}): LeaseStack {
     workerId: 'w2',
     pid: 1234,
     sampledAt: T0 - 200,
-    stack: [frame('usleep', null, null), frame('query', '/app/src/Repo.php', 6, 'Repo'), frame('controller', '/app/index.php', 18), frame('{main}', '/app/index.php', 21)],
+    stack: [
+      frame('usleep', null, null),
+      frame('query', '/app/src/Repo.php', 6, 'Repo'),
+      frame('controller', '/app/index.php', 18),
+      frame('{main}', '/app/index.php', 21),
+    ],
     truncated: false,
     stackError: null,
     wait: { state: 'sleeping', syscall: 'nanosleep', fd: null, target: null, cpuMs: 3, sinceMs: 2_000 },
@@ -139,38 +154,66 @@ export function snapshot(workers: WorkerSnapshot[] = [worker()], overrides: Part
   };
 }
 
-/** A pool the test sets the snapshot of, recording what commands asked of it. */
+/**
+ * A pool the test sets the snapshot of, recording what commands asked of it.
+ * Its actions answer at once, as the in-process engine does; with
+ * `answersByMessage` they answer on a later turn of the event loop, as the
+ * engine thread does (src/engineThread/threadedServer.ts).
+ */
 export class FakePool implements PoolHandle {
   current: PoolSnapshot = snapshot();
+  answersByMessage = false;
   /** The engine's stack reads, by worker id: what Show Stack reads and the tree shows. */
   readonly reads = new Map<string, LeaseStack>();
-  readonly stacks = { readWorker: (workerId: string): LeaseStack | null => this.reads.get(workerId) ?? null, lastReads: (): ReadonlyMap<string, LeaseStack> => this.reads };
+  readonly stacks = {
+    readWorker: (workerId: string): LeaseStack | null | Promise<LeaseStack | null> => this.answer(() => this.reads.get(workerId) ?? null),
+    lastReads: (): ReadonlyMap<string, LeaseStack> => this.reads,
+  };
   readonly recycled: { workerId: string; mode: 'graceful' | 'kill' }[] = [];
   readonly released: string[] = [];
   /** What "Debug Next Request" armed (`undefined` pattern: the next request), and how often debugging was stopped. */
   readonly armed: (string | null | undefined)[] = [];
   stops = 0;
   readonly debugger = {
-    arm: (pattern?: string | null) => {
-      if (this.current.debugger.status !== 'enabled') throw new Error('no debugger');
-      this.armed.push(pattern);
-      return { pattern: pattern?.trim() ? pattern.trim() : null, since: T0 };
-    },
-    stopDebugging: () => {
-      this.stops++;
-      return { disarmed: this.armed.length > 0, sessionsEnded: this.current.counts.paused };
-    },
+    arm: (pattern?: string | null) =>
+      this.answer(() => {
+        if (this.current.debugger.status !== 'enabled') throw new Error('no debugger');
+        this.armed.push(pattern);
+        return { pattern: pattern?.trim() ? pattern.trim() : null, since: T0 };
+      }),
+    stopDebugging: () =>
+      this.answer(() => {
+        this.stops++;
+        return { disarmed: this.armed.length > 0, sessionsEnded: this.current.counts.paused };
+      }),
   };
   snapshot(): PoolSnapshot {
     return this.current;
   }
-  recycleWorker(workerId: string, mode: 'graceful' | 'kill'): boolean {
-    this.recycled.push({ workerId, mode });
-    return this.current.workers.some((w) => w.id === workerId && w.state !== 'error');
+  recycleWorker(workerId: string, mode: 'graceful' | 'kill'): boolean | Promise<boolean> {
+    return this.answer(() => {
+      this.recycled.push({ workerId, mode });
+      return this.current.workers.some((w) => w.id === workerId && w.state !== 'error');
+    });
   }
-  releaseLease(leaseId: string): boolean {
-    this.released.push(leaseId);
-    return this.current.workers.some((w) => w.lease?.id === leaseId);
+  releaseLease(leaseId: string): boolean | Promise<boolean> {
+    return this.answer(() => {
+      this.released.push(leaseId);
+      return this.current.workers.some((w) => w.lease?.id === leaseId);
+    });
+  }
+  /** Runs an action now, or (answering by message) on a later turn, as a reply from the engine thread arrives. */
+  private answer<T>(run: () => T): T | Promise<T> {
+    if (!this.answersByMessage) return run();
+    return new Promise((resolve, reject) =>
+      setTimeout(() => {
+        try {
+          resolve(run());
+        } catch (error) {
+          reject(error as Error);
+        }
+      }, 0),
+    );
   }
 }
 
@@ -187,6 +230,14 @@ export class FakeServer implements ServerHandle {
   }
   async stop(): Promise<void> {
     this.stopped = true;
+  }
+  private readonly failureListeners: Array<(problem: string) => void> = [];
+  onDidFail(listener: (problem: string) => void): void {
+    this.failureListeners.push(listener);
+  }
+  /** The engine dies on its own, as a crashed engine thread does. */
+  fail(problem: string): void {
+    for (const listener of this.failureListeners) listener(problem);
   }
   /** Sends a pool event as the engine would, with the snapshot it leads to. */
   emit(event: PoolEvent, next?: PoolSnapshot): void {
@@ -206,7 +257,8 @@ export class FakeServers {
     this.attempts.push(options);
     if (this.failWith) throw this.failWith;
     const port = options.gateway.port ?? 8080;
-    if (this.busyPorts.has(port)) throw new GatewayListenError(`port ${port} on 127.0.0.1 is already in use: choose another port, or 0 for any free one`, 'EADDRINUSE');
+    if (this.busyPorts.has(port))
+      throw new GatewayListenError(`port ${port} on 127.0.0.1 is already in use: choose another port, or 0 for any free one`, 'EADDRINUSE');
     const server = new FakeServer(port === 0 ? 49_152 : port, options);
     this.started.push(server);
     return server;
@@ -234,7 +286,11 @@ export class MemoryLogger implements Logger {
 }
 
 /** Manager dependencies around fake servers; settings come from the fake `vscode` configuration. */
-export function managerDeps(servers: FakeServers, overrides: Partial<PoolManagerDeps> = {}, configuration?: (folder: vscode.WorkspaceFolder) => { get<T>(key: string): T | undefined }): PoolManagerDeps {
+export function managerDeps(
+  servers: FakeServers,
+  overrides: Partial<PoolManagerDeps> = {},
+  configuration?: (folder: vscode.WorkspaceFolder) => { get<T>(key: string): T | undefined },
+): PoolManagerDeps {
   return {
     startServer: servers.start,
     isPortFree: async () => true,

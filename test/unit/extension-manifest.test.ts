@@ -385,6 +385,8 @@ describe('package.json', () => {
     expect(ignore[0]).toBe('**');
     for (const kept of ignore.slice(1)) expect(kept, 'only allow-list entries after **').toMatch(/^!/);
     expect(ignore).not.toContain('!node_modules/**');
+    // The engine thread's bundle: the extension starts each pool's thread from it (src/engineThread/).
+    expect(ignore).toContain('!dist/engineThread.js');
     // The dashboard's webview files, and the toolkit's licence and notices that ship with it; no source maps.
     for (const file of ['main.js', 'dashboard.css', 'toolkit.min.js', 'toolkit.LICENSE.txt', 'toolkit.NOTICES.txt']) expect(ignore).toContain(`!dist/webview/${file}`);
     for (const kept of ignore.slice(1)) expect(kept, 'named files only: no globs, no source maps').not.toMatch(/\.map$|\*/);

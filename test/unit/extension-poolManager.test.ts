@@ -190,6 +190,32 @@ describe('PoolManager', () => {
     expect(changes).toEqual([]);
   });
 
+  it('shows a pool whose engine died on its own as failed, with why, and starts it again on request', async () => {
+    const changes: string[] = [];
+    const manager = new PoolManager(managerDeps(servers, { log }));
+    manager.onDidChange((c) => changes.push(c.kind === 'lifecycle' ? `lifecycle ${c.pool.status}` : c.kind));
+    await manager.syncFolders([app]);
+    await manager.start(key);
+    const crashed = servers.last;
+    const pool = manager.get(key)!;
+    const failed = new Promise<void>((resolve) => manager.onDidChange((c) => c.kind === 'lifecycle' && c.pool.status === 'failed' && resolve()));
+    crashed.fail('the engine thread crashed: uncaught Error: boom; killed 2 workers it left running (pids 11, 12)');
+    await failed;
+    expect(pool.problem).toBe('the engine thread crashed: uncaught Error: boom; killed 2 workers it left running (pids 11, 12)');
+    expect(pool.snapshot()).toBeNull();
+    expect(changes).toEqual(['folders', 'lifecycle starting', 'lifecycle running', 'lifecycle failed']);
+    expect(log.lines).toContain('error [app] the engine thread crashed: uncaught Error: boom; killed 2 workers it left running (pids 11, 12)');
+    expect(crashed.stopped).toBe(false);
+    await manager.start(key);
+    expect(pool.status).toBe('running');
+    expect(pool.problem).toBeNull();
+    // A late word from the dead run changes nothing.
+    crashed.fail('late');
+    await manager.stop(key);
+    expect(pool.status).toBe('stopped');
+    expect(log.lines.filter((line) => line.includes('late'))).toEqual([]);
+  });
+
   it('restarts with fresh settings', async () => {
     const settings: Record<string, unknown> = { port: 8080 };
     const manager = new PoolManager(managerDeps(servers, { log }, () => ({ get: <T>(k: string) => settings[k] as T })));

@@ -124,6 +124,10 @@ describe('log', () => {
     expect(describeGatewayEvent({ type: 'php-stderr', method: 'GET', workerId: 'w1', leaseId: 'L1', scriptFilename: '/a.php', uri: '/warn', text: 'PHP Warning:  x\n' })).toEqual([
       { level: 'warn', text: '[w1 /warn] PHP Warning:  x', workerId: 'w1' },
     ]);
+    // Past the engine thread's per-update budget, requests arrive counted, not one by one.
+    expect(describeGatewayEvent({ type: 'requests-summarized', requests: 9_450, byStatus: { '200': 9_400, '404': 50 }, leaseEvents: 37_800, spanMs: 196 })).toEqual([
+      { level: 'info', text: '… and 9450 more requests in 196 ms (9400× 200, 50× 404), not logged one by one', workerId: null },
+    ]);
   });
 
   it('feeds the channel with the folder as prefix and each worker its own log document', async () => {

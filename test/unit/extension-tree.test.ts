@@ -378,6 +378,26 @@ describe('WorkersView', () => {
     expect(treeView.badge).toEqual({ value: 1, tooltip: 'FastCGI Pool: 1 finding (1 open), see Problems' });
   });
 
+  it('opens a pool node that VS Code first got without children once its workers arrive (VS Code keeps a node\'s first collapsible state)', async () => {
+    const key = folder.uri.toString();
+    await manager.stop(key);
+    // A start that failed: the pool node shows, with nothing below it.
+    servers.failWith = new Error('php-cgi exited at once');
+    await manager.start(key).catch(() => undefined);
+    view.getChildren();
+    expect(item(`pool:${key}`).collapsibleState).toBe(0); // None
+    servers.failWith = null;
+    await manager.start(key);
+    await vi.advanceTimersByTimeAsync(300);
+    view.getChildren();
+    expect(item(`pool:${key}`).collapsibleState).toBe(2); // Expanded, which VS Code would ignore for a known id…
+    await vi.advanceTimersByTimeAsync(1);
+    expect(treeView.reveals.map((r) => [(r.element as TreeNode).id, r.options])).toEqual([[`pool:${key}`, { expand: true, select: false, focus: false }]]); // …so it is revealed expanded
+    item(`pool:${key}`);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(treeView.reveals).toHaveLength(1); // once
+  });
+
   it('reveals a worker expanded', async () => {
     servers.last.pool.current = snapshot([busyWorker('w2', 1234)]);
     expect(await view.revealWorker(folder.uri.toString(), 'w2', true)).toBe(true);

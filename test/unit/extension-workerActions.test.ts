@@ -17,11 +17,11 @@ describe('WorkerActions', () => {
     return { pool, acknowledged, lines, actions };
   };
 
-  it('asks the pool, acknowledges the worker\'s findings and says who did it', () => {
+  it('asks the pool, acknowledges the worker\'s findings and says who did it', async () => {
     const { pool, acknowledged, lines, actions } = setup();
-    expect(actions.retire('file:///ws/app', 'w2', 'kill', 'editor')).toBe(true);
-    expect(actions.retire('file:///ws/app', 'w1', 'graceful', 'dashboard')).toBe(true);
-    expect(actions.releaseLease('file:///ws/app', 'L7', 'dashboard')).toBe(true);
+    expect(await actions.retire('file:///ws/app', 'w2', 'kill', 'editor')).toBe(true);
+    expect(await actions.retire('file:///ws/app', 'w1', 'graceful', 'dashboard')).toBe(true);
+    expect(await actions.releaseLease('file:///ws/app', 'L7', 'dashboard')).toBe(true);
     expect(pool.recycled).toEqual([
       { workerId: 'w2', mode: 'kill' },
       { workerId: 'w1', mode: 'graceful' },
@@ -35,15 +35,15 @@ describe('WorkerActions', () => {
     ]);
   });
 
-  it('does nothing, and says false, when the pool refuses or does not run', () => {
+  it('does nothing, and says false, when the pool refuses or does not run', async () => {
     const refusing = setup();
-    expect(refusing.actions.retire('file:///ws/app', 'w9', 'kill', 'editor')).toBe(false);
-    expect(refusing.actions.releaseLease('file:///ws/app', 'L99', 'editor')).toBe(false);
+    expect(await refusing.actions.retire('file:///ws/app', 'w9', 'kill', 'editor')).toBe(false);
+    expect(await refusing.actions.releaseLease('file:///ws/app', 'L99', 'editor')).toBe(false);
     expect(refusing.acknowledged).toEqual([]);
     expect(refusing.lines).toEqual([]);
     const stopped = setup(false);
-    expect(stopped.actions.retire('file:///ws/app', 'w1', 'kill', 'dashboard')).toBe(false);
-    expect(stopped.actions.releaseLease('file:///ws/other', 'L7', 'dashboard')).toBe(false);
+    expect(await stopped.actions.retire('file:///ws/app', 'w1', 'kill', 'dashboard')).toBe(false);
+    expect(await stopped.actions.releaseLease('file:///ws/other', 'L7', 'dashboard')).toBe(false);
     expect(stopped.pool.recycled).toEqual([]);
   });
 });

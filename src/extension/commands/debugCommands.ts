@@ -42,7 +42,7 @@ export async function debugNextRequest(ctx: CommandContext, arg?: unknown): Prom
     },
   });
   if (pattern === undefined) return; // dismissed
-  const armed = server.pool.debugger.arm(pattern);
+  const armed = await server.pool.debugger.arm(pattern);
   const what = armed.pattern ? `The next request matching ${armed.pattern}` : 'The next request';
   // The log has it from the pool's debug-armed event.
   vscode.window.setStatusBarMessage(`$(debug-alt) ${what} to ${pool.name} will be debugged`, 5_000);
@@ -55,8 +55,9 @@ export async function stopDebugging(ctx: CommandContext, arg?: unknown): Promise
   const pools = key !== undefined ? [ctx.manager.get(key)] : ctx.manager.pools.filter((pool) => pool.status === 'running');
   let sessions = 0;
   let disarmed = false;
-  for (const pool of pools) {
-    const result = pool?.server?.pool.debugger.stopDebugging();
+  // Every pool at once: with the engines in their threads, each answers by a message.
+  const results = await Promise.all(pools.map((pool) => pool?.server?.pool.debugger.stopDebugging()));
+  for (const result of results) {
     if (!result) continue;
     sessions += result.sessionsEnded;
     disarmed ||= result.disarmed;

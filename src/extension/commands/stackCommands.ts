@@ -19,7 +19,7 @@ export async function showStack(ctx: CommandContext, arg?: unknown): Promise<voi
   const live = t && liveWorker(ctx, t);
   if (!live) return;
   const lease = live.worker.lease;
-  const read = lease ? (live.pool.server?.pool.stacks?.readWorker(live.worker.id) ?? null) : null;
+  const read = lease ? ((await live.pool.server?.pool.stacks?.readWorker(live.worker.id)) ?? null) : null;
   if (!lease || !read) {
     void vscode.window.showInformationMessage(`Worker ${live.worker.id} is not serving a request right now.`);
     return;

@@ -34,7 +34,7 @@ async function retireWorker(ctx: CommandContext, arg: unknown, mode: 'kill' | 'g
   const t = await target(ctx, arg, filter, placeHolder, none);
   const live = t && liveWorker(ctx, t);
   if (!live) return;
-  if (!ctx.actions.retire(live.pool.key, live.worker.id, mode, 'editor')) {
+  if (!(await ctx.actions.retire(live.pool.key, live.worker.id, mode, 'editor'))) {
     void vscode.window.showWarningMessage(`Worker ${live.worker.id} is already leaving the pool.`);
   }
 }
@@ -49,7 +49,7 @@ export async function releaseLease(ctx: CommandContext, arg?: unknown): Promise<
     void vscode.window.showWarningMessage(t.leaseId ? `Lease ${t.leaseId} of worker ${live.worker.id} has already ended.` : `Worker ${live.worker.id} holds no lease.`);
     return;
   }
-  if (!ctx.actions.releaseLease(live.pool.key, lease.id, 'editor')) {
+  if (!(await ctx.actions.releaseLease(live.pool.key, lease.id, 'editor'))) {
     void vscode.window.showWarningMessage(`Lease ${lease.id} has already ended.`);
   }
 }

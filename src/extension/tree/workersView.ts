@@ -28,6 +28,8 @@ export class WorkersView implements vscode.TreeDataProvider<TreeNode>, vscode.Di
   /** The badge is on the activity bar, visible while the view is not: it has its own, never suspended, throttle. */
   private readonly badgeUpdates: Throttle;
   private ticker: NodeJS.Timeout | null = null;
+  /** Pool nodes VS Code was last given as leaves (no snapshot yet: starting, stopped, failed). */
+  private readonly leafPools = new Set<string>();
 
   constructor(
     private readonly manager: PoolManager,
@@ -52,6 +54,7 @@ export class WorkersView implements vscode.TreeDataProvider<TreeNode>, vscode.Di
     const p = present(node, Date.now());
     const state =
       p.collapsible === 'none' ? vscode.TreeItemCollapsibleState.None : p.collapsible === 'collapsed' ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded;
+    if (node.kind === 'pool') this.expandWhenItGrows(node, state);
     const item = new vscode.TreeItem(p.label, state);
     item.id = node.id;
     item.description = p.description;
@@ -116,6 +119,24 @@ export class WorkersView implements vscode.TreeDataProvider<TreeNode>, vscode.Di
 
   dispose(): void {
     this.disposables.dispose();
+  }
+
+  /**
+   * VS Code applies a TreeItem's collapsibleState only when it first sees
+   * its id (microsoft/vscode#54192): a pool node it was given while the pool
+   * started, still without children, would stay collapsed once its workers
+   * arrive. Revealing it expanded opens it as a new node would be. (Seen in
+   * the e2e test once the engine moved to its thread: the view opened in the
+   * few ms between the port answering and the main thread hearing "started".)
+   */
+  private expandWhenItGrows(node: TreeNode, state: vscode.TreeItemCollapsibleState): void {
+    if (state === vscode.TreeItemCollapsibleState.None) {
+      this.leafPools.add(node.id);
+      return;
+    }
+    if (!this.leafPools.delete(node.id)) return;
+    // After VS Code has this item: reveal asks for it by id.
+    setTimeout(() => void Promise.resolve(this.treeView.reveal(node, { expand: true, select: false, focus: false })).catch(() => undefined), 0);
   }
 
   private setVisible(visible: boolean): void {
