@@ -20,14 +20,19 @@ export interface Waiter<L> {
  */
 export class WaitQueue<L> {
   /**
-   * FIFO of waiters from `head` on; slots before it are nulled as they are
-   * taken, so a served request is not kept alive (with its exchange, body and
-   * promise) until the array is compacted.
+   * FIFO of waiters in a ring: `count` slots from `head` on, oldest first;
+   * a slot is nulled when its waiter leaves it. The ring is reallocated only
+   * when it is full (doubling), never per request. A JS array used as a
+   * queue (push, shift or splice) or a Map by holder gets new backing
+   * stores all the time, and each discarded store, promoted to the old
+   * generation while the queue is long, still points at the waiters it held:
+   * young-generation collections keep those (and their exchanges, params
+   * and responses) alive until the next full collection. At c = 64 that was
+   * ~2.4 MB copied and promoted by every scavenge, and its tail latency.
    */
-  private readonly waiters: Array<Waiter<L> | null> = [];
+  private ring: Array<Waiter<L> | null> = new Array<Waiter<L> | null>(16).fill(null);
   private head = 0;
-  /** Waiting ones by holder, for {@link withdraw}. */
-  private readonly byHolder = new Map<LeaseHolder, Waiter<L>>();
+  private count = 0;
   private live = 0;
   private timer: NodeJS.Timeout | null = null;
 
@@ -59,8 +64,9 @@ export class WaitQueue<L> {
     }
     return new Promise<L>((resolve, reject) => {
       const waiter: Waiter<L> = { request, holder, queuedAt, resolve, reject, settled: false };
-      this.waiters.push(waiter);
-      this.byHolder.set(holder, waiter);
+      if (this.count === this.ring.length) this.grow();
+      this.ring[(this.head + this.count) & (this.ring.length - 1)] = waiter;
+      this.count++;
       this.live++;
       if (this.timer === null) this.arm();
       this.owner.changed();
@@ -71,42 +77,37 @@ export class WaitQueue<L> {
 
   /** Takes the oldest waiter out of the queue, or null when nobody waits. */
   take(): Waiter<L> | null {
-    while (this.head < this.waiters.length) {
-      const waiter = this.waiters[this.head] as Waiter<L>;
-      this.waiters[this.head++] = null;
-      if (this.head === this.waiters.length) {
-        this.waiters.length = 0;
-        this.head = 0;
-      } else if (this.head > 256 && this.head * 2 > this.waiters.length) {
-        this.waiters.splice(0, this.head);
-        this.head = 0;
-      }
-      if (waiter.settled) continue;
+    const ring = this.ring;
+    while (this.count > 0) {
+      const waiter = ring[this.head];
+      ring[this.head] = null;
+      this.head = (this.head + 1) & (ring.length - 1);
+      this.count--;
+      if (waiter === null || waiter === undefined || waiter.settled) continue;
       this.settle(waiter);
       return waiter;
     }
+    this.head = 0;
     return null;
   }
 
   /**
    * Takes the waiter of `holder` out wherever it is (its client left) and
-   * rejects it. Its slot stays, settled, until the head passes it. Returns
-   * false if it was not waiting.
+   * rejects it. Returns false if it was not waiting. A scan of the queue:
+   * a client leaving while queued is rare, and no index by holder means no
+   * Map whose rehashes would keep finished requests alive (see `ring`).
    */
   withdraw(holder: LeaseHolder): boolean {
-    const waiter = this.byHolder.get(holder);
-    if (waiter === undefined) return false;
-    this.cancel(waiter);
+    const at = this.indexOf((waiter) => waiter.holder === holder);
+    if (at < 0) return false;
+    this.cancel(this.ring[at] as Waiter<L>);
     return true;
   }
 
   /** Epoch ms at which the oldest live waiter was queued, or null when nobody waits. */
   oldestQueuedAt(): number | null {
-    for (let i = this.head; i < this.waiters.length; i++) {
-      const waiter = this.waiters[i] as Waiter<L>;
-      if (!waiter.settled) return waiter.queuedAt;
-    }
-    return null;
+    const at = this.indexOf(() => true);
+    return at < 0 ? null : (this.ring[at] as Waiter<L>).queuedAt;
   }
 
   /** Rejects every waiter with `error` (oldest first) and stops the timer. */
@@ -118,16 +119,48 @@ export class WaitQueue<L> {
     this.owner.changed();
   }
 
+  /** Ring index of the oldest live waiter that `matches`, or -1. */
+  private indexOf(matches: (waiter: Waiter<L>) => boolean): number {
+    const mask = this.ring.length - 1;
+    for (let i = 0; i < this.count; i++) {
+      const at = (this.head + i) & mask;
+      const waiter = this.ring[at];
+      if (waiter !== null && waiter !== undefined && !waiter.settled && matches(waiter)) return at;
+    }
+    return -1;
+  }
+
+  /** Twice the room, the waiters in order from index 0. */
+  private grow(): void {
+    const old = this.ring;
+    const ring = new Array<Waiter<L> | null>(old.length * 2).fill(null);
+    for (let i = 0; i < this.count; i++) {
+      const at = (this.head + i) & (old.length - 1);
+      ring[i] = old[at] ?? null;
+      old[at] = null;
+    }
+    this.ring = ring;
+    this.head = 0;
+  }
+
   private cancel(waiter: Waiter<L>): void {
     if (waiter.settled) return;
     this.settle(waiter);
+    // Its slot is emptied now, so it keeps nothing alive while the queue moves up to it.
+    const mask = this.ring.length - 1;
+    for (let i = 0; i < this.count; i++) {
+      const at = (this.head + i) & mask;
+      if (this.ring[at] === waiter) {
+        this.ring[at] = null;
+        break;
+      }
+    }
     this.owner.changed();
     waiter.reject(new Error('the client went away while waiting for a worker'));
   }
 
   private settle(waiter: Waiter<L>): void {
     waiter.settled = true;
-    this.byHolder.delete(waiter.holder);
     this.live--;
   }
 
@@ -144,10 +177,14 @@ export class WaitQueue<L> {
   private readonly onTimer = (): void => {
     this.timer = null;
     const now = Date.now();
-    for (let i = this.head; i < this.waiters.length; i++) {
-      const waiter = this.waiters[i] as Waiter<L>;
-      if (waiter.settled) continue;
-      if (waiter.queuedAt + this.limits.queueTimeoutMs > now) break;
+    // Every waiter has the same timeout: the expired ones are the oldest, at the front.
+    while (this.count > 0) {
+      const waiter = this.ring[this.head];
+      if (waiter !== null && waiter !== undefined && !waiter.settled && waiter.queuedAt + this.limits.queueTimeoutMs > now) break;
+      this.ring[this.head] = null;
+      this.head = (this.head + 1) & (this.ring.length - 1);
+      this.count--;
+      if (waiter === null || waiter === undefined || waiter.settled) continue;
       this.settle(waiter);
       const waitedMs = Date.now() - waiter.queuedAt;
       this.owner.rejected('queue-timeout', waitedMs, waiter.request.uri);

@@ -127,6 +127,54 @@ describe('the wait queue', () => {
     pool.release(lease, 'ok');
   });
 
+  it('keeps first come, first served while a long queue keeps moving, grows and loses waiters from its middle', async () => {
+    const { pool } = await start({ minWorkers: 1, maxWorkers: 1, maxQueue: 1_000 });
+    let held = pool.tryAcquire(fakeRequest('/0'), new FakeHolder('0')) as Lease<FakeConnection>;
+    const served: string[] = [];
+    const expected: string[] = [];
+    const gone: string[] = [];
+    const holders = new Map<string, FakeHolder>();
+    let next = 1;
+    const join = (count: number): void => {
+      for (let i = 0; i < count; i++) {
+        const name = String(next++);
+        const holder = new FakeHolder(name);
+        holders.set(name, holder);
+        void pool.acquire(fakeRequest(`/${name}`), holder).then(
+          (lease) => {
+            served.push(lease.holder.description);
+            held = lease;
+          },
+          () => gone.push(name),
+        );
+      }
+    };
+    // Rounds of: some join, some in the middle leave, some are served; the
+    // queue wraps around its storage and outgrows it several times.
+    for (let round = 0; round < 12; round++) {
+      const firstNew = next;
+      join(5 + round * 3);
+      const leaving = String(firstNew + 2);
+      expect(pool.withdraw(holders.get(leaving) as FakeHolder)).toBe(true);
+      for (let i = 0; i < 4; i++) {
+        pool.release(held, 'ok');
+        await Promise.resolve();
+        await Promise.resolve();
+      }
+    }
+    // Then everyone still waiting is served, in order.
+    while (pool.snapshot().queue.length > 0) {
+      pool.release(held, 'ok');
+      await Promise.resolve();
+      await Promise.resolve();
+    }
+    await Promise.resolve();
+    for (let n = 1; n < next; n++) if (!gone.includes(String(n))) expected.push(String(n));
+    expect(gone).toHaveLength(12);
+    expect(served).toEqual(expected);
+    pool.release(held, 'ok');
+  });
+
   it('rejects every waiter when the pool stops, and refuses new ones once stopped', async () => {
     const { pool } = await start({ minWorkers: 1, maxWorkers: 1 });
     pool.tryAcquire(fakeRequest(), new FakeHolder());
