@@ -95,6 +95,8 @@ async function serve(options: ServeOptions): Promise<number> {
       // Lease and idle⇄busy events are only written to --events; without it,
       // not building them saves ~15 µs per request.
       poolEventsPerRequest: options.events !== null,
+      // The access log: request lines on stdout unless --quiet, and --events.
+      gatewayRequestEvents: options.events !== null || !options.quiet,
       onGatewayEvent: (event) => {
         writeEvent(event);
         reportGatewayEvent(event, options);

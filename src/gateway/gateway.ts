@@ -11,7 +11,7 @@ import { LiveReload, type LiveReloadNotice } from './liveReload';
 import { NodeFront } from './nodeFront';
 import { defaultGatewayOptions, type GatewayOptions } from './options';
 import { ScriptRunner } from './phpExchange';
-import { RequestLog, type GatewayEvent } from './requestLog';
+import { RequestLog, type GatewayEvent, type GatewayListenOptions } from './requestLog';
 import { Router } from './router';
 import { statusDocument, wantsStacks } from './statusDocument';
 
@@ -88,9 +88,9 @@ export class Gateway {
     }
   }
 
-  /** Subscribes to gateway events. */
-  onEvent(listener: (event: GatewayEvent) => void): Disposable {
-    return this.log.listen(listener);
+  /** Subscribes to gateway events (`requests: false`: all but the per-request access log events). */
+  onEvent(listener: (event: GatewayEvent) => void, options?: GatewayListenOptions): Disposable {
+    return this.log.listen(listener, options);
   }
 
   /** Starts listening; a busy port rejects with {@link GatewayListenError}. */

@@ -17,6 +17,8 @@ export interface PoolServerOptions {
   /** Whether onPoolEvent also gets the per-request events (see Pool.onEvent); default true. */
   poolEventsPerRequest?: boolean;
   onGatewayEvent?: (event: GatewayEvent) => void;
+  /** Whether onGatewayEvent also gets the per-request `request` events (the access log); default true. */
+  gatewayRequestEvents?: boolean;
   /** `php` executables the editor knows of (its PHP settings): php-cgi is looked for beside them when it is not on PATH. */
   phpExecutables?: readonly string[];
 }
@@ -61,7 +63,7 @@ export async function startPoolServer(options: PoolServerOptions): Promise<PoolS
   const pool = new Pool({ ...options.pool, phpCgi, cwd: documentRoot });
   const gateway = new Gateway(pool, { ...options.gateway, documentRoot });
   if (options.onPoolEvent) pool.onEvent(options.onPoolEvent, { perRequest: options.poolEventsPerRequest ?? true });
-  if (options.onGatewayEvent) gateway.onEvent(options.onGatewayEvent);
+  if (options.onGatewayEvent) gateway.onEvent(options.onGatewayEvent, { requests: options.gatewayRequestEvents ?? true });
   // The first worker loads (~15 ms of php-cgi start-up) while the port is
   // bound (Node's first listen() costs ~5 ms): the cold start is the longer
   // of the two, not their sum. A busy port, the commonest start failure,

@@ -33,27 +33,45 @@ export interface RequestsSummarizedEvent {
   spanMs: number;
 }
 
+/** Options of {@link RequestLog.listen}. */
+export interface GatewayListenOptions {
+  /**
+   * Whether the listener also gets the per-request `request` events (the
+   * access log); default true. The CLI without an access log (`--quiet`,
+   * no `--events`) still wants PHP's stderr, but not an event per request.
+   */
+  requests?: boolean;
+}
+
 /**
  * The gateway's events: the access log both fronts and the PHP exchange
- * write to, and the scripts' error output. With no one listening nothing
- * is built, so an unobserved request costs no event object.
+ * write to, and the scripts' error output. With no one listening to
+ * request events none is built, so an unobserved request costs no event
+ * object (and a cached static file goes out in one prepared write).
  */
 export class RequestLog {
   private readonly listeners = new Set<(event: GatewayEvent) => void>();
+  private readonly requestListeners = new Set<(event: GatewayEvent) => void>();
 
   /** Subscribes to the events. */
-  listen(listener: (event: GatewayEvent) => void): Disposable {
+  listen(listener: (event: GatewayEvent) => void, options: GatewayListenOptions = {}): Disposable {
     this.listeners.add(listener);
-    return { dispose: () => this.listeners.delete(listener) };
+    if (options.requests ?? true) this.requestListeners.add(listener);
+    return {
+      dispose: () => {
+        this.listeners.delete(listener);
+        this.requestListeners.delete(listener);
+      },
+    };
   }
 
-  /** Someone listens: request events are wanted. */
+  /** Someone listens to request events. */
   get wanted(): boolean {
-    return this.listeners.size > 0;
+    return this.requestListeners.size > 0;
   }
 
   emit(event: GatewayEvent): void {
-    for (const listener of this.listeners) {
+    for (const listener of event.type === 'request' ? this.requestListeners : this.listeners) {
       try {
         listener(event);
       } catch {
@@ -68,7 +86,7 @@ export class RequestLog {
    * head went out.
    */
   request(io: HttpIo, startedAt: number, workerId: string | null, leaseId: string | null, bytes = 0): void {
-    if (this.listeners.size === 0) return;
+    if (this.requestListeners.size === 0) return;
     const status = io.headersSent ? io.statusCode : CLIENT_CLOSED_REQUEST;
     this.emit({ type: 'request', method: io.method, uri: io.url, status, durationMs: Date.now() - startedAt, workerId, leaseId, bytes });
   }

@@ -24,6 +24,7 @@ const scriptRunning = new Map<RequestEvent, boolean>();
 beforeAll(async () => {
   docroot = realpathSync(mkdtempSync(join(tmpdir(), 'access-log-')));
   writeFileSync(join(docroot, 'hello.php'), '<?php echo "hello";');
+  writeFileSync(join(docroot, 'note.php'), '<?php error_log("a note from PHP"); echo "noted";');
   writeFileSync(join(docroot, 'slow.php'), '<?php usleep(400000); echo "late";');
   // Sends its whole answer (with its length) first, then goes on working, as MediaWiki does.
   writeFileSync(
@@ -120,4 +121,19 @@ describe('the access log', () => {
       expect(server.pool.snapshot().history.filter((entry) => entry.uri === uri)).toHaveLength(1);
     });
   }
+
+  it('a listener that asked for no request events gets PHP\'s stderr but no access-log line (as the CLI without an access log listens)', async () => {
+    const seen: GatewayEvent[] = [];
+    const subscription = server.gateway.onEvent((event) => seen.push(event), { requests: false });
+    try {
+      const received = await exchange('GET /note.php HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n', () => false);
+      expect(received).toMatch(/^HTTP\/1\.1 200 [^]*\r\nnoted\r\n/);
+      await waitFor(() => seen.some((event) => event.type === 'php-stderr' && event.text.includes('a note from PHP')), 'the php-stderr event');
+      // The other listener wants request events: its line is written, this one gets none.
+      await onlyLine('/note.php');
+      expect(seen.filter((event) => event.type === 'request')).toEqual([]);
+    } finally {
+      subscription.dispose();
+    }
+  });
 });
