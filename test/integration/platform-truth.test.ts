@@ -54,6 +54,8 @@ describe(`the platform implementation in use (${forced})`, () => {
 
   it('reads every worker in one go, and agrees with /proc on state, parent and identity', async () => {
     const server = await start();
+    // The stack canary borrows an idle worker once the pool is quiet: after it, every worker sleeps in accept() and /proc reads the same state twice.
+    await server.pool.stacks.whenChecked();
     const pids = server.pool.snapshot().workers.map((w) => w.pid as number);
     const host = new ProcessHost({ phpCgi, cwd: docroot, ini: {}, env: {}, parentDeathSignal: false, stateDir: null, platform: selectPlatform() });
     const startTimes = await Promise.all(pids.map((pid) => host.platform.truth.startTimeOf(pid)));
