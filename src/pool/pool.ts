@@ -3,7 +3,9 @@ import type { FastCgiConnection } from '../fastcgi/connection';
 import { installHint } from '../platform/phpCgiDiscovery';
 import { ProcessHost } from '../platform/processHost';
 import { AbandonedRequests } from './abandonedRequests';
+import { afterRelease } from './afterRelease';
 import { BusyDeadlines } from './busyDeadlines';
+import { Capacity, everyWorker } from './capacity';
 import { followDebugSession } from './debugHold';
 import { PoolDebugging, type DebuggerControl, type DebuggerHost } from './debugging';
 import type { OptionId } from '../shared/options';
@@ -12,14 +14,15 @@ import { PoolEvents } from './events';
 import { PoolFindings } from './findings';
 import { LeaseHistory } from './history';
 import type { PoolHost, WorkerConnection } from './host';
-import { ENDED_BY, historyEntry, INTERNAL, Lease, LENT_WORKER } from './lease';
+import { ENDED_BY, INTERNAL, Lease, LENT_WORKER } from './lease';
+import { LeaseBooks } from './leaseBooks';
 import { checkLimits, defaultPoolOptions, type PoolOptions } from './options';
 import { LeakHandler, type RetireMode } from './leakHandler';
 import { Reaper } from './reaper';
 import { Reconciler } from './reconciler';
 import { buildSnapshot } from './snapshot';
 import { spawnFailure, Spawner } from './spawner';
-import { startMinimum } from './startup';
+import { cleanStaleWorkers, startMinimum } from './startup';
 import { SpawnFailures } from './spawnFailing';
 import { StackWatch } from './stackWatch';
 import type { Disposable, LeaseHolder, LeaseOutcome, LeaseRequestInfo, LeaseRevocation, PoolEvent, PoolSnapshot, PoolState } from './types';
@@ -43,13 +46,8 @@ export { defaultPoolOptions, type PoolOptions } from './options';
  * queue, the busy deadlines, the spawner, the reconciler, the leak handler,
  * the finding builders, the snapshot), and what touches the OS comes through
  * a {@link PoolHost}.
- *
- * Spawning after crashes is throttled with an exponential backoff rather than
- * mod_fcgid's score: a single crash is retried at once-ish (100 ms), a crash
- * loop settles at one attempt per 10 s, and the snapshot can say exactly when
- * the next attempt comes, which a score cannot. While no worker is alive and
- * the last ones failed before serving, requests are turned away at once
- * ({@link PoolSpawnFailingError}).
+ * Crashes throttle spawning (spawnBackoff.ts); while none starts,
+ * requests are turned away at once ({@link PoolSpawnFailingError}).
  */
 export class Pool<C extends WorkerConnection = FastCgiConnection> {
   readonly options: PoolOptions;
@@ -65,10 +63,9 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
   private readonly starting = this.lists.starting;
   private readonly idle = this.lists.idle;
   private readonly busy = this.lists.busy;
-  private readonly finishing = this.lists.finishing;
-  private readonly draining = this.lists.draining;
 
   private readonly queue: WaitQueue<Lease<C>>;
+  private readonly capacity: Capacity<C>;
   private readonly deadlines: BusyDeadlines<Lease<C>>;
   private readonly spawner: Spawner<C>;
   private readonly reconciler: Reconciler<C>;
@@ -86,6 +83,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     this.emit(event);
   });
   private readonly history: LeaseHistory;
+  private readonly books: LeaseBooks<C>;
   /** What workers and leases may ask of this pool; also how a lease is known to be ours. */
   private readonly owner: WorkerOwner<C>;
   private maintenanceTimer: NodeJS.Timeout | null = null;
@@ -96,17 +94,17 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
   private cachedSnapshot: PoolSnapshot | null = null;
   private readonly totals = { requests: 0, spawned: 0, exited: 0, crashed: 0, queueRejected: 0, busyTimeouts: 0 };
 
-  /**
-   * `host` is what touches the OS; by default the real one (php-cgi
-   * processes). Tests pass a fake one, with their own connection type `C`,
-   * and may pass a fake `debuggerHost` (by default, php-cgi and a DBGp relay).
-   */
+  /** `host` touches the OS (by default php-cgi processes; tests pass a fake with their own connection type `C`), `debuggerHost` Xdebug (php-cgi and a DBGp relay). */
   constructor(options: Partial<PoolOptions> & { cwd: string }, host?: PoolHost<C>, debuggerHost?: DebuggerHost) {
     this.options = { ...defaultPoolOptions, ...options };
     checkLimits(this.options);
     // Without a host, C is the default FastCgiConnection: the one the real host makes.
     this.host = host ?? (new ProcessHost(this.options) as unknown as PoolHost<C>);
     this.history = new LeaseHistory(this.options.historySize);
+    this.books = new LeaseBooks(this.history, this.totals, this.events, () => {
+      this.spawner.backoff.recordSuccess();
+      this.spawnFailures.served();
+    });
     this.queue = new WaitQueue(this.options, {
       rejected: (reason, waitedMs, uri) => {
         this.totals.queueRejected++;
@@ -169,7 +167,12 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       emit: (event) => this.emit(event),
       changed: () => this.changed(),
     });
-    this.reconciler = new Reconciler(this.host, { workers: () => this.allWorkers(), leaks: this.leaks, findings: this.findings, changed: () => this.changed() });
+    this.reconciler = new Reconciler(this.host, { workers: () => everyWorker(this.lists), leaks: this.leaks, findings: this.findings, changed: () => this.changed() });
+    this.capacity = new Capacity(this.lists, this.options, {
+      debugSessions: () => this.debugging.activeSessions,
+      canaryWorkers: () => this.stacks.canaryWorkers,
+      waiting: () => this.queue.length,
+    });
     this.owner = {
       connect: (address, timeoutMs) => this.host.connect(address, timeoutMs),
       changed: () => this.changed(),
@@ -195,15 +198,9 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       this.fail(error.message, error.option);
       throw error;
     });
-    const cleaning = this.host.cleanStale();
-    if (cleaning) {
-      const stale = await cleaning;
-      if (stale.killed.length > 0 || stale.reusedPids.length > 0) {
-        this.emit({ type: 'stale-workers-cleaned', killed: stale.killed, reusedPids: stale.reusedPids, stateDir: stale.stateDir });
-      }
-    }
+    await cleanStaleWorkers(this.host, (event) => this.emit(event));
     await startMinimum(Math.min(this.options.minWorkers, this.options.maxWorkers), {
-      live: () => this.liveCount,
+      live: () => this.capacity.live,
       busy: () => this.busy.size,
       starting: () => (this.state as PoolState) === 'starting',
       spawnOne: () => this.spawnOne(),
@@ -232,7 +229,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       return Promise.reject(new PoolUnavailableError(this.state === 'failed' ? (this.problem ?? 'the pool has failed') : `the pool is ${this.state}`));
     }
     this.ensureCapacity();
-    const failing = this.spawnFailures.error(this.liveCount - this.starting.size, this.spawner.backoff);
+    const failing = this.spawnFailures.error(this.capacity.live - this.starting.size, this.spawner.backoff);
     if (failing) return Promise.reject(failing);
     return this.queue.wait(request, holder, queuedAt, signal);
   }
@@ -287,25 +284,16 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       return true;
     }
     if (worker.state !== 'busy' && worker.state !== 'paused' && worker.state !== 'draining') return true;
-    if (outcome === 'ok') {
-      this.doneWithRequest(worker);
-    } else if (outcome === 'client-abort') {
-      if (finishing) this.abandoned.begin(worker, lease);
-      else this.retire(worker, 'client-abort', 'graceful');
-    } else if (outcome === 'timeout') {
-      this.retire(worker, 'busy-timeout', 'kill');
-    } else if (outcome === 'unreachable') {
-      // Nothing was sent. A worker nobody can connect to is gone or going: its exit says which.
-      this.retire(worker, 'connection-lost', 'leaving');
-    } else {
-      this.retire(worker, outcome === 'worker-died' ? 'crashed' : 'connection-lost', 'kill');
-    }
+    const next = afterRelease(outcome, finishing);
+    if (next.kind === 'done') this.doneWithRequest(worker);
+    else if (next.kind === 'finish') this.abandoned.begin(worker, lease);
+    else this.retire(worker, next.reason, next.mode);
     return true;
   }
 
   /** Recycles a worker by id: graceful (finish the request first) or at once. */
   recycleWorker(workerId: string, mode: 'graceful' | 'kill'): boolean {
-    const worker = this.allWorkers().find((w) => w.id === workerId);
+    const worker = everyWorker(this.lists).find((w) => w.id === workerId);
     if (!worker || worker.state === 'error') return false;
     if (worker.exit) {
       // A defunct worker kept for inspection: its process is already gone.
@@ -329,7 +317,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
    * holder is told, and the worker, whose request was cut, is recycled.
    */
   releaseLease(leaseId: string): boolean {
-    const worker = this.allWorkers().find((w) => w.lease?.id === leaseId || w.keptLease?.id === leaseId);
+    const worker = everyWorker(this.lists).find((w) => w.lease?.id === leaseId || w.keptLease?.id === leaseId);
     if (!worker) return false;
     if (worker.lease) this.revoke(worker.lease, { kind: 'worker-retired', reason: 'recycled-by-user' }, 'error');
     this.leaks.cleared(worker, 'released', `lease ${leaseId} released by the developer`);
@@ -353,7 +341,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     this.queue.rejectAll(new PoolUnavailableError('the pool is stopping'));
     this.findings.resolveAll(null, 'pool-stopped', 'the pool stopped');
     this.spawnFailures.reset();
-    for (const worker of this.allWorkers()) {
+    for (const worker of everyWorker(this.lists)) {
       if (worker.exit) this.dropExited(worker);
       else if (worker.state !== 'starting') this.retire(worker, 'pool-stopping', 'graceful');
     }
@@ -406,10 +394,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     this.moveTo(worker, 'busy', null);
     if (this.options.busyTimeoutMs > 0) this.deadlines.start(worker.deadline, lease, now);
     this.stacks.leaseStarted(worker, lease, now);
-    if (internal) return lease;
-    worker.lastActiveAt = now;
-    this.totals.requests++;
-    if (this.events.perRequest > 0) this.events.emitPerRequest({ type: 'lease-acquired', lease: lease.snapshot(), waitedMs: now - queuedAt });
+    this.books.lent(lease, now);
     return lease;
   }
 
@@ -422,20 +407,8 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     if (worker.deadline.subject === lease && !keepDeadline) this.deadlines.cancel(worker.deadline);
     if (worker.lease === lease) worker.lease = null;
     this.stacks.leaseEnded(worker, lease.endedAt);
-    // The pool's own request (the stack canary) counts in nothing a developer reads.
-    if (lease[INTERNAL]) return this.changed();
-    worker.accesses++;
-    worker.lastActiveAt = lease.endedAt;
-    if (outcome === 'ok' || lease.firstByteAt > 0) worker.answered++;
-    if (outcome === 'ok') {
-      this.spawner.backoff.recordSuccess();
-      this.spawnFailures.served();
-    }
-    this.history.add(historyEntry(lease, outcome));
     this.changed();
-    if (this.events.perRequest > 0) {
-      this.events.emitPerRequest({ type: 'lease-released', lease: lease.snapshot(), outcome, heldMs: lease.endedAt - lease.acquiredAt });
-    }
+    this.books.ended(lease, outcome);
   }
 
   /** The pool ends a lease on its own and tells the holder. */
@@ -455,13 +428,9 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
   /** Spawns workers for waiters and the minimum, within the limits and the backoff; waiters for none are told why. */
   private ensureCapacity(): void {
     if (this.state !== 'running' && this.state !== 'starting') return;
-    // While start() brings the pool up to its minimum, only demand spawns here.
-    const floor = this.state === 'starting' ? 0 : this.options.minWorkers - this.liveCount;
-    // A worker lent to the stack canary is back within milliseconds: no spawn for it.
-    const wanted = Math.max(floor, this.queue.length + 1 - this.idle.size - this.starting.size - this.stacks.canaryWorkers);
-    const n = this.spawner.allowed(Math.min(wanted, this.maxLive - this.liveCount));
+    const n = this.spawner.allowed(this.capacity.toSpawn(this.state === 'running'));
     for (let i = 0; i < n; i++) void this.spawnOne();
-    const failing = this.queue.length > 0 ? this.spawnFailures.error(this.liveCount - this.starting.size, this.spawner.backoff) : null;
+    const failing = this.queue.length > 0 ? this.spawnFailures.error(this.capacity.live - this.starting.size, this.spawner.backoff) : null;
     if (failing) this.queue.rejectAll(failing);
   }
 
@@ -510,7 +479,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       waiter.resolve(this.lend(worker, waiter.request, waiter.holder, waiter.queuedAt));
       return;
     }
-    if (this.liveCount > this.maxLive) this.retire(worker, 'spare-not-needed', 'graceful');
+    if (this.capacity.surplus) this.retire(worker, 'spare-not-needed', 'graceful');
     else this.moveTo(worker, 'idle', null);
   }
 
@@ -556,7 +525,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     if (from !== to && this.events.any) this.events.workerState(worker.id, worker.pid, from, to, reason);
   }
 
-  /** A worker's debug session changed: its lease's timeouts stop or go on (debugHold.ts), busy ⇄ paused, the spare (maxLive). */
+  /** A worker's debug session changed: its lease's timeouts stop or go on (debugHold.ts), busy ⇄ paused, the spare (see {@link Capacity}). */
   private onDebugChange(pid: number, debug: WorkerDebug | null): void {
     const worker = this.workerByPid(pid);
     if (!worker) return;
@@ -565,22 +534,18 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     this.changed();
     this.emit({ type: 'worker-debug', workerId: worker.id, pid, debug });
     // The last session ended: an idle spare goes now, a busy one after its request (makeIdle).
-    for (let idle = this.idle.first(); idle && this.liveCount > this.maxLive; idle = this.idle.first()) this.retire(idle, 'spare-not-needed', 'graceful');
+    this.retireIdle();
     if (this.queue.length > 0) this.ensureCapacity(); // requests already waiting may have the spare now
   }
 
-  /** Idle timeout above the minimum: the least recently used go first. */
+  /** Idle timeout above the minimum, the least recently used first; then the minimum and the waiters. */
   private maintain(): void {
-    const now = Date.now();
-    if (this.options.idleTimeoutMs > 0) {
-      let worker = this.idle.first();
-      while (worker && this.liveCount > this.options.minWorkers) {
-        const next: Worker<C> | null = worker.next;
-        if (now - worker.lastActiveAt >= this.options.idleTimeoutMs) this.retire(worker, 'idle-timeout', 'graceful');
-        worker = next;
-      }
-    }
+    this.retireIdle();
     this.ensureCapacity();
+  }
+
+  private retireIdle(): void {
+    for (const { worker, reason } of this.capacity.idleToRetire(Date.now())) this.retire(worker, reason, 'graceful');
   }
 
   /** Reaped: no longer a process, it leaves every list (mod_fcgid's error → free); `recentExits` keeps the exit. */
@@ -603,26 +568,9 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
 
   // -------------------------------------------------------------- the pool
 
-  /** Workers alive or on their way (not yet on the error list). */
-  private get liveCount(): number {
-    return this.starting.size + this.idle.size + this.busy.size + this.lists.paused.size + this.finishing.size + this.draining.size;
-  }
-
-  /** The maximum, and one spare while a worker is in a debug session, so that the page's assets and AJAX calls are served. */
-  private get maxLive(): number {
-    return this.options.maxWorkers + (this.debugging.activeSessions > 0 ? 1 : 0);
-  }
-
   /** Ours by pid (or the pid of the php-cgi behind a wrapper). */
   private workerByPid(pid: number): Worker<C> | undefined {
-    return this.allWorkers().find((w) => w.pid === pid || w.serving?.pid === pid);
-  }
-
-  /** Every worker on any list, copied so that callers may move them. */
-  private allWorkers(): Array<Worker<C>> {
-    const workers: Array<Worker<C>> = [];
-    for (const list of Object.values(this.lists)) workers.push(...list);
-    return workers;
+    return everyWorker(this.lists).find((w) => w.pid === pid || w.serving?.pid === pid);
   }
 
   private fail(problem: string, option: OptionId | null = null): void {

@@ -1,3 +1,5 @@
+import type { PoolHost, WorkerConnection } from './host';
+import type { PoolEvent } from './types';
 /** What {@link startMinimum} reads of the pool and asks of it. */
 export interface StartupPort {
   /** Workers alive or on their way. */
@@ -37,5 +39,17 @@ export async function startMinimum(target: number, pool: StartupPort): Promise<v
     for (const until = Date.now() + 30; pool.busy() > 0 && Date.now() < until && pool.starting();) {
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
+  }
+}
+
+/**
+ * Kills the workers a previous run of ours left behind (its registry in the
+ * state folder says which, by pid and start time), before the first spawn,
+ * and tells who was cleaned.
+ */
+export async function cleanStaleWorkers(host: Pick<PoolHost<WorkerConnection>, 'cleanStale'>, emit: (event: PoolEvent) => void): Promise<void> {
+  const stale = await host.cleanStale();
+  if (stale && (stale.killed.length > 0 || stale.reusedPids.length > 0)) {
+    emit({ type: 'stale-workers-cleaned', killed: stale.killed, reusedPids: stale.reusedPids, stateDir: stale.stateDir });
   }
 }
