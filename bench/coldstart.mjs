@@ -34,7 +34,11 @@ try {
     add('node: load the CLI bundle (--help)', timeIt([cli, '--help']));
     const port = await freePort();
     const t0 = performance.now();
-    const child = spawn(process.execPath, [...shebangNodeArgs(cli), cli, 'serve', app, '--port', String(port), '--min-workers', opt.workers, '--max-workers', opt.workers, '--events', '-'], { stdio: ['ignore', 'pipe', 'ignore'], env: childEnv });
+    const child = spawn(
+      process.execPath,
+      [...shebangNodeArgs(cli), cli, 'serve', app, '--port', String(port), '--min-workers', opt.workers, '--max-workers', opt.workers, '--events', '-'],
+      { stdio: ['ignore', 'pipe', 'ignore'], env: childEnv },
+    );
     const seen = {};
     let buffer = '';
     child.stdout.on('data', (d) => {

@@ -93,9 +93,18 @@ try {
         const before = sample(t.rootPids());
         const r = await runWrk({ url, connections: Number(opt.c), seconds: Number(opt.seconds), postBytes: Number(opt.post) });
         const after = sample(t.rootPids());
-        const row = { rps: r.rps, p99: r.p99ms, frontUs: (after.front - before.front) / r.requests, mainUs: (after.main - before.main) / r.requests, phpUs: (after.php - before.php) / r.requests, errors: r.errors };
+        const row = {
+          rps: r.rps,
+          p99: r.p99ms,
+          frontUs: (after.front - before.front) / r.requests,
+          mainUs: (after.main - before.main) / r.requests,
+          phpUs: (after.php - before.php) / r.requests,
+          errors: r.errors,
+        };
         results.get(v.label).push(row);
-        console.error(`${v.label}: ${Math.round(r.rps)} req/s, front ${row.frontUs.toFixed(1)} µs/req (main thread ${row.mainUs.toFixed(1)}), php ${row.phpUs.toFixed(1)} µs/req, p99 ${r.p99ms} ms${r.errors ? `, ${r.errors} errors` : ''}`);
+        console.error(
+          `${v.label}: ${Math.round(r.rps)} req/s, front ${row.frontUs.toFixed(1)} µs/req (main thread ${row.mainUs.toFixed(1)}), php ${row.phpUs.toFixed(1)} µs/req, p99 ${r.p99ms} ms${r.errors ? `, ${r.errors} errors` : ''}`,
+        );
       } finally {
         await t.stop();
       }
@@ -109,5 +118,7 @@ console.log(`\n${opt.page} c=${opt.c}, ${opt.rounds} rounds × ${opt.seconds} s 
 console.log('| variant | req/s | front CPU µs/req | of which main thread | PHP CPU µs/req | p99 ms |');
 console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
 for (const [label, rows] of results) {
-  console.log(`| ${label} | ${Math.round(med(rows.map((r) => r.rps)))} | ${med(rows.map((r) => r.frontUs)).toFixed(1)} | ${med(rows.map((r) => r.mainUs)).toFixed(1)} | ${med(rows.map((r) => r.phpUs)).toFixed(1)} | ${med(rows.map((r) => r.p99)).toFixed(2)} |`);
+  console.log(
+    `| ${label} | ${Math.round(med(rows.map((r) => r.rps)))} | ${med(rows.map((r) => r.frontUs)).toFixed(1)} | ${med(rows.map((r) => r.mainUs)).toFixed(1)} | ${med(rows.map((r) => r.phpUs)).toFixed(1)} | ${med(rows.map((r) => r.p99)).toFixed(2)} |`,
+  );
 }

@@ -23,13 +23,28 @@ const { runFrameBench } = await importTypeScript(resolve(root, 'test/webview/fra
   // harness.ts finds the repository through __dirname, which a bundle does not have.
   define: { __dirname: JSON.stringify(resolve(root, 'test/webview')) },
 });
-const result = await runFrameBench({ workers: arg('workers', 64), leases: arg('leases', 1000), durationMs: arg('seconds', 10) * 1000, intervalMs: arg('interval', 250) });
+const result = await runFrameBench({
+  workers: arg('workers', 64),
+  leases: arg('leases', 1000),
+  durationMs: arg('seconds', 10) * 1000,
+  intervalMs: arg('interval', 250),
+});
 const ms = (v) => `${v.toFixed(1)} ms`;
-console.log(`dashboard: ${result.workers} workers, ${result.leases} leases (snapshot ${(result.snapshotBytes / 1024).toFixed(0)} KiB), ${result.snapshotsPosted} snapshots in ${(result.durationMs / 1000).toFixed(1)} s`);
+console.log(
+  `dashboard: ${result.workers} workers, ${result.leases} leases (snapshot ${(result.snapshotBytes / 1024).toFixed(0)} KiB), ${result.snapshotsPosted} snapshots in ${(result.durationMs / 1000).toFixed(1)} s`,
+);
 console.log(`  first render            ${ms(result.firstRenderMs)}`);
-console.log(`  renders                 ${result.renders.count} (≤ 4/s): median ${ms(result.renders.median)}, p95 ${ms(result.renders.p95)}, max ${ms(result.renders.max)}`);
-console.log(`  frame time (rAF)        ${result.frames.count} frames: median ${ms(result.frames.median)}, p95 ${ms(result.frames.p95)}, max ${ms(result.frames.max)}`);
-console.log(`  frames > 16.7 ms        ${result.framesOver16ms} (> 33 ms: ${result.framesOver33ms}); long animation frames (> 50 ms): ${result.longAnimationFrames}`);
+console.log(
+  `  renders                 ${result.renders.count} (≤ 4/s): median ${ms(result.renders.median)}, p95 ${ms(result.renders.p95)}, max ${ms(result.renders.max)}`,
+);
+console.log(
+  `  frame time (rAF)        ${result.frames.count} frames: median ${ms(result.frames.median)}, p95 ${ms(result.frames.p95)}, max ${ms(result.frames.max)}`,
+);
+console.log(
+  `  frames > 16.7 ms        ${result.framesOver16ms} (> 33 ms: ${result.framesOver33ms}); long animation frames (> 50 ms): ${result.longAnimationFrames}`,
+);
 const perUpdate = (v) => ms(v / result.snapshotsPosted);
-console.log(`  main thread per update  ${perUpdate(result.mainThreadMs.task)} in tasks (of which script ${perUpdate(result.mainThreadMs.script)}, style ${perUpdate(result.mainThreadMs.styleRecalc)}, layout ${perUpdate(result.mainThreadMs.layout)}); includes receiving the message`);
+console.log(
+  `  main thread per update  ${perUpdate(result.mainThreadMs.task)} in tasks (of which script ${perUpdate(result.mainThreadMs.script)}, style ${perUpdate(result.mainThreadMs.styleRecalc)}, layout ${perUpdate(result.mainThreadMs.layout)}); includes receiving the message`,
+);
 console.log(`  screenshot              ${result.screenshot}`);

@@ -33,7 +33,6 @@ const engine = createRequire(import.meta.url)(resolve(opt.engine ?? resolve(impo
 const internals = await loadInternals();
 const log = (...a) => console.error('[micro]', ...a);
 
-
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** ns per call of fn(i), median of `runs` runs of `n` calls after a warm-up. */
@@ -105,22 +104,38 @@ async function leaseBench(workers) {
 
 /** What Chrome sends for a page, cookies included: the "typical request". */
 const RAW_HEADERS = [
-  'Host', '127.0.0.1:8080',
-  'Connection', 'keep-alive',
-  'sec-ch-ua', '"Chromium";v="131", "Not_A Brand";v="24"',
-  'sec-ch-ua-mobile', '?0',
-  'sec-ch-ua-platform', '"Linux"',
-  'Upgrade-Insecure-Requests', '1',
-  'User-Agent', 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
-  'Accept', 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7',
-  'Sec-Fetch-Site', 'same-origin',
-  'Sec-Fetch-Mode', 'navigate',
-  'Sec-Fetch-User', '?1',
-  'Sec-Fetch-Dest', 'document',
-  'Referer', 'http://127.0.0.1:8080/index.php',
-  'Accept-Encoding', 'gzip, deflate, br, zstd',
-  'Accept-Language', 'en-US,en;q=0.9,de;q=0.8',
-  'Cookie', 'PHPSESSID=9m1l0c3kq7e5b2o8r4h6t1v0; theme=dark; XSRF-TOKEN=eyJpdiI6IkZ3b1RrTm1xV2tRTk9BPT0iLCJ2YWx1ZSI6Im',
+  'Host',
+  '127.0.0.1:8080',
+  'Connection',
+  'keep-alive',
+  'sec-ch-ua',
+  '"Chromium";v="131", "Not_A Brand";v="24"',
+  'sec-ch-ua-mobile',
+  '?0',
+  'sec-ch-ua-platform',
+  '"Linux"',
+  'Upgrade-Insecure-Requests',
+  '1',
+  'User-Agent',
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+  'Accept',
+  'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7',
+  'Sec-Fetch-Site',
+  'same-origin',
+  'Sec-Fetch-Mode',
+  'navigate',
+  'Sec-Fetch-User',
+  '?1',
+  'Sec-Fetch-Dest',
+  'document',
+  'Referer',
+  'http://127.0.0.1:8080/index.php',
+  'Accept-Encoding',
+  'gzip, deflate, br, zstd',
+  'Accept-Language',
+  'en-US,en;q=0.9,de;q=0.8',
+  'Cookie',
+  'PHPSESSID=9m1l0c3kq7e5b2o8r4h6t1v0; theme=dark; XSRF-TOKEN=eyJpdiI6IkZ3b1RrTm1xV2tRTk9BPT0iLCJ2YWx1ZSI6Im',
 ];
 
 function encodeBench() {
@@ -135,7 +150,14 @@ function encodeBench() {
     queryString: 'page=2&sort=name',
     requestUri: '/products?page=2&sort=name',
   };
-  const server = { serverName: 'localhost', serverAddr: '127.0.0.1', serverPort: 8080, serverSoftware: 'fastcgi-pool', documentRoot: '/home/dev/project/public', scheme: 'http' };
+  const server = {
+    serverName: 'localhost',
+    serverAddr: '127.0.0.1',
+    serverPort: 8080,
+    serverSoftware: 'fastcgi-pool',
+    documentRoot: '/home/dev/project/public',
+    scheme: 'http',
+  };
   const body = { contentLength: null };
   const params = buildCgiParams(req, resolution, server, body);
   const n = quick ? 200_000 : 1_000_000;
@@ -162,7 +184,12 @@ function decodeBench() {
   const chunks = [];
   for (let i = 0; i < wire.length; i += 65536) chunks.push(wire.subarray(i, Math.min(i + 65536, wire.length)));
   let seen = 0;
-  const sink = { onRecord: (type, id, content) => (seen += content.length), onProtocolError: (e) => { throw e; } };
+  const sink = {
+    onRecord: (type, id, content) => (seen += content.length),
+    onProtocolError: (e) => {
+      throw e;
+    },
+  };
   const decoder = new RecordDecoder(sink, { splitStreamRecords: true });
   const n = quick ? 50_000 : 200_000;
   const ns = bench(() => {

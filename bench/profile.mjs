@@ -74,7 +74,12 @@ export function summarize(profile, top = 40) {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const app = createApp();
   const profDir = mkdtempSync(join(tmpdir(), 'fcgi-bench-prof-'));
-  const target = await TARGETS.ours.start({ app, workers: Number(opt.workers), nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir], ...(opt.cli ? { cli: resolve(opt.cli) } : {}) });
+  const target = await TARGETS.ours.start({
+    app,
+    workers: Number(opt.workers),
+    nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir],
+    ...(opt.cli ? { cli: resolve(opt.cli) } : {}),
+  });
   try {
     await runWrk({ url: `${target.url}/${opt.page}`, connections: 64, seconds: 2, postBytes: Number(opt.post) });
     const r = await runWrk({ url: `${target.url}/${opt.page}`, connections: Number(opt.c), seconds: Number(opt.seconds), postBytes: Number(opt.post) });

@@ -83,7 +83,10 @@ const seconds = Number(opt.seconds ?? (quick ? 3 : 10));
 const warmupSeconds = Number(opt.warmup ?? (quick ? 1 : 3));
 const coldTrials = Number(opt['cold-trials'] ?? (quick ? 1 : 3));
 const wrkThreads = Number(opt['wrk-threads']);
-const targetIds = opt.targets.split(',').map((s) => s.trim()).filter(Boolean);
+const targetIds = opt.targets
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 if (opt['compare-cli'] && !targetIds.includes('proposed')) targetIds.push('proposed');
 for (const id of variantIds) if (!targetIds.includes(id)) targetIds.push(id);
 for (const id of targetIds) if (!TARGETS[id]) throw new Error(`unknown target ${id}; known: ${Object.keys(TARGETS).join(', ')}`);
@@ -135,7 +138,11 @@ function versions() {
 function phpIniCheck() {
   const norm = (p) => {
     try {
-      return readFileSync(p, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith(';')).join('\n');
+      return readFileSync(p, 'utf8')
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith(';'))
+        .join('\n');
     } catch {
       return null;
     }
@@ -175,7 +182,9 @@ async function main() {
     workers,
     seconds,
     wrkThreads,
-    loadBefore: loadavg().map((l) => l.toFixed(2)).join(' '),
+    loadBefore: loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
     versions: versions(),
     phpIni: phpIniCheck(),
   };
@@ -224,7 +233,13 @@ async function main() {
         else running[id] = t;
       }
       const sorted = [...colds].sort((a, b) => a - b);
-      results.targets[id] = { label: def.label, coldStartMs: sorted[Math.floor(sorted.length / 2)], coldStartTrialsMs: colds, rssPeakMiB: 0, processesAtPeak: 0 };
+      results.targets[id] = {
+        label: def.label,
+        coldStartMs: sorted[Math.floor(sorted.length / 2)],
+        coldStartTrialsMs: colds,
+        rssPeakMiB: 0,
+        processesAtPeak: 0,
+      };
       await verify(running[id], def.label);
       log(`${def.label}: up at ${running[id].url}, cold start ${colds.map((c) => c.toFixed(1)).join(' / ')} ms`);
     }
@@ -253,7 +268,9 @@ async function main() {
         // connections abort the requests in flight, and the pool recycles
         // each such worker (its replacements would run during the next cell).
         await settle(running[id], results.targets[id].processesAfterWarmup);
-        log(`${s.key.padEnd(10)} ${TARGETS[id].label.padEnd(18)} ${fmt(r.rps, 0).padStart(7)} req/s  p50 ${fmt(r.p50ms, 2)} ms  p99 ${fmt(r.p99ms, 2)} ms${r.errors ? `  errors ${JSON.stringify(r.errorDetail)}` : ''}`);
+        log(
+          `${s.key.padEnd(10)} ${TARGETS[id].label.padEnd(18)} ${fmt(r.rps, 0).padStart(7)} req/s  p50 ${fmt(r.p50ms, 2)} ms  p99 ${fmt(r.p99ms, 2)} ms${r.errors ? `  errors ${JSON.stringify(r.errorDetail)}` : ''}`,
+        );
       }
     }
   } finally {
@@ -261,7 +278,9 @@ async function main() {
     await stopAll();
     rmSync(app, { recursive: true, force: true });
   }
-  meta.loadAfter = loadavg().map((l) => l.toFixed(2)).join(' ');
+  meta.loadAfter = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
   if (!opt['no-micro']) {
     log('micro-benchmarks (bench/micro.mjs)');
@@ -284,7 +303,9 @@ async function main() {
 
 function runMicro(quickMode, extra = []) {
   return new Promise((resolveMicro, reject) => {
-    const child = spawn(process.execPath, [join(import.meta.dirname, 'micro.mjs'), '--json', ...(quickMode ? ['--quick'] : []), ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [join(import.meta.dirname, 'micro.mjs'), '--json', ...(quickMode ? ['--quick'] : []), ...extra], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('close', (code) => {

@@ -64,7 +64,12 @@ for (const workers of [16, 256]) {
   rmSync(cwd, { recursive: true, force: true });
 }
 
-console.log(`load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `load average ${(await import('node:os'))
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 console.log('| workers | scan median (ms) | scan p95 (ms) | per worker (µs) | longest timer lateness during scans (ms) | same, no scans (ms) |');
 console.log('|---:|---:|---:|---:|---:|---:|');
 for (const r of results) console.log(`| ${r.workers} | ${r.scanMedianMs} | ${r.scanP95Ms} | ${r.perWorkerUs} | ${r.longestStallMs} | ${r.baselineStallMs} |`);

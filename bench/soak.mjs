@@ -29,11 +29,7 @@ const stats = { requests: 0, ok: 0, aborted: 0, byStatus: {}, networkErrors: 0 }
 const injected = []; // { kind, uri, leaseId, pid, at }
 let running = true;
 
-const pages = [
-  () => 'pid.php',
-  () => `slow.php?ms=${5 + Math.floor(Math.random() * 150)}`,
-  () => 'big.php?mb=1',
-];
+const pages = [() => 'pid.php', () => `slow.php?ms=${5 + Math.floor(Math.random() * 150)}`, () => 'big.php?mb=1'];
 
 async function client(id) {
   let n = 0;
@@ -59,7 +55,9 @@ async function client(id) {
 
 /** Sends a long request tagged with a marker and waits until a worker holds its lease. */
 async function leasedVictim(marker) {
-  const pending = fetch(new URL(`slow.php?ms=2500&victim=${marker}`, url)).then((r) => r.arrayBuffer()).catch(() => undefined);
+  const pending = fetch(new URL(`slow.php?ms=2500&victim=${marker}`, url))
+    .then((r) => r.arrayBuffer())
+    .catch(() => undefined);
   for (let i = 0; i < 200; i++) {
     const worker = server.pool.snapshot().workers.find((w) => w.lease?.uri.includes(`victim=${marker}`) && w.state === 'busy');
     if (worker) return { worker, pending };
@@ -85,7 +83,9 @@ async function injector() {
 
 const progress = setInterval(() => {
   const s = server.pool.snapshot();
-  process.stderr.write(`${new Date().toISOString()} requests ${stats.requests} ok ${stats.ok} aborted ${stats.aborted} injected ${injected.length} findings ${findings.length} workers ${s.counts.total} busy ${s.counts.busy}\n`);
+  process.stderr.write(
+    `${new Date().toISOString()} requests ${stats.requests} ok ${stats.ok} aborted ${stats.aborted} injected ${injected.length} findings ${findings.length} workers ${s.counts.total} busy ${s.counts.busy}\n`,
+  );
 }, 30_000);
 
 const stop = new Promise((r) => setTimeout(r, durationMs));

@@ -30,7 +30,13 @@ function walk(dir, out) {
 }
 
 const files = consumers.flatMap((dir) => walk(join(root, dir), []));
-const program = ts.createProgram(files, { allowJs: true, module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16, target: ts.ScriptTarget.ES2022, noEmit: true });
+const program = ts.createProgram(files, {
+  allowJs: true,
+  module: ts.ModuleKind.Node16,
+  moduleResolution: ts.ModuleResolutionKind.Node16,
+  target: ts.ScriptTarget.ES2022,
+  noEmit: true,
+});
 const checker = program.getTypeChecker();
 
 /** Declared symbols (aliases followed) that some file imports. */
@@ -51,7 +57,12 @@ for (const file of program.getSourceFiles()) {
       if (ts.isExportDeclaration(node) && !node.exportClause) wholeModules.add(moduleSymbol);
       if (ts.isExportDeclaration(node) && node.exportClause && ts.isNamespaceExport(node.exportClause)) wholeModules.add(moduleSymbol);
       if (clause?.namedBindings && ts.isNamespaceImport(clause.namedBindings)) wholeModules.add(moduleSymbol);
-      const elements = clause?.namedBindings && ts.isNamedImports(clause.namedBindings) ? clause.namedBindings.elements : ts.isExportDeclaration(node) && node.exportClause && ts.isNamedExports(node.exportClause) ? node.exportClause.elements : [];
+      const elements =
+        clause?.namedBindings && ts.isNamedImports(clause.namedBindings)
+          ? clause.namedBindings.elements
+          : ts.isExportDeclaration(node) && node.exportClause && ts.isNamedExports(node.exportClause)
+            ? node.exportClause.elements
+            : [];
       for (const element of elements) {
         const symbol = checker.getSymbolAtLocation(element.propertyName ?? element.name) ?? checker.getSymbolAtLocation(element.name);
         const resolved = target(symbol);

@@ -21,11 +21,12 @@ import { BAR_KINDS, findingRows, headline, timeline, workerRows, type FindingRow
 import { h, replaceChildren, setClass, setText } from './dom';
 import { FINDING_KINDS, findingSeverity } from '../src/shared/findings';
 import { describePlatform, platformLabel } from '../src/shared/platform';
-import { describeExit, formatClock, formatDuration, formatRequest, pausedAt, plural } from '../src/shared/text';
+import { describeExit, formatClock, formatDuration, formatRequest, plural } from '../src/shared/text';
 import { KIND_LABELS, basename, formatRate } from './format';
 import { leaseWhere, stackSection } from './stackTooltip';
 import { Timeline } from './timeline';
-import { DataGrid, button, chip, countBadge, dropdown, link, setFlag, setLabel, type GridColumn } from './ui';
+import { MEDIUM_GRID_PX, rowClasses, workerColumns } from './workerColumns';
+import { DataGrid, button, chip, countBadge, dropdown } from './ui';
 
 /** How the page talks to the host (acquireVsCodeApi in VS Code, a stub in tests). */
 export interface HostPort {
@@ -40,17 +41,6 @@ export interface RenderStats {
 }
 
 const WINDOW_LABELS: Record<number, string> = { 60_000: 'Last minute', 300_000: 'Last 5 minutes', 900_000: 'Last 15 minutes' };
-
-/**
- * Widths (px) of the worker table at which it leaves columns out. At
- * 1400 px every column shows; a half-width editor beside the sidebar (about
- * 480 px of table) keeps Worker, State, Current request and the Recycle,
- * Kill and Release buttons. Every value a cell cannot fit ends in an
- * ellipsis, with the whole of it on hover.
- */
-const WIDE_GRID_PX = 960;
-const MEDIUM_GRID_PX = 720;
-const NARROW_GRID_PX = 560;
 
 export class DashboardApp {
   readonly stats: RenderStats = { renders: 0, durations: [] };
@@ -133,7 +123,12 @@ export class DashboardApp {
       'Timeline span',
     );
 
-    this.grid = new DataGrid<WorkerRow>(this.workerColumns(), 'Workers', (row) => row.id, rowClasses);
+    this.grid = new DataGrid<WorkerRow>(
+      workerColumns(this.workers, (request) => this.send(request)),
+      'Workers',
+      (row) => row.id,
+      rowClasses,
+    );
     this.gridBox = h('div', { class: 'grid-scroll' }, this.grid.element);
     // The table fits its editor: a half-width one leaves out the columns that matter least (see workerColumns).
     new ResizeObserver((entries) => {
@@ -173,7 +168,14 @@ export class DashboardApp {
         this.findingsList,
       ),
     );
-    replaceChildren(root, h('header', { class: 'page-header' }, this.title, this.subtitle, this.platform), this.banner, this.emptyState, this.body, this.status);
+    replaceChildren(
+      root,
+      h('header', { class: 'page-header' }, this.title, this.subtitle, this.platform),
+      this.banner,
+      this.emptyState,
+      this.body,
+      this.status,
+    );
     root.removeAttribute('aria-busy');
     this.body.hidden = true;
     this.emptyState.hidden = false;
@@ -315,16 +317,29 @@ export class DashboardApp {
 
   private renderFigures(snapshot: PoolSnapshot, now: number): void {
     const figures = headline(snapshot, now);
-    const transitional = [figures.starting ? `${figures.starting} starting` : '', figures.draining ? `${figures.draining} draining` : ''].filter(Boolean).join(', ');
+    const transitional = [figures.starting ? `${figures.starting} starting` : '', figures.draining ? `${figures.draining} draining` : '']
+      .filter(Boolean)
+      .join(', ');
     this.figure('idle', String(figures.idle), transitional || `of ${figures.maxWorkers} max`);
-    const busyDetail = [figures.paused ? `${figures.paused} paused in the debugger` : '', figures.finishing ? `+${figures.finishing} finishing (client left)` : '', figures.defunct ? `${figures.defunct} defunct` : ''].filter(Boolean).join(', ');
+    const busyDetail = [
+      figures.paused ? `${figures.paused} paused in the debugger` : '',
+      figures.finishing ? `+${figures.finishing} finishing (client left)` : '',
+      figures.defunct ? `${figures.defunct} defunct` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
     this.figure('busy', String(figures.busy), busyDetail, figures.defunct > 0);
     this.figure('error', String(figures.error), snapshot.recentExits.length ? `${plural(snapshot.recentExits.length, 'recent exit')}` : '', figures.error > 0);
     this.figure('rps', formatRate(figures.requestsPerSecond), 'last minute');
     const samples = figures.latency.count ? `${plural(figures.latency.count, 'request')}, last minute` : 'no requests in the last minute';
     this.figure('p50', formatDuration(figures.latency.p50), samples);
     this.figure('p99', formatDuration(figures.latency.p99), samples);
-    this.figure('queue', String(figures.queueLength), figures.queueLength ? `oldest ${formatDuration(figures.queueOldestWaitMs)}` : `max ${snapshot.limits.maxQueue}`, figures.queueLength > 0);
+    this.figure(
+      'queue',
+      String(figures.queueLength),
+      figures.queueLength ? `oldest ${formatDuration(figures.queueOldestWaitMs)}` : `max ${snapshot.limits.maxQueue}`,
+      figures.queueLength > 0,
+    );
     this.figure('findings', String(figures.openFindings), `open · ${figures.findings} in all`, figures.openFindings > 0);
   }
 
@@ -334,131 +349,6 @@ export class DashboardApp {
     const count = String(rows.length);
     if (this.workerCount.textContent !== count) replaceChildren(this.workerCount, countBadge(rows.length, 'workers'));
     this.grid.setRows(rows);
-  }
-
-  /**
-   * The worker table's columns. Rich cells are built once per row and
-   * updated in place; their buttons look the worker up when clicked, so a
-   * new lease on the row changes text, not elements.
-   */
-  private workerColumns(): GridColumn<WorkerRow>[] {
-    const current = (cell: HTMLElement): WorkerRow | undefined => {
-      const key = cell.closest<HTMLElement>('[data-key]')?.dataset.key;
-      return key === undefined ? undefined : this.workers.get(key);
-    };
-    const stopping = (row: WorkerRow) => row.state === 'error' && !row.defunct;
-    return [
-      {
-        title: 'Worker',
-        width: 'minmax(72px, 1fr)',
-        update: (cell, row, first) => {
-          if (first) {
-            // The spaces keep the words apart for screen readers and copy-paste.
-            cell.append(
-              h('span', { class: 'worker-id', text: row.id }),
-              ' ',
-              chip('defunct', 'error', 'The OS says this process is gone or a zombie; the pool keeps it (leak policy keep)'),
-              ' ',
-              chip('leaked', 'error', 'An open finding names this lease: its holder is gone'),
-            );
-          }
-          const [, defunct, leaked] = Array.from(cell.children);
-          setFlag(defunct!, 'hidden', !row.defunct);
-          setFlag(leaked!, 'hidden', !(row.leaseStuck && !row.defunct));
-          // What a narrow table leaves out (pid, requests served, age) is on hover here.
-          const marks = `${row.defunct ? ' defunct' : row.leaseStuck ? ' leaked' : ''}`;
-          const title = `${row.id}${marks} · pid ${row.pid ?? '…'} · ${plural(row.accesses, 'request')} · up ${formatDuration(row.ageMs)}`;
-          if (cell.title !== title) cell.title = title;
-        },
-      },
-      { title: 'PID', width: '72px', numeric: true, hideBelow: NARROW_GRID_PX, text: (row) => (row.pid === null ? '…' : row.servingPid ? `${row.pid} → ${row.servingPid}` : String(row.pid)) },
-      {
-        title: 'State',
-        width: 'minmax(72px, 1.2fr)',
-        update: (cell, row, first) => {
-          if (first) {
-            // A paused worker's breakpoint is a link to its line; every other state is text.
-            cell.append(
-              h('span', { class: 'state-text' }),
-              link('', () => {
-                const debug = current(cell)?.debug;
-                if (debug?.file) this.send({ type: 'openScript', path: debug.file, ...(debug.line !== null ? { line: debug.line } : {}) });
-              }, undefined, 'breakpoint-link'),
-            );
-          }
-          const [text, anchor] = Array.from(cell.children) as HTMLElement[];
-          const paused = row.state === 'paused' && row.debug !== null;
-          setFlag(text!, 'hidden', paused);
-          setFlag(anchor!, 'hidden', !paused);
-          // A cut state ends in an ellipsis (dashboard.css); the cell's hover shows all of it.
-          const shown = paused && row.debug ? pausedAt(row.debug) : stateText(row);
-          if (paused && row.debug) setLabel(anchor!, shown, `Open ${row.debug.file ?? '?'} at line ${row.debug.line ?? '?'}`);
-          else setText(text!, shown);
-          const title = paused && row.debug ? `${shown}\nClick to open ${row.debug.file ?? '?'} at line ${row.debug.line ?? '?'}` : shown;
-          if (cell.title !== title) cell.title = title;
-        },
-      },
-      { title: 'Accesses', width: '112px', numeric: true, hideBelow: WIDE_GRID_PX, text: (row) => String(row.accesses) },
-      { title: 'Age', width: '104px', numeric: true, hideBelow: WIDE_GRID_PX, text: (row) => formatDuration(row.ageMs) },
-      {
-        title: 'Current request',
-        width: 'minmax(112px, 3fr)',
-        update: (cell, row, first) => {
-          if (first) {
-            cell.append(
-              link('', () => {
-                const row = current(cell);
-                const lease = row?.lease ?? row?.abandoned;
-                if (lease) this.send({ type: 'openScript', path: lease.scriptFilename });
-              }, undefined, 'request-link'),
-            );
-          }
-          const anchor = cell.firstElementChild as HTMLElement;
-          // A finishing worker's request is shown too: its client left, the script still runs.
-          const shown = row.lease ?? row.abandoned;
-          setFlag(anchor, 'hidden', shown === null);
-          // The cell ends a long request in an ellipsis; the hover shows all of it, then what a click opens.
-          if (shown) {
-            const text = row.lease ? formatRequest(shown, 400) : `${formatRequest(shown, 400)} (client left)`;
-            setLabel(anchor, text, `${row.lease ? formatRequest(shown) : `${formatRequest(shown)} (client left)`}\nClick to open ${shown.scriptFilename}`);
-          }
-        },
-      },
-      { title: 'Lease age', width: '112px', numeric: true, hideBelow: MEDIUM_GRID_PX, text: (row) => (row.leaseAgeMs === null ? '' : formatDuration(row.leaseAgeMs)) },
-      {
-        title: 'Actions',
-        // Reveal, Recycle, Kill and Release side by side, with the cell's padding; a narrow grid drops Reveal (the tree has it).
-        width: (gridWidth) => (gridWidth < MEDIUM_GRID_PX ? '216px' : '290px'),
-        update: (cell, row, first) => {
-          const id = row.id;
-          if (first) {
-            cell.append(
-              h(
-                'span',
-                { class: 'actions' },
-                button('Reveal', () => this.send({ type: 'revealWorker', workerId: id }), { ariaLabel: `Reveal worker ${id} in the tree`, title: 'Reveal in the Workers view', className: 'reveal' }),
-                button('Recycle', () => this.send({ type: 'recycle', workerId: id }), { ariaLabel: `Recycle worker ${id}`, title: 'Replace it after its current request' }),
-                button('Kill', () => this.send({ type: 'kill', workerId: id }), { ariaLabel: `Kill worker ${id}`, title: 'SIGKILL its process group now' }),
-                button(
-                  'Release',
-                  () => {
-                    const lease = current(cell)?.lease;
-                    if (lease) this.send({ type: 'releaseLease', leaseId: lease.id });
-                  },
-                  { title: 'Release the lease: it ends, and the worker is recycled' },
-                ),
-              ),
-            );
-          }
-          const [, recycle, kill, release] = Array.from(cell.firstElementChild!.children) as HTMLElement[];
-          setFlag(recycle!, 'disabled', stopping(row));
-          setFlag(kill!, 'disabled', stopping(row));
-          setFlag(release!, 'hidden', row.lease === null);
-          const label = row.lease ? `Release lease ${row.lease.id} on worker ${id}` : '';
-          if (release!.getAttribute('aria-label') !== label) release!.setAttribute('aria-label', label);
-        },
-      },
-    ];
   }
 
   private renderFindings(rows: readonly FindingRow[], now: number): void {
@@ -520,34 +410,27 @@ export class DashboardApp {
       h(
         'div',
         { class: 'actions' },
-        lease ? button('Open script', () => this.send({ type: 'openScript', path: lease.scriptFilename }), { ariaLabel: `Open ${lease.scriptFilename}`, title: lease.scriptFilename }) : null,
-        lease && row.leaseHeld && row.open
-          ? button('Release lease', () => this.send({ type: 'releaseLease', leaseId: lease.id }), { ariaLabel: `Release lease ${lease.id}`, appearance: 'primary' })
+        lease
+          ? button('Open script', () => this.send({ type: 'openScript', path: lease.scriptFilename }), {
+              ariaLabel: `Open ${lease.scriptFilename}`,
+              title: lease.scriptFilename,
+            })
           : null,
-        f.workerId && row.workerPresent ? button('Reveal worker', () => this.send({ type: 'revealWorker', workerId: f.workerId as string }), { ariaLabel: `Reveal worker ${f.workerId}` }) : null,
+        lease && row.leaseHeld && row.open
+          ? button('Release lease', () => this.send({ type: 'releaseLease', leaseId: lease.id }), {
+              ariaLabel: `Release lease ${lease.id}`,
+              appearance: 'primary',
+            })
+          : null,
+        f.workerId && row.workerPresent
+          ? button('Reveal worker', () => this.send({ type: 'revealWorker', workerId: f.workerId as string }), { ariaLabel: `Reveal worker ${f.workerId}` })
+          : null,
       ),
     );
   }
-}
-
-function rowClasses(row: WorkerRow): string[] {
-  const classes: string[] = [];
-  if (row.defunct) classes.push('defunct');
-  if (row.leaseStuck) classes.push('stuck');
-  if (row.state === 'paused') classes.push('paused');
-  return classes;
-}
-
-/** The State column: the state, why it is leaving, that its client left, or that it runs under the debugger. */
-function stateText(row: WorkerRow): string {
-  if (row.exitReason && (row.state === 'error' || row.state === 'draining')) return `${row.state} (${row.exitReason})`;
-  if (row.state === 'finishing') return 'finishing (client left)';
-  if (row.state === 'busy' && row.debug !== null && row.debug.ide === 'connected') return 'busy (debugging)';
-  return row.state;
 }
 
 function heldText(row: FindingRow): string {
   if (row.heldMs === null) return '';
   return row.open ? `held ${formatDuration(row.heldMs)}` : `held ${formatDuration(row.heldMs)} until resolved`;
 }
-

@@ -7,7 +7,7 @@
 import type { Finding, LeaseHistoryEntry, LeaseSnapshot, PoolSnapshot, WorkerDebug, WorkerSnapshot, WorkerState } from '../src/pool/types';
 
 /** Rates and latencies are over the last minute. */
-export const RATE_WINDOW_MS = 60_000;
+const RATE_WINDOW_MS = 60_000;
 
 /**
  * The value at rank ⌈p·n⌉ of ascending values (nearest rank: always a value
@@ -263,7 +263,11 @@ export function timeline(snapshot: PoolSnapshot, now: number, windowMs: number):
   return { from, to: now, lanes: ordered, counts };
 }
 
-function barFields(lease: Pick<LeaseSnapshot, 'id' | 'method' | 'uri' | 'scriptFilename' | 'clientAddress' | 'queuedAt' | 'acquiredAt'>, workerId: string, pid: number | null) {
+function barFields(
+  lease: Pick<LeaseSnapshot, 'id' | 'method' | 'uri' | 'scriptFilename' | 'clientAddress' | 'queuedAt' | 'acquiredAt'>,
+  workerId: string,
+  pid: number | null,
+) {
   return {
     leaseId: lease.id,
     workerId,

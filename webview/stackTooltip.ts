@@ -44,14 +44,12 @@ export function leaseWhere(
 /** The tooltip's section: a heading line, the wait, then one line per frame. */
 export function stackSection(where: LeaseWhere): HTMLElement {
   const frames = where.frames ?? [];
-  const lines = frames
-    .slice(0, MAX_FRAMES)
-    .map((frame) =>
-      h('div', {
-        class: `tt-frame${frame.internal ? ' muted' : ''}`,
-        text: `${frameName(frame)}()  ${frame.internal || frame.file === null ? '<internal>' : `${basename(frame.file)}:${frame.line ?? '?'}`}`,
-      }),
-    );
+  const lines = frames.slice(0, MAX_FRAMES).map((frame) =>
+    h('div', {
+      class: `tt-frame${frame.internal ? ' muted' : ''}`,
+      text: `${frameName(frame)}()  ${frame.internal || frame.file === null ? '<internal>' : `${basename(frame.file)}:${frame.line ?? '?'}`}`,
+    }),
+  );
   if (frames.length > MAX_FRAMES) lines.push(h('div', { class: 'tt-frame muted', text: `… ${frames.length - MAX_FRAMES} more` }));
   return h(
     'div',

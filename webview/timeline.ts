@@ -424,10 +424,18 @@ export class Timeline {
     replaceChildren(
       this.tooltip,
       h('div', { class: 'tt-head' }, h('strong', { text: formatRequest(bar, 90) }), ' ', chip(KIND_LABELS[bar.kind] ?? bar.kind, kindTone(bar))),
-      h('div', { class: 'tt-line' }, h('span', { class: 'tt-script', text: basename(bar.scriptFilename) }), ' ', h('span', { class: 'muted', text: bar.scriptFilename })),
+      h(
+        'div',
+        { class: 'tt-line' },
+        h('span', { class: 'tt-script', text: basename(bar.scriptFilename) }),
+        ' ',
+        h('span', { class: 'muted', text: bar.scriptFilename }),
+      ),
       h('div', { class: 'tt-line', text: `Lease ${bar.leaseId} · worker ${bar.workerId} (pid ${bar.pid ?? '?'}) · client ${bar.clientAddress}` }),
       h('div', { class: 'tt-line', text: timingLine(bar) }),
-      bar.findingIds.length > 0 ? h('div', { class: 'tt-line tt-finding', text: `Findings: ${bar.findingIds.join(', ')}${bar.defunct ? ' · worker defunct' : ''}` }) : null,
+      bar.findingIds.length > 0
+        ? h('div', { class: 'tt-line tt-finding', text: `Findings: ${bar.findingIds.join(', ')}${bar.defunct ? ' · worker defunct' : ''}` })
+        : null,
       this.callbacks.stackOf?.(bar) ?? null,
       h('div', { class: 'tt-hint muted', text: 'Click or Enter: open the script' }),
     );

@@ -150,7 +150,11 @@ export class DataGrid<R> {
     this.header = custom('vscode-data-grid-row', { attrs: { 'row-type': 'header' } });
     this.headerCells = columns.map((column) =>
       // The title repeats the header: a narrow column ellipsizes it.
-      custom('vscode-data-grid-cell', { class: column.numeric ? 'numeric' : '', text: column.title, attrs: { 'cell-type': 'columnheader', title: column.title } }),
+      custom('vscode-data-grid-cell', {
+        class: column.numeric ? 'numeric' : '',
+        text: column.title,
+        attrs: { 'cell-type': 'columnheader', title: column.title },
+      }),
     );
     for (const cell of this.headerCells) this.header.appendChild(cell);
     this.element.appendChild(this.header);

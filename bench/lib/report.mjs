@@ -28,8 +28,14 @@ export function renderReport(results, headline, scenarios) {
   const L = [];
   L.push(`### Run of ${meta.date} (${meta.mode}${meta.mode === 'quick' ? ', not for the record' : ''})`);
   L.push('');
-  L.push(`${meta.cpu}; ${meta.workers} PHP workers per target; wrk ${meta.wrkThreads} thread(s), ${meta.seconds} s per cell; load average before ${meta.loadBefore}, after ${meta.loadAfter ?? '?'}.`);
-  L.push(`${Object.entries(meta.versions).map(([k, v]) => `${k} ${v}`).join('; ')}.`);
+  L.push(
+    `${meta.cpu}; ${meta.workers} PHP workers per target; wrk ${meta.wrkThreads} thread(s), ${meta.seconds} s per cell; load average before ${meta.loadBefore}, after ${meta.loadAfter ?? '?'}.`,
+  );
+  L.push(
+    `${Object.entries(meta.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join('; ')}.`,
+  );
   L.push(`${meta.phpIni}.`);
   L.push('');
   // Headline.
@@ -61,7 +67,9 @@ export function renderReport(results, headline, scenarios) {
       const metric = g.metric ?? 'rps';
       const r = ratio(runs[g.key].ours?.[metric], runs[g.key][g.vs]?.[metric]);
       const ok = g.min !== undefined ? r >= g.min : r <= g.max;
-      L.push(`| ${g.key.replace('@', ' c=')} ${metric === 'p99ms' ? 'p99' : 'req/s'} vs ${targets[g.vs].label} | ${g.min !== undefined ? `≥ ${g.min}×` : `≤ ${g.max}×`} | ${x(r)} | ${ok ? 'yes' : `**no** (${g.min !== undefined ? `${((1 - r / g.min) * 100).toFixed(0)}% short` : `${((r / g.max - 1) * 100).toFixed(0)}% over`})`} |`);
+      L.push(
+        `| ${g.key.replace('@', ' c=')} ${metric === 'p99ms' ? 'p99' : 'req/s'} vs ${targets[g.vs].label} | ${g.min !== undefined ? `≥ ${g.min}×` : `≤ ${g.max}×`} | ${x(r)} | ${ok ? 'yes' : `**no** (${g.min !== undefined ? `${((1 - r / g.min) * 100).toFixed(0)}% short` : `${((r / g.max - 1) * 100).toFixed(0)}% over`})`} |`,
+      );
     }
     const cs = targets.ours.coldStartMs;
     L.push(`| cold start (launch → first 200) | ≤ 100 ms | ${fmt(cs, 1)} ms | ${cs <= 100 ? 'yes' : '**no**'} |`);
@@ -70,7 +78,9 @@ export function renderReport(results, headline, scenarios) {
       const l1k = micro.lease?.['1000']?.nsPerOp;
       if (l10 !== undefined) {
         const ok = l10 <= 1000 && l1k <= 1000 && Math.abs(l1k - l10) / l10 < 0.25;
-        L.push(`| lease acquire + release, 10 / 1 000 workers | ≤ 1 µs, the same | ${fmt(l10 / 1000, 3)} / ${fmt(l1k / 1000, 3)} µs | ${ok ? 'yes' : '**no**'} |`);
+        L.push(
+          `| lease acquire + release, 10 / 1 000 workers | ≤ 1 µs, the same | ${fmt(l10 / 1000, 3)} / ${fmt(l1k / 1000, 3)} µs | ${ok ? 'yes' : '**no**'} |`,
+        );
       }
       if (micro.eventLoopLag) {
         const p99 = micro.eventLoopLag.p99ms;
@@ -82,8 +92,12 @@ export function renderReport(results, headline, scenarios) {
   // Full matrix.
   L.push('<details><summary>Every cell: req/s, p50 and p99 latency (ms)</summary>');
   L.push('');
-  L.push(`| page | c | ${ids.map((id) => `${targets[id].label} req/s | p50 | p99`).join(' | ')}${targets.ours && targets.nginx ? ' | ours/nginx' : ''}${targets.ours && targets.apache ? ' | ours/apache' : ''} |`);
-  L.push(`| --- | ---: | ${ids.map(() => '---: | ---: | ---:').join(' | ')}${targets.ours && targets.nginx ? ' | ---:' : ''}${targets.ours && targets.apache ? ' | ---:' : ''} |`);
+  L.push(
+    `| page | c | ${ids.map((id) => `${targets[id].label} req/s | p50 | p99`).join(' | ')}${targets.ours && targets.nginx ? ' | ours/nginx' : ''}${targets.ours && targets.apache ? ' | ours/apache' : ''} |`,
+  );
+  L.push(
+    `| --- | ---: | ${ids.map(() => '---: | ---: | ---:').join(' | ')}${targets.ours && targets.nginx ? ' | ---:' : ''}${targets.ours && targets.apache ? ' | ---:' : ''} |`,
+  );
   for (const s of scenarios) {
     const row = runs[s.key];
     if (!row) continue;
@@ -91,7 +105,9 @@ export function renderReport(results, headline, scenarios) {
       const r = row[id];
       return r ? `${cell(r, 'rps')} | ${fmt(r.p50ms, 2)} | ${fmt(r.p99ms, 2)}` : '– | – | –';
     });
-    L.push(`| ${s.page} | ${s.c} | ${cells.join(' | ')}${targets.ours && targets.nginx ? ` | ${x(ratio(row.ours?.rps, row.nginx?.rps))}` : ''}${targets.ours && targets.apache ? ` | ${x(ratio(row.ours?.rps, row.apache?.rps))}` : ''} |`);
+    L.push(
+      `| ${s.page} | ${s.c} | ${cells.join(' | ')}${targets.ours && targets.nginx ? ` | ${x(ratio(row.ours?.rps, row.nginx?.rps))}` : ''}${targets.ours && targets.apache ? ` | ${x(ratio(row.ours?.rps, row.apache?.rps))}` : ''} |`,
+    );
   }
   L.push('');
   L.push('</details>');
@@ -101,7 +117,9 @@ export function renderReport(results, headline, scenarios) {
   L.push('| --- | ---: | ---: | ---: | ---: |');
   for (const id of ids) {
     const t = targets[id];
-    L.push(`| ${t.label} | ${fmt(t.coldStartMs, 1)} ms (${t.coldStartTrialsMs.map((c) => fmt(c, 1)).join(', ')}) | ${fmt(t.rssAfterWarmupMiB, 1)} MiB | ${fmt(t.rssPeakMiB, 1)} MiB (${t.processesAtPeak} processes, during ${(t.peakDuring ?? '?').replace('@', ' c=')}) | ${t.processesAfterWarmup ?? '–'} |`);
+    L.push(
+      `| ${t.label} | ${fmt(t.coldStartMs, 1)} ms (${t.coldStartTrialsMs.map((c) => fmt(c, 1)).join(', ')}) | ${fmt(t.rssAfterWarmupMiB, 1)} MiB | ${fmt(t.rssPeakMiB, 1)} MiB (${t.processesAtPeak} processes, during ${(t.peakDuring ?? '?').replace('@', ' c=')}) | ${t.processesAfterWarmup ?? '–'} |`,
+    );
   }
   L.push('');
   if (micro) L.push(renderMicro(micro));
@@ -128,20 +146,29 @@ export function renderMicro(m) {
   for (const [n, r] of Object.entries(m.lease ?? {})) {
     L.push(`| lease acquire + release (sync tryAcquire), ${n} workers | ${fmt(r.nsPerOp / 1000, 3)} µs |`);
     if (r.asyncNsPerOp !== undefined) L.push(`| lease acquire (awaited promise) + release, ${n} workers | ${fmt(r.asyncNsPerOp / 1000, 3)} µs |`);
-    if (r.withListenerNs !== undefined) L.push(`| lease acquire + release with an event listener subscribed (as the CLI and the extension are), ${n} workers | ${fmt(r.withListenerNs / 1000, 3)} µs |`);
+    if (r.withListenerNs !== undefined)
+      L.push(
+        `| lease acquire + release with an event listener subscribed (as the CLI and the extension are), ${n} workers | ${fmt(r.withListenerNs / 1000, 3)} µs |`,
+      );
   }
   if (m.encode) {
     L.push(`| FastCGI encode: ${m.encode.params} params (${m.encode.bytes} B), encodeParams | ${fmt(m.encode.encodeParamsNs / 1000, 2)} µs |`);
-    if (m.encode.encodeRequestNs !== undefined) L.push(`| FastCGI encode: BEGIN_REQUEST + PARAMS + empty STDIN in one buffer (encodeRequest) | ${fmt(m.encode.encodeRequestNs / 1000, 2)} µs |`);
-    if (m.encode.buildCgiParamsNs !== undefined) L.push(`| CGI params from the HTTP request (buildCgiParams) | ${fmt(m.encode.buildCgiParamsNs / 1000, 2)} µs |`);
+    if (m.encode.encodeRequestNs !== undefined)
+      L.push(`| FastCGI encode: BEGIN_REQUEST + PARAMS + empty STDIN in one buffer (encodeRequest) | ${fmt(m.encode.encodeRequestNs / 1000, 2)} µs |`);
+    if (m.encode.buildCgiParamsNs !== undefined)
+      L.push(`| CGI params from the HTTP request (buildCgiParams) | ${fmt(m.encode.buildCgiParamsNs / 1000, 2)} µs |`);
   }
   if (m.decode) {
-    L.push(`| decode a 100 KB response (${m.decode.records} records in ${m.decode.chunks} socket-sized chunks) | ${fmt(m.decode.usPerResponse, 2)} µs (${fmt(m.decode.gbps, 1)} GB/s) |`);
+    L.push(
+      `| decode a 100 KB response (${m.decode.records} records in ${m.decode.chunks} socket-sized chunks) | ${fmt(m.decode.usPerResponse, 2)} µs (${fmt(m.decode.gbps, 1)} GB/s) |`,
+    );
   }
   for (const [name, ns] of Object.entries(m.extra ?? {})) L.push(`| ${name} | ${fmt(ns / 1000, 2)} µs |`);
   if (m.eventLoopLag) {
     const e = m.eventLoopLag;
-    L.push(`| event-loop lag of a 1 ms timer while serving hello.php at c=64 (${e.rps ? fmt(e.rps, 0) + ' req/s, ' : ''}${e.samples} samples): p50 / p99 / max | ${fmt(e.p50ms, 2)} / ${fmt(e.p99ms, 2)} / ${fmt(e.maxms, 2)} ms |`);
+    L.push(
+      `| event-loop lag of a 1 ms timer while serving hello.php at c=64 (${e.rps ? fmt(e.rps, 0) + ' req/s, ' : ''}${e.samples} samples): p50 / p99 / max | ${fmt(e.p50ms, 2)} / ${fmt(e.p99ms, 2)} / ${fmt(e.maxms, 2)} ms |`,
+    );
   }
   L.push('');
   return L.join('\n');

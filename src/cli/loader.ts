@@ -24,7 +24,10 @@ try {
   // Per command: `serve` compiles far more than `--help` does.
   const command = process.argv[2] === 'serve' ? 'serve' : 'other';
   // V8 rejects a cache made under other flags; a key per set of flags avoids rewriting it in turn.
-  const flags = process.execArgv.join(' ').replace(/[^\w=.-]+/g, '_').slice(0, 64);
+  const flags = process.execArgv
+    .join(' ')
+    .replace(/[^\w=.-]+/g, '_')
+    .slice(0, 64);
   cachePath = join(dir, `cli-${command}-${process.version}-${process.arch}-${stat.size}-${Math.floor(stat.mtimeMs)}${flags ? `-${flags}` : ''}.bin`);
   cachedData = readFileSync(cachePath);
 } catch {

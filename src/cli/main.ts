@@ -115,13 +115,16 @@ async function serve(options: ServeOptions): Promise<number> {
   process.stdout.write(`Listening on ${server.url}\n`);
   const snapshot = server.pool.snapshot();
   const how = detected ? (detected.indexFile ? ` (detected: ${detected.indexFile})` : ' (no index.php found: the folder itself)') : '';
-  process.stderr.write(`document root ${server.gateway.options.documentRoot}${how}; workers ${snapshot.limits.minWorkers}–${snapshot.limits.maxWorkers}; status at ${server.url}${server.gateway.options.statusPath.slice(1)}\n`);
+  process.stderr.write(
+    `document root ${server.gateway.options.documentRoot}${how}; workers ${snapshot.limits.minWorkers}–${snapshot.limits.maxWorkers}; status at ${server.url}${server.gateway.options.statusPath.slice(1)}\n`,
+  );
   // Live reload watches the project: the folder the document root was found in (or, for a document
   // root named public/, web/ or htdocs/, the folder above it: app code lives next to it), else the document root.
   const root = server.gateway.options.documentRoot;
   const project = detected ? resolve(options.documentRoot) : DOCUMENT_ROOT_CANDIDATES.includes(basename(root)) ? dirname(root) : root;
   const watcher = options.liveReload ? watchForLiveReload(server, project) : null;
-  if (snapshot.platform && !options.quiet) process.stderr.write(`platform: ${platformLabel(snapshot.platform)}; ${describePlatform(snapshot.platform).join('; ')}\n`);
+  if (snapshot.platform && !options.quiet)
+    process.stderr.write(`platform: ${platformLabel(snapshot.platform)}; ${describePlatform(snapshot.platform).join('; ')}\n`);
   statusUrl = `${server.url}${server.gateway.options.statusPath.slice(1)}`;
   // With --xdebug on the decision is made before the pool serves; with auto it follows (a debugger-ready event).
   if (snapshot.debugger.status !== 'detecting') reportPoolEvent({ type: 'debugger-ready', debugger: snapshot.debugger });
@@ -173,11 +176,15 @@ function reportGatewayEvent(event: GatewayEvent, options: ServeOptions): void {
     case 'live-reload':
       if (!options.quiet) {
         const what = event.action === 'css' ? 'stylesheets swapped' : 'reload';
-        process.stderr.write(`live reload: ${what} (${plural(event.clients, 'page')}) after ${event.files.slice(0, 3).join(', ')}${event.files.length > 3 ? ` and ${event.files.length - 3} more` : ''} changed\n`);
+        process.stderr.write(
+          `live reload: ${what} (${plural(event.clients, 'page')}) after ${event.files.slice(0, 3).join(', ')}${event.files.length > 3 ? ` and ${event.files.length - 3} more` : ''} changed\n`,
+        );
       }
       return;
     case 'live-reload-blocked':
-      process.stderr.write(`warning: live reload is off for ${event.path}: its Content-Security-Policy (${event.directive}) forbids even a same-origin script\n`);
+      process.stderr.write(
+        `warning: live reload is off for ${event.path}: its Content-Security-Policy (${event.directive}) forbids even a same-origin script\n`,
+      );
       return;
   }
 }

@@ -60,7 +60,11 @@ function cliDefault(option: OptionId): string {
 }
 
 function formatSize(bytes: number): string {
-  for (const [unit, scale] of [['G', 1024 ** 3], ['M', 1024 ** 2], ['K', 1024]] as const) {
+  for (const [unit, scale] of [
+    ['G', 1024 ** 3],
+    ['M', 1024 ** 2],
+    ['K', 1024],
+  ] as const) {
     if (bytes >= scale && bytes % scale === 0) return `${bytes / scale}${unit}`;
   }
   return String(bytes);
@@ -182,7 +186,8 @@ export function parseServeArgs(argv: readonly string[], cwd: string): ServeOptio
   const leakPolicy = values['leak-policy'] ?? o.leakPolicy.default;
   if (leakPolicy !== 'reclaim' && leakPolicy !== 'keep') throw new UsageError(`${o.leakPolicy.flag} is reclaim or keep, got "${leakPolicy}"`);
   const xdebug = (values.xdebug ?? o.xdebug.default).trim().toLowerCase();
-  if (!(XDEBUG_SETTINGS as readonly string[]).includes(xdebug)) throw new UsageError(`${o.xdebug.flag} is ${XDEBUG_SETTINGS.join(', ')}, got "${values.xdebug}"`);
+  if (!(XDEBUG_SETTINGS as readonly string[]).includes(xdebug))
+    throw new UsageError(`${o.xdebug.flag} is ${XDEBUG_SETTINGS.join(', ')}, got "${values.xdebug}"`);
   const debugClient = values['debug-client'] ?? null;
   if (debugClient !== null) {
     try {

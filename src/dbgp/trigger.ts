@@ -10,7 +10,7 @@
  */
 import type { ParamList } from '../fastcgi/params';
 
-export const XDEBUG_TRIGGER = 'XDEBUG_TRIGGER';
+const XDEBUG_TRIGGER = 'XDEBUG_TRIGGER';
 
 /** `XDEBUG_TRIGGER` is already one of the cookie's names (then it is left as it is: PHP keeps a name's first value). */
 function hasTrigger(cookie: string): boolean {

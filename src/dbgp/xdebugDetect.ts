@@ -122,7 +122,8 @@ function runProbe(phpCgi: string, args: readonly string[], env: NodeJS.ProcessEn
       if (unix && child.pid !== undefined) signalProcessGroup(child.pid, 'SIGKILL');
       // php-cgi -v exits 0 even when an extension fails to load; anything else means it did not run.
       if (failure !== null) reject(new Error(`cannot run ${phpCgi} -v to look for Xdebug: ${failure}`));
-      else if (code !== 0) reject(new Error(`cannot run ${phpCgi} -v to look for Xdebug: it ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`));
+      else if (code !== 0)
+        reject(new Error(`cannot run ${phpCgi} -v to look for Xdebug: it ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`));
       else resolve(classifyXdebugProbe(stdout, stderr));
     });
   });

@@ -28,7 +28,10 @@ export class ContextKeyProjection implements vscode.Disposable {
 
   update(): void {
     const pools = this.manager.pools;
-    this.set(ContextKeys.running, pools.some((pool) => pool.status === 'running'));
+    this.set(
+      ContextKeys.running,
+      pools.some((pool) => pool.status === 'running'),
+    );
     this.set(ContextKeys.canStart, this.isTrusted() && pools.some((pool) => pool.status === 'stopped' || pool.status === 'failed'));
   }
 

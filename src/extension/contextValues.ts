@@ -32,11 +32,11 @@ export type LeaseField = 'request' | 'script' | 'client' | 'age';
 /** The live-stack rows under a busy worker, after its lease rows. */
 export type StackRow = 'wait' | 'frame' | 'internal' | 'note';
 
-export const POOL_STATUSES: readonly PoolStatus[] = ['stopped', 'starting', 'running', 'stopping', 'failed'];
-export const GROUP_KINDS: readonly GroupKind[] = ['busy', 'paused', 'finishing', 'idle', 'starting', 'draining', 'error'];
-export const WORKER_STATES: readonly WorkerState[] = ['starting', 'idle', 'busy', 'paused', 'finishing', 'draining', 'error'];
-export const LEASE_FIELDS: readonly LeaseField[] = ['request', 'script', 'client', 'age'];
-export const STACK_ROWS: readonly StackRow[] = ['wait', 'frame', 'internal', 'note'];
+const POOL_STATUSES: readonly PoolStatus[] = ['stopped', 'starting', 'running', 'stopping', 'failed'];
+const GROUP_KINDS: readonly GroupKind[] = ['busy', 'paused', 'finishing', 'idle', 'starting', 'draining', 'error'];
+const WORKER_STATES: readonly WorkerState[] = ['starting', 'idle', 'busy', 'paused', 'finishing', 'draining', 'error'];
+const LEASE_FIELDS: readonly LeaseField[] = ['request', 'script', 'client', 'age'];
+const STACK_ROWS: readonly StackRow[] = ['wait', 'frame', 'internal', 'note'];
 
 export function poolContext(status: PoolStatus): string {
   return `pool.${status}`;
@@ -62,7 +62,8 @@ export function stackContext(row: StackRow): string {
 export function allContextValues(): string[] {
   const values = [...POOL_STATUSES.map(poolContext), ...GROUP_KINDS.map(groupContext), ...LEASE_FIELDS.map(leaseContext), ...STACK_ROWS.map(stackContext)];
   for (const state of WORKER_STATES) {
-    for (const lease of [false, true]) for (const finding of [false, true]) for (const debug of [false, true]) values.push(workerContext(state, { lease, finding, debug }));
+    for (const lease of [false, true])
+      for (const finding of [false, true]) for (const debug of [false, true]) values.push(workerContext(state, { lease, finding, debug }));
   }
   return values;
 }

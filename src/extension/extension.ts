@@ -76,7 +76,9 @@ export function activate(context: vscode.ExtensionContext): void {
   store.add(new LiveReloadRelay(pools));
 
   store.add(vscode.workspace.registerTextDocumentContentProvider(WORKER_LOG_SCHEME, workerLogs));
-  store.add(vscode.languages.registerCodeActionsProvider({ scheme: 'file' }, new FindingQuickFixes(diagnostics), { providedCodeActionKinds: FindingQuickFixes.kinds }));
+  store.add(
+    vscode.languages.registerCodeActionsProvider({ scheme: 'file' }, new FindingQuickFixes(diagnostics), { providedCodeActionKinds: FindingQuickFixes.kinds }),
+  );
   // The lease dashboards: one source per folder, panels restored after a reload by the serializer.
   // Added after the sources, the panels close first; the manager stops the pools after both.
   // Kill, Recycle, Release Lease: one implementation for the commands and the dashboards.

@@ -39,7 +39,9 @@ export function workerDescription(worker: WorkerSnapshot, now: number): string {
     case 'finishing': {
       // Its client left; the script runs on (PHP decides how far) and the worker is neither leased nor idle.
       const abandoned = worker.abandoned;
-      return abandoned ? `finishing · ${formatRequest(abandoned.lease)} · client left ${formatDuration(now - abandoned.abandonedAt)} ago` : `finishing · ${worker.accesses} req`;
+      return abandoned
+        ? `finishing · ${formatRequest(abandoned.lease)} · client left ${formatDuration(now - abandoned.abandonedAt)} ago`
+        : `finishing · ${worker.accesses} req`;
     }
     case 'draining':
       return lease ? `draining · ${formatRequest(lease)} · ${formatDuration(now - lease.acquiredAt)}` : `draining · ${worker.accesses} req`;

@@ -42,14 +42,28 @@ export function describePoolEvent(event: PoolEvent): LogLine[] {
     case 'spawn-throttled':
       return line('warn', `workers keep crashing (${event.consecutiveCrashes} in a row): next start in ${event.delayMs} ms`, null);
     case 'lease-acquired':
-      return line('trace', `lease ${event.lease.id} → ${event.lease.workerId}: ${formatRequest(event.lease)} (waited ${event.waitedMs} ms)`, event.lease.workerId);
+      return line(
+        'trace',
+        `lease ${event.lease.id} → ${event.lease.workerId}: ${formatRequest(event.lease)} (waited ${event.waitedMs} ms)`,
+        event.lease.workerId,
+      );
     case 'lease-released':
       return line('trace', `lease ${event.lease.id} ← ${event.lease.workerId}: ${event.outcome} after ${event.heldMs} ms`, event.lease.workerId);
     case 'lease-revoked': {
       const r = event.revocation;
       const why =
-        r.kind === 'busy-timeout' ? `busy timeout (${r.timeoutMs} ms)` : r.kind === 'worker-exited' ? `the worker ${describeExit(r.exit)}` : r.kind === 'worker-retired' ? `worker retired (${r.reason})` : 'the pool is stopping';
-      return line(r.kind === 'pool-stopping' ? 'info' : 'warn', `lease ${event.lease.id} of ${event.lease.workerId} (${formatRequest(event.lease)}) revoked: ${why}`, event.lease.workerId);
+        r.kind === 'busy-timeout'
+          ? `busy timeout (${r.timeoutMs} ms)`
+          : r.kind === 'worker-exited'
+            ? `the worker ${describeExit(r.exit)}`
+            : r.kind === 'worker-retired'
+              ? `worker retired (${r.reason})`
+              : 'the pool is stopping';
+      return line(
+        r.kind === 'pool-stopping' ? 'info' : 'warn',
+        `lease ${event.lease.id} of ${event.lease.workerId} (${formatRequest(event.lease)}) revoked: ${why}`,
+        event.lease.workerId,
+      );
     }
     case 'lease-protocol-error':
       return line('warn', `lease ${event.leaseId}: ${event.problem} by ${event.holder}`, event.workerId);
@@ -71,7 +85,11 @@ export function describePoolEvent(event: PoolEvent): LogLine[] {
         : line('warn', event.status.reason ?? 'live PHP stacks are off', null);
     case 'finding-resolved': {
       const resolution = event.finding.resolution;
-      return line('info', `finding ${event.finding.id} (${event.finding.kind}) resolved${resolution ? `: ${resolution.how}${resolution.detail ? ` — ${resolution.detail}` : ''}` : ''}`, event.finding.workerId);
+      return line(
+        'info',
+        `finding ${event.finding.id} (${event.finding.kind}) resolved${resolution ? `: ${resolution.how}${resolution.detail ? ` — ${resolution.detail}` : ''}` : ''}`,
+        event.finding.workerId,
+      );
     }
     case 'worker-debug':
     case 'debugger-ready':
@@ -90,27 +108,40 @@ function describeDebugEvent(event: Extract<PoolEvent, { type: 'worker-debug' | '
     case 'worker-debug': {
       const d = event.debug;
       if (d === null) return line('debug', `worker ${event.workerId}: debug session over`, event.workerId);
-      if (d.state === 'paused' && d.ide === 'connected') return line('info', `worker ${event.workerId} (pid ${event.pid}) paused at ${d.file ?? '?'}:${d.line ?? '?'}; its timeouts wait`, event.workerId);
+      if (d.state === 'paused' && d.ide === 'connected')
+        return line('info', `worker ${event.workerId} (pid ${event.pid}) paused at ${d.file ?? '?'}:${d.line ?? '?'}; its timeouts wait`, event.workerId);
       return line('trace', `worker ${event.workerId} debug ${d.state}${d.ide === 'unreachable' ? ' (IDE unreachable)' : ''}`, event.workerId);
     }
     case 'debugger-ready': {
       const d = event.debugger;
-      if (d.status === 'enabled') return line('info', `Xdebug ${d.version ?? ''}: requests can be debugged through the pool's relay (IDE at ${d.ide}): "FastCGI: Debug Next Request"${d.notes.length ? `; ${d.notes.join('; ')}` : ''}`);
+      if (d.status === 'enabled')
+        return line(
+          'info',
+          `Xdebug ${d.version ?? ''}: requests can be debugged through the pool's relay (IDE at ${d.ide}): "FastCGI: Debug Next Request"${d.notes.length ? `; ${d.notes.join('; ')}` : ''}`,
+        );
       return line('info', `step debugging ${d.status}${d.reason ? `: ${d.reason}` : ''}`);
     }
     case 'debug-armed':
-      return event.armed ? line('info', `the next request${event.armed.pattern ? ` matching ${event.armed.pattern}` : ''} will be debugged`) : line('debug', 'debug next request: disarmed');
+      return event.armed
+        ? line('info', `the next request${event.armed.pattern ? ` matching ${event.armed.pattern}` : ''} will be debugged`)
+        : line('debug', 'debug next request: disarmed');
     case 'debug-relay': {
       const e = event.event;
       switch (e.type) {
         case 'ide-unreachable':
-          return line('warn', `no debugger listens at ${e.ide} (${e.error}): pid ${e.pid}'s request ran without it. Start PHP Debug's "Listen for Xdebug", or check fastcgiPool.debugClient`);
+          return line(
+            'warn',
+            `no debugger listens at ${e.ide} (${e.error}): pid ${e.pid}'s request ran without it. Start PHP Debug's "Listen for Xdebug", or check fastcgiPool.debugClient`,
+          );
         case 'ide-silent':
           return line('warn', `the debugger said nothing for ${e.silentMs} ms: pid ${e.pid}'s request runs on without it`);
         case 'session-started':
           return line('debug', `debug session of pid ${e.pid} started (${e.script ?? '?'})`);
         case 'session-ended':
-          return line('debug', `debug session of pid ${e.pid} ended after ${e.durationMs} ms (${e.reason}; ${e.bytesToIde} bytes to the IDE, ${e.bytesToEngine} to Xdebug)`);
+          return line(
+            'debug',
+            `debug session of pid ${e.pid} ended after ${e.durationMs} ms (${e.reason}; ${e.bytesToIde} bytes to the IDE, ${e.bytesToEngine} to Xdebug)`,
+          );
         case 'rejected':
           return line('warn', `debug connection refused${e.pid !== null ? ` (pid ${e.pid})` : ''}: ${e.reason}`);
         case 'protocol-error':
@@ -124,7 +155,13 @@ function describeDebugEvent(event: Extract<PoolEvent, { type: 'worker-debug' | '
 export function describeGatewayEvent(event: GatewayEvent): LogLine[] {
   switch (event.type) {
     case 'request':
-      return [{ level: event.status >= 500 ? 'warn' : 'info', text: `${event.method} ${event.uri} ${event.status} ${event.durationMs} ms${event.workerId ? ` ${event.workerId}` : ''}`, workerId: event.workerId }];
+      return [
+        {
+          level: event.status >= 500 ? 'warn' : 'info',
+          text: `${event.method} ${event.uri} ${event.status} ${event.durationMs} ms${event.workerId ? ` ${event.workerId}` : ''}`,
+          workerId: event.workerId,
+        },
+      ];
     case 'php-stderr':
       return stderrLines(`[${event.workerId} ${event.uri}] `, event.text, event.workerId);
     case 'requests-summarized': {
@@ -132,7 +169,9 @@ export function describeGatewayEvent(event: GatewayEvent): LogLine[] {
       const statuses = Object.entries(event.byStatus)
         .map(([status, count]) => `${count}× ${status}`)
         .join(', ');
-      return [{ level: 'info', text: `… and ${plural(event.requests, 'more request')} in ${event.spanMs} ms (${statuses}), not logged one by one`, workerId: null }];
+      return [
+        { level: 'info', text: `… and ${plural(event.requests, 'more request')} in ${event.spanMs} ms (${statuses}), not logged one by one`, workerId: null },
+      ];
     }
     default:
       return [];
@@ -168,7 +207,11 @@ export class WorkerLogStore implements vscode.TextDocumentContentProvider, vscod
 
   /** The document of one worker's log. */
   uriFor(folderKey: string, folderName: string, workerId: string): vscode.Uri {
-    return vscode.Uri.from({ scheme: WORKER_LOG_SCHEME, path: `/${folderName}/${workerId}.log`, query: new URLSearchParams({ folder: folderKey, worker: workerId }).toString() });
+    return vscode.Uri.from({
+      scheme: WORKER_LOG_SCHEME,
+      path: `/${folderName}/${workerId}.log`,
+      query: new URLSearchParams({ folder: folderKey, worker: workerId }).toString(),
+    });
   }
 
   append(folderKey: string, folderName: string, workerId: string, level: LogLevel, text: string): void {

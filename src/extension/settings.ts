@@ -71,7 +71,16 @@ export const SETTING_DEFAULTS: FolderSettings = {
  * untrusted workspace VS Code ignores their workspace values
  * (`capabilities.untrustedWorkspaces.restrictedConfigurations`).
  */
-export const RESTRICTED_SETTINGS: readonly (keyof FolderSettings)[] = ['phpCgiPath', 'documentRoot', 'frontController', 'host', 'ini', 'env', 'xdebug', 'debugClient'];
+export const RESTRICTED_SETTINGS: readonly (keyof FolderSettings)[] = [
+  'phpCgiPath',
+  'documentRoot',
+  'frontController',
+  'host',
+  'ini',
+  'env',
+  'xdebug',
+  'debugClient',
+];
 
 /** How far past the configured port we look for a free one. */
 export const PORT_FALLBACK_RANGE = 20;
@@ -222,7 +231,12 @@ export function documentRootOf(documentRoot: string, folderPath: string): Served
  * extension host's with the folder's `env` on top, so that PATH still finds
  * php-cgi; `port` is passed separately because a busy port moves it.
  */
-export function toServerOptions(settings: FolderSettings, folderPath: string, port: number, stateDir: string | null): Omit<PoolServerOptions, 'onPoolEvent' | 'onGatewayEvent'> {
+export function toServerOptions(
+  settings: FolderSettings,
+  folderPath: string,
+  port: number,
+  stateDir: string | null,
+): Omit<PoolServerOptions, 'onPoolEvent' | 'onGatewayEvent'> {
   return {
     documentRoot: resolveDocumentRoot(settings.documentRoot, folderPath),
     pool: {

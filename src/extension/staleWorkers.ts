@@ -33,7 +33,9 @@ export async function sweepStaleWorkers(storageRoot: string, log: Logger): Promi
       const result = await new WorkerRegistry(join(storageRoot, 'pools', dir)).cleanStale();
       killed += result.killed.length;
       if (result.killed.length > 0) {
-        log.info(`stopped ${plural(result.killed.length, 'php-cgi worker')} left behind by an earlier session (pids ${result.killed.map((w) => w.pid).join(', ')})`);
+        log.info(
+          `stopped ${plural(result.killed.length, 'php-cgi worker')} left behind by an earlier session (pids ${result.killed.map((w) => w.pid).join(', ')})`,
+        );
       }
     } catch (error) {
       log.warn(`could not check ${dir} for stale workers: ${error instanceof Error ? error.message : String(error)}`);

@@ -32,14 +32,16 @@ function presentStatus(pools: readonly PoolSource[], findings: number): StatusPr
     const snapshot = pool.snapshot();
     const open = openFindings(snapshot).length;
     let line = `**${escapeMarkdown(pool.name)}** — ${pool.status}`;
-    if (pool.server && snapshot) line += `: \`:${pool.server.port}\`, ${snapshot.counts.busy}/${snapshot.limits.maxWorkers} busy, ${snapshot.counts.finishing} finishing, ${snapshot.counts.idle} idle`;
+    if (pool.server && snapshot)
+      line += `: \`:${pool.server.port}\`, ${snapshot.counts.busy}/${snapshot.limits.maxWorkers} busy, ${snapshot.counts.finishing} finishing, ${snapshot.counts.idle} idle`;
     if (snapshot?.problem && pool.status === 'running') line += ` — ${escapeMarkdown(snapshot.problem)}`;
     if (pool.portMoved) line += ` (moved to ${pool.portMoved.to}: ${escapeMarkdown(pool.portMoved.heldBy ?? `port ${pool.portMoved.from} was in use`)})`;
     if (open > 0) line += `, $(warning) ${plural(open, 'open finding')}`;
     if (pool.status === 'failed' && pool.problem) line += ` — ${escapeMarkdown(pool.problem)}`;
     lines.push(`- ${line}`);
     for (const worker of snapshot?.workers ?? []) {
-      if (worker.state === 'paused' && worker.debug) lines.push(`  - $(debug-pause) worker ${worker.id} ${escapeMarkdown(pausedAt(worker.debug))}: no timeout runs meanwhile`);
+      if (worker.state === 'paused' && worker.debug)
+        lines.push(`  - $(debug-pause) worker ${worker.id} ${escapeMarkdown(pausedAt(worker.debug))}: no timeout runs meanwhile`);
     }
     const armed = snapshot?.debugger.armed;
     if (armed) lines.push(`  - $(debug-alt) the next request${armed.pattern ? ` matching \`${armed.pattern.replaceAll('`', '')}\`` : ''} will be debugged`);
@@ -47,7 +49,8 @@ function presentStatus(pools: readonly PoolSource[], findings: number): StatusPr
   if (findings > 0) lines.push('', `$(warning) ${plural(findings, 'finding')} in Problems`);
   lines.push('', running.length > 0 ? 'Click to open the app in the browser.' : 'Click to show the Workers view.');
   const tooltip = lines.join('\n');
-  const click: StatusPresentation['click'] = running.length > 0 ? { open: true, folderKey: running.length === 1 ? (running[0]?.key ?? null) : null } : { open: false };
+  const click: StatusPresentation['click'] =
+    running.length > 0 ? { open: true, folderKey: running.length === 1 ? (running[0]?.key ?? null) : null } : { open: false };
   const background = findings > 0 ? 'warning' : running.length === 0 && pools.some((pool) => pool.status === 'failed') ? 'error' : 'none';
   if (running.length > 0) {
     let busy = 0;
@@ -104,7 +107,10 @@ export class StatusBarProjection implements vscode.Disposable {
     const tooltip = new vscode.MarkdownString(p.tooltip);
     tooltip.supportThemeIcons = true;
     this.item.tooltip = tooltip;
-    this.item.backgroundColor = p.background === 'none' ? undefined : new vscode.ThemeColor(p.background === 'warning' ? 'statusBarItem.warningBackground' : 'statusBarItem.errorBackground');
+    this.item.backgroundColor =
+      p.background === 'none'
+        ? undefined
+        : new vscode.ThemeColor(p.background === 'warning' ? 'statusBarItem.warningBackground' : 'statusBarItem.errorBackground');
     this.item.accessibilityInformation = { label: p.text.replaceAll('·', ',') };
     // A running app opens on click (a pick among them when several run); otherwise the Workers view shows.
     this.item.command = p.click.open

@@ -537,9 +537,7 @@ export class FastCgiConnection extends EventEmitter<FastCgiConnectionEvents> {
       return;
     }
     const state = request !== null ? 'during a request' : this.pendingValues !== null ? 'while waiting for GET_VALUES_RESULT' : 'while idle';
-    this.handleProtocolError(
-      new FastCgiProtocolError('unexpected-record', `unexpected ${typeName(type)} record for request id ${requestId} ${state}`),
-    );
+    this.handleProtocolError(new FastCgiProtocolError('unexpected-record', `unexpected ${typeName(type)} record for request id ${requestId} ${state}`));
   }
 
   private endRequest(request: ActiveRequest, content: Buffer): void {

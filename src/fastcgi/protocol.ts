@@ -39,15 +39,11 @@ export type Role = (typeof Role)[keyof typeof Role];
 /** BEGIN_REQUEST flag: keep the connection open after END_REQUEST. */
 export const FCGI_KEEP_CONN = 1;
 
-/** `protocolStatus` values of FCGI_END_REQUEST. */
-export const ProtocolStatus = {
-  RequestComplete: 0,
-  CantMpxConn: 1,
-  Overloaded: 2,
-  UnknownRole: 3,
-} as const;
-/** One of the {@link ProtocolStatus} values. */
-export type ProtocolStatus = (typeof ProtocolStatus)[keyof typeof ProtocolStatus];
+/**
+ * `protocolStatus` of FCGI_END_REQUEST: 0 request complete, 1 can't
+ * multiplex the connection, 2 overloaded, 3 unknown role.
+ */
+export type ProtocolStatus = 0 | 1 | 2 | 3;
 
 /** Request id reserved for management records (GET_VALUES and friends). */
 export const FCGI_NULL_REQUEST_ID = 0;

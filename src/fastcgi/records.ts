@@ -11,13 +11,7 @@ import {
 
 /** Why a byte stream was rejected; stable strings that tests and logs can match. */
 export type ProtocolErrorReason =
-  | 'bad-version'
-  | 'unknown-type'
-  | 'bad-end-request-length'
-  | 'truncated-record'
-  | 'truncated-name-value'
-  | 'buffer-limit'
-  | 'unexpected-record';
+  'bad-version' | 'unknown-type' | 'bad-end-request-length' | 'truncated-record' | 'truncated-name-value' | 'buffer-limit' | 'unexpected-record';
 
 /** The peer sent bytes that are not valid FastCGI (or not valid for this conversation). */
 export class FastCgiProtocolError extends Error {
@@ -64,14 +58,7 @@ export function paddingFor(contentLength: number): number {
 }
 
 /** Writes an 8-byte record header at `offset`. Low-level helper for encoders that fill one shared buffer. */
-export function writeHeader(
-  target: Buffer,
-  offset: number,
-  type: number,
-  requestId: number,
-  contentLength: number,
-  paddingLength: number,
-): void {
+export function writeHeader(target: Buffer, offset: number, type: number, requestId: number, contentLength: number, paddingLength: number): void {
   target[offset] = FCGI_VERSION_1;
   target[offset + 1] = type;
   target[offset + 2] = requestId >>> 8;
@@ -184,7 +171,7 @@ export function encodeStdin(requestId: number, data: Buffer): Buffer[] {
   if (data.length === 0) return [encodeRecord(RecordType.Stdin, requestId)];
   const all = encodeStreamRecords(RecordType.Stdin, requestId, data);
   const records: Buffer[] = [];
-  for (let pos = 0; pos < all.length; ) {
+  for (let pos = 0; pos < all.length;) {
     const length = (all[pos + 4] << 8) | all[pos + 5];
     const end = pos + HEADER_LENGTH + length + all[pos + 6];
     records.push(all.subarray(pos, end));
@@ -199,7 +186,7 @@ export function encodeStdin(requestId: number, data: Buffer): Buffer[] {
  * far below this; it only stops a caller that keeps pushing regardless from
  * growing memory without bound.
  */
-export const DEFAULT_MAX_HELD_BYTES = 8 * 1024 * 1024;
+const DEFAULT_MAX_HELD_BYTES = 8 * 1024 * 1024;
 
 /** Options for {@link RecordDecoder}. */
 export interface RecordDecoderOptions {

@@ -131,7 +131,7 @@ export function buildCgiParams(
  * as the same bytes. Values we decoded from the path are real UTF-8 text,
  * so they are turned into their bytes here. ASCII, the usual case, is free.
  */
-export function utf8AsLatin1(value: string): string {
+function utf8AsLatin1(value: string): string {
   for (let i = 0; i < value.length; i++) {
     if (value.charCodeAt(i) > 0x7f) return Buffer.from(value, 'utf8').toString('latin1');
   }

@@ -1,5 +1,5 @@
 /** Default cap on a CGI header block (nginx's fastcgi_buffer_size is 4–8 KiB; PHP apps with many cookies need more). */
-export const DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
+const DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
 
 /** The script's response headers were unusable; the gateway answers 502. */
 export class CgiHeaderError extends Error {

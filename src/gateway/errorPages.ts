@@ -21,10 +21,7 @@ export function escapeHtml(text: string): string {
 export function errorPage(status: number, title: string, detail: string, hints: readonly string[] = []): ErrorPage {
   const code = Number.isInteger(status) ? String(status) : '???';
   const heading = `${code} ${escapeHtml(title)}`;
-  const hintList =
-    hints.length === 0
-      ? ''
-      : `\n<h2>What you can do</h2>\n<ul>\n${hints.map((h) => `<li>${escapeHtml(h)}</li>`).join('\n')}\n</ul>`;
+  const hintList = hints.length === 0 ? '' : `\n<h2>What you can do</h2>\n<ul>\n${hints.map((h) => `<li>${escapeHtml(h)}</li>`).join('\n')}\n</ul>`;
   const body = `<!doctype html>
 <html lang="en">
 <head>

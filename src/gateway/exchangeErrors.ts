@@ -22,7 +22,9 @@ function raise(what: string, option: OptionId, surface: OptionSurface): string {
 /** The request body could not be received. */
 export function sendBodyError(io: HttpIo, error: unknown, surface: OptionSurface): void {
   if (error instanceof BodyTooLargeError) {
-    sendError(io, 413, 'Content Too Large', error.message, [`${raise('the body size limit', 'maxBody', surface)} if this upload is expected.`], { Connection: 'close' });
+    sendError(io, 413, 'Content Too Large', error.message, [`${raise('the body size limit', 'maxBody', surface)} if this upload is expected.`], {
+      Connection: 'close',
+    });
   } else if (error instanceof BodyTimeoutError) {
     sendError(io, 408, 'Request Timeout', error.message, undefined, { Connection: 'close' });
   } else if (error instanceof BodyAbortedError) {
@@ -36,9 +38,16 @@ export function sendBodyError(io: HttpIo, error: unknown, surface: OptionSurface
 export function sendAcquireError(io: HttpIo, error: unknown, queueTimeoutMs: number, surface: OptionSurface): void {
   if (error instanceof PoolSaturatedError) {
     const retryAfter = String(Math.max(1, Math.ceil(queueTimeoutMs / 10_000)));
-    sendError(io, 503, 'Service Unavailable', `The pool is saturated: ${error.message}.`, [`${raise('the worker limit', 'maxWorkers', surface)}, or find what keeps the workers busy in the status page.`], {
-      'Retry-After': retryAfter,
-    });
+    sendError(
+      io,
+      503,
+      'Service Unavailable',
+      `The pool is saturated: ${error.message}.`,
+      [`${raise('the worker limit', 'maxWorkers', surface)}, or find what keeps the workers busy in the status page.`],
+      {
+        'Retry-After': retryAfter,
+      },
+    );
   } else if (error instanceof PoolSpawnFailingError) {
     sendSpawnFailing(io, error, surface);
   } else if (error instanceof PoolUnavailableError) {
@@ -55,7 +64,9 @@ export function sendAcquireError(io: HttpIo, error: unknown, queueTimeoutMs: num
 function sendSpawnFailing(io: HttpIo, error: PoolSpawnFailingError, surface: OptionSurface): void {
   const { failure } = error;
   const who = `Worker ${failure.workerId}${failure.pid !== null ? ` (pid ${failure.pid})` : ''}`;
-  const what = failure.exit ? `${who} ${describeExit(failure.exit)} before it served a request` : `${who} could not be started: ${failure.error ?? 'unknown error'}`;
+  const what = failure.exit
+    ? `${who} ${describeExit(failure.exit)} before it served a request`
+    : `${who} could not be started: ${failure.error ?? 'unknown error'}`;
   const said = failure.stderr ? `It wrote to stderr:\n${failure.stderr}` : 'It wrote nothing to stderr.';
   const retryAfterS = Math.max(1, Math.ceil(error.retryAfterMs / 1_000));
   const which = optionName('phpCgi', surface);
@@ -77,9 +88,13 @@ export function sendRevoked(io: HttpIo, revocation: LeaseRevocation, lease: Leas
   const who = lease ? `Worker ${lease.workerId} (pid ${lease.workerPid ?? '?'})` : 'The worker';
   switch (revocation.kind) {
     case 'busy-timeout':
-      sendError(io, 504, 'Gateway Timeout', `${who} did not finish ${scriptName} within the busy timeout of ${revocation.timeoutMs / 1000} s; it was killed and replaced.`, [
-        `${raise('the busy timeout', 'busyTimeout', surface)} for long requests, or look for an endless loop or a blocking call.`,
-      ]);
+      sendError(
+        io,
+        504,
+        'Gateway Timeout',
+        `${who} did not finish ${scriptName} within the busy timeout of ${revocation.timeoutMs / 1000} s; it was killed and replaced.`,
+        [`${raise('the busy timeout', 'busyTimeout', surface)} for long requests, or look for an endless loop or a blocking call.`],
+      );
       return;
     case 'worker-exited':
       sendError(io, 502, 'Bad Gateway', `${who} ${describeExit(revocation.exit)} while running ${scriptName}.`);
@@ -88,9 +103,13 @@ export function sendRevoked(io: HttpIo, revocation: LeaseRevocation, lease: Leas
       sendError(io, 502, 'Bad Gateway', `${who} was stopped (${revocation.reason}) while running ${scriptName}.`);
       return;
     case 'worker-left':
-      sendError(io, 502, 'Bad Gateway', `${who} and the workers tried after it left (${describeExit(revocation.exit)}) after their last request, before they read this one; ${scriptName} did not run.`, [
-        'php-cgi leaves after PHP_FCGI_MAX_REQUESTS requests: raise it, or leave it unset (the pool recycles workers itself).',
-      ]);
+      sendError(
+        io,
+        502,
+        'Bad Gateway',
+        `${who} and the workers tried after it left (${describeExit(revocation.exit)}) after their last request, before they read this one; ${scriptName} did not run.`,
+        ['php-cgi leaves after PHP_FCGI_MAX_REQUESTS requests: raise it, or leave it unset (the pool recycles workers itself).'],
+      );
       return;
     case 'pool-stopping':
       sendError(io, 503, 'Service Unavailable', 'The pool is stopping.', undefined, { 'Retry-After': '1' });

@@ -74,7 +74,15 @@ export class Gateway {
     const keepAliveTimeoutMs = DEFAULTS.keepAliveTimeoutMs;
     const control = (action: Parameters<typeof answerControl>[1], req: Parameters<typeof answerControl>[2], io: Parameters<typeof answerControl>[3]): void =>
       answerControl(pool, action, req, io, this.options.optionSurface);
-    this.node = new NodeFront(router, this.scripts, this.log, (url) => this.status(url), control, { headersTimeoutMs: this.options.headersTimeoutMs, keepAliveTimeoutMs }, this.liveReload);
+    this.node = new NodeFront(
+      router,
+      this.scripts,
+      this.log,
+      (url) => this.status(url),
+      control,
+      { headersTimeoutMs: this.options.headersTimeoutMs, keepAliveTimeoutMs },
+      this.liveReload,
+    );
     if (this.options.leanHttp) {
       // Every connection goes to the lean front first; Node's parser gets
       // those the lean front hands over.
@@ -140,7 +148,11 @@ export class Gateway {
 
   /** The status JSON: the pool's snapshot and where the gateway serves, with live reload's state (`?stacks=1`: with the busy workers' PHP stacks). */
   private status(url: string): Promise<unknown> {
-    const gateway = { documentRoot: this.options.documentRoot, port: this.scripts.serverInfo.serverPort, liveReload: this.liveReload?.status() ?? { enabled: false } };
+    const gateway = {
+      documentRoot: this.options.documentRoot,
+      port: this.scripts.serverInfo.serverPort,
+      liveReload: this.liveReload?.status() ?? { enabled: false },
+    };
     return statusDocument(this.pool, gateway, wantsStacks(url));
   }
 }

@@ -42,7 +42,10 @@ export class NodeFront {
     // single header reaches our FastCGI check and gets an explanatory 431.
     // connectionsCheckingInterval: how often Node enforces headersTimeout (30 s
     // by default, far too lax against a client that trickles its headers).
-    this.server = createServer({ maxHeaderSize: 128 * 1024, requestTimeout: 0, headersTimeout: options.headersTimeoutMs, connectionsCheckingInterval: 1_000 }, (req, res) => this.handle(req, res));
+    this.server = createServer(
+      { maxHeaderSize: 128 * 1024, requestTimeout: 0, headersTimeout: options.headersTimeoutMs, connectionsCheckingInterval: 1_000 },
+      (req, res) => this.handle(req, res),
+    );
     this.server.keepAliveTimeout = options.keepAliveTimeoutMs;
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
       if (!socket.writable) return socket.destroy();
@@ -86,7 +89,13 @@ export class NodeFront {
       case 'status':
         this.status(io.url).then(
           (document) => sendJson(io, document),
-          (error: unknown) => sendRouteAnswer(io, { kind: 'refused', status: 500, title: 'Internal Server Error', detail: `Cannot build the status: ${(error as Error).message}` }),
+          (error: unknown) =>
+            sendRouteAnswer(io, {
+              kind: 'refused',
+              status: 500,
+              title: 'Internal Server Error',
+              detail: `Cannot build the status: ${(error as Error).message}`,
+            }),
         );
         return;
       case 'live-script':

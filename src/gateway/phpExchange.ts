@@ -152,7 +152,12 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
       const oversized = findOversizedParam(params);
       if (oversized) {
         this.finish();
-        sendError(this.io, 431, 'Request Header Fields Too Large', `${oversized} is larger than one FastCGI record can carry (65535 bytes), so PHP could never receive it.`);
+        sendError(
+          this.io,
+          431,
+          'Request Header Fields Too Large',
+          `${oversized} is larger than one FastCGI record can carry (65535 bytes), so PHP could never receive it.`,
+        );
         return;
       }
       this.params = params;
@@ -298,7 +303,15 @@ class PhpExchange implements LeaseHolder, ResponseHandler, HttpIoClient {
   onStderr(chunk: Buffer): void {
     const lease = this.lease;
     if (!lease) return;
-    this.runner.log.emit({ type: 'php-stderr', workerId: lease.workerId, leaseId: lease.id, scriptFilename: this.script.scriptFilename, method: this.io.method, uri: this.io.url, text: chunk.toString('utf8') });
+    this.runner.log.emit({
+      type: 'php-stderr',
+      workerId: lease.workerId,
+      leaseId: lease.id,
+      scriptFilename: this.script.scriptFilename,
+      method: this.io.method,
+      uri: this.io.url,
+      text: chunk.toString('utf8'),
+    });
   }
 
   onEnd(): void {

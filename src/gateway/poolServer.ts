@@ -110,7 +110,11 @@ export async function startPoolServer(options: PoolServerOptions): Promise<PoolS
 /** The configured php-cgi, or the one found on PATH, beside the editor's php, or where installers put it. */
 function findPhpCgi(options: PoolServerOptions): string {
   try {
-    return discoverPhpCgi({ configured: options.pool.phpCgi ?? DEFAULTS.phpCgi, pathEnv: options.pool.env?.PATH ?? process.env.PATH ?? '', phpExecutables: options.phpExecutables }).path;
+    return discoverPhpCgi({
+      configured: options.pool.phpCgi ?? DEFAULTS.phpCgi,
+      pathEnv: options.pool.env?.PATH ?? process.env.PATH ?? '',
+      phpExecutables: options.phpExecutables,
+    }).path;
   } catch (error) {
     if (error instanceof OptionError) throw new ConfigurationError(error.message, error.option);
     throw error;
@@ -131,7 +135,8 @@ function checkDocumentRoot(path: string): string {
 
 /** The pool would refuse these limits with a RangeError; said here in terms of the options instead. */
 function checkWorkerLimits(min: number, max: number): void {
-  if (!Number.isInteger(max) || max < 1) throw new ConfigurationError(`the most workers at once must be a whole number of at least 1, got ${max}`, 'maxWorkers');
+  if (!Number.isInteger(max) || max < 1)
+    throw new ConfigurationError(`the most workers at once must be a whole number of at least 1, got ${max}`, 'maxWorkers');
   if (!Number.isInteger(min) || min < 0 || min > max) {
     throw new ConfigurationError(`the workers kept running must be a whole number from 0 to the most workers at once (${max}), got ${min}`, 'minWorkers');
   }

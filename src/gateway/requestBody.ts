@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 
 /** Bodies up to this size stay in memory by default (nginx's client_body_buffer_size is 8–16 KiB; we can afford more). */
-export const DEFAULT_MEMORY_THRESHOLD = 1024 * 1024;
+const DEFAULT_MEMORY_THRESHOLD = 1024 * 1024;
 
 /** Limits for {@link receiveBody}. */
 export interface BodyLimits {

@@ -3,7 +3,7 @@ import type { LiveReloadAction } from '../shared/liveReload';
 import type { HttpIo } from './httpIo';
 
 /** nginx's status for a request whose client closed the connection before the response began. */
-export const CLIENT_CLOSED_REQUEST = 499;
+const CLIENT_CLOSED_REQUEST = 499;
 
 /** What the gateway tells its consumers (the CLI log, the extension). */
 export type GatewayEvent =

@@ -119,7 +119,7 @@ export interface ResolveConfig {
 }
 
 /** nginx `index index.php index.html`. */
-export const DEFAULT_INDEX_FILES: readonly string[] = Object.freeze(['index.php', 'index.html']);
+const DEFAULT_INDEX_FILES: readonly string[] = Object.freeze(['index.php', 'index.html']);
 
 /** A config with the defaults above for a realpath'd document root. */
 export function defaultResolveConfig(documentRoot: string): ResolveConfig {

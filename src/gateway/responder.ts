@@ -28,7 +28,10 @@ export function sendJson(io: HttpIo, value: unknown): void {
 }
 
 /** A route that is answered without a file or a worker: a redirect or an error page. */
-export type AnsweredRoute = Exclude<Route, { kind: 'static' } | { kind: 'script' } | { kind: 'status' } | { kind: 'live-script' } | { kind: 'live-events' } | { kind: 'control' }>;
+export type AnsweredRoute = Exclude<
+  Route,
+  { kind: 'static' } | { kind: 'script' } | { kind: 'status' } | { kind: 'live-script' } | { kind: 'live-events' } | { kind: 'control' }
+>;
 
 /** Answers a route the router settled by itself. */
 export function sendRouteAnswer(io: HttpIo, route: AnsweredRoute): void {

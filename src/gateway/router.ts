@@ -109,7 +109,8 @@ export class Router {
       const live = isPath(url, DEFAULTS.liveReloadScriptPath) ? LIVE_SCRIPT : isPath(url, DEFAULTS.liveReloadEventsPath) ? LIVE_EVENTS : null;
       if (live !== null) {
         if (!this.options.liveReload) return NOT_FOUND;
-        if (method !== 'GET' && method !== 'HEAD') return { kind: 'refused', status: 405, title: 'Method Not Allowed', detail: `${method} is not supported here; live reload answers GET.` };
+        if (method !== 'GET' && method !== 'HEAD')
+          return { kind: 'refused', status: 405, title: 'Method Not Allowed', detail: `${method} is not supported here; live reload answers GET.` };
         return live;
       }
     }
@@ -140,7 +141,7 @@ export class Router {
 
 /** Whether the request target is `path`, with or without a query. */
 function isPath(url: string, path: string): boolean {
-  return url.startsWith(path) && (url.length === path.length || url.charCodeAt(path.length) === 0x3f /* ? */);
+  return url.startsWith(path) && (url.length === path.length || url.charCodeAt(path.length) === 0x3f); /* ? */
 }
 
 /** Whether a request's raw headers (`[name, value, …]`) carry more than one Host. */

@@ -47,7 +47,7 @@ export interface StaticOptions {
 /** Files up to this size are kept in memory (see {@link serveStatic}). */
 export const STATIC_CACHE_MAX_FILE = 256 * 1024;
 /** All cached files together stay below this. */
-export const STATIC_CACHE_MAX_TOTAL = 16 * 1024 * 1024;
+const STATIC_CACHE_MAX_TOTAL = 16 * 1024 * 1024;
 
 interface CachedFile {
   size: number;
@@ -238,13 +238,19 @@ function load(filePath: string, stats: Stats, type: string, maxAgeSeconds: numbe
     maxAgeSeconds,
     body,
     headers: [
-      'Accept-Ranges', 'bytes',
-      'Cache-Control', `public, max-age=${maxAge}`,
-      'Last-Modified', mtime.toUTCString(),
+      'Accept-Ranges',
+      'bytes',
+      'Cache-Control',
+      `public, max-age=${maxAge}`,
+      'Last-Modified',
+      mtime.toUTCString(),
       // The etag package's weak validator for a Stats object.
-      'ETag', `W/"${stats.size.toString(16)}-${mtime.getTime().toString(16)}"`,
-      'Content-Type', type,
-      'Content-Length', String(stats.size),
+      'ETag',
+      `W/"${stats.size.toString(16)}-${mtime.getTime().toString(16)}"`,
+      'Content-Type',
+      type,
+      'Content-Length',
+      String(stats.size),
     ],
   };
   while (fileCacheBytes + entry.size > STATIC_CACHE_MAX_TOTAL && fileCache.size > 0) {

@@ -82,7 +82,7 @@ export function checkLinksCached(root: string, fsPath: string, st: Stats, policy
 }
 
 /** Where `fsPath` really leads, judged by `policy` and the rules about names (see {@link SymlinkPolicy}). */
-export function checkLinks(root: string, fsPath: string, policy: SymlinkPolicy, as: ServedAs, scriptExtension: string): LinkVerdict {
+function checkLinks(root: string, fsPath: string, policy: SymlinkPolicy, as: ServedAs, scriptExtension: string): LinkVerdict {
   let real: string;
   try {
     real = realpathOf(fsPath);

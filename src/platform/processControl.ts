@@ -45,7 +45,7 @@ export type DescendantLister = (pid: number) => Promise<readonly ProcessStat[]>;
  * (tree-kill would start one `ps` per process, and crash the host with an
  * uncaught ENOENT where `ps` is missing).
  */
-export const systemDescendants: DescendantLister = hasProcfs ? (pid) => Promise.resolve(listDescendants(pid)) : (pid) => psDescendants(pid);
+const systemDescendants: DescendantLister = hasProcfs ? (pid) => Promise.resolve(listDescendants(pid)) : (pid) => psDescendants(pid);
 
 /**
  * Signals descendants that left the worker's process group (a wrapper that

@@ -254,7 +254,6 @@ function afterStderr(child: ChildProcess, then: () => void): void {
   stderr.once('close', finish);
 }
 
-
 /** An observer's bug must not break spawning or reaping. */
 function tell(notify: () => void): void {
   try {
@@ -263,7 +262,6 @@ function tell(notify: () => void): void {
     // ignored: see above
   }
 }
-
 
 /** The workers' `-d` arguments: the engine's ini defaults (DEFAULTS.workerIni), each unless the user's own `ini` sets that name. */
 function iniArgs(ini: Readonly<Record<string, string>>): string[] {

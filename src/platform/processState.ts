@@ -40,7 +40,7 @@ export function readStat(pid: number): ProcessStat | null {
 }
 
 /** One `ps` for one pid, synchronously; null when it is not there (or `ps` cannot run). */
-export function readStatWithPs(pid: number): ProcessStat | null {
+function readStatWithPs(pid: number): ProcessStat | null {
   try {
     const out = execFileSync('ps', ['-o', PS_COLUMNS, '-p', String(pid)], {
       encoding: 'utf8',

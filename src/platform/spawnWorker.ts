@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, linkSync, mkdtempSync, rmSync, chmodSync, accessSync, constants as fsConstants } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { FastCgiConnection } from '../fastcgi/connection';
 import type { LaunchedWorker, WorkerLaunchSpec, WorkerTransport } from './platform';
 
@@ -65,7 +65,7 @@ export function removeSocketDir(dir: string): void {
 let setprivPath: string | null | undefined;
 
 /** Finds `setpriv` (util-linux) once; null where it does not exist. */
-export function findSetpriv(): string | null {
+function findSetpriv(): string | null {
   if (setprivPath !== undefined) return setprivPath;
   setprivPath = process.platform === 'linux' ? findExecutable('setpriv', process.env.PATH ?? '') : null;
   return setprivPath;
@@ -125,7 +125,8 @@ export async function spawnWorker(options: WorkerSpawnOptions): Promise<SpawnedW
     if (!handle || handle.fd < 0) throw new WorkerSpawnError('listening socket has no file descriptor', 'EBADF');
 
     const wrapper = options.wrapper !== undefined ? options.wrapper : options.parentDeathSignal ? pdeathsigWrapper() : null;
-    const [file, args] = wrapper && wrapper.length > 0 ? [wrapper[0] as string, [...wrapper.slice(1), resolved, ...options.args]] : [resolved, [...options.args]];
+    const [file, args] =
+      wrapper && wrapper.length > 0 ? [wrapper[0] as string, [...wrapper.slice(1), resolved, ...options.args]] : [resolved, [...options.args]];
     const env: NodeJS.ProcessEnv = { ...options.env, PHP_FCGI_MAX_REQUESTS: '0' };
     delete env.PHP_FCGI_CHILDREN;
 
@@ -139,9 +140,7 @@ export async function spawnWorker(options: WorkerSpawnOptions): Promise<SpawnedW
     });
     const pid = await new Promise<number>((resolve, reject) => {
       child.once('spawn', () => resolve(child.pid as number));
-      child.once('error', (err: NodeJS.ErrnoException) =>
-        reject(new WorkerSpawnError(`cannot start ${options.command}: ${err.message}`, err.code)),
-      );
+      child.once('error', (err: NodeJS.ErrnoException) => reject(new WorkerSpawnError(`cannot start ${options.command}: ${err.message}`, err.code)));
     });
     return { child, pid, address, parentDeathSignal: wrapper !== null && wrapper.length > 0 && wrapper[0] === findSetpriv() };
   } catch (error) {
@@ -185,7 +184,16 @@ export class UnixSocketTransport implements WorkerTransport {
 
   async launch(spec: WorkerLaunchSpec): Promise<LaunchedWorker> {
     if (!this.socketDir) throw new WorkerSpawnError('the socket folder is not open', 'EBADF');
-    const spawned = await spawnWorker({ command: spec.command, args: spec.args, env: spec.env, cwd: spec.cwd, socketDir: this.socketDir, name: spec.name, parentDeathSignal: false, wrapper: spec.wrapper });
+    const spawned = await spawnWorker({
+      command: spec.command,
+      args: spec.args,
+      env: spec.env,
+      cwd: spec.cwd,
+      socketDir: this.socketDir,
+      name: spec.name,
+      parentDeathSignal: false,
+      wrapper: spec.wrapper,
+    });
     return { child: spawned.child, pid: spawned.pid, address: spawned.address };
   }
 
@@ -200,9 +208,4 @@ function listenOnPath(path: string): Promise<Server> {
     server.once('error', (err: NodeJS.ErrnoException) => reject(new WorkerSpawnError(`cannot bind ${path}: ${err.message}`, err.code)));
     server.listen({ path, backlog: 511 }, () => resolve(server));
   });
-}
-
-/** Paths that must not be relative when passed down to workers. */
-export function assertAbsolute(path: string, what: string): void {
-  if (!isAbsolute(path)) throw new Error(`${what} must be an absolute path: ${path}`);
 }

@@ -6,7 +6,7 @@ import { descendantsIn } from './psOutput';
 import { parseCimProcessCsv, parseTasklistCsv, POWERSHELL_ARGS, TASKLIST_ARGS } from './winProcessList';
 
 /** Start times on Windows are compared within this much: ours are taken at spawn, Windows's at creation. */
-export const WINDOWS_START_TOLERANCE_MS = 2_000;
+const WINDOWS_START_TOLERANCE_MS = 2_000;
 
 /** How the Windows reader asks the OS; replaced in tests. */
 export interface WindowsProcessSource {

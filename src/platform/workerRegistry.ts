@@ -202,7 +202,8 @@ export function findRegisteredProcess(stateDirs: readonly string[], pid: number)
       const ownerAlive = inspectProcess(entry.ownerPid, entry.ownerStartTime).status === 'alive';
       if (entry.ownerPid === pid && ownerAlive) return { role: 'manager', ownerPid: pid, stateDir };
       const worker = entry.workers.find((w) => w.pid === pid);
-      if (worker && inspectProcess(worker.pid, worker.startTime).status === 'alive') return { role: 'worker', worker, ownerPid: entry.ownerPid, ownerAlive, stateDir };
+      if (worker && inspectProcess(worker.pid, worker.startTime).status === 'alive')
+        return { role: 'worker', worker, ownerPid: entry.ownerPid, ownerAlive, stateDir };
     }
   }
   return null;
@@ -218,7 +219,10 @@ export async function stopRegisteredWorker(worker: RegisteredWorker, graceMs = 1
   const alive = (): boolean => inspectProcess(worker.pid, worker.startTime).status === 'alive';
   if (!alive()) return true;
   signalProcessGroup(worker.pgid, 'SIGTERM');
-  for (const [signal, waitMs] of [[null, graceMs], ['SIGKILL', 2_000]] as const) {
+  for (const [signal, waitMs] of [
+    [null, graceMs],
+    ['SIGKILL', 2_000],
+  ] as const) {
     if (signal !== null && alive()) signalProcessGroup(worker.pgid, signal);
     const deadline = Date.now() + waitMs;
     while (alive() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));

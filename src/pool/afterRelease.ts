@@ -1,5 +1,7 @@
 import type { RetireMode } from './leakHandler';
+import type { WorkerConnection } from './host';
 import type { LeaseOutcome, WorkerExitReason } from './types';
+import type { Worker } from './worker';
 
 /** What becomes of a busy worker once its holder released the lease. */
 export type AfterRelease =
@@ -31,4 +33,14 @@ export function afterRelease(outcome: LeaseOutcome, finishing: boolean): AfterRe
     default:
       return { kind: 'retire', reason: 'connection-lost', mode: 'kill' };
   }
+}
+
+/**
+ * Whether a worker whose client left may run its script on, as PHP decides
+ * (ignore_user_abort), off the books: only if the pool can tell when it is
+ * done (it answers the readiness probe) and its process is not leaving. At a
+ * breakpoint too: it finishes once the developer lets it go.
+ */
+export function mayFinish<C extends WorkerConnection>(worker: Worker<C>): boolean {
+  return (worker.state === 'busy' || worker.state === 'paused') && worker.answersProbe && !worker.exit && !worker.pendingExit;
 }

@@ -42,7 +42,8 @@ export function defunctBusy(
   found: { detectedAt: number; detectionLatencyMs: number; processState: string | null },
 ): FindingDraft {
   const served = cause.seen === 'process-table' ? cause.served : null;
-  const what = cause.seen === 'exit' ? ` ${describeExit(cause.exit)}` : `: ${served ? `its ${served.comm} (pid ${served.pid})` : 'its process'} ${deathOf(cause)}`;
+  const what =
+    cause.seen === 'exit' ? ` ${describeExit(cause.exit)}` : `: ${served ? `its ${served.comm} (pid ${served.pid})` : 'its process'} ${deathOf(cause)}`;
   return draft(`defunct-busy:${lease.id}`, 'defunct-busy', worker, {
     lease,
     exit: cause.seen === 'exit' ? cause.exit : worker.exit,
@@ -152,7 +153,9 @@ export interface StartFailure {
 /** `worker w5 (pid 1234) exited with code 1 before serving a request; its stderr ends: PHP Fatal error: …`. */
 export function describeStartFailure(failure: StartFailure): string {
   const who = `worker ${failure.workerId}${failure.pid !== null ? ` (pid ${failure.pid})` : ''}`;
-  const what = failure.exit ? `${who} ${describeExit(failure.exit)} before serving a request` : `${who} could not be started: ${failure.error ?? 'unknown error'}`;
+  const what = failure.exit
+    ? `${who} ${describeExit(failure.exit)} before serving a request`
+    : `${who} could not be started: ${failure.error ?? 'unknown error'}`;
   return failure.stderr ? `${what}; its stderr ends: ${failure.stderr.replaceAll('\n', ' | ')}` : `${what}; it wrote nothing to stderr`;
 }
 
@@ -172,7 +175,12 @@ export function spawnFailing(failure: StartFailure, consecutive: number): Findin
 }
 
 /** The common fields, in the order the status JSON has always had them. */
-function draft(key: string, kind: FindingKind, worker: WorkerFacts | null, given: Partial<Omit<Finding, 'id' | 'kind' | 'resolution'>> & { message: string; detectedAt: number }): FindingDraft {
+function draft(
+  key: string,
+  kind: FindingKind,
+  worker: WorkerFacts | null,
+  given: Partial<Omit<Finding, 'id' | 'kind' | 'resolution'>> & { message: string; detectedAt: number },
+): FindingDraft {
   const { detectedAt, ...fields } = given;
   return {
     key,

@@ -33,7 +33,12 @@ export class ExitLog {
   constructor(readonly capacity = 20) {}
 
   /** Records a reaped worker's exit, and returns the record. */
-  add(worker: { readonly id: string; readonly pid: number | null; readonly accesses: number }, exit: ProcessExit, reason: WorkerExitReason, uptimeMs: number): WorkerExitRecord {
+  add(
+    worker: { readonly id: string; readonly pid: number | null; readonly accesses: number },
+    exit: ProcessExit,
+    reason: WorkerExitReason,
+    uptimeMs: number,
+  ): WorkerExitRecord {
     const record = { workerId: worker.id, pid: worker.pid as number, exit, reason, exitedAt: Date.now(), uptimeMs, accesses: worker.accesses };
     this.records.push(record);
     if (this.records.length > this.capacity) this.records.shift();

@@ -82,7 +82,7 @@ export class IntrusiveList<T extends ListNode<T>> {
 
   /** Head to tail; the current node may be moved away during the iteration. */
   *[Symbol.iterator](): IterableIterator<T> {
-    for (let node = this.head; node; ) {
+    for (let node = this.head; node;) {
       const next: T | null = node.next;
       yield node;
       node = next;

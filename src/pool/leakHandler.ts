@@ -91,7 +91,11 @@ export class LeakHandler<C extends WorkerConnection> {
     }
     // A hung or stopped script ignores SIGTERM, so the worker is killed.
     this.pool.retire(worker, 'busy-timeout', 'kill');
-    this.findings.resolve(finding, 'reclaimed', abandoned ? 'its client had left; the worker was killed and replaced' : 'the client got 504; the worker was killed and replaced');
+    this.findings.resolve(
+      finding,
+      'reclaimed',
+      abandoned ? 'its client had left; the worker was killed and replaced' : 'the client got 504; the worker was killed and replaced',
+    );
   }
 
   /**

@@ -3,7 +3,7 @@ import type { FastCgiConnection } from '../fastcgi/connection';
 import { installHint } from '../platform/phpCgiDiscovery';
 import { ProcessHost } from '../platform/processHost';
 import { AbandonedRequests } from './abandonedRequests';
-import { afterRelease } from './afterRelease';
+import { afterRelease, mayFinish } from './afterRelease';
 import { BusyDeadlines } from './busyDeadlines';
 import { Capacity, everyWorker } from './capacity';
 import { followDebugSession } from './debugHold';
@@ -167,7 +167,12 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       emit: (event) => this.emit(event),
       changed: () => this.changed(),
     });
-    this.reconciler = new Reconciler(this.host, { workers: () => everyWorker(this.lists), leaks: this.leaks, findings: this.findings, changed: () => this.changed() });
+    this.reconciler = new Reconciler(this.host, {
+      workers: () => everyWorker(this.lists),
+      leaks: this.leaks,
+      findings: this.findings,
+      changed: () => this.changed(),
+    });
     this.capacity = new Capacity(this.lists, this.options, {
       debugSessions: () => this.debugging.activeSessions,
       canaryWorkers: () => this.stacks.canaryWorkers,
@@ -269,9 +274,7 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
       return false;
     }
     const died = outcome === 'worker-died' && this.leaks.holderSawDeath(worker, lease);
-    // Its client left: the script runs on as PHP decides, unless we cannot tell when it is done (no readiness probe).
-    // At a breakpoint too: it finishes once the developer lets it go, and its debug session keeps its deadline still.
-    const finishing = outcome === 'client-abort' && (worker.state === 'busy' || worker.state === 'paused') && worker.answersProbe && !worker.exit && !worker.pendingExit;
+    const finishing = outcome === 'client-abort' && mayFinish(worker);
     this.endLease(lease, outcome, 'holder', finishing);
     if (this.findings.anyOpen || worker.keptLease) this.leaks.cleared(worker, 'released', `lease ${lease.id} released by its holder (${outcome})`);
     if (died) {
@@ -534,18 +537,14 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     this.changed();
     this.emit({ type: 'worker-debug', workerId: worker.id, pid, debug });
     // The last session ended: an idle spare goes now, a busy one after its request (makeIdle).
-    this.retireIdle();
+    for (const { worker: idle, reason } of this.capacity.idleToRetire(Date.now())) this.retire(idle, reason, 'graceful');
     if (this.queue.length > 0) this.ensureCapacity(); // requests already waiting may have the spare now
   }
 
   /** Idle timeout above the minimum, the least recently used first; then the minimum and the waiters. */
   private maintain(): void {
-    this.retireIdle();
-    this.ensureCapacity();
-  }
-
-  private retireIdle(): void {
     for (const { worker, reason } of this.capacity.idleToRetire(Date.now())) this.retire(worker, reason, 'graceful');
+    this.ensureCapacity();
   }
 
   /** Reaped: no longer a process, it leaves every list (mod_fcgid's error → free); `recentExits` keeps the exit. */

@@ -33,10 +33,11 @@ export interface ExitVerdict {
  * - Anything else (a signal that did not come from us, or an exit before it
  *   answered anything) is a crash.
  */
-export function judgeExit<C extends WorkerConnection>(worker: Worker<C>, exit: ProcessExit, unanswered: boolean): ExitVerdict {
+function judgeExit<C extends WorkerConnection>(worker: Worker<C>, exit: ProcessExit, unanswered: boolean): ExitVerdict {
   // A worker finishing the script of a client that left did run it; so did one that sent part of an
   // answer, and one whose script Xdebug was debugging (it had stopped at a breakpoint, say).
-  const beforeServing = worker.answered === 0 && worker.state !== 'finishing' && worker.debug === null && !(worker.lease !== null && worker.lease.firstByteAt > 0);
+  const beforeServing =
+    worker.answered === 0 && worker.state !== 'finishing' && worker.debug === null && !(worker.lease !== null && worker.lease.firstByteAt > 0);
   if (unanswered || worker.diedDuringLease) return { reason: 'crashed', crash: true, beforeServing };
   if (worker.stopSent && worker.exitReason) return { reason: worker.exitReason, crash: worker.exitReason === 'crashed', beforeServing };
   if (exit.signal === null && !beforeServing) return { reason: 'max-requests', crash: false, beforeServing };

@@ -147,7 +147,10 @@ function pidsOf<C extends WorkerConnection>(workers: ReadonlyArray<Worker<C>>): 
   return pids;
 }
 
-function sighting(truth: Exclude<ProcessTruth, { status: 'alive' }>, served: Worker<WorkerConnection>['serving']): Extract<DefunctCause, { seen: 'process-table' }> {
+function sighting(
+  truth: Exclude<ProcessTruth, { status: 'alive' }>,
+  served: Worker<WorkerConnection>['serving'],
+): Extract<DefunctCause, { seen: 'process-table' }> {
   return { seen: 'process-table', status: truth.status, reused: truth.status === 'gone' && truth.reused, served };
 }
 

@@ -9,7 +9,7 @@ const QUOTED_LINES = 3;
 const QUOTED_LINE_CHARS = 300;
 
 /** The last few non-empty lines of `text`, for a page, a finding and the snapshot. */
-export function lastLines(text: string): string {
+function lastLines(text: string): string {
   const lines = text
     .split('\n')
     .map((line) => line.trim())

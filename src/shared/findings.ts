@@ -59,7 +59,7 @@ export const FINDING_KINDS: Readonly<Record<FindingKind, FindingKindInfo>> = {
     severity: 'warning',
     title: 'request ran past the slowlog timeout',
     explanation:
-      'The request is still running past the slowlog timeout (like PHP-FPM\'s request_slowlog_timeout): the finding carries where its PHP stack was and what it waited on. It resolves when the request ends.',
+      "The request is still running past the slowlog timeout (like PHP-FPM's request_slowlog_timeout): the finding carries where its PHP stack was and what it waited on. It resolves when the request ends.",
   },
 };
 
@@ -74,7 +74,10 @@ export function openFindings(snapshot: PoolSnapshot | null): Finding[] {
 }
 
 /** The facts a finding's sentence is made of (a finding before the pool stored it has them too). */
-export type FindingFacts = Pick<Finding, 'kind' | 'workerId' | 'pid' | 'exit' | 'processState' | 'lease' | 'descendant' | 'detectedAt' | 'detectionLatencyMs' | 'message'>;
+export type FindingFacts = Pick<
+  Finding,
+  'kind' | 'workerId' | 'pid' | 'exit' | 'processState' | 'lease' | 'descendant' | 'detectedAt' | 'detectionLatencyMs' | 'message'
+>;
 
 /** How to word it. */
 export interface FindingWording {

@@ -8,7 +8,7 @@
 export type LiveReloadAction = 'reload' | 'css';
 
 /** Folders whose changes never reload a page: dependencies and version control. */
-export const LIVE_RELOAD_IGNORED_FOLDERS: readonly string[] = ['vendor', 'node_modules', '.git'];
+const LIVE_RELOAD_IGNORED_FOLDERS: readonly string[] = ['vendor', 'node_modules', '.git'];
 
 /**
  * Whether a change to `path` (relative to the watched folder: an absolute

@@ -92,7 +92,7 @@ export interface DebugLocation {
 }
 
 /** `Controller.php:42`: the file's name and the line (the full path goes in tooltips). */
-export function debugPlace(location: DebugLocation): string {
+function debugPlace(location: DebugLocation): string {
   const file = location.file === null ? '?' : (location.file.split(/[\\/]/).pop() ?? location.file) || location.file;
   return location.line === null ? file : `${file}:${location.line}`;
 }

@@ -102,8 +102,10 @@ export class CodeServer {
     const log = openSync(this.options.logFile, 'a');
     const args = [
       ...this.commonArgs(),
-      '--auth', 'none',
-      '--bind-addr', `127.0.0.1:${this.options.port}`,
+      '--auth',
+      'none',
+      '--bind-addr',
+      `127.0.0.1:${this.options.port}`,
       '--disable-telemetry',
       '--disable-update-check',
       '--disable-getting-started-override',

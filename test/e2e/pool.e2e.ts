@@ -128,13 +128,7 @@ function groupName(row: Row): string {
  * rows, expanding the groups named in `expand` whenever they are collapsed
  * (a group that gains its first worker appears collapsed, as a person sees it).
  */
-async function waitForWorkers<T>(
-  wb: Workbench,
-  what: string,
-  expand: string[],
-  pick: (workers: Worker[]) => T | undefined,
-  timeoutMs = 20_000,
-): Promise<T> {
+async function waitForWorkers<T>(wb: Workbench, what: string, expand: string[], pick: (workers: Worker[]) => T | undefined, timeoutMs = 20_000): Promise<T> {
   return poll(
     what,
     async () => {
@@ -313,7 +307,8 @@ async function main(): Promise<number> {
           const browserLog = (line: string) => writeFileSync(join(outputDir, 'browser-console.log'), `${line}\n`, { flag: 'a' });
           page.on('console', (m) => {
             // Errors, and everything a webview frame says (how its service worker came up).
-            if (m.type() === 'error' || /\/webview\//.test(m.location().url)) browserLog(`${m.type()}: ${m.text()}${m.location().url ? ` (${m.location().url})` : ''}`);
+            if (m.type() === 'error' || /\/webview\//.test(m.location().url))
+              browserLog(`${m.type()}: ${m.text()}${m.location().url ? ` (${m.location().url})` : ''}`);
           });
           // Which resource a "Failed to load resource" was (webview frames included).
           page.on('response', (r) => {
@@ -333,7 +328,7 @@ async function main(): Promise<number> {
         run: async () => {
           await wb.openViewContainer('FastCGI Pool');
           const welcome = await poll(
-            'the Workers view\'s welcome to say the workspace is in Restricted Mode',
+            "the Workers view's welcome to say the workspace is in Restricted Mode",
             async () => {
               const w = await readWelcome(wb.page);
               return w.text.includes('Restricted Mode') ? w : undefined;
@@ -341,7 +336,8 @@ async function main(): Promise<number> {
             20_000,
             () => wb.describeSidebar(),
           );
-          if (!welcome.buttons.includes('Manage Workspace Trust')) throw new Error(`the welcome has no Manage Workspace Trust button: ${welcome.buttons.join(' | ')}`);
+          if (!welcome.buttons.includes('Manage Workspace Trust'))
+            throw new Error(`the welcome has no Manage Workspace Trust button: ${welcome.buttons.join(' | ')}`);
           if (welcome.buttons.some((b) => /Start/.test(b))) throw new Error(`Restricted Mode, yet the welcome offers ${welcome.buttons.join(' | ')}`);
           const actions = await sidebarTitleActions(wb.page);
           if (actions.some((a) => a.startsWith('Start Pool'))) throw new Error(`Restricted Mode, yet the title bar has Start Pool: ${actions.join(' | ')}`);
@@ -356,7 +352,8 @@ async function main(): Promise<number> {
         },
       },
       {
-        title: '03 once trusted, the welcome offers Start Pool and says php-cgi is installed; one click names its version and the document root, another opens the walkthrough',
+        title:
+          '03 once trusted, the welcome offers Start Pool and says php-cgi is installed; one click names its version and the document root, another opens the walkthrough',
         run: async () => {
           await wb.openViewContainer('FastCGI Pool');
           const welcome = await poll(
@@ -376,7 +373,10 @@ async function main(): Promise<number> {
           await wb.page.locator('.part.sidebar .welcome-view-content .monaco-button', { hasText: 'Show php-cgi and the document root' }).click();
           const said = await poll(
             'a notification naming the php-cgi found and what hello-php serves',
-            async () => (await wb.notifications()).find((n) => /php-cgi \d+\.\d+\.\d+\S*: \/.*php-cgi\. "hello-php" serves the folder itself \(detected: index\.php\)/.test(n)),
+            async () =>
+              (await wb.notifications()).find((n) =>
+                /php-cgi \d+\.\d+\.\d+\S*: \/.*php-cgi\. "hello-php" serves the folder itself \(detected: index\.php\)/.test(n),
+              ),
             15_000,
             async () => `notifications: ${(await wb.notifications()).join(' | ') || '(none)'}`,
           );
@@ -389,11 +389,26 @@ async function main(): Promise<number> {
           const walkthrough = await poll(
             'the walkthrough "Serve a PHP app with FastCGI Pool" with its Linux step "Install php-cgi"',
             async () => {
-              const text = (await wb.page.locator('.gettingStartedContainer').innerText().catch(() => '')).replace(/\s+/g, ' ');
-              return text.includes('Serve a PHP app with FastCGI Pool') && text.includes('Install php-cgi') && text.includes('Watch a worker go busy') ? text : undefined;
+              const text = (
+                await wb.page
+                  .locator('.gettingStartedContainer')
+                  .innerText()
+                  .catch(() => '')
+              ).replace(/\s+/g, ' ');
+              return text.includes('Serve a PHP app with FastCGI Pool') && text.includes('Install php-cgi') && text.includes('Watch a worker go busy')
+                ? text
+                : undefined;
             },
             15_000,
-            async () => (await wb.page.locator('.editor-group-container').innerText().catch(() => '?')).replace(/\s+/g, ' ').slice(0, 600),
+            async () =>
+              (
+                await wb.page
+                  .locator('.editor-group-container')
+                  .innerText()
+                  .catch(() => '?')
+              )
+                .replace(/\s+/g, ' ')
+                .slice(0, 600),
           );
           if (/Install php-cgi in WSL/.test(walkthrough)) throw new Error('the walkthrough shows the Windows step on Linux');
           await runner.screenshot('walkthrough');
@@ -513,9 +528,7 @@ async function main(): Promise<number> {
             `pid ${victim.pid} to leave Busy (an Error row for it may stay) and a replacement worker (a new pid) to appear under Idle`,
             ['Idle'],
             (workers) =>
-              workers.some((w) => w.pid === victim.pid && w.group !== 'Error')
-                ? undefined
-                : workers.find((w) => !seenPids.has(w.pid) && w.group === 'Idle'),
+              workers.some((w) => w.pid === victim.pid && w.group !== 'Error') ? undefined : workers.find((w) => !seenPids.has(w.pid) && w.group === 'Idle'),
           );
           console.log(`      replacement: ${replacement.row.label}`);
           if (!isAlive(replacement.pid)) throw new Error(`the replacement ${replacement.row.label} is not running`);
@@ -527,7 +540,7 @@ async function main(): Promise<number> {
         },
       },
       {
-        title: '08 beside the code, two slow pages keep two workers busy while another waits idle (the README\'s screenshot)',
+        title: "08 beside the code, two slow pages keep two workers busy while another waits idle (the README's screenshot)",
         run: async () => {
           await wb.openFile('index.php');
           // Three quick pages at once grow the pool to three workers; then two slow ones take two of them.
@@ -539,7 +552,12 @@ async function main(): Promise<number> {
           });
           // One busy worker opened up: its lease (request, script, client, age).
           await wb.expandIfCollapsed((r) => WORKER_LABEL.test(r.label) && /GET \/slow\?ms=20000/.test(r.description));
-          await poll('the lease rows of the busy worker (Request GET /slow?ms=20000)', async () => (await wb.readSidebar()).some((r) => r.label === 'Request' && r.description.startsWith('GET /slow?ms=20000')), 10_000, () => wb.describeSidebar());
+          await poll(
+            'the lease rows of the busy worker (Request GET /slow?ms=20000)',
+            async () => (await wb.readSidebar()).some((r) => r.label === 'Request' && r.description.startsWith('GET /slow?ms=20000')),
+            10_000,
+            () => wb.describeSidebar(),
+          );
           for (const w of workersOf(await wb.readSidebar())) seenPids.add(w.pid);
           await wb.page.mouse.move(900, 700); // no hover highlight in the picture
           toDocs(await runner.screenshot('workers-busy-and-idle'), 'workers-tree');
@@ -562,7 +580,10 @@ async function main(): Promise<number> {
               for (const [i, row] of rows.entries()) {
                 const m = pattern.exec(row.text) ?? pattern.exec(row.ariaLabel);
                 if (!m) continue;
-                const file = rows.slice(0, i).reverse().find((r) => r.level === row.level - 1);
+                const file = rows
+                  .slice(0, i)
+                  .reverse()
+                  .find((r) => r.level === row.level - 1);
                 if (file?.label === 'index.php') return { row, file, pid: Number(m[2]) };
               }
               return undefined;
@@ -576,15 +597,24 @@ async function main(): Promise<number> {
           if (isAlive(found.pid)) throw new Error(`the problem says pid ${found.pid} was killed, but it is running`);
           console.log(`      problem: ${found.row.text}`);
           // A settled tree for the picture: the replacement has started, every group's count matches its rows.
-          await poll('the Workers tree to settle (no Starting group, group counts equal to their rows)', async () => {
-            await wb.expandIfCollapsed((r) => r.level > 1 && groupName(r) === 'Idle');
-            const rows = await wb.readSidebar();
-            if (rows.some((r) => groupName(r) === 'Starting')) return false;
-            const workers = workersOf(rows);
-            return rows
-              .filter((r) => r.level === 2)
-              .every((g) => g.expanded === false || Number(/(\d+)$/.exec(g.description || g.label)?.[1] ?? -1) === workers.filter((w) => w.group === groupName(g)).length);
-          }, 15_000, () => wb.describeSidebar());
+          await poll(
+            'the Workers tree to settle (no Starting group, group counts equal to their rows)',
+            async () => {
+              await wb.expandIfCollapsed((r) => r.level > 1 && groupName(r) === 'Idle');
+              const rows = await wb.readSidebar();
+              if (rows.some((r) => groupName(r) === 'Starting')) return false;
+              const workers = workersOf(rows);
+              return rows
+                .filter((r) => r.level === 2)
+                .every(
+                  (g) =>
+                    g.expanded === false ||
+                    Number(/(\d+)$/.exec(g.description || g.label)?.[1] ?? -1) === workers.filter((w) => w.group === groupName(g)).length,
+                );
+            },
+            15_000,
+            () => wb.describeSidebar(),
+          );
           toDocs(await runner.screenshot('problems-defunct-busy'), 'problems-defunct-busy');
         },
       },
@@ -608,7 +638,13 @@ async function main(): Promise<number> {
             'the browser tab to reload (a second load event) and show the paragraph just saved',
             async () => loads >= 2 && (await tab.locator('body').innerText()).includes('Saved in VS Code, reloaded by FastCGI Pool.'),
             15_000,
-            async () => `tab: ${loads} loads, text ends: ${(await tab.locator('body').innerText().catch(() => '?')).slice(-200)}`,
+            async () =>
+              `tab: ${loads} loads, text ends: ${(
+                await tab
+                  .locator('body')
+                  .innerText()
+                  .catch(() => '?')
+              ).slice(-200)}`,
           );
           const status = (await (await fetch(`${poolUrl}/.fastcgi-pool/status`)).json()) as { gateway: { liveReload: { reloads: number; clients: number } } };
           console.log(`      ${loads} loads in the tab; live reload: ${JSON.stringify(status.gateway.liveReload)}`);
@@ -629,12 +665,24 @@ async function main(): Promise<number> {
             async () => {
               for (const f of wb.page.frames()) {
                 if (!portPattern.test(f.url())) continue;
-                if (((await f.locator('body').innerText().catch(() => '')) ?? '').includes('hello-php')) return f;
+                if (
+                  (
+                    (await f
+                      .locator('body')
+                      .innerText()
+                      .catch(() => '')) ?? ''
+                  ).includes('hello-php')
+                )
+                  return f;
               }
               return undefined;
             },
             20_000,
-            async () => `frames: ${wb.page.frames().map((f) => f.url().slice(0, 120)).join(' | ')}`,
+            async () =>
+              `frames: ${wb.page
+                .frames()
+                .map((f) => f.url().slice(0, 120))
+                .join(' | ')}`,
           );
           console.log(`      Simple Browser shows ${frame.url()}`);
           await runner.screenshot('simple-browser');
@@ -661,8 +709,12 @@ async function main(): Promise<number> {
             let frame: Frame | undefined;
             let seen: DashboardView | null = null;
             const describeDashboard = async () =>
-              (seen ? `dashboard:\n    ${formatDashboard(seen)}` : `no dashboard webview found; frames: ${wb.page.frames().map((f) => f.url().slice(0, 160)).join(' | ')}`) +
-              `\n  ${await wb.describe()}`;
+              (seen
+                ? `dashboard:\n    ${formatDashboard(seen)}`
+                : `no dashboard webview found; frames: ${wb.page
+                    .frames()
+                    .map((f) => f.url().slice(0, 160))
+                    .join(' | ')}`) + `\n  ${await wb.describe()}`;
             const shown = await poll(
               'the dashboard webview to show the running pool: headline figures, a worker row with a request, a timeline with leases, the /die finding',
               async () => {
@@ -688,7 +740,8 @@ async function main(): Promise<number> {
             // The rows are the pool's own workers: each pid a php-cgi of this run.
             const php = phpLeft().map((p) => p.pid);
             const pids = shown.rows.filter((r) => /^\d+$/.test(r.pid)).map((r) => Number(r.pid));
-            for (const pid of pids) if (!php.includes(pid) && isAlive(pid)) throw new Error(`the dashboard shows pid ${pid}, which is not a php-cgi of this run (${php.join(', ')})`);
+            for (const pid of pids)
+              if (!php.includes(pid) && isAlive(pid)) throw new Error(`the dashboard shows pid ${pid}, which is not a php-cgi of this run (${php.join(', ')})`);
             for (const pid of pids) seenPids.add(pid);
             console.log(`      ${formatDashboard(shown).replace(/\n\s*/g, '\n      ')}`);
             // The run is a minute old: the last minute shows its leases at a readable scale.
@@ -712,7 +765,8 @@ async function main(): Promise<number> {
         },
       },
       {
-        title: '13 "FastCGI: Debug Next Request" with a path glob: the matching request stops at a breakpoint, its worker shows Paused at handlers.php:22 in the tree, the status bar and the dashboard; no timeout; Continue → 200 and the worker idle',
+        title:
+          '13 "FastCGI: Debug Next Request" with a path glob: the matching request stops at a breakpoint, its worker shows Paused at handlers.php:22 in the tree, the status bar and the dashboard; no timeout; Continue → 200 and the worker idle',
         run: async () => {
           const debugged = `${poolUrl}/hello/debugger`;
           await wb.runCommandAndAnswer('FastCGI: Debug Next Request', /path glob/, '/hello/debug*', async () => {
@@ -727,7 +781,10 @@ async function main(): Promise<number> {
           );
           // The request the developer makes: the pool adds Xdebug's trigger to this one only.
           const answer = answerOf(fetch(debugged));
-          const session = await Promise.race([ide.nextConnection(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no Xdebug connection reached the fake IDE within 15 s')), 15_000))]);
+          const session = await Promise.race([
+            ide.nextConnection(),
+            new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no Xdebug connection reached the fake IDE within 15 s')), 15_000)),
+          ]);
           const init = await session.nextPacket();
           const pid = Number(/appid="(\d+)"/.exec(init)?.[1]);
           console.log(`      Xdebug connected through the pool's relay: pid ${pid}, ${/fileuri="([^"]+)"/.exec(init)?.[1]}`);
@@ -742,7 +799,8 @@ async function main(): Promise<number> {
             wb,
             `worker pid ${pid} under Paused, described "paused at handlers.php:22 · GET /hello/debugger · …"`,
             ['Paused'],
-            (workers) => workers.find((w) => w.pid === pid && w.group === 'Paused' && w.row.description.startsWith('paused at handlers.php:22 · GET /hello/debugger')),
+            (workers) =>
+              workers.find((w) => w.pid === pid && w.group === 'Paused' && w.row.description.startsWith('paused at handlers.php:22 · GET /hello/debugger')),
             15_000,
           );
           console.log(`      tree: ${paused.row.label}  ${paused.row.description}`);
@@ -771,7 +829,8 @@ async function main(): Promise<number> {
           // A while at the breakpoint (test/integration/pool-xdebug.test.ts holds one for 3× the busy timeout).
           await new Promise((r) => setTimeout(r, 2_000));
           const still = workersOf(await wb.readSidebar()).find((w) => w.pid === pid);
-          if (still?.group !== 'Paused') throw new Error(`after ${Date.now() - pausedAt} ms at the breakpoint the worker is under ${still?.group ?? 'nothing'}, not Paused`);
+          if (still?.group !== 'Paused')
+            throw new Error(`after ${Date.now() - pausedAt} ms at the breakpoint the worker is under ${still?.group ?? 'nothing'}, not Paused`);
           const pending = await Promise.race([answer, new Promise<string>((r) => setTimeout(() => r('still pending'), 100))]);
           if (pending !== 'still pending') throw new Error(`the paused request was answered while paused: ${pending}`);
 
@@ -779,7 +838,13 @@ async function main(): Promise<number> {
           await wb.rowLocator(paused.row.label).locator('.label-name').click();
           await poll(
             'an editor tab "handlers.php" to be active',
-            async () => (await wb.page.locator('.tabs-container .tab.active').innerText().catch(() => '')).includes('handlers.php'),
+            async () =>
+              (
+                await wb.page
+                  .locator('.tabs-container .tab.active')
+                  .innerText()
+                  .catch(() => '')
+              ).includes('handlers.php'),
             10_000,
             () => wb.describe(),
           );
@@ -797,14 +862,21 @@ async function main(): Promise<number> {
           const outcome = await answer;
           console.log(`      the debugged request: ${outcome.slice(0, 80)} (paused ${((Date.now() - pausedAt) / 1000).toFixed(1)} s)`);
           if (!outcome.startsWith('HTTP 200')) throw new Error(`the debugged request answered ${outcome}`);
-          await waitForWorkers(wb, `worker pid ${pid} back under Idle`, ['Idle'], (workers) => workers.find((w) => w.pid === pid && w.group === 'Idle'), 15_000);
+          await waitForWorkers(
+            wb,
+            `worker pid ${pid} back under Idle`,
+            ['Idle'],
+            (workers) => workers.find((w) => w.pid === pid && w.group === 'Idle'),
+            15_000,
+          );
           const problems = (await wb.readProblems().catch(() => [] as Row[])).filter((r) => /busy-timeout/.test(r.text));
           if (problems.length > 0) throw new Error(`a busy-timeout problem appeared for the paused request: ${formatRows(problems)}`);
           await runner.screenshot('debugged-request-done');
         },
       },
       {
-        title: '14 with a 12 s busy timeout and the pool restarted, a hanging request\'s busy worker expands into its wait reason and PHP stack; Show Stack opens a frame at its line',
+        title:
+          "14 with a 12 s busy timeout and the pool restarted, a hanging request's busy worker expands into its wait reason and PHP stack; Show Stack opens a frame at its line",
         run: async () => {
           await wb.pressEscape();
           // The hanging report, in the workspace's copy only: hang.php → src/report.php, asleep on line 5.
@@ -845,7 +917,9 @@ async function main(): Promise<number> {
               const under = end < 0 ? rest : rest.slice(0, end);
               const frames = under.filter((r) => /\(\)$/.test(r.label)).map((r) => `${r.label} ${r.description}`);
               const wait = under.find((r) => r.label === 'Wait');
-              return wait && /^sleeping in (clock_)?nanosleep\(\)/.test(wait.description) && frames.join(' | ') === 'usleep() <internal> | wait_for_lock() src/report.php:5 | build_report() src/report.php:11 | {main}() hang.php:5'
+              return wait &&
+                /^sleeping in (clock_)?nanosleep\(\)/.test(wait.description) &&
+                frames.join(' | ') === 'usleep() <internal> | wait_for_lock() src/report.php:5 | build_report() src/report.php:11 | {main}() hang.php:5'
                 ? under
                 : undefined;
             },
@@ -858,7 +932,7 @@ async function main(): Promise<number> {
           // The row is redrawn every second (its age moves on): a menu it closed meanwhile is opened again.
           const item = wb.page.locator('.quick-input-widget .monaco-list-row', { hasText: 'wait_for_lock()' });
           await poll(
-            'Show Stack (from the worker\'s context menu) to list the frames',
+            "Show Stack (from the worker's context menu) to list the frames",
             async () => {
               await wb.pressEscape();
               await wb.contextMenu(busy.row, 'Show Stack');
@@ -871,16 +945,31 @@ async function main(): Promise<number> {
             15_000,
             () => wb.describe(),
           );
-          const title = (await wb.page.locator('.quick-input-widget .quick-input-title').innerText().catch(() => '')).replace(/\s+/g, ' ');
+          const title = (
+            await wb.page
+              .locator('.quick-input-widget .quick-input-title')
+              .innerText()
+              .catch(() => '')
+          ).replace(/\s+/g, ' ');
           console.log(`      Show Stack: ${title}`);
           if (!/GET \/hang\.php — sleeping in/.test(title)) throw new Error(`the Show Stack title is "${title}"`);
           await runner.screenshot('show-stack');
           await item.first().click();
           await poll(
             'the editor to open src/report.php at line 5',
-            async () => (await wb.page.locator('.tab.active').innerText().catch(() => '')).includes('report.php') && (await wb.statusBarTexts()).some((t) => /^Ln 5, Col 1\b/.test(t)),
+            async () =>
+              (
+                await wb.page
+                  .locator('.tab.active')
+                  .innerText()
+                  .catch(() => '')
+              ).includes('report.php') && (await wb.statusBarTexts()).some((t) => /^Ln 5, Col 1\b/.test(t)),
             10_000,
-            async () => `active tab: ${await wb.page.locator('.tab.active').innerText().catch(() => '?')}; status bar: ${(await wb.statusBarTexts()).join(' | ')}`,
+            async () =>
+              `active tab: ${await wb.page
+                .locator('.tab.active')
+                .innerText()
+                .catch(() => '?')}; status bar: ${(await wb.statusBarTexts()).join(' | ')}`,
           );
           await runner.screenshot('stack-frame-opened');
         },
@@ -900,7 +989,10 @@ async function main(): Promise<number> {
               const rows = await wb.readProblems();
               for (const [i, row] of rows.entries()) {
                 if (!pattern.test(row.text) && !pattern.test(row.ariaLabel)) continue;
-                const file = rows.slice(0, i).reverse().find((r) => r.level === row.level - 1);
+                const file = rows
+                  .slice(0, i)
+                  .reverse()
+                  .find((r) => r.level === row.level - 1);
                 if (file?.label === 'report.php' && /\[Ln 5, Col 1\]/.test(row.text)) return { row, file };
               }
               return undefined;
@@ -918,7 +1010,7 @@ async function main(): Promise<number> {
           await setExpanded('passed the slowlog timeout', false);
           await setExpanded('exceeded the busy timeout', true);
           const related = await poll(
-            'the problem\'s related information to list the frames',
+            "the problem's related information to list the frames",
             async () => {
               const rows = await wb.readProblems();
               return rows.some((r) => /#1 wait_for_lock\(\)/.test(r.text)) && rows.some((r) => /#2 build_report\(\)/.test(r.text)) ? rows : undefined;
@@ -931,15 +1023,25 @@ async function main(): Promise<number> {
           // In the editor: the squiggle on line 5 of src/report.php.
           await wb.page.locator('.part.panel .markers-panel .monaco-list-row', { hasText: 'exceeded the busy timeout' }).first().dblclick();
           await poll(
-            'the editor to show src/report.php with line 5 selected (the diagnostic\'s range)',
-            async () => (await wb.page.locator('.tab.active').innerText().catch(() => '')).includes('report.php') && (await wb.statusBarTexts()).some((t) => /^Ln 5, Col \d+\b/.test(t)),
+            "the editor to show src/report.php with line 5 selected (the diagnostic's range)",
+            async () =>
+              (
+                await wb.page
+                  .locator('.tab.active')
+                  .innerText()
+                  .catch(() => '')
+              ).includes('report.php') && (await wb.statusBarTexts()).some((t) => /^Ln 5, Col \d+\b/.test(t)),
             10_000,
           );
           await wb.page.locator('.monaco-editor .squiggly-warning').first().waitFor({ state: 'visible', timeout: 10_000 });
           // Hover the squiggle (the text above it takes the pointer: move the mouse there).
           const squiggle = (await wb.page.locator('.monaco-editor .squiggly-warning').first().boundingBox())!;
           await wb.page.mouse.move(squiggle.x + squiggle.width / 2, squiggle.y + squiggle.height / 2);
-          await wb.page.locator('.monaco-hover').first().waitFor({ state: 'visible', timeout: 10_000 }).catch(() => undefined);
+          await wb.page
+            .locator('.monaco-hover')
+            .first()
+            .waitFor({ state: 'visible', timeout: 10_000 })
+            .catch(() => undefined);
           await runner.screenshot('busy-timeout-diagnostic');
         },
       },

@@ -8,12 +8,7 @@ import type { Frame, Locator, Page } from 'playwright-core';
  */
 
 /** Polls `check` until it returns a value other than undefined/false; throws `what` with the last detail. */
-export async function poll<T>(
-  what: string,
-  check: () => Promise<T | undefined | false>,
-  timeoutMs = 15_000,
-  detail?: () => Promise<string>,
-): Promise<T> {
+export async function poll<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 15_000, detail?: () => Promise<string>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -222,7 +217,10 @@ export class Workbench {
 
   /** Click somewhere neutral so key presses go to the workbench. */
   async focusWorkbench(): Promise<void> {
-    await this.page.locator('.part.statusbar').click({ position: { x: 600, y: 10 } }).catch(() => undefined);
+    await this.page
+      .locator('.part.statusbar')
+      .click({ position: { x: 600, y: 10 } })
+      .catch(() => undefined);
   }
 
   async pressEscape(): Promise<void> {
@@ -245,9 +243,7 @@ export class Workbench {
       async () => `activity bar items: ${(await this.activityBarLabels()).join(' | ')}`,
     );
     if ((await item.getAttribute('aria-selected')) !== 'true') await item.click();
-    await poll(`the "${title}" view container to be shown in the sidebar`, async () =>
-      (await item.getAttribute('aria-selected')) === 'true',
-    );
+    await poll(`the "${title}" view container to be shown in the sidebar`, async () => (await item.getAttribute('aria-selected')) === 'true');
   }
 
   /** Drags the sash right of the sidebar so tree descriptions fit in the screenshots. */
@@ -263,9 +259,7 @@ export class Workbench {
   }
 
   async activityBarLabels(): Promise<string[]> {
-    return this.page
-      .locator('.part.activitybar a.action-label')
-      .evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? '').filter(Boolean));
+    return this.page.locator('.part.activitybar a.action-label').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? '').filter(Boolean));
   }
 
   /** The rows of the sidebar's tree views (all views of the shown container). */
@@ -284,7 +278,15 @@ export class Workbench {
       .catch(() => '?');
     const panes = await this.page
       .locator('.part.sidebar .pane-body')
-      .evaluateAll((els) => els.map((e) => String((e as unknown as { innerText?: string }).innerText ?? '').replace(/\s+/g, ' ').trim()).filter(Boolean))
+      .evaluateAll((els) =>
+        els
+          .map((e) =>
+            String((e as unknown as { innerText?: string }).innerText ?? '')
+              .replace(/\s+/g, ' ')
+              .trim(),
+          )
+          .filter(Boolean),
+      )
       .catch(() => [] as string[]);
     return `sidebar "${title.replace(/\s+/g, ' ')}":\n    ${formatRows(await this.readSidebar())}\n  sidebar text: ${panes.join(' || ').slice(0, 1500)}`;
   }
@@ -372,15 +374,25 @@ export class Workbench {
   // ---- status bar, notifications, dialogs ----
 
   async statusBarTexts(): Promise<string[]> {
-    return this.page
-      .locator('.part.statusbar .statusbar-item')
-      .evaluateAll((els) => els.map((e) => String((e as unknown as { innerText?: string }).innerText ?? '').replace(/\s+/g, ' ').trim()).filter(Boolean));
+    return this.page.locator('.part.statusbar .statusbar-item').evaluateAll((els) =>
+      els
+        .map((e) =>
+          String((e as unknown as { innerText?: string }).innerText ?? '')
+            .replace(/\s+/g, ' ')
+            .trim(),
+        )
+        .filter(Boolean),
+    );
   }
 
   async notifications(): Promise<string[]> {
-    return this.page
-      .locator('.notifications-toasts .notification-list-item, .notifications-center .notification-list-item')
-      .evaluateAll((els) => els.map((e) => String((e as unknown as { innerText?: string }).innerText ?? '').replace(/\s+/g, ' ').trim()));
+    return this.page.locator('.notifications-toasts .notification-list-item, .notifications-center .notification-list-item').evaluateAll((els) =>
+      els.map((e) =>
+        String((e as unknown as { innerText?: string }).innerText ?? '')
+          .replace(/\s+/g, ' ')
+          .trim(),
+      ),
+    );
   }
 
   /** The visible modal dialog's text, or null. */
@@ -401,7 +413,13 @@ export class Workbench {
   async webviewFrame(selector: string): Promise<Frame | undefined> {
     for (const frame of this.page.frames()) {
       if (frame === this.page.mainFrame() || frame.isDetached()) continue;
-      if ((await frame.locator(selector).count().catch(() => 0)) > 0) return frame;
+      if (
+        (await frame
+          .locator(selector)
+          .count()
+          .catch(() => 0)) > 0
+      )
+        return frame;
     }
     return undefined;
   }
@@ -412,7 +430,11 @@ export class Workbench {
       frame
         .locator(selector)
         .first()
-        .evaluate((e) => String((e as unknown as { innerText?: string }).innerText ?? e.textContent ?? '').replace(/\s+/g, ' ').trim())
+        .evaluate((e) =>
+          String((e as unknown as { innerText?: string }).innerText ?? e.textContent ?? '')
+            .replace(/\s+/g, ' ')
+            .trim(),
+        )
         .catch(() => '');
     const figures = await frame.locator('[data-figure]').evaluateAll((els) =>
       els.map((e) => ({
@@ -423,11 +445,18 @@ export class Workbench {
     );
     const rows = await frame.locator('vscode-data-grid-row[data-key]').evaluateAll((els) =>
       els.map((e) => {
-        const cell = (column: string) => String((e.querySelector(`[data-column="${column}"]`) as unknown as { innerText?: string } | null)?.innerText ?? '').replace(/\s+/g, ' ').trim();
+        const cell = (column: string) =>
+          String((e.querySelector(`[data-column="${column}"]`) as unknown as { innerText?: string } | null)?.innerText ?? '')
+            .replace(/\s+/g, ' ')
+            .trim();
         return { key: e.getAttribute('data-key') ?? '', pid: cell('PID'), state: cell('State'), request: cell('Current request') };
       }),
     );
-    const timeline = (await frame.locator('canvas.timeline-lanes').getAttribute('aria-label').catch(() => null)) ?? '';
+    const timeline =
+      (await frame
+        .locator('canvas.timeline-lanes')
+        .getAttribute('aria-label')
+        .catch(() => null)) ?? '';
     return {
       subtitle: await text('.subtitle'),
       empty: (await frame.locator('.empty:not([hidden])').count()) > 0 ? await text('.empty') : '',

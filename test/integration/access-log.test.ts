@@ -122,7 +122,7 @@ describe('the access log', () => {
     });
   }
 
-  it('a listener that asked for no request events gets PHP\'s stderr but no access-log line (as the CLI without an access log listens)', async () => {
+  it("a listener that asked for no request events gets PHP's stderr but no access-log line (as the CLI without an access log listens)", async () => {
     const seen: GatewayEvent[] = [];
     const subscription = server.gateway.onEvent((event) => seen.push(event), { requests: false });
     try {

@@ -40,7 +40,14 @@ describe('fastcgi-pool serve', () => {
     };
     expect(status.workers.length).toBeGreaterThanOrEqual(2);
     for (const worker of status.workers) {
-      expect(worker).toMatchObject({ id: expect.any(String), pid: expect.any(Number), state: 'idle', accesses: expect.any(Number), startedAt: expect.any(Number), lease: null });
+      expect(worker).toMatchObject({
+        id: expect.any(String),
+        pid: expect.any(Number),
+        state: 'idle',
+        accesses: expect.any(Number),
+        startedAt: expect.any(Number),
+        lease: null,
+      });
     }
     const pids = status.workers.map((w) => w.pid);
     for (const pid of pids) expect(isRunning(pid)).toBe(true);
@@ -50,7 +57,10 @@ describe('fastcgi-pool serve', () => {
     for (const pid of pids) expect(isRunning(pid)).toBe(false);
     expect(run.stderr).toContain('no workers left running');
 
-    const lines = readFileSync(events, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { type: string; time: string });
+    const lines = readFileSync(events, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type: string; time: string });
     expect(lines.some((e) => e.type === 'worker-ready')).toBe(true);
     expect(lines.some((e) => e.type === 'lease-acquired')).toBe(true);
     expect(lines.some((e) => e.type === 'request')).toBe(true);
@@ -151,42 +161,61 @@ describe('fastcgi-pool serve', () => {
     expect(run.stderr).toMatch(/live reload: reload \(1 page\) after src\/pages\/home\.php changed/);
   });
 
-  it.skipIf(process.platform !== 'linux')('prints the PHP stack under a slow-request and a busy-timeout warning, one frame a line, as PHP-FPM\'s slowlog', async () => {
-    const run = runCli(['serve', stackFixtures, '--port', '0', '--php-cgi', phpCgi, '--front-controller', 'none', '--slowlog-timeout', '1s', '--busy-timeout', '2500ms', '-q']);
-    const url = await listeningUrl(run);
-    // The canary runs once the pool has been quiet for a moment.
-    for (let tries = 0; ; tries++) {
-      const status = (await (await fetch(new URL('.fastcgi-pool/status', url))).json()) as { stacks: { state: string; reason: string | null } };
-      if (status.stacks.state === 'on') break;
-      if (tries > 200) throw new Error(`live stacks not on: ${JSON.stringify(status.stacks)}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect((await fetch(new URL('hang.php', url))).status).toBe(504);
-    await waitFor(() => /warning: busy-timeout: .*\n( {2}.*\n)+/.test(run.stderr), 'the busy-timeout warning and its stack');
-    const frames = (kind: string): string[] => {
-      const lines = run.stderr.split('\n');
-      const at = lines.findIndex((line) => line.startsWith(`warning: ${kind}: `));
-      const block: string[] = [];
-      for (const line of lines.slice(at + 1)) {
-        if (!line.startsWith('  ')) break;
-        block.push(line);
+  it.skipIf(process.platform !== 'linux')(
+    "prints the PHP stack under a slow-request and a busy-timeout warning, one frame a line, as PHP-FPM's slowlog",
+    async () => {
+      const run = runCli([
+        'serve',
+        stackFixtures,
+        '--port',
+        '0',
+        '--php-cgi',
+        phpCgi,
+        '--front-controller',
+        'none',
+        '--slowlog-timeout',
+        '1s',
+        '--busy-timeout',
+        '2500ms',
+        '-q',
+      ]);
+      const url = await listeningUrl(run);
+      // The canary runs once the pool has been quiet for a moment.
+      for (let tries = 0; ; tries++) {
+        const status = (await (await fetch(new URL('.fastcgi-pool/status', url))).json()) as { stacks: { state: string; reason: string | null } };
+        if (status.stacks.state === 'on') break;
+        if (tries > 200) throw new Error(`live stacks not on: ${JSON.stringify(status.stacks)}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      return block;
-    };
-    const hang = [
-      /^ {2}wait: sleeping in (clock_)?nanosleep\(\)( for [\d.]+ m?s)?; \d+ ms CPU$/,
-      /^ {2}\[0x[0-9a-f]{16}\] usleep\(\) <internal>$/,
-      new RegExp(`^  \\[0x[0-9a-f]{16}\\] waitForLock\\(\\) ${stackFixtures}/hang\\.php:6$`),
-      new RegExp(`^  \\[0x[0-9a-f]{16}\\] buildReport\\(\\) ${stackFixtures}/hang\\.php:12$`),
-      new RegExp(`^  \\[0x[0-9a-f]{16}\\] \\{main\\}\\(\\) ${stackFixtures}/hang\\.php:16$`),
-    ];
-    for (const kind of ['slow-request', 'busy-timeout']) {
-      const block = frames(kind);
-      expect(block, `${kind}:\n${run.stderr}`).toHaveLength(hang.length);
-      block.forEach((line, i) => expect(line, kind).toMatch(hang[i] as RegExp));
-    }
-    expect(run.stderr).toMatch(/^warning: slow-request: worker w\d+ \(pid \d+\) passed the slowlog timeout while serving GET \/hang\.php \(.*hang\.php\) \(lease L\d+, 1\.\d s\)$/m);
-  });
+      expect((await fetch(new URL('hang.php', url))).status).toBe(504);
+      await waitFor(() => /warning: busy-timeout: .*\n( {2}.*\n)+/.test(run.stderr), 'the busy-timeout warning and its stack');
+      const frames = (kind: string): string[] => {
+        const lines = run.stderr.split('\n');
+        const at = lines.findIndex((line) => line.startsWith(`warning: ${kind}: `));
+        const block: string[] = [];
+        for (const line of lines.slice(at + 1)) {
+          if (!line.startsWith('  ')) break;
+          block.push(line);
+        }
+        return block;
+      };
+      const hang = [
+        /^ {2}wait: sleeping in (clock_)?nanosleep\(\)( for [\d.]+ m?s)?; \d+ ms CPU$/,
+        /^ {2}\[0x[0-9a-f]{16}\] usleep\(\) <internal>$/,
+        new RegExp(`^  \\[0x[0-9a-f]{16}\\] waitForLock\\(\\) ${stackFixtures}/hang\\.php:6$`),
+        new RegExp(`^  \\[0x[0-9a-f]{16}\\] buildReport\\(\\) ${stackFixtures}/hang\\.php:12$`),
+        new RegExp(`^  \\[0x[0-9a-f]{16}\\] \\{main\\}\\(\\) ${stackFixtures}/hang\\.php:16$`),
+      ];
+      for (const kind of ['slow-request', 'busy-timeout']) {
+        const block = frames(kind);
+        expect(block, `${kind}:\n${run.stderr}`).toHaveLength(hang.length);
+        block.forEach((line, i) => expect(line, kind).toMatch(hang[i] as RegExp));
+      }
+      expect(run.stderr).toMatch(
+        /^warning: slow-request: worker w\d+ \(pid \d+\) passed the slowlog timeout while serving GET \/hang\.php \(.*hang\.php\) \(lease L\d+, 1\.\d s\)$/m,
+      );
+    },
+  );
 
   it('rejects bad options with a message that says what to change', async () => {
     const cases: Array<[string[], RegExp]> = [

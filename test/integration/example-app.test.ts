@@ -50,12 +50,7 @@ function hrefs(html: string): string[] {
 }
 
 function decodeEntities(text: string): string {
-  return text
-    .replaceAll('&lt;', '<')
-    .replaceAll('&gt;', '>')
-    .replaceAll('&quot;', '"')
-    .replaceAll('&#039;', "'")
-    .replaceAll('&amp;', '&');
+  return text.replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&quot;', '"').replaceAll('&#039;', "'").replaceAll('&amp;', '&');
 }
 
 const md5 = (data: Buffer): string => createHash('md5').update(data).digest('hex');
@@ -283,7 +278,13 @@ describe('examples/hello-php through the pool', () => {
 
     // And what a browser (fetch) makes of it: a failed load, never a complete page.
     const again = await fetch(url('/die')).then(
-      async (r) => (r.status === 502 ? 'bad gateway' : r.text().then(() => 'complete', () => 'broken')),
+      async (r) =>
+        r.status === 502
+          ? 'bad gateway'
+          : r.text().then(
+              () => 'complete',
+              () => 'broken',
+            ),
       () => 'broken',
     );
     expect(['broken', 'bad gateway']).toContain(again);

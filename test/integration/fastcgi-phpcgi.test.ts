@@ -220,7 +220,10 @@ describe('FastCGI client against real php-cgi', () => {
     for (let i = 0; i < 400; i++) extra.push([`HTTP_X_P_${String(i).padStart(3, '0')}`, String.fromCharCode(97 + (i % 26)).repeat(243)]);
     const size = extra.reduce((sum, [n, v]) => sum + 1 + 4 + n.length + v.length, 0);
     expect(size).toBe(104_000);
-    const joined = [...extra].sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, v]) => `${n}=${v}\n`).join('');
+    const joined = [...extra]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([n, v]) => `${n}=${v}\n`)
+      .join('');
     const response = await request(connection, cgiParams('fcgi-params.php', { extra }));
     expectOk(response);
     expect(response.body).toBe(`400 ${createHash('md5').update(joined).digest('hex')} big=0 ${createHash('md5').update('').digest('hex')}`);
@@ -304,7 +307,9 @@ describe('FastCGI client against real php-cgi', () => {
   it('an 8 MiB response read with pauseOutput/resumeOutput arrives intact with bounded buffering', async () => {
     const worker = await startWorker();
     const connection = await connectTo(worker);
-    const expected = createHash('md5').update(Buffer.from('0123456789abcde\n'.repeat(4096 * 16 * 8))).digest('hex');
+    const expected = createHash('md5')
+      .update(Buffer.from('0123456789abcde\n'.repeat(4096 * 16 * 8)))
+      .digest('hex');
     const response = new Response();
     const hash = createHash('md5');
     let received = 0;

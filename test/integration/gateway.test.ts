@@ -65,7 +65,7 @@ function rawGet(port: number, target: string, headers = 'Host: localhost\r\n', v
 
 function dechunk(body: string): string {
   let out = '';
-  for (let at = 0; ; ) {
+  for (let at = 0; ;) {
     const lineEnd = body.indexOf('\r\n', at);
     const size = parseInt(body.slice(at, lineEnd), 16);
     if (!(size > 0)) return out;
@@ -195,7 +195,11 @@ describe('gateway faults', () => {
         // END_REQUEST came: the client must see a broken response (the
         // connection cut before or after the headers), never a complete one.
         const outcome = await fetch(new URL('pid.php', server.url)).then(
-          (res) => res.text().then(() => 'complete', () => 'cut after the headers'),
+          (res) =>
+            res.text().then(
+              () => 'complete',
+              () => 'cut after the headers',
+            ),
           () => 'cut before the headers',
         );
         expect(outcome).not.toBe('complete');
@@ -228,7 +232,9 @@ describe('gateway requests', () => {
     const res = await fetch(new URL('big.php?mb=16', server.url));
     const body = Buffer.from(await res.arrayBuffer());
     expect(body.length).toBe(16 * 1024 * 1024);
-    const expected = createHash('md5').update(Buffer.from('0123456789abcdef'.repeat(4096 * 16 * 16))).digest('hex');
+    const expected = createHash('md5')
+      .update(Buffer.from('0123456789abcdef'.repeat(4096 * 16 * 16)))
+      .digest('hex');
     expect(createHash('md5').update(body).digest('hex')).toBe(expected);
   });
 

@@ -165,7 +165,12 @@ describe('the lean HTTP front', () => {
   it('reads a POST body that came with its head, byte for byte', async () => {
     const client = new Client(server.port);
     const body = Buffer.from('name=Ada+Lovelace&x[]=%C3%A9');
-    client.send(Buffer.concat([Buffer.from(`POST /echo.php HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n`), body]));
+    client.send(
+      Buffer.concat([
+        Buffer.from(`POST /echo.php HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n`),
+        body,
+      ]),
+    );
     const reply = await client.read();
     expect(JSON.parse(reply.body)).toMatchObject({ method: 'POST', post: { name: 'Ada Lovelace', x: ['é'] }, inputLength: body.length });
     client.destroy();

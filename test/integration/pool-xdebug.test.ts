@@ -248,7 +248,13 @@ describe.skipIf(skipReason !== null)(`the pool with real Xdebug${skipReason ? ` 
     // the script is still at its breakpoint: the worker finishes it, and no
     // timeout runs against it while the developer looks.
     await waitFor(() => workerWithPid(snapshot(), pid)?.state === 'finishing', 'the worker to finish the abandoned request');
-    expect(workerWithPid(snapshot(), pid)).toMatchObject({ state: 'finishing', exitReason: null, lease: null, abandoned: { lease: { id: leaseId } }, debug: { state: 'paused' } });
+    expect(workerWithPid(snapshot(), pid)).toMatchObject({
+      state: 'finishing',
+      exitReason: null,
+      lease: null,
+      abandoned: { lease: { id: leaseId } },
+      debug: { state: 'paused' },
+    });
     await sleep(600);
     await server.pool.scan();
     expect(workerWithPid(snapshot(), pid)).toMatchObject({ state: 'finishing', exitReason: null, debug: { state: 'paused' } });

@@ -77,7 +77,14 @@ describe('Pool with real php-cgi workers', () => {
     snap = pool.snapshot();
     expect(snap.counts).toMatchObject({ idle: 1, busy: 1 });
     const busy = snap.workers.find((w) => w.state === 'busy');
-    expect(busy?.lease).toMatchObject({ id: lease.id, method: 'GET', uri: '/x', scriptFilename: '/srv/x.php', clientAddress: '127.0.0.1', holder: 'test holder' });
+    expect(busy?.lease).toMatchObject({
+      id: lease.id,
+      method: 'GET',
+      uri: '/x',
+      scriptFilename: '/srv/x.php',
+      clientAddress: '127.0.0.1',
+      holder: 'test holder',
+    });
     expect(Object.isFrozen(snap)).toBe(true);
     expect(Object.isFrozen(snap.workers[0])).toBe(true);
 

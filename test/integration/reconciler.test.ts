@@ -31,7 +31,12 @@ const pools: Pool[] = [];
 
 async function start(pool: PoolServerOptions['pool'] = {}): Promise<{ server: PoolServer; events: PoolEvent[] }> {
   const events: PoolEvent[] = [];
-  const server = await startPoolServer({ documentRoot: docroot, pool: { phpCgi, minWorkers: 1, maxWorkers: 2, ...pool }, gateway: { port: 0 }, onPoolEvent: (e) => events.push(e) });
+  const server = await startPoolServer({
+    documentRoot: docroot,
+    pool: { phpCgi, minWorkers: 1, maxWorkers: 2, ...pool },
+    gateway: { port: 0 },
+    onPoolEvent: (e) => events.push(e),
+  });
   servers.push(server);
   return { server, events };
 }
@@ -46,7 +51,11 @@ const request = (uri: string) => ({ method: 'GET', uri, scriptFilename: join(doc
 /** What `ps` says about a pid: its STAT letter, or null when there is no such process. */
 function psState(pid: number): string | null {
   try {
-    return execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).trim().charAt(0) || null;
+    return (
+      execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' })
+        .trim()
+        .charAt(0) || null
+    );
   } catch {
     return null;
   }
@@ -75,7 +84,12 @@ describe('the seed: a worker dies while its lease is held', () => {
     const finding = findingOf(events, 'defunct-busy') as Finding;
     noteLatency('defunct-busy, worker SIGKILLed (exit path)', finding.detectedAt - killedAt);
     expect(finding.detectedAt - killedAt).toBeLessThanOrEqual(1_000);
-    expect(finding).toMatchObject({ workerId: lease.workerId, pid, exit: { signal: 'SIGKILL', code: null }, lease: { id: lease.id, method: 'GET', uri: '/slow.php?ms=10', scriptFilename: join(docroot, 'slow.php'), holder: 'seed holder' } });
+    expect(finding).toMatchObject({
+      workerId: lease.workerId,
+      pid,
+      exit: { signal: 'SIGKILL', code: null },
+      lease: { id: lease.id, method: 'GET', uri: '/slow.php?ms=10', scriptFilename: join(docroot, 'slow.php'), holder: 'seed holder' },
+    });
     expect(finding.message).toContain(`pid ${pid}`);
     expect(finding.message).toContain('SIGKILL');
     expect(finding.message).toContain('GET /slow.php?ms=10');

@@ -235,7 +235,10 @@ async function raiseNginxBodyLimit(server: NginxFpm, size: string): Promise<void
     }
     const reply = await exchange(server.port, { method: 'POST', target: '/dump.php', headers: [['Content-Type', 'application/octet-stream']], body: probe });
     if (reply.status === 200) return;
-    if (Date.now() > deadline) throw new Error(`nginx still answers ${reply.status} to a 2 MB body after the reload: ${readFileSync(join(server.dir, 'nginx-error.log'), 'utf8').slice(-1000)}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `nginx still answers ${reply.status} to a 2 MB body after the reload: ${readFileSync(join(server.dir, 'nginx-error.log'), 'utf8').slice(-1000)}`,
+      );
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -321,7 +324,14 @@ function multipart(parts: Part[]): { contentType: string; body: Buffer } {
   const pieces: Buffer[] = [];
   for (const part of parts) {
     if ('data' in part) {
-      pieces.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"; filename="${part.filename}"\r\nContent-Type: ${part.type}\r\n\r\n`, 'utf8'), part.data, Buffer.from('\r\n'));
+      pieces.push(
+        Buffer.from(
+          `--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"; filename="${part.filename}"\r\nContent-Type: ${part.type}\r\n\r\n`,
+          'utf8',
+        ),
+        part.data,
+        Buffer.from('\r\n'),
+      );
     } else {
       pieces.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"\r\n\r\n${part.value}\r\n`, 'utf8'));
     }
@@ -365,7 +375,13 @@ describe.skipIf(!available)('end-to-end parity with nginx + PHP-FPM', () => {
   it('front controller: /no/such/route?x=y runs /index.php with the original query and URI', async () => {
     const { ours: mine } = await parity({ target: '/no/such/route?x=y' });
     expect(mine.ran).toBe(join(docroot, 'index.php'));
-    expect(mine.server).toMatchObject({ SCRIPT_NAME: '/index.php', DOCUMENT_URI: '/index.php', PATH_INFO: '', QUERY_STRING: 'x=y', REQUEST_URI: '/no/such/route?x=y' });
+    expect(mine.server).toMatchObject({
+      SCRIPT_NAME: '/index.php',
+      DOCUMENT_URI: '/index.php',
+      PATH_INFO: '',
+      QUERY_STRING: 'x=y',
+      REQUEST_URI: '/no/such/route?x=y',
+    });
   });
 
   it('directory index: /app/ runs /app/index.php', async () => {
@@ -408,8 +424,26 @@ describe.skipIf(!available)('end-to-end parity with nginx + PHP-FPM', () => {
     const { ours: mine } = await parity({ method: 'POST', target: '/dump.php', headers: [['Content-Type', form.contentType]], body: form.body });
     expect(mine.post).toEqual({ title: 'two files' });
     expect(mine.files).toEqual({
-      first: { name: 'one.bin', full_path: 'one.bin', type: 'application/octet-stream', size: one.length, error: 0, uploaded: true, disk_size: one.length, md5: md5(one) },
-      second: { name: 'résumé.txt', full_path: 'résumé.txt', type: 'text/plain', size: two.length, error: 0, uploaded: true, disk_size: two.length, md5: md5(two) },
+      first: {
+        name: 'one.bin',
+        full_path: 'one.bin',
+        type: 'application/octet-stream',
+        size: one.length,
+        error: 0,
+        uploaded: true,
+        disk_size: one.length,
+        md5: md5(one),
+      },
+      second: {
+        name: 'résumé.txt',
+        full_path: 'résumé.txt',
+        type: 'text/plain',
+        size: two.length,
+        error: 0,
+        uploaded: true,
+        disk_size: two.length,
+        md5: md5(two),
+      },
     });
     // PHP consumes a multipart body itself: php://input is empty on both sides.
     expect(mine.input).toEqual({ length: 0, md5: md5(Buffer.alloc(0)) });
@@ -418,14 +452,35 @@ describe.skipIf(!available)('end-to-end parity with nginx + PHP-FPM', () => {
   it('a chunked multipart upload (Transfer-Encoding: chunked): CONTENT_LENGTH is the received length', async () => {
     const data = randomBytes(300_000);
     const form = multipart([{ name: 'f', filename: 'chunked.bin', type: 'application/octet-stream', data }]);
-    const { ours: mine } = await parity({ method: 'POST', target: '/dump.php', headers: [['Content-Type', form.contentType]], chunks: slices(form.body, 64 * 1024) });
+    const { ours: mine } = await parity({
+      method: 'POST',
+      target: '/dump.php',
+      headers: [['Content-Type', form.contentType]],
+      chunks: slices(form.body, 64 * 1024),
+    });
     expect(mine.server).toMatchObject({ CONTENT_LENGTH: String(form.body.length), HTTP_TRANSFER_ENCODING: 'chunked' });
-    expect(mine.files).toEqual({ f: { name: 'chunked.bin', full_path: 'chunked.bin', type: 'application/octet-stream', size: data.length, error: 0, uploaded: true, disk_size: data.length, md5: md5(data) } });
+    expect(mine.files).toEqual({
+      f: {
+        name: 'chunked.bin',
+        full_path: 'chunked.bin',
+        type: 'application/octet-stream',
+        size: data.length,
+        error: 0,
+        uploaded: true,
+        disk_size: data.length,
+        md5: md5(data),
+      },
+    });
   });
 
   it('a chunked raw body reaches php://input intact', async () => {
     const data = randomBytes(50_000);
-    const { ours: mine } = await parity({ method: 'PUT', target: '/dump.php', headers: [['Content-Type', 'application/octet-stream']], chunks: slices(data, 7_000) });
+    const { ours: mine } = await parity({
+      method: 'PUT',
+      target: '/dump.php',
+      headers: [['Content-Type', 'application/octet-stream']],
+      chunks: slices(data, 7_000),
+    });
     expect(mine.input).toEqual({ length: data.length, md5: md5(data) });
     expect(mine.server.CONTENT_LENGTH).toBe(String(data.length));
   });
@@ -433,7 +488,11 @@ describe.skipIf(!available)('end-to-end parity with nginx + PHP-FPM', () => {
   it('a 10 MB upload with Expect: 100-continue, as curl sends it', async () => {
     const data = randomBytes(10 * 1024 * 1024);
     const form = multipart([{ name: 'big', filename: 'big.bin', type: 'application/octet-stream', data }]);
-    const { ours: mine, nginxReply, oursReply } = await parity({
+    const {
+      ours: mine,
+      nginxReply,
+      oursReply,
+    } = await parity({
       method: 'POST',
       target: '/dump.php',
       headers: [
@@ -442,7 +501,18 @@ describe.skipIf(!available)('end-to-end parity with nginx + PHP-FPM', () => {
       ],
       body: form.body,
     });
-    expect(mine.files).toEqual({ big: { name: 'big.bin', full_path: 'big.bin', type: 'application/octet-stream', size: data.length, error: 0, uploaded: true, disk_size: data.length, md5: md5(data) } });
+    expect(mine.files).toEqual({
+      big: {
+        name: 'big.bin',
+        full_path: 'big.bin',
+        type: 'application/octet-stream',
+        size: data.length,
+        error: 0,
+        uploaded: true,
+        disk_size: data.length,
+        md5: md5(data),
+      },
+    });
     expect(mine.server).toMatchObject({ CONTENT_LENGTH: String(form.body.length), HTTP_EXPECT: '100-continue' });
     // Both answered the Expect before the final response.
     expect(nginxReply.informational).toEqual([100]);
@@ -494,7 +564,14 @@ describe.skipIf(!available)('end-to-end parity with nginx + PHP-FPM', () => {
   });
 
   it('a script’s status, repeated headers, Set-Cookie and Location reach the client unchanged', async () => {
-    for (const target of ['/respond.php?status=201&location=/x', '/respond.php?location=/y', '/respond.php?status=204', '/respond.php?status=404&type=text/plain', '/respond.php?status=299&reason=Custom%20Reason', '/respond.php?status=503&reason=Down']) {
+    for (const target of [
+      '/respond.php?status=201&location=/x',
+      '/respond.php?location=/y',
+      '/respond.php?status=204',
+      '/respond.php?status=404&type=text/plain',
+      '/respond.php?status=299&reason=Custom%20Reason',
+      '/respond.php?status=503&reason=Down',
+    ]) {
       const { nginxReply, oursReply } = await both({ target });
       expect([target, oursReply.status, oursReply.statusText], 'status line').toEqual([target, nginxReply.status, nginxReply.statusText]);
       expect(oursReply.body.equals(nginxReply.body), target).toBe(true);
@@ -543,7 +620,8 @@ describe.skipIf(!available)('what legitimately differs (asserted, not skipped)',
     // FCGI_WEB_SERVER_ADDRS=127.0.0.1 from us: php-cgi's own peer filter.
     const bindsOwnPort = ours.pool.snapshot().platform?.workerAddress === 'loopback-port';
     expect(mine.includes('FCGI_WEB_SERVER_ADDRS')).toBe(bindsOwnPort);
-    const allowed = /^(FCGI_ROLE|PHP_FCGI_MAX_REQUESTS|FCGI_WEB_SERVER_ADDRS|PATH|HOME|USER|LOGNAME|LANG|LANGUAGE|TZ|TMPDIR|TEMP|TMP|LC_.*|PHPRC|PHP_INI_SCAN_DIR|FASTCGI_POOL_.*)$/;
+    const allowed =
+      /^(FCGI_ROLE|PHP_FCGI_MAX_REQUESTS|FCGI_WEB_SERVER_ADDRS|PATH|HOME|USER|LOGNAME|LANG|LANGUAGE|TZ|TMPDIR|TEMP|TMP|LC_.*|PHPRC|PHP_INI_SCAN_DIR|FASTCGI_POOL_.*)$/;
     for (const key of mine) expect(key, `${key} leaked from the manager's environment`).toMatch(allowed);
     expect(theirs).not.toContain('FASTCGI_POOL_TEST_RUN');
   });
@@ -581,7 +659,10 @@ describe.skipIf(!available)('what legitimately differs (asserted, not skipped)',
     expect(header(nginxReply, 'cache-control')).toBeUndefined();
     expect(header(oursReply, 'cache-control')).toBe('public, max-age=0');
     // Each side honours its own validator.
-    for (const [port, reply] of [[nginx.port, nginxReply], [ours.port, oursReply]] as const) {
+    for (const [port, reply] of [
+      [nginx.port, nginxReply],
+      [ours.port, oursReply],
+    ] as const) {
       const again = await exchange(port, { target: '/hello.txt', headers: [['If-None-Match', header(reply, 'etag') as string]] });
       expect(again.status).toBe(304);
       const range = await exchange(port, { target: '/hello.txt', headers: [['Range', 'bytes=0-4']] });
@@ -594,11 +675,29 @@ describe.skipIf(!available)('what legitimately differs (asserted, not skipped)',
     // no-cache as "never fresh"; nginx evaluates the validator regardless.
     // Browsers revalidate with max-age=0, which both answer with 304.
     const { nginxReply, oursReply } = await both({ target: '/hello.txt' });
-    const nginx304 = await exchange(nginx.port, { target: '/hello.txt', headers: [['If-None-Match', header(nginxReply, 'etag') as string], ['Cache-Control', 'no-cache']] });
-    const ours200 = await exchange(ours.port, { target: '/hello.txt', headers: [['If-None-Match', header(oursReply, 'etag') as string], ['Cache-Control', 'no-cache']] });
+    const nginx304 = await exchange(nginx.port, {
+      target: '/hello.txt',
+      headers: [
+        ['If-None-Match', header(nginxReply, 'etag') as string],
+        ['Cache-Control', 'no-cache'],
+      ],
+    });
+    const ours200 = await exchange(ours.port, {
+      target: '/hello.txt',
+      headers: [
+        ['If-None-Match', header(oursReply, 'etag') as string],
+        ['Cache-Control', 'no-cache'],
+      ],
+    });
     expect(nginx304.status).toBe(304);
     expect(ours200.status).toBe(200);
-    const ours304 = await exchange(ours.port, { target: '/hello.txt', headers: [['If-None-Match', header(oursReply, 'etag') as string], ['Cache-Control', 'max-age=0']] });
+    const ours304 = await exchange(ours.port, {
+      target: '/hello.txt',
+      headers: [
+        ['If-None-Match', header(oursReply, 'etag') as string],
+        ['Cache-Control', 'max-age=0'],
+      ],
+    });
     expect(ours304.status).toBe(304);
   });
 
@@ -683,7 +782,16 @@ describe.skipIf(!available)('our two HTTP fronts', () => {
     { target: '/dump.php?a=%20b&c[]=1&d=%C3%A9' },
     { target: '/server.php/a/b%20c' },
     { target: '/no/such/route?x=y' },
-    { target: '/dump.php', headers: [['Cookie', 'a=1; b=%20; c[x]=2'], ['X-Custom-Thing', 'v'], ['X_Under', 'dropped'], ['Accept', 'text/html'], ['Accept', 'application/json']] },
+    {
+      target: '/dump.php',
+      headers: [
+        ['Cookie', 'a=1; b=%20; c[x]=2'],
+        ['X-Custom-Thing', 'v'],
+        ['X_Under', 'dropped'],
+        ['Accept', 'text/html'],
+        ['Accept', 'application/json'],
+      ],
+    },
     { method: 'POST', target: '/dump.php', headers: [['Content-Type', 'application/x-www-form-urlencoded']], body: Buffer.from('name=Ada&tags[]=a&tags[]=b') },
     { method: 'POST', target: '/dump.php', headers: [['Content-Length', '0']] },
     { method: 'POST', target: '/dump.php' },
@@ -714,7 +822,13 @@ describe.skipIf(!available)('non-ASCII header bytes', () => {
   // (latin1), so a raw UTF-8 cookie `d=é` (C3 A9) reaches PHP unchanged, as
   // with nginx. Browsers send raw UTF-8 in Cookie when a script set one with
   // document.cookie. (Found by this test: it used to arrive as `Ã©`.)
-  const request: RequestSpec = { target: '/dump.php', headers: [['Cookie', 'd=é'], ['X-Name', 'Zoë']] };
+  const request: RequestSpec = {
+    target: '/dump.php',
+    headers: [
+      ['Cookie', 'd=é'],
+      ['X-Name', 'Zoë'],
+    ],
+  };
 
   it('nginx passes raw UTF-8 header bytes to PHP unchanged', async () => {
     const theirs = JSON.parse((await exchange(nginx.port, request)).body.toString('utf8')) as Dump;

@@ -112,7 +112,19 @@ describe('stale workers after the manager is SIGKILLed', () => {
   it('a worker busy with a script that never ends dies with its manager too', async () => {
     // php-cgi's SIGTERM only marks it to exit after the running script: hang.php waits for a lock in a
     // loop of sleeps, so with SIGTERM as the parent-death signal its worker outlived the manager.
-    const first = spawnCli(['serve', resolve(__dirname, '../fixtures/php-stack'), '--port', '0', '--php-cgi', phpCgi, '--quiet', '--front-controller', 'none', '--busy-timeout', '0']);
+    const first = spawnCli([
+      'serve',
+      resolve(__dirname, '../fixtures/php-stack'),
+      '--port',
+      '0',
+      '--php-cgi',
+      phpCgi,
+      '--quiet',
+      '--front-controller',
+      'none',
+      '--busy-timeout',
+      '0',
+    ]);
     runs.push(first);
     const url = await listeningUrl(first);
     const hanging = fetch(new URL('hang.php', url)).catch(() => undefined);
@@ -138,7 +150,10 @@ describe('stale workers after the manager is SIGKILLed', () => {
     const startTime = (readProcessStat(pid)?.startTime as number) + 1;
     const registry = new WorkerRegistry(stateDir);
     // A file left by a manager that no longer runs (pid 2^22 + 1 cannot exist on Linux).
-    writeFileSync(join(stateDir, 'workers-4194305.json'), JSON.stringify({ ownerPid: 4194305, ownerStartTime: 1, workers: [{ pid, startTime, pgid: pid, socketPath: join(stateDir, 'gone.sock') }] }));
+    writeFileSync(
+      join(stateDir, 'workers-4194305.json'),
+      JSON.stringify({ ownerPid: 4194305, ownerStartTime: 1, workers: [{ pid, startTime, pgid: pid, socketPath: join(stateDir, 'gone.sock') }] }),
+    );
     const result = await registry.cleanStale();
     expect(result.killed).toEqual([]);
     expect(result.reusedPids).toEqual([pid]);
@@ -147,7 +162,7 @@ describe('stale workers after the manager is SIGKILLed', () => {
     bystander.kill('SIGKILL');
   });
 
-  it('keeps a live manager\'s registry alone', async () => {
+  it("keeps a live manager's registry alone", async () => {
     const stateDir = join(scratch, 'live-owner');
     const registry = new WorkerRegistry(stateDir);
     const bystander = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
@@ -156,7 +171,14 @@ describe('stale workers after the manager is SIGKILLed', () => {
     await waitFor(() => readProcessStat(pid) !== null, 'the bystander');
     const own = readProcessStat(process.ppid);
     const file = join(stateDir, `workers-${process.ppid}.json`);
-    writeFileSync(file, JSON.stringify({ ownerPid: process.ppid, ownerStartTime: own?.startTime, workers: [{ pid, startTime: readProcessStat(pid)?.startTime, pgid: pid, socketPath: '/nonexistent' }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ownerPid: process.ppid,
+        ownerStartTime: own?.startTime,
+        workers: [{ pid, startTime: readProcessStat(pid)?.startTime, pgid: pid, socketPath: '/nonexistent' }],
+      }),
+    );
     const result = await registry.cleanStale();
     expect(result.killed).toEqual([]);
     expect(isRunning(pid)).toBe(true);
@@ -175,13 +197,19 @@ describe('headless surface of findings', () => {
     // A lost request is an error, as in the editor's Problems (shared/findings.ts: one severity rule).
     await waitFor(() => run.stderr.includes('error: defunct-busy'), 'the stderr error line', 3_000);
     expect(run.stderr).toMatch(/error: defunct-busy: worker w\d+ \(pid \d+\) was killed by SIGKILL while serving GET \/die \(.*index\.php\)/);
-    const status = (await (await fetch(new URL('.fastcgi-pool/status', url))).json()) as { findings: Array<{ kind: string; workerId: string; pid: number; lease: { uri: string }; detectedAt: number; resolution: { how: string } | null }>; history: Array<{ uri: string; outcome: string }> };
+    const status = (await (await fetch(new URL('.fastcgi-pool/status', url))).json()) as {
+      findings: Array<{ kind: string; workerId: string; pid: number; lease: { uri: string }; detectedAt: number; resolution: { how: string } | null }>;
+      history: Array<{ uri: string; outcome: string }>;
+    };
     expect(status.findings).toHaveLength(1);
     expect(status.findings[0]).toMatchObject({ kind: 'defunct-busy', lease: { uri: '/die' }, resolution: { how: 'reclaimed' } });
     expect(status.history.find((h) => h.uri === '/die')?.outcome).toBe('worker-died');
     run.child.kill('SIGTERM');
     expect(await run.exit).toBe(0);
-    const lines = readFileSync(events, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; finding?: { kind: string } });
+    const lines = readFileSync(events, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; finding?: { kind: string } });
     expect(lines.filter((e) => e.type === 'finding').map((e) => e.finding?.kind)).toEqual(['defunct-busy']);
   });
 });

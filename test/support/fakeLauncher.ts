@@ -286,7 +286,15 @@ export class FakeProcess implements WorkerProcess {
   }
 
   stat(): ProcessStat {
-    return { pid: this.pid, state: this.zombie ? 'Z' : this.hung ? 'T' : 'S', ppid: 1, pgrp: this.pid, session: 1, startTime: this.startTime, comm: this.behaviour.comm };
+    return {
+      pid: this.pid,
+      state: this.zombie ? 'Z' : this.hung ? 'T' : 'S',
+      ppid: 1,
+      pgrp: this.pid,
+      session: 1,
+      startTime: this.startTime,
+      comm: this.behaviour.comm,
+    };
   }
 
   /** A signalled process exits and is reaped a tick later, like a real one. */

@@ -93,7 +93,13 @@ export class Uri {
   }
 
   with(change: { scheme?: string; authority?: string; path?: string; query?: string; fragment?: string }): Uri {
-    return new Uri(change.scheme ?? this.scheme, change.authority ?? this.authority, change.path ?? this.path, change.query ?? this.query, change.fragment ?? this.fragment);
+    return new Uri(
+      change.scheme ?? this.scheme,
+      change.authority ?? this.authority,
+      change.path ?? this.path,
+      change.query ?? this.query,
+      change.fragment ?? this.fragment,
+    );
   }
 
   toString(): string {
@@ -580,7 +586,9 @@ export const window = {
     fake.quickPicks.push({ items: resolved, options });
     return fake.quickPickResponder(resolved, options);
   },
-  async showInputBox(options: { title?: string; prompt?: string; placeHolder?: string; validateInput?: (value: string) => unknown } = {}): Promise<string | undefined> {
+  async showInputBox(
+    options: { title?: string; prompt?: string; placeHolder?: string; validateInput?: (value: string) => unknown } = {},
+  ): Promise<string | undefined> {
     fake.inputBoxes.push(options);
     return fake.inputBoxAnswers.shift();
   },
@@ -651,7 +659,8 @@ export const workspace = {
     };
   },
   onDidChangeWorkspaceFolders: (listener: Listener<unknown>) => fake.folderEvents.event(listener),
-  onDidChangeConfiguration: (listener: Listener<{ affectsConfiguration(section: string, scope?: unknown): boolean }>) => fake.configurationEvents.event(listener),
+  onDidChangeConfiguration: (listener: Listener<{ affectsConfiguration(section: string, scope?: unknown): boolean }>) =>
+    fake.configurationEvents.event(listener),
   onDidGrantWorkspaceTrust: (listener: Listener<void>) => fake.trustEvents.event(listener),
   onDidSaveTextDocument: (listener: Listener<{ uri: Uri }>) => fake.saveEvents.event(listener),
   createFileSystemWatcher(glob: string): FakeFileSystemWatcher {
@@ -665,7 +674,9 @@ export const workspace = {
   },
   async openTextDocument(uri: Uri): Promise<{ uri: Uri; getText(): string }> {
     const provider = fake.contentProviders.get(uri.scheme);
-    const text = provider ? String(await provider.provideTextDocumentContent(uri as unknown as vscode.Uri, { isCancellationRequested: false } as vscode.CancellationToken)) : '';
+    const text = provider
+      ? String(await provider.provideTextDocumentContent(uri as unknown as vscode.Uri, { isCancellationRequested: false } as vscode.CancellationToken))
+      : '';
     return { uri, getText: () => text };
   },
 };

@@ -105,9 +105,7 @@ function findPhpFpm(): string | null {
     } catch {
       continue;
     }
-    const versioned = names
-      .filter((n) => /^php-fpm\d+(\.\d+)?$/.test(n))
-      .sort((a, b) => b.localeCompare(a, 'en', { numeric: true }));
+    const versioned = names.filter((n) => /^php-fpm\d+(\.\d+)?$/.test(n)).sort((a, b) => b.localeCompare(a, 'en', { numeric: true }));
     for (const name of versioned) {
       if (isExecutable(join(dir, name))) return join(dir, name);
     }

@@ -17,11 +17,13 @@ function setup(options: { snapshot?: PoolSnapshot | null; stacks?: Map<string, L
   const listeners = new Set<(event?: PoolEvent) => void>();
   const calls: string[] = [];
   let outcome: boolean | Error | undefined;
-  const act = (name: string) => (...args: unknown[]) => {
-    calls.push(`${name}(${args.join(', ')})`);
-    if (outcome instanceof Error) return Promise.reject(outcome);
-    return outcome;
-  };
+  const act =
+    (name: string) =>
+    (...args: unknown[]) => {
+      calls.push(`${name}(${args.join(', ')})`);
+      if (outcome instanceof Error) return Promise.reject(outcome);
+      return outcome;
+    };
   const source: DashboardSource = {
     key: 'file:///home/dev/shop',
     label: 'shop',
@@ -39,11 +41,7 @@ function setup(options: { snapshot?: PoolSnapshot | null; stacks?: Map<string, L
   };
   const posted: HostToWebviewMessage[] = [];
   const warnings: string[] = [];
-  const controller = new DashboardController(
-    { postMessage: (m) => (posted.push(m), true) },
-    source,
-    { clock, log: { warn: (m) => warnings.push(m) } },
-  );
+  const controller = new DashboardController({ postMessage: (m) => (posted.push(m), true) }, source, { clock, log: { warn: (m) => warnings.push(m) } });
   return {
     clock,
     controller,
@@ -111,7 +109,7 @@ describe('DashboardController', () => {
     expect(snapshots(t.posted).at(-1)).toMatchObject({ snapshot: { version: 7 } });
   });
 
-  it('sends the busy workers\' last stack reads by lease id, and a newer read within a second though no event came', async () => {
+  it("sends the busy workers' last stack reads by lease id, and a newer read within a second though no event came", async () => {
     const leaseId = fixture.workers.find((w) => w.defunct)!.lease!.id;
     const read: LeaseStack = { leaseId, workerId: 'w9', pid: 41398, sampledAt: 1_000, stack: [], truncated: false, stackError: null, wait: null };
     const stacks = new Map([['w9', read]]);
@@ -178,8 +176,14 @@ describe('DashboardController', () => {
     expect(t.calls).toEqual([]);
     expect(t.posted).toEqual([
       { type: 'event', event: { kind: 'intent-result', requestId: 1, intent: 'kill', ok: false, message: 'worker w2 is no longer in the pool' } },
-      { type: 'event', event: { kind: 'intent-result', requestId: 2, intent: 'openScript', ok: false, message: 'that script is not part of the pool snapshot' } },
-      { type: 'event', event: { kind: 'intent-result', requestId: 3, intent: 'releaseLease', ok: false, message: `lease ${fixture.history[0]!.id} is no longer held` } },
+      {
+        type: 'event',
+        event: { kind: 'intent-result', requestId: 2, intent: 'openScript', ok: false, message: 'that script is not part of the pool snapshot' },
+      },
+      {
+        type: 'event',
+        event: { kind: 'intent-result', requestId: 3, intent: 'releaseLease', ok: false, message: `lease ${fixture.history[0]!.id} is no longer held` },
+      },
     ]);
     expect(t.warnings).toHaveLength(3);
   });
@@ -192,7 +196,10 @@ describe('DashboardController', () => {
     await t.controller.handleMessage('kill w9');
     expect(t.calls).toEqual([]);
     expect(t.posted).toEqual([]);
-    expect(t.warnings).toEqual(['dashboard: ignored a message from the webview: kill: unexpected "force"', 'dashboard: ignored a message from the webview: not an object']);
+    expect(t.warnings).toEqual([
+      'dashboard: ignored a message from the webview: kill: unexpected "force"',
+      'dashboard: ignored a message from the webview: not an object',
+    ]);
   });
 
   it('reports a refusal (false) and a failure (throw) by the source', async () => {

@@ -40,7 +40,12 @@ describe('percentile (nearest rank)', () => {
 });
 
 describe('requestsPerSecond', () => {
-  const history = [entry('a', { releasedAt: 1_000 }), entry('b', { releasedAt: 50_000 }), entry('c', { releasedAt: 59_000 }), entry('d', { releasedAt: 61_000 })];
+  const history = [
+    entry('a', { releasedAt: 1_000 }),
+    entry('b', { releasedAt: 50_000 }),
+    entry('c', { releasedAt: 59_000 }),
+    entry('d', { releasedAt: 61_000 }),
+  ];
 
   it('counts releases in the window over its length', () => {
     // now = 70 s: the window (10 s, 70 s] holds b, c, d.
@@ -133,11 +138,23 @@ describe('timeline', () => {
           ...fixture.workers[0]!,
           id: 'w3',
           state: 'busy',
-          lease: { id: 'L7', workerId: 'w3', method: 'GET', uri: '/', scriptFilename: '/srv/index.php', clientAddress: '127.0.0.1', holder: 'http', queuedAt: kept.queuedAt, acquiredAt: kept.acquiredAt },
+          lease: {
+            id: 'L7',
+            workerId: 'w3',
+            method: 'GET',
+            uri: '/',
+            scriptFilename: '/srv/index.php',
+            clientAddress: '127.0.0.1',
+            holder: 'http',
+            queuedAt: kept.queuedAt,
+            acquiredAt: kept.acquiredAt,
+          },
         },
       ],
     };
-    const bars = timeline(snapshot, NOW, 60_000).lanes.find((l) => l.workerId === 'w3')!.bars.filter((b) => b.leaseId === 'L7');
+    const bars = timeline(snapshot, NOW, 60_000)
+      .lanes.find((l) => l.workerId === 'w3')!
+      .bars.filter((b) => b.leaseId === 'L7');
     expect(bars).toHaveLength(1);
     expect(bars[0]).toMatchObject({ kind: 'timeout', keptUntilNow: true, releasedAt: NOW - 10_000, end: NOW, open: false });
   });
@@ -171,18 +188,31 @@ describe('worker rows and finding rows', () => {
     expect(rows.find((r) => r.id === 'w1')).toMatchObject({ lease: null, abandoned: null, leaseAgeMs: null, debug: null });
   });
 
-  it('shows a finishing worker\'s abandoned request (no lease), and counts it apart in the headline', () => {
+  it("shows a finishing worker's abandoned request (no lease), and counts it apart in the headline", () => {
     const w7 = fixture.workers.find((w) => w.id === 'w7')!;
     const finishing = { ...w7, state: 'finishing' as const, lease: null, abandoned: { lease: w7.lease!, abandonedAt: NOW - 300 } };
-    const snapshot = { ...fixture, workers: fixture.workers.map((w) => (w.id === 'w7' ? finishing : w)), counts: { ...fixture.counts, busy: fixture.counts.busy - 1, finishing: 1 } };
-    expect(workerRows(snapshot, NOW).find((r) => r.id === 'w7')).toMatchObject({ state: 'finishing', lease: null, abandoned: { id: w7.lease!.id }, leaseAgeMs: null });
+    const snapshot = {
+      ...fixture,
+      workers: fixture.workers.map((w) => (w.id === 'w7' ? finishing : w)),
+      counts: { ...fixture.counts, busy: fixture.counts.busy - 1, finishing: 1 },
+    };
+    expect(workerRows(snapshot, NOW).find((r) => r.id === 'w7')).toMatchObject({
+      state: 'finishing',
+      lease: null,
+      abandoned: { id: w7.lease!.id },
+      leaseAgeMs: null,
+    });
     expect(headline(snapshot, NOW)).toMatchObject({ busy: fixture.counts.busy - 1, finishing: 1 });
   });
 
-  it('carries a paused worker\'s breakpoint, and the headline counts it apart from busy', () => {
+  it("carries a paused worker's breakpoint, and the headline counts it apart from busy", () => {
     const held = fixture.workers.find((w) => w.id === 'w7')!;
     const debug = { state: 'paused' as const, file: '/srv/shop/src/Cart.php', line: 42, since: NOW - 1_000, ide: 'connected' as const };
-    const paused = { ...fixture, workers: fixture.workers.map((w) => (w === held ? { ...w, state: 'paused' as const, debug } : w)), counts: { ...fixture.counts, busy: fixture.counts.busy - 1, paused: 1 } };
+    const paused = {
+      ...fixture,
+      workers: fixture.workers.map((w) => (w === held ? { ...w, state: 'paused' as const, debug } : w)),
+      counts: { ...fixture.counts, busy: fixture.counts.busy - 1, paused: 1 },
+    };
     expect(workerRows(paused, NOW).find((r) => r.id === 'w7')).toMatchObject({ state: 'paused', debug, leaseStuck: false });
     expect(headline(paused, NOW)).toMatchObject({ paused: 1, busy: fixture.counts.busy - 1 });
   });

@@ -42,14 +42,29 @@ describe('renderDashboardHtml', () => {
     expect(() => renderDashboardHtml({ ...options, cspSource: "https://x; script-src 'unsafe-inline'" })).toThrow(/cspSource/);
   });
 
-  it('takes the source list of VS Code for the Web and code-server (\'self\' plus the CDN), and nothing that widens the policy', () => {
+  it("takes the source list of VS Code for the Web and code-server ('self' plus the CDN), and nothing that widens the policy", () => {
     // webview.cspSource in VS Code 1.100 for the Web / code-server 4.100.
     const web = "'self' https://*.vscode-cdn.net";
     expect(isCspSourceList(web)).toBe(true);
     expect(renderDashboardHtml({ ...options, cspSource: web })).toContain(`style-src ${web} 'sha256-`);
     expect(isCspSourceList('https://*.vscode-cdn.net')).toBe(true);
     expect(isCspSourceList('http://127.0.0.1:41234')).toBe(true);
-    for (const bad of ['', ' ', "'self'  https://x", "'unsafe-inline'", "https://x 'unsafe-eval'", "'nonce-abc'", "'sha256-abc='", '*', 'https:', 'data:', 'https://x,https://y', 'https://x;', 'https://x\nscript-src *', '"https://x"']) {
+    for (const bad of [
+      '',
+      ' ',
+      "'self'  https://x",
+      "'unsafe-inline'",
+      "https://x 'unsafe-eval'",
+      "'nonce-abc'",
+      "'sha256-abc='",
+      '*',
+      'https:',
+      'data:',
+      'https://x,https://y',
+      'https://x;',
+      'https://x\nscript-src *',
+      '"https://x"',
+    ]) {
       expect(isCspSourceList(bad), JSON.stringify(bad)).toBe(false);
       expect(() => renderDashboardHtml({ ...options, cspSource: bad }), JSON.stringify(bad)).toThrow(/cspSource/);
     }

@@ -151,7 +151,8 @@ describe('DashboardPanel', () => {
     });
     const html = panel.webview.html;
     expect(html).toContain(`style-src ${panel.webview.cspSource} `);
-    for (const file of ['main.js', 'dashboard.css', 'toolkit.min.js']) expect(html).toContain(`https://file+.vscode-resource.vscode-cdn.net/ext/dist/webview/${file}`);
+    for (const file of ['main.js', 'dashboard.css', 'toolkit.min.js'])
+      expect(html).toContain(`https://file+.vscode-resource.vscode-cdn.net/ext/dist/webview/${file}`);
   });
 
   it('shows the existing panel for the same source, a new one for another, with a fresh nonce each', () => {

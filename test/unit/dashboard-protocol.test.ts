@@ -87,13 +87,20 @@ describe('checkIntent against the fixture snapshot', () => {
   it('opens only scripts that a lease in the snapshot ran', () => {
     const script = fixture.history[10]!.scriptFilename;
     expect(checkIntent(intent({ type: 'openScript', path: script }), fixture).ok).toBe(true);
-    expect(checkIntent(intent({ type: 'openScript', path: '/etc/passwd' }), fixture)).toEqual({ ok: false, error: 'that script is not part of the pool snapshot' });
+    expect(checkIntent(intent({ type: 'openScript', path: '/etc/passwd' }), fixture)).toEqual({
+      ok: false,
+      error: 'that script is not part of the pool snapshot',
+    });
     expect(checkIntent(intent({ type: 'openScript', path: `${script}/../../../../etc/passwd` }), fixture).ok).toBe(false);
   });
 
-  it('opens a paused worker\'s breakpoint, which may be in another file than its script', () => {
+  it("opens a paused worker's breakpoint, which may be in another file than its script", () => {
     const held = fixture.workers.find((w) => w.lease !== null)!;
-    const paused = { ...held, state: 'paused' as const, debug: { state: 'paused' as const, file: '/srv/shop/src/Cart.php', line: 42, since: fixture.takenAt, ide: 'connected' as const } };
+    const paused = {
+      ...held,
+      state: 'paused' as const,
+      debug: { state: 'paused' as const, file: '/srv/shop/src/Cart.php', line: 42, since: fixture.takenAt, ide: 'connected' as const },
+    };
     const withPause = { ...fixture, workers: fixture.workers.map((w) => (w === held ? paused : w)) };
     expect(checkIntent(intent({ type: 'openScript', path: '/srv/shop/src/Cart.php', line: 42 }), withPause).ok).toBe(true);
     expect(checkIntent(intent({ type: 'openScript', path: '/srv/shop/src/Cart.php', line: 42 }), fixture).ok).toBe(false);

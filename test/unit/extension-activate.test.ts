@@ -99,7 +99,7 @@ describe('activate / deactivate', () => {
     expect(server.stopped).toBe(true);
   });
 
-  it('logs that settings changed for a running pool instead of restarting it behind the developer\'s back', async () => {
+  it("logs that settings changed for a running pool instead of restarting it behind the developer's back", async () => {
     activate(context as unknown as vscode.ExtensionContext);
     await (fake.commands.get('fastcgiPool.start') as () => Promise<void>)();
     fake.configurationEvents.fire({ affectsConfiguration: (section) => section === 'fastcgiPool' });
@@ -128,7 +128,7 @@ describe('activate / deactivate', () => {
 });
 
 describe('stale workers of an earlier session', () => {
-  it('are stopped at activation from every folder\'s registry', async () => {
+  it("are stopped at activation from every folder's registry", async () => {
     const storage = mkdtempSync(join(tmpdir(), 'fastcgi-pool-stale-'));
     // A "worker" in its own process group, as the pool starts them, left by an owner that has died.
     const orphan = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' });
@@ -138,7 +138,10 @@ describe('stale workers of an earlier session', () => {
       const dir = poolStateDir(storage, 'file:///ws/app');
       mkdirSync(dir, { recursive: true });
       const startTime = readStat(pid)?.startTime ?? 0;
-      writeFileSync(join(dir, `workers-${deadOwner}.json`), JSON.stringify({ ownerPid: deadOwner, ownerStartTime: null, workers: [{ pid, startTime, pgid: pid, socketPath: join(dir, 'gone.sock') }] }));
+      writeFileSync(
+        join(dir, `workers-${deadOwner}.json`),
+        JSON.stringify({ ownerPid: deadOwner, ownerStartTime: null, workers: [{ pid, startTime, pgid: pid, socketPath: join(dir, 'gone.sock') }] }),
+      );
       const exited = new Promise((resolve) => orphan.once('exit', (_code, signal) => resolve(signal)));
       const log = new MemoryLogger();
       expect(await sweepStaleWorkers(storage, log)).toBe(1);

@@ -62,7 +62,7 @@ describe('the dashboard source of a workspace folder', () => {
     expect(sources.sourceForKey(null)?.key).toBe(key);
   });
 
-  it('snapshot() follows the folder\'s server: null while stopped, the pool\'s snapshot while running, null again once stopped', async () => {
+  it("snapshot() follows the folder's server: null while stopped, the pool's snapshot while running, null again once stopped", async () => {
     const source = appSource();
     expect(source.snapshot()).toBeNull();
     await manager.start(key);
@@ -78,7 +78,7 @@ describe('the dashboard source of a workspace folder', () => {
     expect(source.snapshot()).toBe(second);
   });
 
-  it('tells its listeners about its folder\'s lifecycle and pool events (passing the event on), not about other folders', async () => {
+  it("tells its listeners about its folder's lifecycle and pool events (passing the event on), not about other folders", async () => {
     const source = appSource();
     const heard: (PoolEvent | undefined)[] = [];
     const subscription = source.onDidChange((event) => heard.push(event));
@@ -101,7 +101,9 @@ describe('the dashboard source of a workspace folder', () => {
     const source = appSource();
     await manager.start(key);
     const posted: HostToWebviewMessage[] = [];
-    const controller = new DashboardController({ postMessage: (m) => (posted.push(m), true) }, source, { clock: { now: () => Date.now(), setTimeout: () => 0, clearTimeout: () => undefined } });
+    const controller = new DashboardController({ postMessage: (m) => (posted.push(m), true) }, source, {
+      clock: { now: () => Date.now(), setTimeout: () => 0, clearTimeout: () => undefined },
+    });
     await controller.handleMessage({ type: 'ready', protocol: 1 });
     const f = finding();
     servers.last.emit({ type: 'finding', finding: f }, snapshot([worker({ id: 'w1' })], { version: 2, findings: [f] }));
@@ -115,7 +117,7 @@ describe('the dashboard source of a workspace folder', () => {
       servers.last.pool.current = snapshot([worker({ id: 'w1', pid: 1001 }), busyWorker('w2', 1234)]);
     });
 
-    it('maps kill and recycle to recycleWorker(kill | graceful), acknowledges the worker\'s findings and logs it', async () => {
+    it("maps kill and recycle to recycleWorker(kill | graceful), acknowledges the worker's findings and logs it", async () => {
       const acknowledge = vi.spyOn(ledger, 'acknowledge');
       const source = appSource();
       expect(await source.kill('w2')).toBe(true);
@@ -131,7 +133,7 @@ describe('the dashboard source of a workspace folder', () => {
       expect(log.texts()).toEqual(['[app] worker w2 (pid 1234) killed from the dashboard', '[app] worker w1 (pid 1001) recycled from the dashboard']);
     });
 
-    it('maps releaseLease to the pool\'s releaseLease and acknowledges the holder', async () => {
+    it("maps releaseLease to the pool's releaseLease and acknowledges the holder", async () => {
       const acknowledge = vi.spyOn(ledger, 'acknowledge');
       expect(await appSource().releaseLease('L7')).toBe(true);
       expect(servers.last.pool.released).toEqual(['L7']);

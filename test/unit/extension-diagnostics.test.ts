@@ -71,7 +71,7 @@ describe('diagnostics', () => {
     expect(quickFixes(diagnostic as Diagnostic)).toEqual([]);
   });
 
-  it('offers Recycle, Kill and Release on an open finding, as the tree\'s commands with the worker', async () => {
+  it("offers Recycle, Kill and Release on an open finding, as the tree's commands with the worker", async () => {
     emitFinding(finding());
     await settle();
     const [diagnostic] = collection.get(index) ?? [];
@@ -92,7 +92,8 @@ describe('diagnostics', () => {
       workerId: null,
       lease: null,
       exit: { code: 255, signal: null },
-      message: "workers exit before serving (2 in a row): worker w3 (pid 77) exited with code 255 before serving a request; its stderr ends: PHP Fatal error:  Failed opening required '/x.php'",
+      message:
+        "workers exit before serving (2 in a row): worker w3 (pid 77) exited with code 255 before serving a request; its stderr ends: PHP Fatal error:  Failed opening required '/x.php'",
     });
     servers.last.emit({ type: 'finding', finding: failing }, snapshot([], { findings: [failing] }));
     await settle();
@@ -103,7 +104,7 @@ describe('diagnostics', () => {
     expect(collection.get(index)).toBeUndefined();
   });
 
-  it('puts a finding that carries a stack on the innermost frame of the workspace\'s code, with the frames as related information', async () => {
+  it("puts a finding that carries a stack on the innermost frame of the workspace's code, with the frames as related information", async () => {
     fake.workspaceFolders = [app];
     // Innermost: PHP itself, then a library outside the workspace, then the app's code.
     const frames = leaseStack().stack!;
@@ -121,10 +122,14 @@ describe('diagnostics', () => {
     const repo = collection.get(Uri.file('/ws/app/src/Repo.php')) ?? [];
     expect(collection.get(Uri.file('/ws/app/index.php'))).toBeUndefined();
     expect(repo.map((d) => [d.range.start.line, d.message])).toEqual([
-      [5, 'busy-timeout: worker w2 (pid 1234) exceeded the busy timeout while serving GET /report (lease L7, 400 ms) — in Repo->query(), sleeping in nanosleep()'],
+      [
+        5,
+        'busy-timeout: worker w2 (pid 1234) exceeded the busy timeout while serving GET /report (lease L7, 400 ms) — in Repo->query(), sleeping in nanosleep()',
+      ],
       [5, 'defunct-busy: worker w2 (pid 1234) was killed by SIGKILL while serving GET /report (lease L9, 400 ms) — in Repo->query(), sleeping in nanosleep()'],
     ]);
-    const related = (d: Diagnostic) => (d.relatedInformation ?? []).map((r) => `${r.location.uri.fsPath}:${(r.location.range as { start: { line: number } }).start.line + 1} ${r.message}`);
+    const related = (d: Diagnostic) =>
+      (d.relatedInformation ?? []).map((r) => `${r.location.uri.fsPath}:${(r.location.range as { start: { line: number } }).start.line + 1} ${r.message}`);
     expect(related(repo[0]!).slice(0, 5)).toEqual([
       '/ws/app/src/Repo.php:6 the PHP stack when it was found; the worker was sleeping in nanosleep() for 2.0 s; 3 ms CPU:',
       '/ws/app/src/Repo.php:6 #0 usleep() <internal>',
@@ -134,9 +139,14 @@ describe('diagnostics', () => {
     ]);
     // Then the request, on the script.
     expect(related(repo[0]!)[5]).toMatch(/^\/ws\/app\/index\.php:1 GET \/report from /);
-    expect(related(repo[1]!)[0]).toBe('/ws/app/src/Repo.php:6 the last PHP stack seen, 640 ms before; the worker was sleeping in nanosleep() for 2.0 s; 3 ms CPU:');
+    expect(related(repo[1]!)[0]).toBe(
+      '/ws/app/src/Repo.php:6 the last PHP stack seen, 640 ms before; the worker was sleeping in nanosleep() for 2.0 s; 3 ms CPU:',
+    );
     // The quick fixes follow the diagnostic to its new place.
-    expect(projection.findingRef(Uri.file('/ws/app/src/Repo.php') as unknown as vscode.Uri, repo[0]!.message)).toMatchObject({ findingId: 'F4', kind: 'busy-timeout' });
+    expect(projection.findingRef(Uri.file('/ws/app/src/Repo.php') as unknown as vscode.Uri, repo[0]!.message)).toMatchObject({
+      findingId: 'F4',
+      kind: 'busy-timeout',
+    });
   });
 
   it('keeps a finding whose stack lies wholly outside the workspace on its script', async () => {
@@ -158,7 +168,10 @@ describe('diagnostics', () => {
   it('keeps a finding its holder released, drops one the developer dealt with', async () => {
     const f = finding();
     emitFinding(f);
-    servers.last.emit({ type: 'finding-resolved', finding: { ...f, resolution: { at: T0, how: 'released', detail: 'lease L7 released by its holder (worker-died)' } } });
+    servers.last.emit({
+      type: 'finding-resolved',
+      finding: { ...f, resolution: { at: T0, how: 'released', detail: 'lease L7 released by its holder (worker-died)' } },
+    });
     await settle();
     expect(collection.get(index)?.map((d) => d.message)).toEqual([expect.stringMatching(/^defunct-busy: .* — released$/)]);
 
@@ -192,7 +205,15 @@ describe('diagnostics', () => {
 
   it('turns PHP errors on FastCGI stderr into diagnostics at their file and line, once each', async () => {
     const stderr = (text: string) =>
-      servers.last.options.onGatewayEvent?.({ type: 'php-stderr', method: 'GET', workerId: 'w1', leaseId: 'L1', scriptFilename: '/app/index.php', uri: '/warning', text });
+      servers.last.options.onGatewayEvent?.({
+        type: 'php-stderr',
+        method: 'GET',
+        workerId: 'w1',
+        leaseId: 'L1',
+        scriptFilename: '/app/index.php',
+        uri: '/warning',
+        text,
+      });
     stderr('PHP Warning:  Undefined array key "colour" in /app/src/pages/warning.php on line 17\n');
     stderr('PHP Warning:  Undefined array key "colour" in /app/src/pages/warning.php on line 17\n');
     const page = Uri.file('/app/src/pages/warning.php');
@@ -215,8 +236,13 @@ describe('diagnostics', () => {
     expect(collection.get(page)).toBeUndefined();
   });
 
-  it('reads PHP errors on the workers\' process stderr too', () => {
-    servers.last.emit({ type: 'worker-stderr', workerId: 'w1', pid: 1001, text: 'PHP Parse error:  syntax error, unexpected end of file in /app/broken.php on line 4\n' });
+  it("reads PHP errors on the workers' process stderr too", () => {
+    servers.last.emit({
+      type: 'worker-stderr',
+      workerId: 'w1',
+      pid: 1001,
+      text: 'PHP Parse error:  syntax error, unexpected end of file in /app/broken.php on line 4\n',
+    });
     expect(collection.get(Uri.file('/app/broken.php'))?.[0]?.message).toBe('PHP Parse error: syntax error, unexpected end of file (worker w1)');
   });
 

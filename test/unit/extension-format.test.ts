@@ -26,7 +26,9 @@ describe('formatting for the tree and the status bar', () => {
     expect(workerDescription(busyWorker('w2', 1234, { uri: '/slow?ms=3000' }, 2_300), T0)).toBe('GET /slow?ms=3000 · 2.3 s');
     expect(workerDescription(worker({ lastActiveAt: T0 - 12_000, accesses: 5 }), T0)).toBe('idle 12 s · 5 req');
     expect(workerDescription(worker({ state: 'starting', startedAt: T0 - 1_000 }), T0)).toBe('starting · 1 s');
-    expect(workerDescription(worker({ state: 'error', exitReason: 'busy-timeout', exit: { code: null, signal: 'SIGKILL' } }), T0)).toBe('busy-timeout · killed by SIGKILL');
+    expect(workerDescription(worker({ state: 'error', exitReason: 'busy-timeout', exit: { code: null, signal: 'SIGKILL' } }), T0)).toBe(
+      'busy-timeout · killed by SIGKILL',
+    );
     expect(workerDescription(worker({ state: 'error', exitReason: 'idle-timeout' }), T0)).toBe('idle-timeout · stopping');
   });
 
@@ -35,7 +37,9 @@ describe('formatting for the tree and the status bar', () => {
   });
 
   it('builds curl command lines that a POSIX shell reads back unchanged', () => {
-    expect(curlCommand(lease({ method: 'GET', uri: '/api/users?id=1&x=2' }), 'http://127.0.0.1:8080/')).toBe("curl -i 'http://127.0.0.1:8080/api/users?id=1&x=2'");
+    expect(curlCommand(lease({ method: 'GET', uri: '/api/users?id=1&x=2' }), 'http://127.0.0.1:8080/')).toBe(
+      "curl -i 'http://127.0.0.1:8080/api/users?id=1&x=2'",
+    );
     expect(curlCommand(lease({ method: 'POST', uri: '/form' }), 'http://127.0.0.1:8080/')).toBe('curl -i -X POST http://127.0.0.1:8080/form');
     expect(curlCommand(lease({ method: 'HEAD', uri: '/' }), 'http://127.0.0.1:8081/')).toBe('curl -i -I http://127.0.0.1:8081/');
     expect(shellQuote("it's")).toBe(`'it'\\''s'`);
@@ -77,7 +81,16 @@ describe('settings', () => {
   });
 
   it('rejects bad values with a line that names the setting, keeping the default', () => {
-    const { settings, problems } = readSettings(reader({ port: 70000, maxWorkers: 'many', leakPolicy: 'drop', symlinks: 'sometimes', frontController: 'index.php', ini: { memory_limit: '256M', display_errors: false, bad: { x: 1 } } }));
+    const { settings, problems } = readSettings(
+      reader({
+        port: 70000,
+        maxWorkers: 'many',
+        leakPolicy: 'drop',
+        symlinks: 'sometimes',
+        frontController: 'index.php',
+        ini: { memory_limit: '256M', display_errors: false, bad: { x: 1 } },
+      }),
+    );
     expect(settings.port).toBe(8080);
     expect(settings.maxWorkers).toBe(4);
     expect(settings.leakPolicy).toBe('reclaim');
@@ -118,11 +131,36 @@ describe('settings', () => {
   });
 
   it('maps settings to engine options: seconds to ms, empty front controller to none, env over the host env', () => {
-    const { settings } = readSettings(reader({ idleTimeout: 5, busyTimeout: 7, frontController: '', env: { APP_ENV: 'local', N: 3 }, leakPolicy: 'keep', symlinks: 'within-root', scanInterval: 250 }));
+    const { settings } = readSettings(
+      reader({
+        idleTimeout: 5,
+        busyTimeout: 7,
+        frontController: '',
+        env: { APP_ENV: 'local', N: 3 },
+        leakPolicy: 'keep',
+        symlinks: 'within-root',
+        scanInterval: 250,
+      }),
+    );
     const options = toServerOptions(settings, '/ws/app', 8081, '/state/pools/abc');
     expect(options.documentRoot).toBe('/ws/app');
-    expect(options.gateway).toEqual({ host: '127.0.0.1', port: 8081, frontController: null, symlinks: 'within-root', optionSurface: 'settings', liveReload: true });
-    expect(options.pool).toMatchObject({ phpCgi: 'php-cgi', idleTimeoutMs: 5_000, busyTimeoutMs: 7_000, slowlogTimeoutMs: 5_000, leakPolicy: 'keep', scanIntervalMs: 250, stateDir: '/state/pools/abc' });
+    expect(options.gateway).toEqual({
+      host: '127.0.0.1',
+      port: 8081,
+      frontController: null,
+      symlinks: 'within-root',
+      optionSurface: 'settings',
+      liveReload: true,
+    });
+    expect(options.pool).toMatchObject({
+      phpCgi: 'php-cgi',
+      idleTimeoutMs: 5_000,
+      busyTimeoutMs: 7_000,
+      slowlogTimeoutMs: 5_000,
+      leakPolicy: 'keep',
+      scanIntervalMs: 250,
+      stateDir: '/state/pools/abc',
+    });
     expect(toServerOptions(readSettings(reader({ slowlogTimeout: 0 })).settings, '/ws/app', 8081, null).pool.slowlogTimeoutMs).toBe(0);
     expect(options.pool.env).toMatchObject({ APP_ENV: 'local', N: '3', PATH: process.env.PATH });
   });

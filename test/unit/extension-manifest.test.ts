@@ -59,12 +59,21 @@ const root = join(__dirname, '../..');
 
 /** The .vscodeignore allow-list lines. */
 function vscodeignore(): string[] {
-  return readFileSync(join(root, '.vscodeignore'), 'utf8').split('\n').filter((line) => line && !line.startsWith('#'));
+  return readFileSync(join(root, '.vscodeignore'), 'utf8')
+    .split('\n')
+    .filter((line) => line && !line.startsWith('#'));
 }
 
 /** Ours, VS Code's that the manifest links to, and the command VS Code makes for the Workers view. */
 function isKnownCommand(command: string): boolean {
-  const vscodeCommands = ['workbench.action.openSettings', 'workbench.trust.manage', 'vscode.openFolder', 'workbench.action.openWalkthrough', 'workbench.actions.view.problems', Views.focusWorkers];
+  const vscodeCommands = [
+    'workbench.action.openSettings',
+    'workbench.trust.manage',
+    'vscode.openFolder',
+    'workbench.action.openWalkthrough',
+    'workbench.actions.view.problems',
+    Views.focusWorkers,
+  ];
   return contributed.has(command) || vscodeCommands.includes(command);
 }
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Manifest;
@@ -118,7 +127,8 @@ function emittedContextValues(): Set<string> {
 function viewItemClauses(when: string): ({ kind: 'eq'; value: string } | { kind: 're'; re: RegExp })[] {
   const clauses: ({ kind: 'eq'; value: string } | { kind: 're'; re: RegExp })[] = [];
   for (const match of when.matchAll(/viewItem\s*==\s*([\w.-]+)/g)) clauses.push({ kind: 'eq', value: match[1] as string });
-  for (const match of when.matchAll(/viewItem\s*=~\s*\/((?:\\\/|[^/])+)\/([a-z]*)/g)) clauses.push({ kind: 're', re: new RegExp(match[1] as string, match[2]) });
+  for (const match of when.matchAll(/viewItem\s*=~\s*\/((?:\\\/|[^/])+)\/([a-z]*)/g))
+    clauses.push({ kind: 're', re: new RegExp(match[1] as string, match[2]) });
   return clauses;
 }
 
@@ -146,7 +156,7 @@ describe('package.json', () => {
     ]);
   });
 
-  it('offers Show Dashboard in the palette always and in the Workers view\'s title bar, with an icon', () => {
+  it("offers Show Dashboard in the palette always and in the Workers view's title bar, with an icon", () => {
     expect(manifest.contributes.commands.find((c) => c.command === Commands.showDashboard)?.icon).toBe('$(dashboard)');
     expect((manifest.contributes.menus.commandPalette ?? []).some((i) => i.command === Commands.showDashboard)).toBe(false);
     expect((manifest.contributes.menus['view/title'] ?? []).filter((i) => i.command === Commands.showDashboard)).toEqual([
@@ -188,8 +198,10 @@ describe('package.json', () => {
   });
 
   it('offers each worker action only where it applies', () => {
-    const whenFor = (command: string, group: string): string => (manifest.contributes.menus['view/item/context'] ?? []).find((i) => i.command === command && i.group === group)?.when ?? '';
-    const applies = (command: string, group: string, value: string): boolean => viewItemClauses(whenFor(command, group)).some((c) => (c.kind === 'eq' ? c.value === value : c.re.test(value)));
+    const whenFor = (command: string, group: string): string =>
+      (manifest.contributes.menus['view/item/context'] ?? []).find((i) => i.command === command && i.group === group)?.when ?? '';
+    const applies = (command: string, group: string, value: string): boolean =>
+      viewItemClauses(whenFor(command, group)).some((c) => (c.kind === 'eq' ? c.value === value : c.re.test(value)));
     expect(applies(Commands.releaseLease, '2_lifecycle@2', 'worker.busy.lease')).toBe(true);
     expect(applies(Commands.releaseLease, '2_lifecycle@2', 'worker.idle')).toBe(false);
     expect(applies(Commands.killWorker, '9_destructive@1', 'worker.busy.lease.finding')).toBe(true);
@@ -261,7 +273,9 @@ describe('package.json', () => {
     expect(found?.contents).toContain('php-cgi is installed.');
     // Which php-cgi, and which document root: one click away (a single-view container hides the view's description).
     expect(found?.contents).toContain('[Show php-cgi and the document root](command:fastcgiPool.detectPhpCgi)');
-    expect(found?.contents).toMatch(/document root is detected \(public\/, web\/ or htdocs\/ with an index\.php, else the folder\); \[change it\]\(command:workbench\.action\.openSettings\?%5B%22fastcgiPool\.documentRoot%22%5D\)/);
+    expect(found?.contents).toMatch(
+      /document root is detected \(public\/, web\/ or htdocs\/ with an index\.php, else the folder\); \[change it\]\(command:workbench\.action\.openSettings\?%5B%22fastcgiPool\.documentRoot%22%5D\)/,
+    );
     const missing = (os: string) => welcome.find((w) => w.when?.includes(`${ContextKeys.phpCgi} == missing`) && w.when.includes(os))?.contents ?? '';
     expect(missing('isLinux')).toContain('sudo apt-get install php-cgi');
     expect(missing('isMac')).toContain('brew install php');
@@ -291,7 +305,8 @@ describe('package.json', () => {
     for (const step of steps) {
       expect(step.completionEvents.length, step.id).toBeGreaterThan(0);
       expect(step.description, `${step.id}: walkthrough descriptions render links, not code spans`).not.toContain('`');
-      for (const [, command] of step.description.matchAll(/\(command:([\w.]+)/g)) expect(isKnownCommand(command as string), `${step.id}: ${command}`).toBe(true);
+      for (const [, command] of step.description.matchAll(/\(command:([\w.]+)/g))
+        expect(isKnownCommand(command as string), `${step.id}: ${command}`).toBe(true);
       for (const event of step.completionEvents) {
         const [kind, target] = event.split(':') as [string, string];
         if (kind === 'onCommand') expect(isKnownCommand(target), event).toBe(true);
@@ -324,7 +339,11 @@ describe('package.json', () => {
 
   it('declares every setting with a schema, a markdown description and the documented default', () => {
     const properties = manifest.contributes.configuration.properties;
-    expect(Object.keys(properties).sort()).toEqual(Object.keys(SETTING_DEFAULTS).map((k) => `fastcgiPool.${k}`).sort());
+    expect(Object.keys(properties).sort()).toEqual(
+      Object.keys(SETTING_DEFAULTS)
+        .map((k) => `fastcgiPool.${k}`)
+        .sort(),
+    );
     for (const [name, value] of Object.entries(SETTING_DEFAULTS)) {
       const property = properties[`fastcgiPool.${name}`];
       expect(property?.default, name).toEqual(value);
@@ -335,7 +354,7 @@ describe('package.json', () => {
     expect(properties['fastcgiPool.leakPolicy']?.enum).toEqual(['reclaim', 'keep']);
   });
 
-  it('takes every setting\'s default from the option catalogue (src/shared/defaults.ts), in the setting\'s unit', () => {
+  it("takes every setting's default from the option catalogue (src/shared/defaults.ts), in the setting's unit", () => {
     const properties = manifest.contributes.configuration.properties;
     const withSetting = (Object.keys(OPTIONS) as OptionId[]).filter((id) => optionName(id, 'settings') !== null);
     // Every setting is an engine option of the catalogue, and every catalogue setting is contributed.
@@ -381,14 +400,17 @@ describe('package.json', () => {
     expect(png.subarray(1, 4).toString('ascii')).toBe('PNG');
     expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([128, 128]);
     expect(existsSync(join(root, 'media/activitybar.svg'))).toBe(true);
-    const ignore = readFileSync(join(root, '.vscodeignore'), 'utf8').split('\n').filter((line) => line && !line.startsWith('#'));
+    const ignore = readFileSync(join(root, '.vscodeignore'), 'utf8')
+      .split('\n')
+      .filter((line) => line && !line.startsWith('#'));
     expect(ignore[0]).toBe('**');
     for (const kept of ignore.slice(1)) expect(kept, 'only allow-list entries after **').toMatch(/^!/);
     expect(ignore).not.toContain('!node_modules/**');
     // The engine thread's bundle: the extension starts each pool's thread from it (src/engineThread/).
     expect(ignore).toContain('!dist/engineThread.js');
     // The dashboard's webview files, and the toolkit's licence and notices that ship with it; no source maps.
-    for (const file of ['main.js', 'dashboard.css', 'toolkit.min.js', 'toolkit.LICENSE.txt', 'toolkit.NOTICES.txt']) expect(ignore).toContain(`!dist/webview/${file}`);
+    for (const file of ['main.js', 'dashboard.css', 'toolkit.min.js', 'toolkit.LICENSE.txt', 'toolkit.NOTICES.txt'])
+      expect(ignore).toContain(`!dist/webview/${file}`);
     for (const kept of ignore.slice(1)) expect(kept, 'named files only: no globs, no source maps').not.toMatch(/\.map$|\*/);
     expect(existsSync(join(root, 'CHANGELOG.md'))).toBe(true);
   });

@@ -26,7 +26,8 @@ describe('PHP errors from FastCGI stderr', () => {
 
   it('reads an uncaught exception across its stack trace, split over chunks anywhere', () => {
     const parser = new PhpStderrParser();
-    const text = 'PHP Fatal error:  Uncaught RuntimeException: boom in /tmp/w.php:3\nStack trace:\n#0 /tmp/w.php(4): f()\n#1 {main}\n  thrown in /tmp/w.php on line 3\n';
+    const text =
+      'PHP Fatal error:  Uncaught RuntimeException: boom in /tmp/w.php:3\nStack trace:\n#0 /tmp/w.php(4): f()\n#1 {main}\n  thrown in /tmp/w.php on line 3\n';
     const out = [];
     for (let i = 0; i < text.length; i += 7) out.push(...parser.push(text.slice(i, i + 7)));
     out.push(...parser.flush());

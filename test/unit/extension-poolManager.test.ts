@@ -34,10 +34,14 @@ describe('PoolManager', () => {
     expect(manager.get(key)?.status).toBe('running');
   });
 
-  it('starts with the folder\'s settings, its state dir, and forwards engine events', async () => {
+  it("starts with the folder's settings, its state dir, and forwards engine events", async () => {
     const changes: string[] = [];
     const settings: Record<string, unknown> = { port: 9000, maxWorkers: 2, leakPolicy: 'keep', documentRoot: 'public' };
-    const manager = new PoolManager(managerDeps(servers, { log, stateDirFor: (folder) => poolStateDir('/storage', folder.uri.toString()) }, () => ({ get: <T>(k: string) => settings[k] as T })));
+    const manager = new PoolManager(
+      managerDeps(servers, { log, stateDirFor: (folder) => poolStateDir('/storage', folder.uri.toString()) }, () => ({
+        get: <T>(k: string) => settings[k] as T,
+      })),
+    );
     // The pool object is live: record its status when the change fires.
     manager.onDidChange((c) => changes.push(c.kind === 'lifecycle' ? `lifecycle ${c.pool.status}` : c.kind));
     await manager.syncFolders([app]);
@@ -105,7 +109,9 @@ describe('PoolManager', () => {
     holder = { kind: 'stale-worker', pid: 4321, command: 'php-cgi', worker: stale };
     await manager.start(key);
     expect(manager.get(key)?.portMoved).toMatchObject({ from: 8080, to: 8081, staleWorker: stale });
-    expect(manager.get(key)?.portMoved?.heldBy).toBe('port 8080 on 127.0.0.1 is held by one of our own stale workers (pid 4321, php-cgi), left behind by an earlier session');
+    expect(manager.get(key)?.portMoved?.heldBy).toBe(
+      'port 8080 on 127.0.0.1 is held by one of our own stale workers (pid 4321, php-cgi), left behind by an earlier session',
+    );
     expect(await manager.reclaimPort(key)).toBe(true);
     expect(stopped).toEqual([4321]);
     expect(servers.last.port).toBe(8080);
@@ -114,7 +120,9 @@ describe('PoolManager', () => {
   });
 
   it('names this window’s other pool when two folders want the same port', async () => {
-    const manager = new PoolManager(managerDeps(servers, { log, isPortFree: async (_host, port) => !servers.started.some((s) => s.port === port && !s.stopped) }));
+    const manager = new PoolManager(
+      managerDeps(servers, { log, isPortFree: async (_host, port) => !servers.started.some((s) => s.port === port && !s.stopped) }),
+    );
     await manager.syncFolders([app, api]);
     await manager.start(key);
     await manager.start(api.uri.toString());
@@ -126,7 +134,10 @@ describe('PoolManager', () => {
     await manager.syncFolders([app]);
     const failure = manager.start(key);
     await expect(failure).rejects.toBeInstanceOf(PoolStartError);
-    await expect(failure).rejects.toMatchObject({ setting: 'fastcgiPool.port', message: expect.stringMatching(/ports 8080–8100 on 127\.0\.0\.1 are all in use.*fastcgiPool\.port/) });
+    await expect(failure).rejects.toMatchObject({
+      setting: 'fastcgiPool.port',
+      message: expect.stringMatching(/ports 8080–8100 on 127\.0\.0\.1 are all in use.*fastcgiPool\.port/),
+    });
     expect(manager.get(key)?.status).toBe('failed');
     expect(servers.attempts).toEqual([]);
   });
@@ -186,7 +197,15 @@ describe('PoolManager', () => {
     expect(changes).toEqual(['pool-event worker-ready']);
     await manager.stop(key);
     changes.length = 0;
-    serving?.onPoolEvent?.({ type: 'worker-exited', workerId: 'w1', pid: 2, exit: { code: 0, signal: null }, reason: 'pool-stopping', uptimeMs: 1, accesses: 0 });
+    serving?.onPoolEvent?.({
+      type: 'worker-exited',
+      workerId: 'w1',
+      pid: 2,
+      exit: { code: 0, signal: null },
+      reason: 'pool-stopping',
+      uptimeMs: 1,
+      accesses: 0,
+    });
     expect(changes).toEqual([]);
   });
 

@@ -44,7 +44,10 @@ describe('status bar', () => {
 
   it('shows busy/max and the port, and says in its tooltip that a busy port moved the pool', async () => {
     await manager.start(app.uri.toString());
-    servers.last.emit({ type: 'lease-acquired', lease: busyWorker('w2', 2).lease!, waitedMs: 0 }, snapshot([busyWorker('w1', 1), busyWorker('w2', 2), worker({ id: 'w3' })]));
+    servers.last.emit(
+      { type: 'lease-acquired', lease: busyWorker('w2', 2).lease!, waitedMs: 0 },
+      snapshot([busyWorker('w1', 1), busyWorker('w2', 2), worker({ id: 'w3' })]),
+    );
     await vi.advanceTimersByTimeAsync(300);
     expect(item().text).toBe('FastCGI 2/4 busy · :8081');
     expect((item().tooltip as MarkdownString).value).toContain('(moved to 8081: port 8080 on 127\\.0\\.0\\.1 is in use)');
@@ -97,14 +100,34 @@ describe('status bar', () => {
 
 describe('log', () => {
   it('writes pool events at fitting levels', () => {
-    expect(describePoolEvent({ type: 'worker-exited', workerId: 'w2', pid: 1234, exit: { code: null, signal: 'SIGKILL' }, reason: 'crashed', uptimeMs: 62_000, accesses: 3 })).toEqual([
-      { level: 'warn', text: 'worker w2 (pid 1234) was killed by SIGKILL after 3 requests, up 1 min 02 s (crashed)', workerId: 'w2' },
-    ]);
-    expect(describePoolEvent({ type: 'lease-acquired', lease: busyWorker('w2', 1).lease!, waitedMs: 3 })[0]).toMatchObject({ level: 'trace', text: 'lease L7 → w2: GET /slow?ms=3000 (waited 3 ms)' });
-    expect(describePoolEvent({ type: 'finding', finding: finding() })[0]).toMatchObject({ level: 'error', text: expect.stringMatching(/^finding F1: defunct-busy: worker w2/) });
-    expect(describePoolEvent({ type: 'stale-workers-cleaned', killed: [11, 12], reusedPids: [], stateDir: '/s' })[0]).toMatchObject({ level: 'info', text: 'stopped 2 workers left behind by an earlier session (pids 11, 12)' });
+    expect(
+      describePoolEvent({
+        type: 'worker-exited',
+        workerId: 'w2',
+        pid: 1234,
+        exit: { code: null, signal: 'SIGKILL' },
+        reason: 'crashed',
+        uptimeMs: 62_000,
+        accesses: 3,
+      }),
+    ).toEqual([{ level: 'warn', text: 'worker w2 (pid 1234) was killed by SIGKILL after 3 requests, up 1 min 02 s (crashed)', workerId: 'w2' }]);
+    expect(describePoolEvent({ type: 'lease-acquired', lease: busyWorker('w2', 1).lease!, waitedMs: 3 })[0]).toMatchObject({
+      level: 'trace',
+      text: 'lease L7 → w2: GET /slow?ms=3000 (waited 3 ms)',
+    });
+    expect(describePoolEvent({ type: 'finding', finding: finding() })[0]).toMatchObject({
+      level: 'error',
+      text: expect.stringMatching(/^finding F1: defunct-busy: worker w2/),
+    });
+    expect(describePoolEvent({ type: 'stale-workers-cleaned', killed: [11, 12], reusedPids: [], stateDir: '/s' })[0]).toMatchObject({
+      level: 'info',
+      text: 'stopped 2 workers left behind by an earlier session (pids 11, 12)',
+    });
     // A finding that carries a stack: the wait reason and the frames follow, one a line, as the CLI prints them.
-    const stacked = describePoolEvent({ type: 'finding', finding: finding({ kind: 'busy-timeout', exit: null, stack: leaseStack().stack!, stackAgeMs: 0, wait: leaseStack().wait! }) })[0]!;
+    const stacked = describePoolEvent({
+      type: 'finding',
+      finding: finding({ kind: 'busy-timeout', exit: null, stack: leaseStack().stack!, stackAgeMs: 0, wait: leaseStack().wait! }),
+    })[0]!;
     expect(stacked.level).toBe('warn');
     expect(stacked.text.split('\n').slice(1)).toEqual([
       '  wait: sleeping in nanosleep() for 2.0 s; 3 ms CPU',
@@ -120,14 +143,24 @@ describe('log', () => {
   });
 
   it('writes one line per request and PHP stderr as warnings', () => {
-    expect(describeGatewayEvent({ type: 'request', method: 'GET', uri: '/x', status: 502, durationMs: 12, workerId: 'w1', leaseId: 'L1', bytes: 0 })).toEqual([{ level: 'warn', text: 'GET /x 502 12 ms w1', workerId: 'w1' }]);
-    expect(describeGatewayEvent({ type: 'php-stderr', method: 'GET', workerId: 'w1', leaseId: 'L1', scriptFilename: '/a.php', uri: '/warn', text: 'PHP Warning:  x\n' })).toEqual([
-      { level: 'warn', text: '[w1 /warn] PHP Warning:  x', workerId: 'w1' },
+    expect(describeGatewayEvent({ type: 'request', method: 'GET', uri: '/x', status: 502, durationMs: 12, workerId: 'w1', leaseId: 'L1', bytes: 0 })).toEqual([
+      { level: 'warn', text: 'GET /x 502 12 ms w1', workerId: 'w1' },
     ]);
+    expect(
+      describeGatewayEvent({
+        type: 'php-stderr',
+        method: 'GET',
+        workerId: 'w1',
+        leaseId: 'L1',
+        scriptFilename: '/a.php',
+        uri: '/warn',
+        text: 'PHP Warning:  x\n',
+      }),
+    ).toEqual([{ level: 'warn', text: '[w1 /warn] PHP Warning:  x', workerId: 'w1' }]);
     // Past the engine thread's per-update budget, requests arrive counted, not one by one.
-    expect(describeGatewayEvent({ type: 'requests-summarized', requests: 9_450, byStatus: { '200': 9_400, '404': 50 }, leaseEvents: 37_800, spanMs: 196 })).toEqual([
-      { level: 'info', text: '… and 9450 more requests in 196 ms (9400× 200, 50× 404), not logged one by one', workerId: null },
-    ]);
+    expect(
+      describeGatewayEvent({ type: 'requests-summarized', requests: 9_450, byStatus: { '200': 9_400, '404': 50 }, leaseEvents: 37_800, spanMs: 196 }),
+    ).toEqual([{ level: 'info', text: '… and 9450 more requests in 196 ms (9400× 200, 50× 404), not logged one by one', workerId: null }]);
   });
 
   it('feeds the channel with the folder as prefix and each worker its own log document', async () => {
@@ -148,7 +181,9 @@ describe('log', () => {
     expect(channel.texts()).toEqual(['[app] worker w1 ready (pid 4242)', '[app] GET / 200 3 ms w1']);
     const uri = store.uriFor(app.uri.toString(), 'app', 'w1');
     expect(uri.path).toBe('/app/w1.log');
-    expect(store.provideTextDocumentContent(uri)).toMatch(/^\d\d:\d\d:\d\d\.\d{3} \[info\] worker w1 ready \(pid 4242\)\n\d\d:\d\d:\d\d\.\d{3} \[info\] GET \/ 200 3 ms w1\n$/);
+    expect(store.provideTextDocumentContent(uri)).toMatch(
+      /^\d\d:\d\d:\d\d\.\d{3} \[info\] worker w1 ready \(pid 4242\)\n\d\d:\d\d:\d\d\.\d{3} \[info\] GET \/ 200 3 ms w1\n$/,
+    );
     await vi.advanceTimersByTimeAsync(300);
     expect(changed).toEqual([uri.toString()]);
     await manager.restart(app.uri.toString());

@@ -13,7 +13,13 @@ import { fake, type FakeTreeView, type MarkdownString, type ThemeIcon, type Tree
 import { busyWorker, FakeServers, finding, leaseStack, managerDeps, snapshot, T0, worker } from './extension-fixtures';
 
 /** A pool as the model sees it, with a snapshot the test replaces. */
-function source(key: string, name: string, status: PoolStatus, snap: PoolSnapshot | null, port = 8080): PoolSource & { snap: PoolSnapshot | null; reads: Map<string, LeaseStack> } {
+function source(
+  key: string,
+  name: string,
+  status: PoolStatus,
+  snap: PoolSnapshot | null,
+  port = 8080,
+): PoolSource & { snap: PoolSnapshot | null; reads: Map<string, LeaseStack> } {
   return {
     key,
     name,
@@ -82,7 +88,10 @@ describe('WorkersTreeModel', () => {
 
   it('shows a worker finishing the script of a client that left: not busy, not idle, the request and how long ago', () => {
     const model = new WorkersTreeModel();
-    const abandoned = { lease: busyWorker('w2', 1234, { uri: '/wp-cron.php?doing_wp_cron' }, 3_000).lease as NonNullable<ReturnType<typeof busyWorker>['lease']>, abandonedAt: T0 - 1_200 };
+    const abandoned = {
+      lease: busyWorker('w2', 1234, { uri: '/wp-cron.php?doing_wp_cron' }, 3_000).lease as NonNullable<ReturnType<typeof busyWorker>['lease']>,
+      abandonedAt: T0 - 1_200,
+    };
     const snap = snapshot([worker({ id: 'w1' }), worker({ id: 'w2', pid: 1234, state: 'finishing', abandoned })]);
     model.sync([source(A, 'app', 'running', snap)], folderPath, T0);
     expect(labels(model)).toEqual([
@@ -99,8 +108,29 @@ describe('WorkersTreeModel', () => {
 
   it('says on the pool node that workers exit at start (spawn-failing), in the error colour', () => {
     const model = new WorkersTreeModel();
-    const failing = finding({ id: 'F9', kind: 'spawn-failing', workerId: null, lease: null, exit: { code: 255, signal: null }, message: 'workers exit before serving (3 in a row): …' });
-    model.sync([source(A, 'app', 'running', snapshot([], { findings: [failing], problem: 'workers exit before serving: worker w3 (pid 7) exited with code 255 before serving a request; its stderr ends: PHP Fatal error: …' }))], folderPath, T0);
+    const failing = finding({
+      id: 'F9',
+      kind: 'spawn-failing',
+      workerId: null,
+      lease: null,
+      exit: { code: 255, signal: null },
+      message: 'workers exit before serving (3 in a row): …',
+    });
+    model.sync(
+      [
+        source(
+          A,
+          'app',
+          'running',
+          snapshot([], {
+            findings: [failing],
+            problem: 'workers exit before serving: worker w3 (pid 7) exited with code 255 before serving a request; its stderr ends: PHP Fatal error: …',
+          }),
+        ),
+      ],
+      folderPath,
+      T0,
+    );
     const pool = present(model.rootNodes()[0] as TreeNode, T0);
     expect(pool.description).toBe(':8080 · 0/4 busy · ⚠ 1 · workers exit at start');
     expect(pool.icon).toEqual({ id: 'error', color: 'problemsErrorIcon.foreground' });
@@ -119,7 +149,10 @@ describe('WorkersTreeModel', () => {
       '      {main}() | index.php:21 | stack.frame',
     ]);
     // The innermost frame of PHP code is where the request is: marked.
-    const icons = model.allNodes().filter((n) => n.kind === 'stack').map((n) => present(n, T0).icon);
+    const icons = model
+      .allNodes()
+      .filter((n) => n.kind === 'stack')
+      .map((n) => present(n, T0).icon);
     expect(icons).toEqual([
       { id: 'watch', color: null },
       { id: 'symbol-event', color: null },
@@ -139,16 +172,25 @@ describe('WorkersTreeModel', () => {
     const pool = source(A, 'app', 'running', snapshot([busyWorker('w2', 1234)], { stacks: { state: 'off', reason } }));
     model.sync([pool], folderPath, T0);
     expect(labels(model).filter((line) => line.includes('| stack.'))).toEqual([`      Stack | ${reason} | stack.note`]);
-    pool.reads.set('w2', leaseStack({ stack: null, stackError: reason, wait: { state: 'running', syscall: null, fd: null, target: null, cpuMs: 1_800, sinceMs: 0 } }));
+    pool.reads.set(
+      'w2',
+      leaseStack({ stack: null, stackError: reason, wait: { state: 'running', syscall: null, fd: null, target: null, cpuMs: 1_800, sinceMs: 0 } }),
+    );
     pool.snap = { ...(pool.snap as PoolSnapshot), version: 2 };
     model.sync([pool], folderPath, T0);
-    expect(labels(model).filter((line) => line.includes('| stack.'))).toEqual(['      Wait | running; 1.8 s CPU | stack.wait', `      Stack | ${reason} | stack.note`]);
+    expect(labels(model).filter((line) => line.includes('| stack.'))).toEqual([
+      '      Wait | running; 1.8 s CPU | stack.wait',
+      `      Stack | ${reason} | stack.note`,
+    ]);
   });
 
   it('colours worker icons by state and marks a worker with a finding', () => {
     const model = new WorkersTreeModel();
     const f = finding({ id: 'F1', workerId: 'w2' });
-    const snap = snapshot([worker({ id: 'w1' }), { ...busyWorker('w2', 1234, { uri: '/die' }, 400), findingIds: ['F1'], defunct: true }], { findings: [f], leakPolicy: 'keep' });
+    const snap = snapshot([worker({ id: 'w1' }), { ...busyWorker('w2', 1234, { uri: '/die' }, 400), findingIds: ['F1'], defunct: true }], {
+      findings: [f],
+      leakPolicy: 'keep',
+    });
     model.sync([source(A, 'app', 'running', snap)], folderPath, T0);
     const idle = present(model.byId(`worker:${A}#w1`) as TreeNode, T0);
     const marked = present(model.byId(`worker:${A}#w2`) as TreeNode, T0);
@@ -180,7 +222,7 @@ describe('WorkersTreeModel', () => {
     expect(change.kind === 'nodes' && change.nodes.map((n) => n.id)).toEqual([`worker:${A}#w1`]);
   });
 
-  it('lets time move a busy worker\'s age without touching the rest', () => {
+  it("lets time move a busy worker's age without touching the rest", () => {
     const model = new WorkersTreeModel();
     const pool = source(A, 'app', 'running', snapshot([busyWorker('w2', 1234, {}, 2_300)]));
     model.sync([pool], folderPath, T0);
@@ -311,7 +353,15 @@ describe('WorkersView', () => {
 
   it('says in the pool’s tooltip what this OS lets the pool check, and claims nothing without it', () => {
     const key = folder.uri.toString();
-    const mac = { os: 'darwin', implementation: 'portable-unix', processTruth: 'ps', stacks: false, pdeathsig: false, orphanGuard: 'watchdog', workerAddress: 'unix-socket' } as const;
+    const mac = {
+      os: 'darwin',
+      implementation: 'portable-unix',
+      processTruth: 'ps',
+      stacks: false,
+      pdeathsig: false,
+      orphanGuard: 'watchdog',
+      workerAddress: 'unix-socket',
+    } as const;
     servers.last.pool.current = snapshot([worker()], { platform: mac });
     view.getChildren();
     const node = view.nodeById(`pool:${key}`) as TreeNode;
@@ -326,7 +376,7 @@ describe('WorkersView', () => {
     expect(bare).not.toContain('process truth');
   });
 
-  it('says in the busy worker\'s tooltip where it is: the innermost frame of PHP code and what it waits on', () => {
+  it("says in the busy worker's tooltip where it is: the innermost frame of PHP code and what it waits on", () => {
     const key = folder.uri.toString();
     servers.last.pool.current = snapshot([busyWorker('w2', 1234, { uri: '/report' }, 2_300)]);
     servers.last.pool.reads.set('w2', leaseStack());
@@ -352,7 +402,10 @@ describe('WorkersView', () => {
 
   it('does not refresh while hidden, and catches up when shown again', async () => {
     treeView.setVisible(false);
-    servers.last.emit({ type: 'lease-acquired', lease: busyWorker('w1', 1001).lease as NonNullable<ReturnType<typeof busyWorker>['lease']>, waitedMs: 0 }, snapshot([busyWorker('w1', 1001)]));
+    servers.last.emit(
+      { type: 'lease-acquired', lease: busyWorker('w1', 1001).lease as NonNullable<ReturnType<typeof busyWorker>['lease']>, waitedMs: 0 },
+      snapshot([busyWorker('w1', 1001)]),
+    );
     await vi.advanceTimersByTimeAsync(5_000);
     expect(treeView.fires).toEqual([]);
     treeView.setVisible(true);
@@ -378,7 +431,7 @@ describe('WorkersView', () => {
     expect(treeView.badge).toEqual({ value: 1, tooltip: 'FastCGI Pool: 1 finding (1 open), see Problems' });
   });
 
-  it('opens a pool node that VS Code first got without children once its workers arrive (VS Code keeps a node\'s first collapsible state)', async () => {
+  it("opens a pool node that VS Code first got without children once its workers arrive (VS Code keeps a node's first collapsible state)", async () => {
     const key = folder.uri.toString();
     await manager.stop(key);
     // A start that failed: the pool node shows, with nothing below it.

@@ -17,7 +17,7 @@ describe('WorkerActions', () => {
     return { pool, acknowledged, lines, actions };
   };
 
-  it('asks the pool, acknowledges the worker\'s findings and says who did it', async () => {
+  it("asks the pool, acknowledges the worker's findings and says who did it", async () => {
     const { pool, acknowledged, lines, actions } = setup();
     expect(await actions.retire('file:///ws/app', 'w2', 'kill', 'editor')).toBe(true);
     expect(await actions.retire('file:///ws/app', 'w1', 'graceful', 'dashboard')).toBe(true);

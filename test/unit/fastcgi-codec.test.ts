@@ -20,7 +20,6 @@ import {
 } from '../../src/fastcgi';
 import { prng } from '../support/prng';
 
-
 function randomBytes(length: number, seed: number): Buffer {
   const rand = prng(seed);
   const out = Buffer.allocUnsafe(length);
@@ -376,9 +375,7 @@ function buildStream(): { stream: Buffer; expected: FastCgiRecord[] } {
 
 function sameRecords(actual: FastCgiRecord[], expected: FastCgiRecord[]): boolean {
   if (actual.length !== expected.length) return false;
-  return actual.every(
-    (r, i) => r.type === expected[i].type && r.requestId === expected[i].requestId && r.content.equals(expected[i].content),
-  );
+  return actual.every((r, i) => r.type === expected[i].type && r.requestId === expected[i].requestId && r.content.equals(expected[i].content));
 }
 
 function isStream(type: number): boolean {
@@ -443,7 +440,7 @@ describe('RecordDecoder', () => {
       const rand = prng(5000 + seed);
       const sink = new CollectingSink();
       const decoder = new RecordDecoder(sink, { splitStreamRecords: true });
-      for (let at = 0; at < copy.length; ) {
+      for (let at = 0; at < copy.length;) {
         const size = seed > 150 ? 1 + Math.floor(rand() * 70_000) : 1 + Math.floor(rand() * 50);
         decoder.push(copy.subarray(at, at + size));
         at += size;
@@ -505,7 +502,7 @@ describe('RecordDecoder', () => {
         },
         { splitStreamRecords: piecewise },
       );
-      for (let at = 0; at < stream.length; ) {
+      for (let at = 0; at < stream.length;) {
         const size = 1 + Math.floor(rand() * 30_000);
         decoder.push(stream.subarray(at, at + size));
         at += size;

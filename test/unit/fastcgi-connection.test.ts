@@ -448,7 +448,14 @@ describe('STDIN', () => {
     const peer = await worker.accepted(0);
     const recorder = new Recorder();
     connection.beginRequest(PARAMS, recorder);
-    const pieces = [Buffer.alloc(0), Buffer.from('small'), Buffer.alloc(200_000, 0x62), Buffer.alloc(65535, 0x63), Buffer.alloc(16 * 1024 - 1, 0x64), Buffer.from('z')];
+    const pieces = [
+      Buffer.alloc(0),
+      Buffer.from('small'),
+      Buffer.alloc(200_000, 0x62),
+      Buffer.alloc(65535, 0x63),
+      Buffer.alloc(16 * 1024 - 1, 0x64),
+      Buffer.from('z'),
+    ];
     for (const piece of pieces) connection.writeStdin(piece);
     connection.endStdin();
     expect(() => connection.writeStdin(Buffer.from('after end'))).toThrow(/already ended/);

@@ -109,9 +109,14 @@ describe('buildCgiParams', () => {
 
   it('drops headers with underscores or other characters (nginx ignore_invalid_headers)', () => {
     const params = new Map(
-      buildCgiParams(request(['X_Under', 'u', 'X.Dot', 'd', 'X-Ok', 'ok', 'X Space', 's', 'Ünï', 'u', 'x-lower-CASE', 'lc', 'X-Empty', '']), resolution, server, {
-        contentLength: null,
-      }),
+      buildCgiParams(
+        request(['X_Under', 'u', 'X.Dot', 'd', 'X-Ok', 'ok', 'X Space', 's', 'Ünï', 'u', 'x-lower-CASE', 'lc', 'X-Empty', '']),
+        resolution,
+        server,
+        {
+          contentLength: null,
+        },
+      ),
     );
     expect(params.has('HTTP_X_UNDER')).toBe(false);
     expect([...params.keys()].filter((k) => k.startsWith('HTTP_'))).toEqual(['HTTP_X_OK', 'HTTP_X_LOWER_CASE', 'HTTP_X_EMPTY']);
@@ -130,7 +135,12 @@ describe('buildCgiParams', () => {
 
   it('reports HTTP/1.0 and unmaps IPv4-mapped IPv6 addresses', () => {
     const params = new Map(
-      buildCgiParams(request([], { httpVersion: '1.0', remoteAddress: '::ffff:127.0.0.1' }), resolution, { ...server, serverAddr: '::ffff:127.0.0.1' }, { contentLength: null }),
+      buildCgiParams(
+        request([], { httpVersion: '1.0', remoteAddress: '::ffff:127.0.0.1' }),
+        resolution,
+        { ...server, serverAddr: '::ffff:127.0.0.1' },
+        { contentLength: null },
+      ),
     );
     expect(params.get('SERVER_PROTOCOL')).toBe('HTTP/1.0');
     expect(params.get('REMOTE_ADDR')).toBe('127.0.0.1');

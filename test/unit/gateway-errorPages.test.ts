@@ -15,7 +15,7 @@ describe('errorPage', () => {
   });
 
   it('escapes every input, so a URL in the detail cannot inject markup', () => {
-    const page = errorPage(404, '<b>t</b>', 'Nothing at /"><script>alert(1)</script>&x=\'1\'', ['<img src=x onerror=alert(1)>']);
+    const page = errorPage(404, '<b>t</b>', "Nothing at /\"><script>alert(1)</script>&x='1'", ['<img src=x onerror=alert(1)>']);
     expect(page.body).not.toContain('<script>');
     expect(page.body).not.toContain('<img');
     expect(page.body).not.toContain('<b>');

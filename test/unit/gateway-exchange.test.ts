@@ -219,7 +219,9 @@ describe('PhpExchange', () => {
     const connection = new FakeConnection();
     connection.answer = (handler) => {
       handler.onStdout(Buffer.from('Content-Type: text/plain\r\n\r\npartial'));
-      handler.onError(Object.assign(new Error('FastCGI protocol error: bad END_REQUEST'), { kind: 'protocol', receivedStdout: true, code: undefined }) as never);
+      handler.onError(
+        Object.assign(new Error('FastCGI protocol error: bad END_REQUEST'), { kind: 'protocol', receivedStdout: true, code: undefined }) as never,
+      );
     };
     const { pool, released } = fakePool(() => Promise.resolve(connection));
     const port = await start(pool);

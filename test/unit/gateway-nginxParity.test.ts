@@ -101,7 +101,13 @@ async function compare(
   const ours = new Map(
     buildCgiParams(
       // Node's client adds Transfer-Encoding itself for a chunked body.
-      { method, httpVersion: '1.1', rawHeaders: [...headers, ...(body?.chunked ? ['Transfer-Encoding', 'chunked'] : []), 'Connection', 'close'], remoteAddress: '127.0.0.1', remotePort: Number(theirs.server.REMOTE_PORT) },
+      {
+        method,
+        httpVersion: '1.1',
+        rawHeaders: [...headers, ...(body?.chunked ? ['Transfer-Encoding', 'chunked'] : []), 'Connection', 'close'],
+        remoteAddress: '127.0.0.1',
+        remotePort: Number(theirs.server.REMOTE_PORT),
+      },
       resolution,
       server,
       { contentLength: hasBody ? Buffer.byteLength(body.data) : null },
@@ -158,12 +164,24 @@ describe.skipIf(!available)('parity with nginx + PHP-FPM', () => {
     expect(theirs.server.PATH_INFO).toBe('/p/q');
   });
 
-  it.each(['//server.php', '/./server.php', '/sub/../server.php', '/sub/%2e%2e/server.php', '/sub%2F..%2Fserver.php', '/%2fserver.php', '/server%2Ephp', '/server.php/', '/server.php?', '/server.php?a=b?c=d', '/server.php#frag?x=1', '/server.php?x#y', '/index.php//a//b', '/index.php/a/..'])(
-    'normalisation: %s',
-    async (target) => {
-      await compare('GET', target, host());
-    },
-  );
+  it.each([
+    '//server.php',
+    '/./server.php',
+    '/sub/../server.php',
+    '/sub/%2e%2e/server.php',
+    '/sub%2F..%2Fserver.php',
+    '/%2fserver.php',
+    '/server%2Ephp',
+    '/server.php/',
+    '/server.php?',
+    '/server.php?a=b?c=d',
+    '/server.php#frag?x=1',
+    '/server.php?x#y',
+    '/index.php//a//b',
+    '/index.php/a/..',
+  ])('normalisation: %s', async (target) => {
+    await compare('GET', target, host());
+  });
 
   it('header handling: underscores and dots dropped, empty kept, Proxy never visible', async () => {
     const { theirs } = await compare('GET', '/server.php', [
@@ -191,7 +209,9 @@ describe.skipIf(!available)('parity with nginx + PHP-FPM', () => {
   });
 
   it('a POST with Content-Length', async () => {
-    const { theirs } = await compare('POST', '/server.php', [...host(), 'Content-Type', 'application/x-www-form-urlencoded', 'Content-Length', '7'], { data: 'a=1&b=2' });
+    const { theirs } = await compare('POST', '/server.php', [...host(), 'Content-Type', 'application/x-www-form-urlencoded', 'Content-Length', '7'], {
+      data: 'a=1&b=2',
+    });
     expect(theirs.server.CONTENT_LENGTH).toBe('7');
     expect(theirs.server.HTTP_CONTENT_LENGTH).toBe('7');
     expect(theirs.body_length).toBe(7);

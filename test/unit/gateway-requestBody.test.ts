@@ -6,14 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  BodyAbortedError,
-  BodyTimeoutError,
-  BodyTooLargeError,
-  receiveBody,
-  type BodyLimits,
-  type RequestBody,
-} from '../../src/gateway/requestBody';
+import { BodyAbortedError, BodyTimeoutError, BodyTooLargeError, receiveBody, type BodyLimits, type RequestBody } from '../../src/gateway/requestBody';
 
 let server: Server;
 let port: number;

@@ -89,7 +89,12 @@ function script(scriptName: string, extra: { pathInfo?: string; documentUri?: st
 
 const front = (requestUri: string, queryString = ''): Resolution => script('/index.php', { requestUri, queryString });
 // A static resolution carries the stat resolve made of the file (so that serving it needs no second one).
-const staticFile = (uriPath: string): Resolution => ({ kind: 'static', filePath: root + uriPath, uriPath, stats: expect.objectContaining({ ino: statSync(root + uriPath).ino }) });
+const staticFile = (uriPath: string): Resolution => ({
+  kind: 'static',
+  filePath: root + uriPath,
+  uriPath,
+  stats: expect.objectContaining({ ino: statSync(root + uriPath).ino }),
+});
 
 describe('resolveRequest: scripts and PATH_INFO', () => {
   it('runs an existing script with the raw query', async () => {
@@ -381,8 +386,12 @@ describe('resolveRequest: symlinks followed, the name rules applied to where the
   });
   const at = (target: string): Promise<Resolution> => resolveRequest(target, defaultResolveConfig(pub));
 
-  it('serves a file through a link out of the root (Laravel\'s storage:link), under a hidden folder of its own', async () => {
-    expect(await at('/storage/avatars/me.png')).toMatchObject({ kind: 'static', filePath: join(pub, 'storage/avatars/me.png'), uriPath: '/storage/avatars/me.png' });
+  it("serves a file through a link out of the root (Laravel's storage:link), under a hidden folder of its own", async () => {
+    expect(await at('/storage/avatars/me.png')).toMatchObject({
+      kind: 'static',
+      filePath: join(pub, 'storage/avatars/me.png'),
+      uriPath: '/storage/avatars/me.png',
+    });
     expect((await at('/app.php')).kind).toBe('script');
   });
 

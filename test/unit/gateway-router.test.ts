@@ -30,7 +30,7 @@ describe('Router.route', () => {
     expect(file.kind === 'static' ? file.stats.ino : null).toBe(statSync(join(root, 'hello.txt')).ino);
   });
 
-  it('routes the pool\'s controls beside the status path, and nothing else in that folder', () => {
+  it("routes the pool's controls beside the status path, and nothing else in that folder", () => {
     const router = new Router(options);
     expect(router.route('POST', '/.fastcgi-pool/debug-next?path=%2Fapi%2F**', 'localhost', false)).toEqual({ kind: 'control', action: 'debug-next' });
     expect(router.route('POST', '/.fastcgi-pool/debug-stop', 'localhost', false)).toEqual({ kind: 'control', action: 'debug-stop' });
@@ -42,7 +42,11 @@ describe('Router.route', () => {
 
   it('answers a duplicate Host with 400 before it looks at the Host', () => {
     const router = new Router(options);
-    expect(router.route('GET', '/index.php', 'evil.example', true)).toMatchObject({ kind: 'refused', status: 400, detail: 'The request has more than one Host header.' });
+    expect(router.route('GET', '/index.php', 'evil.example', true)).toMatchObject({
+      kind: 'refused',
+      status: 400,
+      detail: 'The request has more than one Host header.',
+    });
     expect(router.route('TRACE', '/index.php', 'localhost', true)).toMatchObject({ kind: 'refused', status: 400 });
   });
 
@@ -51,9 +55,18 @@ describe('Router.route', () => {
     expect(router.route('GET', '/index.php', 'localhost:8080', false).kind).toBe('script');
     expect(router.route('GET', '/index.php', 'localhost:8080', false).kind).toBe('script');
     const refused = router.route('GET', '/index.php', 'evil.example', false);
-    expect(refused).toMatchObject({ kind: 'refused', status: 421, title: 'Misdirected Request', detail: 'The Host header "evil.example" is not allowed here.' });
+    expect(refused).toMatchObject({
+      kind: 'refused',
+      status: 421,
+      title: 'Misdirected Request',
+      detail: 'The Host header "evil.example" is not allowed here.',
+    });
     expect(refused.kind === 'refused' ? refused.hints?.join(' ') : '').toMatch(/DNS rebinding/);
-    expect(router.route('GET', '/index.php', undefined, false)).toMatchObject({ kind: 'refused', status: 421, detail: 'The Host header "" is not allowed here.' });
+    expect(router.route('GET', '/index.php', undefined, false)).toMatchObject({
+      kind: 'refused',
+      status: 421,
+      detail: 'The Host header "" is not allowed here.',
+    });
     expect(router.route('GET', '/index.php', 'localhost:8080', false).kind).toBe('script');
   });
 
@@ -81,7 +94,11 @@ describe('Router.route', () => {
   it('turns a file system failure while resolving into a 500 refusal that names the target', () => {
     // A NUL in the root makes every stat() throw (not a "missing" error).
     const router = new Router({ ...options, documentRoot: `${root}\0broken` });
-    expect(router.route('GET', '/hello.txt', 'localhost', false)).toMatchObject({ kind: 'refused', status: 500, detail: expect.stringMatching(/^Cannot resolve \/hello\.txt: /) });
+    expect(router.route('GET', '/hello.txt', 'localhost', false)).toMatchObject({
+      kind: 'refused',
+      status: 500,
+      detail: expect.stringMatching(/^Cannot resolve \/hello\.txt: /),
+    });
   });
 });
 

@@ -17,11 +17,15 @@ function setup(limits: Partial<PoolOptions>, idle: number[], busy = 0) {
     lists.idle.push(worker);
   });
   for (let i = 0; i < busy; i++) lists.busy.push(new Worker<WorkerConnection>(`b${i}`, owner));
-  const capacity = new Capacity(lists, { ...defaultPoolOptions, cwd: '/', ...limits }, {
-    debugSessions: () => sources.sessions,
-    canaryWorkers: () => sources.canary,
-    waiting: () => sources.waiting,
-  });
+  const capacity = new Capacity(
+    lists,
+    { ...defaultPoolOptions, cwd: '/', ...limits },
+    {
+      debugSessions: () => sources.sessions,
+      canaryWorkers: () => sources.canary,
+      waiting: () => sources.waiting,
+    },
+  );
   const retireAll = (now: number) => {
     const gone: string[] = [];
     for (const { worker, reason } of capacity.idleToRetire(now)) {

@@ -86,7 +86,9 @@ describe('release', () => {
     const lease = lend(pool, new FakeHolder('twice'));
     expect(pool.release(lease, 'ok')).toBe(true);
     expect(pool.release(lease, 'ok')).toBe(false);
-    expect(eventsOf(events, 'lease-protocol-error')).toEqual([{ type: 'lease-protocol-error', leaseId: lease.id, workerId: lease.workerId, problem: 'double-release', holder: 'twice' }]);
+    expect(eventsOf(events, 'lease-protocol-error')).toEqual([
+      { type: 'lease-protocol-error', leaseId: lease.id, workerId: lease.workerId, problem: 'double-release', holder: 'twice' },
+    ]);
     const [finding] = findings(pool, 'lease-protocol');
     expect(finding).toMatchObject({ workerId: lease.workerId, lease: { id: lease.id }, resolution: { how: 'released' } });
     expect(finding?.message).toBe(`lease ${lease.id} was released a second time by twice; the second release was ignored and the counts are unchanged`);
@@ -119,8 +121,16 @@ describe('the busy timeout', () => {
     expect(holder.revocations).toEqual([{ kind: 'busy-timeout', timeoutMs: 1_000 }]);
     expect(proc.signals).toEqual(['SIGKILL']);
     const [finding] = findings(pool, 'busy-timeout');
-    expect(finding).toMatchObject({ workerId: lease.workerId, pid: proc.pid, detectionLatencyMs: 0, lease: { id: lease.id, uri: '/slow' }, resolution: { how: 'reclaimed' } });
-    expect(finding?.message).toBe(`worker ${lease.workerId} (pid ${proc.pid}) has been busy with GET /slow (/srv/x.php) for 1.0 s, past the busy timeout of 1.0 s`);
+    expect(finding).toMatchObject({
+      workerId: lease.workerId,
+      pid: proc.pid,
+      detectionLatencyMs: 0,
+      lease: { id: lease.id, uri: '/slow' },
+      resolution: { how: 'reclaimed' },
+    });
+    expect(finding?.message).toBe(
+      `worker ${lease.workerId} (pid ${proc.pid}) has been busy with GET /slow (/srv/x.php) for 1.0 s, past the busy timeout of 1.0 s`,
+    );
     expect(pool.snapshot().totals.busyTimeouts).toBe(1);
     expect(pool.snapshot().history.at(-1)).toMatchObject({ id: lease.id, outcome: 'timeout' });
     // The holder's own release afterwards is expected, not a protocol error.
@@ -179,8 +189,17 @@ describe('a worker that dies while leased', () => {
     proc.die({ code: null, signal: 'SIGKILL' });
     expect(holder.revocations).toEqual([{ kind: 'worker-exited', exit: { code: null, signal: 'SIGKILL' } }]);
     const [finding] = findings(pool, 'defunct-busy');
-    expect(finding).toMatchObject({ workerId: lease.workerId, pid: proc.pid, exit: { signal: 'SIGKILL' }, detectionLatencyMs: 0, lease: { id: lease.id, holder: 'seed holder' }, resolution: { how: 'reclaimed' } });
-    expect(finding?.message).toBe(`worker ${lease.workerId} (pid ${proc.pid}) was killed by SIGKILL while serving GET /api/users (/srv/x.php) (lease ${lease.id}, 1.5 s)`);
+    expect(finding).toMatchObject({
+      workerId: lease.workerId,
+      pid: proc.pid,
+      exit: { signal: 'SIGKILL' },
+      detectionLatencyMs: 0,
+      lease: { id: lease.id, holder: 'seed holder' },
+      resolution: { how: 'reclaimed' },
+    });
+    expect(finding?.message).toBe(
+      `worker ${lease.workerId} (pid ${proc.pid}) was killed by SIGKILL while serving GET /api/users (/srv/x.php) (lease ${lease.id}, 1.5 s)`,
+    );
     expect(pool.snapshot().history.at(-1)).toMatchObject({ id: lease.id, outcome: 'worker-died' });
     expect(pool.snapshot().recentExits).toMatchObject([{ pid: proc.pid, reason: 'crashed' }]);
     await vi.advanceTimersByTimeAsync(10);
@@ -195,7 +214,12 @@ describe('a worker that dies while leased', () => {
     proc.die({ code: null, signal: 'SIGSEGV' });
     expect(holder.revocations).toEqual([]);
     expect(lease.active).toBe(true);
-    expect(pool.snapshot().workers.find((w) => w.pid === proc.pid)).toMatchObject({ state: 'busy', defunct: true, exit: { signal: 'SIGSEGV' }, lease: { id: lease.id } });
+    expect(pool.snapshot().workers.find((w) => w.pid === proc.pid)).toMatchObject({
+      state: 'busy',
+      defunct: true,
+      exit: { signal: 'SIGSEGV' },
+      lease: { id: lease.id },
+    });
     expect(findings(pool, 'defunct-busy')[0]?.resolution).toBeNull();
     // The rest of the pool still serves.
     const other = await settle(pool.acquire(fakeRequest('/other'), new FakeHolder()));
@@ -217,7 +241,13 @@ describe('a worker that dies while leased', () => {
     expect(proc.signals).toEqual(['SIGKILL']);
     await vi.advanceTimersByTimeAsync(5);
     const [finding] = findings(pool, 'defunct-busy');
-    expect(finding).toMatchObject({ detectedAt: seenAt, detectionLatencyMs: 0, exit: { signal: 'SIGKILL' }, lease: { id: lease.id }, resolution: { how: 'reclaimed' } });
+    expect(finding).toMatchObject({
+      detectedAt: seenAt,
+      detectionLatencyMs: 0,
+      exit: { signal: 'SIGKILL' },
+      lease: { id: lease.id },
+      resolution: { how: 'reclaimed' },
+    });
   });
 });
 
@@ -232,8 +262,15 @@ describe('a holder that goes away without releasing', () => {
     holder.active = false;
     await pool.scan();
     const [finding] = findings(pool, 'holder-gone');
-    expect(finding).toMatchObject({ workerId: lease.workerId, processState: 'S', lease: { id: lease.id, holder: 'ended holder' }, resolution: { how: 'reclaimed' } });
-    expect(finding?.message).toBe(`ended holder ended without releasing lease ${lease.id} on worker ${lease.workerId} (pid ${lease.workerPid}) for GET /x (/srv/x.php) (held 250 ms)`);
+    expect(finding).toMatchObject({
+      workerId: lease.workerId,
+      processState: 'S',
+      lease: { id: lease.id, holder: 'ended holder' },
+      resolution: { how: 'reclaimed' },
+    });
+    expect(finding?.message).toBe(
+      `ended holder ended without releasing lease ${lease.id} on worker ${lease.workerId} (pid ${lease.workerPid}) for GET /x (/srv/x.php) (held 250 ms)`,
+    );
     expect(lease.active).toBe(false);
     expect(holder.revocations).toEqual([]);
     expect(pool.snapshot().history.at(-1)).toMatchObject({ id: lease.id, outcome: 'leaked' });
@@ -287,7 +324,12 @@ describe("a developer's actions", () => {
     expect(pool.recycleWorker(w2?.id as string, 'kill')).toBe(true);
     expect(host.byPid(w1?.pid as number)?.signals).toEqual(['SIGTERM']);
     expect(host.byPid(w2?.pid as number)?.signals).toEqual(['SIGKILL']);
-    expect(pool.snapshot().workers.filter((w) => w.state === 'error').map((w) => w.exitReason)).toEqual(['recycled-by-user', 'killed-by-user']);
+    expect(
+      pool
+        .snapshot()
+        .workers.filter((w) => w.state === 'error')
+        .map((w) => w.exitReason),
+    ).toEqual(['recycled-by-user', 'killed-by-user']);
     expect(pool.recycleWorker(w1?.id as string, 'kill')).toBe(false);
     expect(pool.recycleWorker('w99', 'kill')).toBe(false);
   });

@@ -2,7 +2,17 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { PoolOptions } from '../../src/pool/options';
 import type { Lease, Pool } from '../../src/pool/pool';
 import type { Finding } from '../../src/pool/types';
-import { descendantStat, eventsOf, FakeHolder, FakeHost, fakeRequest, settle, startFakePool, type FakeConnection, type FakeProcess } from '../support/fakeLauncher';
+import {
+  descendantStat,
+  eventsOf,
+  FakeHolder,
+  FakeHost,
+  fakeRequest,
+  settle,
+  startFakePool,
+  type FakeConnection,
+  type FakeProcess,
+} from '../support/fakeLauncher';
 
 // The reconciler against a fake process table: what the OS says about each
 // worker, compared with the lists, scan by scan (no interval, no sleep).
@@ -44,8 +54,17 @@ describe('a busy worker the OS says is dead', () => {
     proc.closeSockets();
     await pool.scan();
     const [finding] = findings(pool, 'defunct-busy');
-    expect(finding).toMatchObject({ pid: proc.pid, processState: 'Z', descendant: null, detectionLatencyMs: 400, lease: { id: lease.id }, resolution: { how: 'reclaimed' } });
-    expect(finding?.message).toBe(`worker ${lease.workerId} (pid ${proc.pid}): its process is defunct (zombie) while serving GET /x (/srv/x.php) (lease ${lease.id}, 400 ms)`);
+    expect(finding).toMatchObject({
+      pid: proc.pid,
+      processState: 'Z',
+      descendant: null,
+      detectionLatencyMs: 400,
+      lease: { id: lease.id },
+      resolution: { how: 'reclaimed' },
+    });
+    expect(finding?.message).toBe(
+      `worker ${lease.workerId} (pid ${proc.pid}): its process is defunct (zombie) while serving GET /x (/srv/x.php) (lease ${lease.id}, 400 ms)`,
+    );
     expect(holder.revocations).toEqual([{ kind: 'worker-retired', reason: 'crashed' }]);
     expect(proc.signals).toEqual(['SIGKILL']);
     expect(pool.snapshot().history.at(-1)).toMatchObject({ id: lease.id, outcome: 'worker-died' });
@@ -159,7 +178,13 @@ describe('wrappers and descendants', () => {
     await pool.scan();
     expect(findings(pool, 'zombie-descendant')).toHaveLength(1);
     const [finding] = findings(pool, 'zombie-descendant');
-    expect(finding).toMatchObject({ workerId: 'w1', processState: 'S', descendant: { pid: child.pid, comm: 'sendmail', state: 'Z' }, lease: null, resolution: null });
+    expect(finding).toMatchObject({
+      workerId: 'w1',
+      processState: 'S',
+      descendant: { pid: child.pid, comm: 'sendmail', state: 'Z' },
+      lease: null,
+      resolution: null,
+    });
     expect(finding?.message).toBe(`sendmail (pid ${child.pid}), a descendant of worker w1 (pid ${proc.pid}), is defunct: its parent has not reaped it`);
     proc.descendants = [];
     await pool.scan();

@@ -92,11 +92,15 @@ describe('spawning', () => {
     pool.onEvent((e) => events.push(e));
     const error = await settle(pool.start().catch((e: unknown) => e));
     expect(error).toBeInstanceOf(PoolUnavailableError);
-    expect((error as Error).message).toMatch(/^php-cgi not found: \/nonexistent\/php-cgi\. Install it \(Debian\/Ubuntu: sudo apt-get install php-cgi;.*\) or set the path to php-cgi$/);
+    expect((error as Error).message).toMatch(
+      /^php-cgi not found: \/nonexistent\/php-cgi\. Install it \(Debian\/Ubuntu: sudo apt-get install php-cgi;.*\) or set the path to php-cgi$/,
+    );
     expect((error as PoolUnavailableError).option).toBe('phpCgi');
     await vi.advanceTimersByTimeAsync(60_000);
     expect(host.calls.launch).toBe(1);
-    expect(eventsOf(events, 'spawn-failed')).toEqual([{ type: 'spawn-failed', workerId: 'w1', error: 'php-cgi not found: /nonexistent/php-cgi', code: 'ENOENT' }]);
+    expect(eventsOf(events, 'spawn-failed')).toEqual([
+      { type: 'spawn-failed', workerId: 'w1', error: 'php-cgi not found: /nonexistent/php-cgi', code: 'ENOENT' },
+    ]);
     expect(pool.snapshot()).toMatchObject({ state: 'failed', counts: { total: 0 } });
     await expect(pool.acquire(fakeRequest(), new FakeHolder())).rejects.toBeInstanceOf(PoolUnavailableError);
   });
@@ -121,7 +125,7 @@ describe('spawning', () => {
     expect(pool.snapshot()).toMatchObject({ state: 'running', counts: { idle: 1 } });
   });
 
-  it('forwards a worker\'s stderr as events, and reports stale workers the host cleaned', async () => {
+  it("forwards a worker's stderr as events, and reports stale workers the host cleaned", async () => {
     const host = new FakeHost();
     host.stale = { killed: [123, 456], reusedPids: [789], stateDir: '/state' };
     const { host: h, events } = await start({ minWorkers: 1, maxWorkers: 1, stateDir: '/state' }, host);
@@ -192,7 +196,7 @@ describe('the crash backoff', () => {
     expect(host.calls.launch).toBe(2); // replaced at once
   });
 
-  it('takes a worker that leaves cleanly after answering (php-cgi\'s own request limit) for a recycle, whatever its exit code', async () => {
+  it("takes a worker that leaves cleanly after answering (php-cgi's own request limit) for a recycle, whatever its exit code", async () => {
     const { pool, host, events } = await start({ minWorkers: 1, maxWorkers: 1 });
     pool.release(pool.tryAcquire(fakeRequest(), new FakeHolder()) as Lease<FakeConnection>, 'ok');
     const proc = host.processes[0] as FakeProcess;

@@ -73,7 +73,18 @@ describe('SpawnBackoff', () => {
 });
 
 describe('FindingLog', () => {
-  const base = { kind: 'holder-gone' as const, workerId: 'w1', pid: 1, exit: null, processState: null, lease: null, descendant: null, detectedAt: 1, detectionLatencyMs: 0, message: 'm' };
+  const base = {
+    kind: 'holder-gone' as const,
+    workerId: 'w1',
+    pid: 1,
+    exit: null,
+    processState: null,
+    lease: null,
+    descendant: null,
+    detectedAt: 1,
+    detectionLatencyMs: 0,
+    message: 'm',
+  };
 
   it('deduplicates open findings by key, resolves them once, and bounds the resolved ones', () => {
     const log = new FindingLog(2);
@@ -94,7 +105,20 @@ describe('FindingLog', () => {
 });
 
 describe('LeaseHistory', () => {
-  const entry = (n: number): LeaseHistoryEntry => ({ id: `L${n}`, workerId: 'w1', pid: 1, method: 'GET', uri: `/${n}`, scriptFilename: '/x.php', clientAddress: '', queuedAt: n, acquiredAt: n, firstByteAt: n, releasedAt: n, outcome: 'ok' });
+  const entry = (n: number): LeaseHistoryEntry => ({
+    id: `L${n}`,
+    workerId: 'w1',
+    pid: 1,
+    method: 'GET',
+    uri: `/${n}`,
+    scriptFilename: '/x.php',
+    clientAddress: '',
+    queuedAt: n,
+    acquiredAt: n,
+    firstByteAt: n,
+    releasedAt: n,
+    outcome: 'ok',
+  });
 
   it('keeps the newest entries, oldest first', () => {
     const history = new LeaseHistory(3);

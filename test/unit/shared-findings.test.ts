@@ -39,11 +39,15 @@ describe('the finding vocabulary', () => {
     expect(describeFinding(finding({ kind: 'holder-gone', exit: null, lease: lease({ uri: '/x', acquiredAt: T0 - 1_500 }) }))).toBe(
       'worker w2 (pid 1234) is still leased although its request ended while serving GET /x (lease L7, 1.5 s)',
     );
-    expect(describeFinding(finding({ kind: 'zombie-descendant', exit: null, lease: null, descendant: null }))).toBe('worker w2 (pid 1234) left a defunct child');
+    expect(describeFinding(finding({ kind: 'zombie-descendant', exit: null, lease: null, descendant: null }))).toBe(
+      'worker w2 (pid 1234) left a defunct child',
+    );
     expect(describeFinding(finding({ kind: 'slow-request', exit: null, lease: lease({ uri: '/report', acquiredAt: T0 - 5_000 }) }))).toBe(
       'worker w2 (pid 1234) passed the slowlog timeout while serving GET /report (lease L7, 5.0 s)',
     );
-    expect(describeFinding(finding({ kind: 'lease-protocol', workerId: null, pid: null, lease: null, message: 'http #3 released lease L3 twice' }))).toBe('http #3 released lease L3 twice');
+    expect(describeFinding(finding({ kind: 'lease-protocol', workerId: null, pid: null, lease: null, message: 'http #3 released lease L3 twice' }))).toBe(
+      'http #3 released lease L3 twice',
+    );
     expect(describeFinding(finding({ workerId: null, pid: null }))).toMatch(/^worker \? \(pid \?\) was killed/);
   });
 

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { describeExit, describeRequest, exitSummary, formatClock, formatDuration, formatRequest, formatSpan, formatWholeDuration, plural } from '../../src/shared/text';
+import {
+  describeExit,
+  describeRequest,
+  exitSummary,
+  formatClock,
+  formatDuration,
+  formatRequest,
+  formatSpan,
+  formatWholeDuration,
+  plural,
+} from '../../src/shared/text';
 
 describe('shared text', () => {
   it('says how a process ended, after a subject or on its own', () => {

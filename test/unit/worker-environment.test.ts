@@ -4,7 +4,16 @@ import { workerEnvironment } from '../../src/platform/workerEnvironment';
 describe('workerEnvironment', () => {
   it('passes only the allow-list, like PHP-FPM clear_env, then the extra variables', () => {
     const env = workerEnvironment(
-      { PATH: '/usr/bin', HOME: '/root', LC_ALL: 'C.UTF-8', PHPRC: '/etc/php', FASTCGI_POOL_MARK: '1', VSCODE_IPC_HOOK: 'secret', AWS_SECRET_ACCESS_KEY: 'x', NODE_OPTIONS: '--inspect' },
+      {
+        PATH: '/usr/bin',
+        HOME: '/root',
+        LC_ALL: 'C.UTF-8',
+        PHPRC: '/etc/php',
+        FASTCGI_POOL_MARK: '1',
+        VSCODE_IPC_HOOK: 'secret',
+        AWS_SECRET_ACCESS_KEY: 'x',
+        NODE_OPTIONS: '--inspect',
+      },
       { APP_ENV: 'dev', PATH: '/opt/bin' },
     );
     expect(env).toEqual({ PATH: '/opt/bin', HOME: '/root', LC_ALL: 'C.UTF-8', PHPRC: '/etc/php', FASTCGI_POOL_MARK: '1', APP_ENV: 'dev' });

@@ -85,12 +85,26 @@ describe.skipIf(!chromiumPath)('dashboard webview in headless Chromium', () => {
     const p50s = [0, 2_000, 4_000].map((d) => formatDuration(latency(fixture.history, fixture.takenAt + d, 60_000).p50));
     expect(p50s).toContain(await value('p50'));
     expect(headline(fixture, fixture.takenAt).latency.count).toBeGreaterThan(5);
-    expect(await page.page.locator('.subtitle').textContent()).toBe('Pool running · shop · leak policy keep · 6/6 workers · snapshot ' + clock(fixture.takenAt));
+    expect(await page.page.locator('.subtitle').textContent()).toBe(
+      'Pool running · shop · leak policy keep · 6/6 workers · snapshot ' + clock(fixture.takenAt),
+    );
     // What the pool can check on its OS, in the tooltip's words; a snapshot without it claims nothing.
     expect(await page.page.locator('.platform').textContent()).toBe(
       'Linux · process truth: read from /proc on every scan (state, zombies, descendants) · workers die with the manager (parent-death signal) · workers listen on a private unix socket · live PHP stacks: available',
     );
-    await page.show({ ...fixture, version: fixture.version + 1, platform: { ...(fixture.platform as NonNullable<typeof fixture.platform>), os: 'darwin', implementation: 'portable-unix', processTruth: 'ps', stacks: false, pdeathsig: false, orphanGuard: 'watchdog' } });
+    await page.show({
+      ...fixture,
+      version: fixture.version + 1,
+      platform: {
+        ...(fixture.platform as NonNullable<typeof fixture.platform>),
+        os: 'darwin',
+        implementation: 'portable-unix',
+        processTruth: 'ps',
+        stacks: false,
+        pdeathsig: false,
+        orphanGuard: 'watchdog',
+      },
+    });
     expect(await page.page.locator('.platform').textContent()).toContain('macOS · process truth: one ps call per scan');
     expect(await page.page.locator('.platform').textContent()).toContain('live PHP stacks: not available here');
     await page.show({ ...fixture, version: fixture.version + 2, platform: null });
@@ -104,7 +118,8 @@ describe.skipIf(!chromiumPath)('dashboard webview in headless Chromium', () => {
     await page.show(fixture);
     const rows = page.page.locator('vscode-data-grid-row[data-key]');
     expect(await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-key')))).toEqual(fixture.workers.map((w) => w.id));
-    const cell = (worker: string, column: string) => page.page.locator(`vscode-data-grid-row[data-key="${worker}"] vscode-data-grid-cell[data-column="${column}"]`);
+    const cell = (worker: string, column: string) =>
+      page.page.locator(`vscode-data-grid-row[data-key="${worker}"] vscode-data-grid-cell[data-column="${column}"]`);
 
     const defunct = page.page.locator(`vscode-data-grid-row[data-key="${defunctWorker.id}"]`);
     expect(await defunct.getAttribute('class')).toContain('defunct');
@@ -173,7 +188,15 @@ describe.skipIf(!chromiumPath)('dashboard webview in headless Chromium', () => {
   it('shows where the worker of a hovered lease is: its wait reason and PHP stack', async () => {
     const page = await load();
     const lease = defunctWorker.lease!;
-    const frame = (fn: string, file: string | null, line: number | null, cls: string | null = null) => ({ function: fn, class: cls, file, line, internal: file === null, type: cls ? ('->' as const) : null, address: '0x00007f0000001000' });
+    const frame = (fn: string, file: string | null, line: number | null, cls: string | null = null) => ({
+      function: fn,
+      class: cls,
+      file,
+      line,
+      internal: file === null,
+      type: cls ? ('->' as const) : null,
+      address: '0x00007f0000001000',
+    });
     const stacks = {
       [lease.id]: {
         leaseId: lease.id,
@@ -183,11 +206,24 @@ describe.skipIf(!chromiumPath)('dashboard webview in headless Chromium', () => {
         stack: [frame('fread', null, null), frame('receive', `${DOCROOT}/src/Upload.php`, 31, 'Upload'), frame('{main}', `${DOCROOT}/upload.php`, 9)],
         truncated: false,
         stackError: null,
-        wait: { state: 'sleeping', syscall: 'poll', fd: 5, target: { kind: 'tcp' as const, description: 'tcp 127.0.0.1:51002 -> 127.0.0.1:3306 (ESTABLISHED)' }, cpuMs: 12, sinceMs: 3_000 },
+        wait: {
+          state: 'sleeping',
+          syscall: 'poll',
+          fd: 5,
+          target: { kind: 'tcp' as const, description: 'tcp 127.0.0.1:51002 -> 127.0.0.1:3306 (ESTABLISHED)' },
+          cpuMs: 12,
+          sinceMs: 3_000,
+        },
       },
     };
     const before = await page.renders();
-    await page.post({ type: 'snapshot', protocol: DASHBOARD_PROTOCOL_VERSION, source: { key: 'file:///home/dev/shop', label: 'shop' }, snapshot: fixture, stacks });
+    await page.post({
+      type: 'snapshot',
+      protocol: DASHBOARD_PROTOCOL_VERSION,
+      source: { key: 'file:///home/dev/shop', label: 'shop' },
+      snapshot: fixture,
+      stacks,
+    });
     await page.waitForRenders(before + 1);
     const box = (await page.page.locator('canvas.timeline-lanes').boundingBox())!;
     await page.page.mouse.move(box.x + box.width - 30, box.y + 2 * LANE_H + LANE_H / 2);
@@ -310,7 +346,12 @@ describe.skipIf(!chromiumPath)('dashboard webview in headless Chromium', () => {
       const page = await load({ theme: kind });
       await page.show(fixture);
       const theme = THEMES[kind];
-      const background = await page.page.locator('body').evaluate((body) => (body.ownerDocument.defaultView as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(body).backgroundColor);
+      const background = await page.page
+        .locator('body')
+        .evaluate(
+          (body) =>
+            (body.ownerDocument.defaultView as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(body).backgroundColor,
+        );
       expect(background).toBe(rgb(theme.variables['--vscode-editor-background']!));
       expect(await pixel(page, GUTTER + 3, 2 * LANE_H + 1)).toBe(theme.variables['--vscode-inputValidation-errorBackground']);
       await page.page.screenshot({ path: join(OUTPUT_DIR, `dashboard-${kind}.png`), fullPage: true });
@@ -357,7 +398,9 @@ describe.skipIf(!chromiumPath)('dashboard webview in headless Chromium', () => {
       // Every visible cell: either its text fits, or it ends in an ellipsis and its title holds all of it.
       const cells = await page.page.locator('vscode-data-grid-cell:not([hidden])').evaluateAll((elements) =>
         elements.map((e) => {
-          const view = e.ownerDocument.defaultView as unknown as { getComputedStyle(x: unknown): { textOverflow: string; whiteSpace: string; overflowX: string; display: string } };
+          const view = e.ownerDocument.defaultView as unknown as {
+            getComputedStyle(x: unknown): { textOverflow: string; whiteSpace: string; overflowX: string; display: string };
+          };
           const style = view.getComputedStyle(e);
           const link = e.querySelector('a.request-link') as unknown as { title: string; hidden: boolean } | null;
           const el = e as unknown as { scrollWidth: number; clientWidth: number; title: string; innerText: string; getAttribute(n: string): string | null };
@@ -418,7 +461,10 @@ interface PixelCanvas {
   height: number;
   clientWidth: number;
   ownerDocument: { createElement(tag: 'canvas'): PixelCanvas };
-  getContext(type: '2d', options?: { willReadFrequently: boolean }): {
+  getContext(
+    type: '2d',
+    options?: { willReadFrequently: boolean },
+  ): {
     drawImage(source: unknown, x: number, y: number): void;
     getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
   };
@@ -463,11 +509,14 @@ async function colourCounts(page: DashboardPage, colours: string[]): Promise<Rec
 
 /** The lease outcome colours (`--kind-*`) as the page resolves them now, as `#rrggbb`. */
 async function outcomeColours(page: DashboardPage): Promise<Record<string, string>> {
-  const values = await page.page.evaluate((kinds) => {
-    const view = globalThis as unknown as { document: { body: unknown }; getComputedStyle(e: unknown): { getPropertyValue(n: string): string } };
-    const style = view.getComputedStyle(view.document.body);
-    return Object.fromEntries(kinds.map((kind) => [kind, style.getPropertyValue(`--kind-${kind}`).trim().toLowerCase()]));
-  }, [...BAR_KINDS]);
+  const values = await page.page.evaluate(
+    (kinds) => {
+      const view = globalThis as unknown as { document: { body: unknown }; getComputedStyle(e: unknown): { getPropertyValue(n: string): string } };
+      const style = view.getComputedStyle(view.document.body);
+      return Object.fromEntries(kinds.map((kind) => [kind, style.getPropertyValue(`--kind-${kind}`).trim().toLowerCase()]));
+    },
+    [...BAR_KINDS],
+  );
   return values;
 }
 

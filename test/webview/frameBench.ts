@@ -53,7 +53,9 @@ export async function runFrameBench(options: { workers?: number; leases?: number
     const first = benchSnapshot({ workers, leases, tick: 0 });
     const snapshotBytes = JSON.stringify(first).length;
     await page.show(first);
-    const firstRenderMs = await page.page.evaluate(() => (globalThis as unknown as { __dashboardStats: { durations: number[] } }).__dashboardStats.durations.at(-1) ?? 0);
+    const firstRenderMs = await page.page.evaluate(
+      () => (globalThis as unknown as { __dashboardStats: { durations: number[] } }).__dashboardStats.durations.at(-1) ?? 0,
+    );
 
     // Frame recorder: rAF intervals, and long animation frames where Chromium reports them.
     await page.page.evaluate(() => {
@@ -105,7 +107,12 @@ export async function runFrameBench(options: { workers?: number; leases?: number
     const metricsAfter = await metrics();
     const spent = (name: string) => ((metricsAfter[name] ?? 0) - (metricsBefore[name] ?? 0)) * 1000;
     const measured = await page.page.evaluate(() => {
-      const g = globalThis as unknown as { __frames: number[]; __loaf: number; __recording: boolean; __dashboardStats: { renders: number; durations: number[] } };
+      const g = globalThis as unknown as {
+        __frames: number[];
+        __loaf: number;
+        __recording: boolean;
+        __dashboardStats: { renders: number; durations: number[] };
+      };
       g.__recording = false;
       return { frames: g.__frames, loaf: g.__loaf, renders: g.__dashboardStats.renders, durations: g.__dashboardStats.durations };
     });

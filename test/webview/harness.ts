@@ -131,7 +131,10 @@ export class DashboardPage {
   /** Posts a host message, as the extension's webview.postMessage would. */
   async post(message: HostToWebviewMessage): Promise<void> {
     // As a JSON string: Playwright's serializer takes ~0.2 s for a 60 kB object, JSON.parse a millisecond.
-    await this.page.evaluate((json) => (globalThis as unknown as { postMessage(m: unknown, o: string): void }).postMessage(JSON.parse(json), '*'), JSON.stringify(message));
+    await this.page.evaluate(
+      (json) => (globalThis as unknown as { postMessage(m: unknown, o: string): void }).postMessage(JSON.parse(json), '*'),
+      JSON.stringify(message),
+    );
   }
 
   async postSnapshot(snapshot: PoolSnapshot | null, source = { key: 'file:///home/dev/shop', label: 'shop' }): Promise<void> {
@@ -168,7 +171,10 @@ export class DashboardPage {
   }
 
   async setTheme(kind: ThemeKind): Promise<void> {
-    await this.page.evaluate((theme) => (globalThis as unknown as { __dashboardTest: { applyTheme(t: Theme): void } }).__dashboardTest.applyTheme(theme), THEMES[kind]);
+    await this.page.evaluate(
+      (theme) => (globalThis as unknown as { __dashboardTest: { applyTheme(t: Theme): void } }).__dashboardTest.applyTheme(theme),
+      THEMES[kind],
+    );
   }
 
   /** Everything that went wrong: CSP violations first. */
@@ -176,7 +182,9 @@ export class DashboardPage {
     const record = await this.record();
     return [
       ...record.violations.map((v) => `CSP violation: ${v.directive} blocked ${v.blocked || 'inline'} ${v.sample} at ${v.source}`),
-      ...record.linkClicks.map((href) => `a click on <a href="${href}"> reached the window: VS Code would ${href === '#' ? 'scroll the webview to the top' : 'open it'}`),
+      ...record.linkClicks.map(
+        (href) => `a click on <a href="${href}"> reached the window: VS Code would ${href === '#' ? 'scroll the webview to the top' : 'open it'}`,
+      ),
       ...this.problems,
       ...this.server.unexpected.map((path) => `unexpected request: ${path}`),
     ];

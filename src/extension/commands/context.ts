@@ -36,19 +36,34 @@ export type CommandHandler = (ctx: CommandContext, ...args: unknown[]) => unknow
  * candidate, or the user's pick among the candidates (multi-root).
  * Resolves undefined when there is nothing to pick or the pick was dismissed.
  */
-export async function pickPool(ctx: CommandContext, key: string | undefined, statuses: readonly PoolStatus[], placeHolder: string): Promise<FolderPool | undefined> {
+export async function pickPool(
+  ctx: CommandContext,
+  key: string | undefined,
+  statuses: readonly PoolStatus[],
+  placeHolder: string,
+): Promise<FolderPool | undefined> {
   if (key !== undefined) return ctx.manager.get(key);
   const candidates = ctx.manager.pools.filter((pool) => statuses.includes(pool.status));
   if (candidates.length <= 1) return candidates[0];
   const picked = await vscode.window.showQuickPick(
-    candidates.map((pool) => ({ label: pool.name, description: pool.status === 'running' && pool.server ? `:${pool.server.port}` : pool.status, detail: pool.folder.uri.fsPath, pool })),
+    candidates.map((pool) => ({
+      label: pool.name,
+      description: pool.status === 'running' && pool.server ? `:${pool.server.port}` : pool.status,
+      detail: pool.folder.uri.fsPath,
+      pool,
+    })),
     { placeHolder },
   );
   return picked?.pool;
 }
 
 /** A worker the user picked from every running pool, filtered to those the command applies to. */
-export async function pickWorker(ctx: CommandContext, filter: (worker: WorkerSnapshot) => boolean, placeHolder: string, none: string): Promise<WorkerTarget | undefined> {
+export async function pickWorker(
+  ctx: CommandContext,
+  filter: (worker: WorkerSnapshot) => boolean,
+  placeHolder: string,
+  none: string,
+): Promise<WorkerTarget | undefined> {
   const now = Date.now();
   const multiRoot = ctx.manager.pools.length > 1;
   const items: (vscode.QuickPickItem & { target: WorkerTarget })[] = [];

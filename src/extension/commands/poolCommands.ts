@@ -76,7 +76,9 @@ async function externalAppUri(ctx: CommandContext, arg: unknown): Promise<vscode
 export async function detectPhpCgi(ctx: CommandContext): Promise<void> {
   const status = await ctx.phpCgi.check();
   const roots = ctx.manager.pools.map((pool) => {
-    const root = pool.servedRoot ?? documentRootOf(readSettings(vscode.workspace.getConfiguration(CONFIG_SECTION, pool.folder.uri)).settings.documentRoot, pool.folder.uri.fsPath);
+    const root =
+      pool.servedRoot ??
+      documentRootOf(readSettings(vscode.workspace.getConfiguration(CONFIG_SECTION, pool.folder.uri)).settings.documentRoot, pool.folder.uri.fsPath);
     return `"${pool.name}" serves ${servedRootText(root)}.`;
   });
   if (status.kind === 'found') {
@@ -133,7 +135,7 @@ async function explainMovedPort(ctx: CommandContext, pool: FolderPool): Promise<
 /** Why Start does nothing in Restricted Mode, with the way out. */
 async function explainRestrictedMode(): Promise<void> {
   const choice = await vscode.window.showWarningMessage(
-    'FastCGI Pool cannot start in Restricted Mode: it runs php-cgi on this workspace\'s code, and the workspace\'s settings choose the executable, ini overrides and environment. Trust the workspace to start a pool.',
+    "FastCGI Pool cannot start in Restricted Mode: it runs php-cgi on this workspace's code, and the workspace's settings choose the executable, ini overrides and environment. Trust the workspace to start a pool.",
     'Manage Workspace Trust',
   );
   if (choice) await vscode.commands.executeCommand('workbench.trust.manage');

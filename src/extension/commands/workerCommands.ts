@@ -11,7 +11,13 @@ import { toWorkerTarget, type WorkerTarget } from './targets';
  */
 
 /** The worker a command is about, from its argument or a pick. */
-async function target(ctx: CommandContext, arg: unknown, filter: (worker: WorkerSnapshot) => boolean, placeHolder: string, none: string): Promise<WorkerTarget | undefined> {
+async function target(
+  ctx: CommandContext,
+  arg: unknown,
+  filter: (worker: WorkerSnapshot) => boolean,
+  placeHolder: string,
+  none: string,
+): Promise<WorkerTarget | undefined> {
   return toWorkerTarget(arg) ?? (await pickWorker(ctx, filter, placeHolder, none));
 }
 
@@ -30,7 +36,14 @@ export function recycleWorker(ctx: CommandContext, arg?: unknown): Promise<void>
 }
 
 /** Kill or Recycle: the same steps, with the mode, the workers offered and the wording; the action is the dashboard's too. */
-async function retireWorker(ctx: CommandContext, arg: unknown, mode: 'kill' | 'graceful', filter: (worker: WorkerSnapshot) => boolean, placeHolder: string, none: string): Promise<void> {
+async function retireWorker(
+  ctx: CommandContext,
+  arg: unknown,
+  mode: 'kill' | 'graceful',
+  filter: (worker: WorkerSnapshot) => boolean,
+  placeHolder: string,
+  none: string,
+): Promise<void> {
   const t = await target(ctx, arg, filter, placeHolder, none);
   const live = t && liveWorker(ctx, t);
   if (!live) return;
@@ -46,7 +59,9 @@ export async function releaseLease(ctx: CommandContext, arg?: unknown): Promise<
   if (!t || !live) return;
   const lease = live.worker.lease;
   if (!lease || (t.leaseId && t.leaseId !== lease.id)) {
-    void vscode.window.showWarningMessage(t.leaseId ? `Lease ${t.leaseId} of worker ${live.worker.id} has already ended.` : `Worker ${live.worker.id} holds no lease.`);
+    void vscode.window.showWarningMessage(
+      t.leaseId ? `Lease ${t.leaseId} of worker ${live.worker.id} has already ended.` : `Worker ${live.worker.id} holds no lease.`,
+    );
     return;
   }
   if (!(await ctx.actions.releaseLease(live.pool.key, lease.id, 'editor'))) {

@@ -59,7 +59,11 @@ export class DashboardController implements DisposableLike {
     this.log = options.log;
     this.clock = options.clock ?? systemClock;
     this.snapshots = this.disposables.add(
-      new Throttle(() => this.postSnapshotNow(), { intervalMs: options.minIntervalMs ?? DASHBOARD_MIN_UPDATE_INTERVAL_MS, clock: options.clock, suspended: true }),
+      new Throttle(() => this.postSnapshotNow(), {
+        intervalMs: options.minIntervalMs ?? DASHBOARD_MIN_UPDATE_INTERVAL_MS,
+        clock: options.clock,
+        suspended: true,
+      }),
     );
     this.disposables.add(source.onDidChange((event) => this.onSourceChange(event)));
   }
@@ -118,7 +122,11 @@ export class DashboardController implements DisposableLike {
     this.watchStacks(stacks !== undefined);
     // Equal versions mean equal snapshots: nothing to send (the webview ticks ages itself).
     // takenAt tells a restarted pool's version 1 from the previous run's; the stacks' read times, a newer read.
-    const reread = stacks ? `#${Object.values(stacks).map((read) => `${read.leaseId}:${read.sampledAt}`).join(',')}` : '';
+    const reread = stacks
+      ? `#${Object.values(stacks)
+          .map((read) => `${read.leaseId}:${read.sampledAt}`)
+          .join(',')}`
+      : '';
     const version = snapshot ? `${snapshot.version}@${snapshot.takenAt}${reread}` : null;
     if (version === this.lastVersion) return;
     this.lastVersion = version;

@@ -127,7 +127,6 @@ export class FolderDashboardSource implements DashboardSource, vscode.Disposable
   private folder(): FolderPool | undefined {
     return this.disposed ? undefined : this.pools.get(this.key);
   }
-
 }
 
 /**

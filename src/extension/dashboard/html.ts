@@ -32,7 +32,7 @@ export function createNonce(): string {
  * click). An empty element is all the hash admits: any <style> with content
  * is still refused.
  */
-export const EMPTY_STYLE_HASH = `'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='`;
+const EMPTY_STYLE_HASH = `'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='`;
 
 /**
  * Nothing by default; scripts only with the nonce; styles and fonts only from
@@ -43,12 +43,7 @@ export const EMPTY_STYLE_HASH = `'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3h
  * no connect-src: the dashboard loads no images and fetches nothing.
  */
 export function dashboardContentSecurityPolicy(cspSource: string, nonce: string): string {
-  return [
-    `default-src 'none'`,
-    `script-src 'nonce-${nonce}'`,
-    `style-src ${cspSource} ${EMPTY_STYLE_HASH}`,
-    `font-src ${cspSource}`,
-  ].join('; ');
+  return [`default-src 'none'`, `script-src 'nonce-${nonce}'`, `style-src ${cspSource} ${EMPTY_STYLE_HASH}`, `font-src ${cspSource}`].join('; ');
 }
 
 /** One source of `webview.cspSource`: `'self'` or a scheme://host source. */
@@ -69,7 +64,8 @@ export function isCspSourceList(value: string): boolean {
 export function renderDashboardHtml(options: DashboardHtmlOptions): string {
   const { cspSource, nonce } = options;
   if (!/^[A-Za-z0-9+/_-]+=*$/.test(nonce)) throw new Error('renderDashboardHtml: the nonce must be base64');
-  if (!isCspSourceList(cspSource)) throw new Error(`renderDashboardHtml: cspSource is not a list of CSP source expressions: ${JSON.stringify(cspSource.slice(0, 200))}`);
+  if (!isCspSourceList(cspSource))
+    throw new Error(`renderDashboardHtml: cspSource is not a list of CSP source expressions: ${JSON.stringify(cspSource.slice(0, 200))}`);
   const csp = dashboardContentSecurityPolicy(cspSource, nonce);
   return `<!DOCTYPE html>
 <html lang="en">

@@ -154,14 +154,21 @@ export class DiagnosticsProjection implements vscode.Disposable {
       const diagnostic = new vscode.Diagnostic(
         new vscode.Range(line, 0, line, Number.MAX_SAFE_INTEGER),
         `PHP ${error.level}: ${error.message}${context ? ` (${context})` : ''}`,
-        error.severity === 'error' ? vscode.DiagnosticSeverity.Error : error.severity === 'warning' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information,
+        error.severity === 'error'
+          ? vscode.DiagnosticSeverity.Error
+          : error.severity === 'warning'
+            ? vscode.DiagnosticSeverity.Warning
+            : vscode.DiagnosticSeverity.Information,
       );
       diagnostic.source = DIAGNOSTIC_SOURCE;
       diagnostic.code = `php-${error.level.toLowerCase().replaceAll(' ', '-')}`;
       if (scriptFilename && scriptFilename !== error.file) {
         // Behind a front controller the request's script is not the failing file: say which request it was.
         diagnostic.relatedInformation = [
-          new vscode.DiagnosticRelatedInformation(new vscode.Location(vscode.Uri.file(scriptFilename), new vscode.Position(0, 0)), `raised while serving ${context ?? 'a request'}`),
+          new vscode.DiagnosticRelatedInformation(
+            new vscode.Location(vscode.Uri.file(scriptFilename), new vscode.Position(0, 0)),
+            `raised while serving ${context ?? 'a request'}`,
+          ),
         ];
       }
       entries.set(key, { folderKey, diagnostic });
@@ -241,7 +248,9 @@ export class DiagnosticsProjection implements vscode.Disposable {
     const range = new vscode.Range(place.line, 0, place.line, Number.MAX_SAFE_INTEGER);
     const resolution = finding.resolution;
     // On the script (or the frame) itself: the sentence need not name it.
-    const where = place.frame ? ` — in ${frameName(place.frame)}()${finding.wait ? `, ${finding.wait.state}${finding.wait.syscall ? ` in ${finding.wait.syscall}()` : ''}` : ''}` : '';
+    const where = place.frame
+      ? ` — in ${frameName(place.frame)}()${finding.wait ? `, ${finding.wait.state}${finding.wait.syscall ? ` in ${finding.wait.syscall}()` : ''}` : ''}`
+      : '';
     const diagnostic = new vscode.Diagnostic(range, `${findingLine(finding)}${where}${resolution ? ` — ${resolution.how}` : ''}`, severity);
     diagnostic.source = DIAGNOSTIC_SOURCE;
     diagnostic.code = { value: finding.kind, target: this.readme.with({ fragment: finding.kind }) };
@@ -250,13 +259,19 @@ export class DiagnosticsProjection implements vscode.Disposable {
     const at = new vscode.Location(script, new vscode.Range(0, 0, 0, Number.MAX_SAFE_INTEGER));
     diagnostic.relatedInformation = [
       ...stackInformation(finding, place, here),
-      new vscode.DiagnosticRelatedInformation(at, `${formatRequest(lease)} from ${lease.clientAddress} (${lease.holder}), lease ${lease.id} taken at ${formatClock(lease.acquiredAt)}`),
+      new vscode.DiagnosticRelatedInformation(
+        at,
+        `${formatRequest(lease)} from ${lease.clientAddress} (${lease.holder}), lease ${lease.id} taken at ${formatClock(lease.acquiredAt)}`,
+      ),
       new vscode.DiagnosticRelatedInformation(
         at,
         `${finding.message}${finding.detectionLatencyMs !== null ? ` (noticed ${finding.detectionLatencyMs} ms after it happened)` : ''}`,
       ),
     ];
-    if (resolution) diagnostic.relatedInformation.push(new vscode.DiagnosticRelatedInformation(at, `resolved at ${formatClock(resolution.at)} (${resolution.how}): ${resolution.detail}`));
+    if (resolution)
+      diagnostic.relatedInformation.push(
+        new vscode.DiagnosticRelatedInformation(at, `resolved at ${formatClock(resolution.at)} (${resolution.how}): ${resolution.detail}`),
+      );
     return diagnostic;
   }
 
@@ -296,7 +311,9 @@ function stackInformation(finding: Finding, place: Place, here: vscode.Location)
   lines.push(new vscode.DiagnosticRelatedInformation(here, `${read}${finding.wait ? `; the worker was ${describeWait(finding.wait)}` : ''}:`));
   stack.forEach((frame, index) => {
     const location =
-      frame.file !== null && frame.line !== null && !frame.internal ? new vscode.Location(vscode.Uri.file(frame.file), new vscode.Range(frame.line - 1, 0, frame.line - 1, Number.MAX_SAFE_INTEGER)) : here;
+      frame.file !== null && frame.line !== null && !frame.internal
+        ? new vscode.Location(vscode.Uri.file(frame.file), new vscode.Range(frame.line - 1, 0, frame.line - 1, Number.MAX_SAFE_INTEGER))
+        : here;
     const mark = frame === place.frame ? ' ← here' : '';
     lines.push(new vscode.DiagnosticRelatedInformation(location, `#${index} ${frameName(frame)}()${frame.internal ? ` ${frameLocation(frame)}` : ''}${mark}`));
   });

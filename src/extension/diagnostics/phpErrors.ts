@@ -91,7 +91,9 @@ export class PhpStderrParser {
         return;
       }
       const atColon = AT_COLON.exec(body);
-      this.pending = atColon ? { level, message: (atColon[1] as string).trim(), file: atColon[2] as string, line: Number(atColon[3]) } : { level, message: body, file: null, line: 0 };
+      this.pending = atColon
+        ? { level, message: (atColon[1] as string).trim(), file: atColon[2] as string, line: Number(atColon[3]) }
+        : { level, message: body, file: null, line: 0 };
       return;
     }
     if (!this.pending) return;

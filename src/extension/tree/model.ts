@@ -111,7 +111,15 @@ export type TreeChange = { readonly kind: 'none' } | { readonly kind: 'all' } | 
 
 const GROUP_ORDER: readonly GroupKind[] = ['busy', 'paused', 'finishing', 'idle', 'starting', 'draining', 'error'];
 const ALWAYS_SHOWN: ReadonlySet<GroupKind> = new Set<GroupKind>(['busy', 'idle', 'error']);
-const GROUP_LABELS: Record<GroupKind, string> = { busy: 'Busy', paused: 'Paused', finishing: 'Finishing', idle: 'Idle', starting: 'Starting', draining: 'Draining', error: 'Error' };
+const GROUP_LABELS: Record<GroupKind, string> = {
+  busy: 'Busy',
+  paused: 'Paused',
+  finishing: 'Finishing',
+  idle: 'Idle',
+  starting: 'Starting',
+  draining: 'Draining',
+  error: 'Error',
+};
 const LEASE_FIELDS: readonly LeaseField[] = ['request', 'script', 'client', 'age'];
 
 /**
@@ -178,7 +186,10 @@ export class WorkersTreeModel {
       return node;
     };
     const setChildren = (parent: TreeNode, children: TreeNode[]): void => {
-      childIds.set(parent.id, children.map((child) => child.id));
+      childIds.set(
+        parent.id,
+        children.map((child) => child.id),
+      );
       childNodes.set(parent.id, children);
       for (const child of children) parents.set(child.id, parent.id);
     };
@@ -227,7 +238,16 @@ export class WorkersTreeModel {
         const workerNodes: WorkerNode[] = [];
         for (const worker of workers) {
           const wid = `worker:${source.key}#${worker.id}`;
-          const node = take<WorkerNode>(wid, 'worker', () => ({ kind: 'worker', id: wid, folderKey: source.key, workerId: worker.id, worker, findings: [], stack: null, parent: group }));
+          const node = take<WorkerNode>(wid, 'worker', () => ({
+            kind: 'worker',
+            id: wid,
+            folderKey: source.key,
+            workerId: worker.id,
+            worker,
+            findings: [],
+            stack: null,
+            parent: group,
+          }));
           node.worker = worker;
           node.parent = group;
           node.findings = findings.filter((finding) => finding.workerId === worker.id || worker.findingIds.includes(finding.id));
@@ -241,7 +261,16 @@ export class WorkersTreeModel {
           }
           const rows: LeaseNode[] = LEASE_FIELDS.map((field) => {
             const lid = `${wid}/${lease.id}/${field}`;
-            const row = take<LeaseNode>(lid, 'lease', () => ({ kind: 'lease', id: lid, folderKey: source.key, workerId: worker.id, field, lease, folderPath: null, parent: node }));
+            const row = take<LeaseNode>(lid, 'lease', () => ({
+              kind: 'lease',
+              id: lid,
+              folderKey: source.key,
+              workerId: worker.id,
+              field,
+              lease,
+              folderPath: null,
+              parent: node,
+            }));
             row.lease = lease;
             row.parent = node;
             row.folderPath = folderPath(source.key);
@@ -259,7 +288,10 @@ export class WorkersTreeModel {
     const signatures = new Map<string, string>();
     for (const node of nodes.values()) signatures.set(node.id, JSON.stringify(present(node, now)));
     const rootIds = roots.map((root) => root.id);
-    const rootsChanged = !sameList(rootIds, this.roots.map((root) => root.id));
+    const rootsChanged = !sameList(
+      rootIds,
+      this.roots.map((root) => root.id),
+    );
     let change: TreeChange;
     if (rootsChanged) {
       change = { kind: 'all' };
@@ -392,7 +424,11 @@ function presentWorker(node: WorkerNode, now: number): Presentation {
   return {
     label: workerLabel(worker),
     description,
-    contextValue: workerContext(worker.state, { lease: worker.lease !== null, finding: node.findings.length > 0, debug: debug !== null && debug.ide === 'connected' }),
+    contextValue: workerContext(worker.state, {
+      lease: worker.lease !== null,
+      finding: node.findings.length > 0,
+      debug: debug !== null && debug.ide === 'connected',
+    }),
     collapsible: worker.lease ? 'collapsed' : 'none',
     icon: workerIcon(node),
     ...(file ? { open: { path: file, line: debug?.line ?? null } } : {}),
@@ -400,7 +436,8 @@ function presentWorker(node: WorkerNode, now: number): Presentation {
 }
 
 function workerIcon(node: WorkerNode): Presentation['icon'] {
-  if (node.findings.some((finding) => findingSeverity(finding.kind) === 'error') || node.worker.defunct) return { id: 'error', color: 'problemsErrorIcon.foreground' };
+  if (node.findings.some((finding) => findingSeverity(finding.kind) === 'error') || node.worker.defunct)
+    return { id: 'error', color: 'problemsErrorIcon.foreground' };
   if (node.findings.length > 0) return { id: 'warning', color: 'problemsWarningIcon.foreground' };
   switch (node.worker.state) {
     case 'busy':

@@ -25,7 +25,7 @@ export function tooltipMarkdown(node: TreeNode, now: number): string | null {
 }
 
 /** A code span that survives backticks in the value. */
-export function code(value: string): string {
+function code(value: string): string {
   const fence = value.includes('`') ? '``' : '`';
   return `${fence}${value.replaceAll('\n', ' ')}${fence}`;
 }
@@ -38,13 +38,21 @@ function poolTooltip(node: PoolNode, now: number): string {
   const snapshot = node.snapshot;
   if (snapshot) {
     const c = snapshot.counts;
-    lines.push(`- ${c.busy} busy, ${c.finishing} finishing, ${c.idle} idle, ${c.starting} starting, ${c.draining} draining, ${c.error} stopping (max ${snapshot.limits.maxWorkers})`);
+    lines.push(
+      `- ${c.busy} busy, ${c.finishing} finishing, ${c.idle} idle, ${c.starting} starting, ${c.draining} draining, ${c.error} stopping (max ${snapshot.limits.maxWorkers})`,
+    );
     if (snapshot.startedAt) lines.push(`- started ${formatClock(snapshot.startedAt)} (${formatWholeDuration(now - snapshot.startedAt)} ago)`);
     lines.push(`- ${plural(snapshot.totals.requests, 'request')}, ${snapshot.totals.crashed} crashed workers, ${snapshot.totals.busyTimeouts} busy timeouts`);
     lines.push(`- leak policy ${code(snapshot.leakPolicy)}`);
     if (snapshot.queue.length > 0) lines.push(`- ${plural(snapshot.queue.length, 'request')} waiting for a worker`);
     // What is checked on this OS, and what is not: nothing may look checked that is not.
-    if (snapshot.platform) lines.push('', `**${escapeMarkdown(platformLabel(snapshot.platform))}**`, '', ...describePlatform(snapshot.platform).map((line) => `- ${escapeMarkdown(line)}`));
+    if (snapshot.platform)
+      lines.push(
+        '',
+        `**${escapeMarkdown(platformLabel(snapshot.platform))}**`,
+        '',
+        ...describePlatform(snapshot.platform).map((line) => `- ${escapeMarkdown(line)}`),
+      );
     const findings = openFindings(snapshot);
     if (findings.length > 0) lines.push('', `$(warning) ${plural(findings.length, 'open finding')}`);
   }
@@ -69,7 +77,12 @@ function workerTooltip(node: WorkerNode, now: number): string {
   const debug = w.debug;
   if (debug) {
     const where = debug.file ? ` in ${code(debug.file)}${debug.line !== null ? ` line ${debug.line}` : ''}` : '';
-    const state = debug.state === 'paused' ? `$(debug-pause) paused at a breakpoint${where}` : debug.state === 'running' ? `$(debug-alt) running under the debugger${where}` : '$(debug-stop) the script ended; the debugger has the last word';
+    const state =
+      debug.state === 'paused'
+        ? `$(debug-pause) paused at a breakpoint${where}`
+        : debug.state === 'running'
+          ? `$(debug-alt) running under the debugger${where}`
+          : '$(debug-stop) the script ended; the debugger has the last word';
     lines.push('', `**step debugging** — ${state} (since ${formatClock(debug.since)})`);
     lines.push(
       debug.ide === 'connected'
@@ -98,7 +111,10 @@ function workerTooltip(node: WorkerNode, now: number): string {
   }
   for (const finding of node.findings) {
     const icon = findingSeverity(finding.kind) === 'error' ? '$(error)' : '$(warning)';
-    lines.push('', `${icon} **${finding.kind}** — ${FINDING_KINDS[finding.kind].title} (${finding.id}, noticed ${formatClock(finding.detectedAt)}): ${escapeMarkdown(finding.message)}`);
+    lines.push(
+      '',
+      `${icon} **${finding.kind}** — ${FINDING_KINDS[finding.kind].title} (${finding.id}, noticed ${formatClock(finding.detectedAt)}): ${escapeMarkdown(finding.message)}`,
+    );
   }
   return lines.join('\n');
 }

@@ -53,7 +53,11 @@ export class WorkersView implements vscode.TreeDataProvider<TreeNode>, vscode.Di
   getTreeItem(node: TreeNode): vscode.TreeItem {
     const p = present(node, Date.now());
     const state =
-      p.collapsible === 'none' ? vscode.TreeItemCollapsibleState.None : p.collapsible === 'collapsed' ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded;
+      p.collapsible === 'none'
+        ? vscode.TreeItemCollapsibleState.None
+        : p.collapsible === 'collapsed'
+          ? vscode.TreeItemCollapsibleState.Collapsed
+          : vscode.TreeItemCollapsibleState.Expanded;
     if (node.kind === 'pool') this.expandWhenItGrows(node, state);
     const item = new vscode.TreeItem(p.label, state);
     item.id = node.id;
@@ -67,7 +71,11 @@ export class WorkersView implements vscode.TreeDataProvider<TreeNode>, vscode.Di
       // A frame opens where the request is in that file.
       const line = Math.max(0, (node.frame.line ?? 1) - 1);
       const selection = new vscode.Range(line, 0, line, 0);
-      item.command = { command: 'vscode.open', title: 'Open Frame', arguments: [vscode.Uri.file(node.frame.file), { selection, preview: true } satisfies vscode.TextDocumentShowOptions] };
+      item.command = {
+        command: 'vscode.open',
+        title: 'Open Frame',
+        arguments: [vscode.Uri.file(node.frame.file), { selection, preview: true } satisfies vscode.TextDocumentShowOptions],
+      };
     } else if (p.open) {
       // A paused worker: its breakpoint's line (the debugger's own view shows it too, once it has stopped there).
       const line = Math.max(0, (p.open.line ?? 1) - 1);

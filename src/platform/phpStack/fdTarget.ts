@@ -53,7 +53,7 @@ export function epollTargets(pid: number, epfd: number): number[] {
 }
 
 /** Finds the socket with `inode` in the process's network tables. */
-export function describeSocket(pid: number, inode: number): WaitTarget | null {
+function describeSocket(pid: number, inode: number): WaitTarget | null {
   for (const [file, kind] of [
     ['tcp', 'tcp'],
     ['tcp6', 'tcp'],

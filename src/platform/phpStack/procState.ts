@@ -21,7 +21,7 @@ export interface ProcState {
  * architecture (the kernel fixes it for the user ABI), so Node, which cannot
  * call sysconf(_SC_CLK_TCK), may rely on it.
  */
-export const CLOCK_TICKS_PER_SECOND = 100;
+const CLOCK_TICKS_PER_SECOND = 100;
 
 /** Reads /proc/PID/stat; null when the process does not exist. */
 export function readProcState(pid: number): ProcState | null {

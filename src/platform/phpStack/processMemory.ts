@@ -27,9 +27,9 @@ export interface MemoryReader {
  * Above this no user-space address exists on x86_64 (47 bits) or aarch64
  * (48 bits, 52 with large virtual addresses); anything higher is garbage.
  */
-export const MAX_USER_ADDRESS = 2 ** 52;
+const MAX_USER_ADDRESS = 2 ** 52;
 /** The lowest page is never mapped: small values are garbage too. */
-export const MIN_USER_ADDRESS = 0x1000;
+const MIN_USER_ADDRESS = 0x1000;
 /** A single read larger than this is a bug or garbage, never a real structure. */
 const MAX_READ_BYTES = 1024 * 1024;
 

@@ -37,7 +37,7 @@ function pauseSync(ms: number): void {
 }
 
 /** Thrown when the worker could not be brought to a stop in time (it is continued first). */
-export class StopTimeoutError extends Error {
+class StopTimeoutError extends Error {
   constructor(pid: number, timeoutMs: number) {
     super(`worker ${pid} did not stop within ${timeoutMs} ms`);
     this.name = 'StopTimeoutError';
@@ -81,7 +81,7 @@ export function withProcessStopped<T>(pid: number, read: () => T, timeoutMs: num
 }
 
 /** How long a stop is awaited before a runnable worker is read as frozen (see withProcessStopped). */
-export const DEFAULT_SETTLE_MS = 0.3;
+const DEFAULT_SETTLE_MS = 0.3;
 
 /**
  * For a worker blocked in a system call: read without stopping it, then

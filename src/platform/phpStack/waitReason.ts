@@ -75,7 +75,7 @@ function sumSwitches(pid: number): number | null {
 }
 
 /** `/proc/PID/syscall`: `nr arg0 … arg5 sp pc` while blocked, `running`, or `-1 sp pc` outside a call. */
-export function readSyscall(pid: number): { number: number; args: bigint[] } | null {
+function readSyscall(pid: number): { number: number; args: bigint[] } | null {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/syscall`, 'latin1').trim();
