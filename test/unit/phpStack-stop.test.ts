@@ -35,18 +35,22 @@ describe.skipIf(process.platform !== 'linux')('withProcessStopped', () => {
   it('holds a spinning process still for the read: its CPU time does not move', async () => {
     const pid = start('sh', ['-c', 'while :; do :; done']);
     await waitFor(() => stateOf(pid) === 'R', 'the loop to spin');
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 10; i++) {
       const [before, after] = withProcessStopped(
         pid,
         () => {
-          const first = readProcState(pid)?.cpuTicks;
-          const spinUntil = performance.now() + 15; // longer than a clock tick (10 ms)
+          const first = readProcState(pid)?.cpuTicks ?? 0;
+          // Ten clock ticks (10 ms): a spinner left running gains several meanwhile (2-3 per 50 ms
+          // measured on this loaded 2-core VM).
+          const spinUntil = performance.now() + 100;
           while (performance.now() < spinUntil);
-          return [first, readProcState(pid)?.cpuTicks];
+          return [first, readProcState(pid)?.cpuTicks ?? 0];
         },
         1_000,
       );
-      expect(after).toBe(before);
+      // At most one: the stopped task may still be leaving the CPU in the kernel (no user code runs)
+      // when the first read lands, and those microseconds can cross a tick boundary (seen once in CI).
+      expect(after - before).toBeLessThanOrEqual(1);
       expect(stateOf(pid)).not.toBe('T');
     }
   });
