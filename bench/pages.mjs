@@ -176,7 +176,9 @@ async function main() {
       app = createPageApp(appId, { mtime });
       const appResult = { label: def.label, files: app.files, bytes: app.bytes, subresources: {}, pages: {} };
       try {
+        const t0 = performance.now();
         await app.start();
+        if (def.start) log(`${appId}: what it needs besides its files started in ${fmt(performance.now() - t0, 0)} ms`);
       } catch (error) {
         if (interrupted) return;
         log(`${appId}: skipped: it did not start: ${error.message}`);

@@ -62,7 +62,7 @@ export function renderPagesReport(results) {
   L.push('');
   for (const app of Object.values(apps)) {
     if (app.skipped) {
-      L.push(`#### ${app.label}: skipped (${app.skipped})`, '');
+      L.push(`#### ${app.label}: skipped: ${app.skipped}`, '');
       continue;
     }
     L.push(
