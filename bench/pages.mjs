@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // npm run bench:pages [-- --quick] [--loads 30] [--batch 10] [--workers 4]
-//                     [--targets nginx,apache,phps,ours] [--apps hello,heavy]
+//                     [--targets nginx,apache,phps,ours] [--apps hello,heavy,wordpress]
 //                     [--asset-age 86400] [--revalidate-all] [--no-install] [--json FILE]
 //
 // Page-load benchmark (issue 16): headless Chromium loads real pages, with
@@ -9,14 +9,18 @@
 // (reloads in one context), and reports the `load` event's median and p95,
 // TTFB and what each load asked the server, with ratios to nginx + php-fpm.
 //
-// Apps: examples/hello-php (three of its pages) and bench/apps/heavy (a
-// tiny framework: 34 PHP files per page, a 200-row table, 22 assets of which
-// 7 are served by PHP). Loads are interleaved: each page × mode runs in
-// batches against every target in turn (the order rotating), so background
-// noise hits all alike; after each batch the target settles.
+// Apps: examples/hello-php (three of its pages), bench/apps/heavy (a tiny
+// framework: 34 PHP files per page, a 200-row table, 22 assets of which 7 are
+// served by PHP) and WordPress (Debian's package, its front page and a post:
+// bench/apps/wordpress, one private MariaDB per run that every target shares;
+// skipped, saying why, where WordPress or MariaDB is not installed). Loads
+// are interleaved: each page × mode runs in batches against every target in
+// turn (the order rotating), so background noise hits all alike; after each
+// batch the target settles.
 //
-// Loopback only; every server runs from a generated config in a temp dir and
-// is stopped by its pid, as bench/run.mjs does. See docs/performance.md.
+// Loopback only; every server (MariaDB too) runs from a generated config in
+// a temp dir and is stopped by its pid, as bench/run.mjs does. See
+// docs/performance.md.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -39,7 +43,7 @@ const { values: opt } = parseArgs({
     batch: { type: 'string' },
     workers: { type: 'string', default: '4' },
     targets: { type: 'string', default: 'nginx,apache,phps,ours' },
-    apps: { type: 'string', default: 'hello,heavy' },
+    apps: { type: 'string', default: 'hello,heavy,wordpress' },
     'asset-age': { type: 'string', default: '86400' },
     // nginx and apache send static files with Cache-Control: public, max-age=0, as ours does.
     'revalidate-all': { type: 'boolean', default: false },
@@ -90,6 +94,8 @@ function versions() {
 
 /** Set by Ctrl+C / SIGTERM: the loads then fail (browser closed), and that is no error to report. */
 let interrupted = false;
+/** An app that is installed but did not start: the others still run, the exit code says so. */
+let startFailed = false;
 
 /** Rotates `items` by `n`: round r starts with a different target. */
 const rotate = (items, n) => items.map((_, i) => items[(i + n) % items.length]);
@@ -121,7 +127,8 @@ async function main() {
       ? 'one process serving one request at a time, no PHP_CLI_SERVER_WORKERS, as VS Code\'s "PHP Server" extension starts it'
       : '',
     loadBefore: loadNow(),
-    versions: versions(),
+    // Each app's own software (WordPress: its version and MariaDB's).
+    versions: Object.assign(versions(), ...appIds.map((id) => PAGE_APPS[id].versions?.() ?? {})),
     playwright: JSON.parse(readFileSync(join(REPO, 'node_modules/playwright-core/package.json'), 'utf8')).version,
   };
   const results = { meta, targets: {}, apps: {} };
@@ -143,7 +150,7 @@ async function main() {
     void (async () => {
       await browser?.close().catch(() => {});
       await stopAll();
-      app?.remove();
+      await app?.remove().catch(() => {});
       process.exit(130);
     })();
   };
@@ -159,8 +166,28 @@ async function main() {
     for (const appId of appIds) {
       const def = PAGE_APPS[appId];
       const pages = quick ? def.quickPages : def.pages;
+      // An app whose software is missing, or fails to start, is left out of the run, not the whole run.
+      const missing = def.missing?.();
+      if (missing) {
+        log(`${appId}: skipped: ${missing}`);
+        results.apps[appId] = { label: def.label, skipped: missing };
+        continue;
+      }
       app = createPageApp(appId, { mtime });
       const appResult = { label: def.label, files: app.files, bytes: app.bytes, subresources: {}, pages: {} };
+      try {
+        const t0 = performance.now();
+        await app.start();
+        if (def.start) log(`${appId}: what it needs besides its files started in ${fmt(performance.now() - t0, 0)} ms`);
+      } catch (error) {
+        if (interrupted) return;
+        log(`${appId}: skipped: it did not start: ${error.message}`);
+        results.apps[appId] = { label: def.label, skipped: `it did not start: ${error.message.split('\n')[0]}` };
+        startFailed = true;
+        await app.remove();
+        app = null;
+        continue;
+      }
       results.apps[appId] = appResult;
       try {
         for (const id of targetIds) {
@@ -223,7 +250,7 @@ async function main() {
         }
       } finally {
         await stopAll();
-        app.remove();
+        await app.remove();
         app = null;
       }
     }
@@ -241,6 +268,7 @@ async function main() {
   writeFileSync(join(dir, `${meta.date.replace(/[:.]/g, '-')}-pages-${meta.mode}.json`), JSON.stringify(results, null, 2));
   writeFileSync(join(dir, `latest-pages-${meta.mode}.md`), md + '\n');
   if (opt.json) writeFileSync(opt.json, JSON.stringify(results, null, 2));
+  if (startFailed) process.exitCode = 1;
 }
 
 main().catch((error) => {

@@ -61,6 +61,10 @@ export function renderPagesReport(results) {
   );
   L.push('');
   for (const app of Object.values(apps)) {
+    if (app.skipped) {
+      L.push(`#### ${app.label}: skipped: ${app.skipped}`, '');
+      continue;
+    }
     L.push(
       `#### ${app.label}: ${app.files} files, ${fmt(app.bytes / 1024, 0)} KiB; subresources per page: ${Object.entries(app.subresources)
         .map(([path, n]) => `${path} ${n}`)
@@ -94,7 +98,7 @@ export function renderPagesReport(results) {
     L.push('| goal (issue 16, medians) | page | load | required | measured | met |');
     L.push('| --- | --- | --- | --- | --- | --- |');
     for (const app of Object.values(apps)) {
-      for (const [path, modes] of Object.entries(app.pages)) {
+      for (const [path, modes] of Object.entries(app.pages ?? {})) {
         for (const [mode, cells] of Object.entries(modes)) {
           for (const g of GOALS) {
             if (!cells[g.vs] || !cells.ours) continue;
