@@ -325,37 +325,17 @@ export class Workbench {
       async () => {
         // Near the row's left end, so the menu does not hide the row's description in screenshots.
         await this.rowLocator(row.label).click({ button: 'right', position: { x: 40, y: 8 }, timeout: 5_000 });
-        const shown = await menuItem
-          .first()
-          .waitFor({ state: 'visible', timeout: 3_000 })
-          .then(
-            () => true,
-            () => false,
-          );
-        if (!shown) return false;
+        const target = menuItem.first();
+        if (!(await succeeds(target.waitFor({ state: 'visible', timeout: 3_000 })))) return false;
         if (before) await before();
         before = undefined;
         // Chosen by keyboard: hovering focuses the item (Playwright waits until it
         // stands still), Enter runs it. A mouse click that lands while the menu
         // fades in, or while a redraw replaces it, is dropped without a trace.
-        const focused = await menuItem
-          .first()
-          .hover({ timeout: 2_000 })
-          .then(
-            () => true,
-            () => false,
-          );
+        const focused = await succeeds(target.hover({ timeout: 2_000 }));
         if (focused) await this.page.keyboard.press('Enter');
         // The menu closes once it runs the item.
-        const ran =
-          focused &&
-          (await menuItem
-            .first()
-            .waitFor({ state: 'hidden', timeout: 1_000 })
-            .then(
-              () => true,
-              () => false,
-            ));
+        const ran = focused && (await succeeds(target.waitFor({ state: 'hidden', timeout: 1_000 })));
         if (!ran) await this.pressEscape();
         return ran;
       },
@@ -516,4 +496,12 @@ export async function sidebarTitleActions(page: Page): Promise<string[]> {
   return page
     .locator('.part.sidebar .composite.title .actions-container a.action-label, .part.sidebar .pane-header .actions-container a.action-label')
     .evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? '').filter(Boolean));
+}
+
+/** Whether a Playwright action or wait succeeded, for polls that retry rather than fail. */
+function succeeds(action: Promise<unknown>): Promise<boolean> {
+  return action.then(
+    () => true,
+    () => false,
+  );
 }
