@@ -35,8 +35,8 @@ function firstLine(dir: string, fileName: RegExp, match: (line: string) => boole
  * from code-server's logs after the run, in its parts. The extension host
  * logs `_doActivateExtension fastcgi-pool.fastcgi-pool` as it starts
  * activating it (when the workspace opens: the Workers view's welcome
- * needs it); the extension's log says which php-cgi it found once
- * activate() has run its checks, `pool starting` when "FastCGI: Start
+ * needs it); the extension's log says `activated in` as activate()
+ * returns, which php-cgi it found once its check (in the background) is done, `pool starting` when "FastCGI: Start
  * Pool" runs, and `listening on` once the engine thread has started the
  * pool (min workers ready, port bound). Between the first two and the
  * third, the test clicks through Workspace Trust and the welcome: that
@@ -46,11 +46,13 @@ function firstLine(dir: string, fileName: RegExp, match: (line: string) => boole
  */
 export function activationToPoolReady(logsDir: string): string | null {
   const activated = firstLine(logsDir, /exthost\.log$/, (line) => line.includes('_doActivateExtension fastcgi-pool.fastcgi-pool'));
+  const activatedDone = firstLine(logsDir, /FastCGI Pool\.log$/, (line) => line.includes('] activated in '));
   const found = firstLine(logsDir, /FastCGI Pool\.log$/, (line) => line.includes('[info] php-cgi: '));
   const starting = firstLine(logsDir, /FastCGI Pool\.log$/, (line) => line.includes('] pool starting'));
   const ready = firstLine(logsDir, /FastCGI Pool\.log$/, (line) => line.includes('] listening on http'));
   if (!activated || !ready) return null;
   const parts = [
+    activatedDone ? `activation (the bundle loaded, activate() run) ${activatedDone.time - activated.time} ms` : null,
     found ? `activation → php-cgi found ${found.time - activated.time} ms` : null,
     starting ? `Start Pool → listening ${ready.time - starting.time} ms` : null,
     `in all ${ready.time - activated.time} ms with the test's clicks between`,
