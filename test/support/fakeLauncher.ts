@@ -2,11 +2,11 @@ import type { ProcessExit } from '../../src/platform/processControl';
 import type { ProcessTruth } from '../../src/platform/processState';
 import type { ProcessStat } from '../../src/platform/processTable';
 import type { WorkerSpawnError } from '../../src/platform/spawnWorker';
-import { vi } from 'vitest';
+import { afterEach, beforeEach, vi } from 'vitest';
 import type { PoolHost, StackCheck, StaleWorkers, WorkerConnection, WorkerProcess, WorkerStackRead, WorkerStacks } from '../../src/pool/host';
 import type { PhpStackFrame, StackReadResult, WaitReason } from '../../src/shared/stackTypes';
-import { Pool, type PoolOptions } from '../../src/pool/pool';
-import type { LeaseHolder, LeaseRequestInfo, LeaseRevocation, PoolEvent } from '../../src/pool/types';
+import { Pool, type Lease, type PoolOptions } from '../../src/pool/pool';
+import type { Finding, LeaseHolder, LeaseRequestInfo, LeaseRevocation, PoolEvent } from '../../src/pool/types';
 import { FakeDebuggerHost } from './fakeDebugger';
 
 /**
@@ -409,6 +409,46 @@ export async function startFakePool(
   pool.onEvent((event) => events.push(event));
   await settle(pool.start());
   return { pool, host, events, debuggerHost };
+}
+
+/**
+ * The frame every fast pool test file uses: fake timers in each test, and
+ * every pool the file started (or tracked) stopped after it, before the
+ * real timers come back. Call it once, at the top of the file.
+ */
+export function fakePoolSuite(): { start: typeof startFakePool; track: (pool: Pool<FakeConnection>) => Pool<FakeConnection> } {
+  const pools: Array<Pool<FakeConnection>> = [];
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(async () => {
+    for (const pool of pools.splice(0)) await settle(pool.stop());
+    vi.useRealTimers();
+  });
+  const track = (pool: Pool<FakeConnection>) => {
+    pools.push(pool);
+    return pool;
+  };
+  return {
+    track,
+    start: async (...args) => {
+      const started = await startFakePool(...args);
+      track(started.pool);
+      return started;
+    },
+  };
+}
+
+/** An idle worker's lease, now: the test's setup expects one. */
+export function lendIdle(pool: Pool<FakeConnection>, holder: LeaseHolder = new FakeHolder(), uri = '/x'): Lease<FakeConnection> {
+  const lease = pool.tryAcquire(fakeRequest(uri), holder);
+  if (!lease) throw new Error('no idle worker');
+  return lease;
+}
+
+/** The pool's findings of one kind. */
+export function findingsOf(pool: Pool<FakeConnection>, kind: Finding['kind']): readonly Finding[] {
+  return pool.snapshot().findings.filter((f) => f.kind === kind);
 }
 
 /** The events of one type, typed. */

@@ -1,20 +1,15 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { PoolOptions } from '../../src/pool/options';
+import { describe, expect, it, vi } from 'vitest';
 import type { Lease, Pool } from '../../src/pool/pool';
-import { eventsOf, FakeHolder, fakeRequest, settle, startFakePool, type FakeConnection, type FakeHost, type FakeProcess } from '../support/fakeLauncher';
+import { fakePoolSuite, eventsOf, FakeHolder, fakeRequest, settle, type FakeConnection, type FakeHost, type FakeProcess } from '../support/fakeLauncher';
 
 // A client that leaves while its script runs, against a fake host and a
 // fake clock: the lease ends at once, the worker is `finishing` (neither
 // leased nor idle) until php-cgi answers a new connection, and only the busy
 // timeout ends a script that runs on for too long.
 
-const pools: Array<Pool<FakeConnection>> = [];
+const pools = fakePoolSuite();
 
-async function start(options: Partial<PoolOptions>) {
-  const started = await startFakePool(options);
-  pools.push(started.pool);
-  return started;
-}
+const start = pools.start;
 
 /** A lease whose script is now running on its worker (the fake process answers no new connection until it ends). */
 function running(pool: Pool<FakeConnection>, host: FakeHost, uri = '/cron'): { lease: Lease<FakeConnection>; proc: FakeProcess } {
@@ -31,15 +26,6 @@ function clientLeft(pool: Pool<FakeConnection>, lease: Lease<FakeConnection>): v
   expect(pool.release(lease, 'client-abort')).toBe(true);
   connection?.destroy();
 }
-
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-
-afterEach(async () => {
-  for (const pool of pools.splice(0)) await settle(pool.stop());
-  vi.useRealTimers();
-});
 
 describe('a client that leaves while its script runs', () => {
   it('ends the lease at once; the worker is finishing, with the request and since when, until php-cgi is ready, then idle again, warm', async () => {

@@ -1,9 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DebuggerUnavailableError, PoolUnavailableError, type Lease, type Pool } from '../../src/pool/pool';
 import type { PoolOptions } from '../../src/pool/options';
 import type { PoolEvent } from '../../src/pool/types';
 import { FakeDebuggerHost, type FakeRelay } from '../support/fakeDebugger';
-import { eventsOf, FakeHolder, FakeHost, fakeRequest, settle, startFakePool, type FakeConnection } from '../support/fakeLauncher';
+import { lendIdle, fakePoolSuite, eventsOf, FakeHolder, FakeHost, fakeRequest, settle, startFakePool, type FakeConnection } from '../support/fakeLauncher';
 
 // The debugger-aware pool against a fake host, a fake relay and a fake
 // clock: --xdebug off|auto|on and the workers' arguments, the paused state,
@@ -11,18 +11,11 @@ import { eventsOf, FakeHolder, FakeHost, fakeRequest, settle, startFakePool, typ
 // debug session and resume with the time they had left, the spare worker,
 // and "Debug Next Request".
 
-const pools: Array<Pool<FakeConnection>> = [];
+const pools = fakePoolSuite();
 
 async function start(options: Partial<PoolOptions>, debuggerHost = new FakeDebuggerHost(), host = new FakeHost()) {
-  const started = await startFakePool({ xdebug: 'on', ...options }, host, debuggerHost);
-  pools.push(started.pool);
+  const started = await pools.start({ xdebug: 'on', ...options }, host, debuggerHost);
   return { ...started, relay: debuggerHost.relay as FakeRelay };
-}
-
-function lend(pool: Pool<FakeConnection>, holder = new FakeHolder(), uri = '/x'): Lease<FakeConnection> {
-  const lease = pool.tryAcquire(fakeRequest(uri), holder);
-  if (!lease) throw new Error('no idle worker');
-  return lease;
 }
 
 function stateOf(pool: Pool<FakeConnection>, lease: Lease<FakeConnection>): string | undefined {
@@ -34,15 +27,6 @@ function transitions(events: readonly PoolEvent[], workerId: string): string[] {
     .filter((e) => e.workerId === workerId)
     .map((e) => `${e.from}→${e.to}`);
 }
-
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-
-afterEach(async () => {
-  for (const pool of pools.splice(0)) await settle(pool.stop());
-  vi.useRealTimers();
-});
 
 describe("--xdebug and the workers' arguments", () => {
   it('off: no relay, no arguments, and "Debug Next Request" says the debugger is off', async () => {
@@ -167,7 +151,7 @@ describe('a lease in a debug session', () => {
   it("busy ⇄ paused with the breakpoint's file and line; counts.paused; the holder is told when the session starts and ends", async () => {
     const { pool, relay, events } = await start({});
     const holder = new FakeHolder();
-    const lease = lend(pool, holder);
+    const lease = lendIdle(pool, holder);
     const pid = lease.workerPid as number;
     relay.connect(pid, '/srv/index.php');
     expect(stateOf(pool, lease)).toBe('busy');
@@ -192,7 +176,7 @@ describe('a lease in a debug session', () => {
   it('suspends the busy deadline for the whole session and resumes it with the time it had left', async () => {
     const { pool, relay } = await start({ busyTimeoutMs: 1_000 });
     const holder = new FakeHolder();
-    const lease = lend(pool, holder);
+    const lease = lendIdle(pool, holder);
     const pid = lease.workerPid as number;
     await vi.advanceTimersByTimeAsync(400);
     relay.connect(pid);
@@ -217,11 +201,11 @@ describe('a lease in a debug session', () => {
     const a = new FakeHolder('a');
     const b = new FakeHolder('b');
     for (const h of [a, b]) h.revoke = () => void (revokedAt[h.description] = Date.now() - t0);
-    const leaseA = lend(pool, a);
+    const leaseA = lendIdle(pool, a);
     await vi.advanceTimersByTimeAsync(100);
     relay.connect(leaseA.workerPid as number); // 900 ms left
     await vi.advanceTimersByTimeAsync(100);
-    lend(pool, b); // expires at 1 200
+    lendIdle(pool, b); // expires at 1 200
     await vi.advanceTimersByTimeAsync(50);
     relay.end(leaseA.workerPid as number); // resumes at 250 with 900 left: expires at 1 150, before b
     await vi.advanceTimersByTimeAsync(2_000);
@@ -231,7 +215,7 @@ describe('a lease in a debug session', () => {
   it('an IDE that cannot be reached holds nothing: the deadline runs on', async () => {
     const { pool, relay } = await start({ busyTimeoutMs: 1_000 });
     const holder = new FakeHolder();
-    const lease = lend(pool, holder);
+    const lease = lendIdle(pool, holder);
     const pid = lease.workerPid as number;
     relay.connect(pid);
     relay.pause(pid, '/srv/x.php', 3);
@@ -246,7 +230,7 @@ describe('a lease in a debug session', () => {
   it('reports no holder-gone while the session lasts, and does once it is over', async () => {
     const { pool, relay } = await start({ leakPolicy: 'keep' });
     const holder = new FakeHolder();
-    const lease = lend(pool, holder);
+    const lease = lendIdle(pool, holder);
     relay.connect(lease.workerPid as number);
     holder.active = false;
     await pool.scan();
@@ -259,7 +243,7 @@ describe('a lease in a debug session', () => {
   it("a worker that dies while paused: defunct-busy as usual, and the relay's late word about it is harmless", async () => {
     const { pool, host, relay } = await start({});
     const holder = new FakeHolder();
-    const lease = lend(pool, holder);
+    const lease = lendIdle(pool, holder);
     const pid = lease.workerPid as number;
     relay.connect(pid);
     relay.pause(pid, '/srv/x.php', 3);
@@ -276,7 +260,7 @@ describe('a lease in a debug session', () => {
 
   it('Recycle on a paused worker drains it after its request', async () => {
     const { pool, relay, host } = await start({});
-    const lease = lend(pool);
+    const lease = lendIdle(pool);
     const pid = lease.workerPid as number;
     relay.connect(pid);
     relay.pause(pid, '/srv/x.php', 3);
@@ -291,7 +275,7 @@ describe('a lease in a debug session', () => {
 describe('the spare worker', () => {
   it('while a worker is paused, one worker beyond --max-workers serves; it leaves once no session is left', async () => {
     const { pool, relay, events } = await start({ minWorkers: 1, maxWorkers: 1 });
-    const debugged = lend(pool);
+    const debugged = lendIdle(pool);
     const pid = debugged.workerPid as number;
     // Without a session, the second request waits in the queue.
     const queued = pool.acquire(fakeRequest('/asset.css'), new FakeHolder());
@@ -321,7 +305,7 @@ describe('the spare worker', () => {
 
   it('when the session ends with the spare still busy, the first worker to finish its request goes', async () => {
     const { pool, relay } = await start({ minWorkers: 1, maxWorkers: 1 });
-    const debugged = lend(pool);
+    const debugged = lendIdle(pool);
     const pid = debugged.workerPid as number;
     relay.connect(pid);
     const spare = await settle(pool.acquire(fakeRequest('/ajax'), new FakeHolder()));
@@ -354,7 +338,7 @@ describe('"Debug Next Request" and "Stop Debugging Requests"', () => {
   it('Stop Debugging Requests disarms and ends every session; the paused worker is busy again, its timeouts running', async () => {
     const { pool, relay } = await start({ busyTimeoutMs: 1_000 });
     const holder = new FakeHolder();
-    const lease = lend(pool, holder);
+    const lease = lendIdle(pool, holder);
     relay.connect(lease.workerPid as number);
     relay.pause(lease.workerPid as number, '/srv/x.php', 3);
     pool.debugger.arm();
@@ -368,7 +352,7 @@ describe('"Debug Next Request" and "Stop Debugging Requests"', () => {
   it('stopping the pool ends the sessions first, so paused requests run on, and closes the relay', async () => {
     const debuggerHost = new FakeDebuggerHost();
     const { pool, relay, events } = await start({}, debuggerHost);
-    const lease = lend(pool);
+    const lease = lendIdle(pool);
     relay.connect(lease.workerPid as number);
     relay.pause(lease.workerPid as number, '/srv/x.php', 3);
     await settle(pool.stop());

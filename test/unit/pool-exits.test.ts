@@ -1,35 +1,34 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { PoolOptions } from '../../src/pool/options';
 import type { Lease, Pool } from '../../src/pool/pool';
-import { eventsOf, FakeHolder, fakeRequest, settle, startFakePool, type FakeConnection, type FakeHost, type FakeProcess } from '../support/fakeLauncher';
+import {
+  lendIdle,
+  fakePoolSuite,
+  eventsOf,
+  FakeHolder,
+  fakeRequest,
+  settle,
+  type FakeConnection,
+  type FakeHost,
+  type FakeProcess,
+} from '../support/fakeLauncher';
 
 // A worker's exit, judged once its connection has delivered what it had:
 // php-cgi leaving after its last complete answer (its own request limit) is
 // a recycle, never a crash; a finding needs a request truly unanswered.
 // Against a fake host and a fake clock, in the orders Node can deliver them.
 
-const pools: Array<Pool<FakeConnection>> = [];
+const pools = fakePoolSuite();
 
 async function start(options: Partial<PoolOptions> = {}) {
-  const started = await startFakePool({ minWorkers: 1, maxWorkers: 1, ...options });
-  pools.push(started.pool);
+  const started = await pools.start({ minWorkers: 1, maxWorkers: 1, ...options });
   return started;
 }
 
 function lend(pool: Pool<FakeConnection>, host: FakeHost, holder = new FakeHolder()): { lease: Lease<FakeConnection>; proc: FakeProcess } {
-  const lease = pool.tryAcquire(fakeRequest(), holder);
-  if (!lease) throw new Error('no idle worker');
+  const lease = lendIdle(pool, holder);
   return { lease, proc: host.byPid(lease.workerPid) as FakeProcess };
 }
-
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-
-afterEach(async () => {
-  for (const pool of pools.splice(0)) await settle(pool.stop());
-  vi.useRealTimers();
-});
 
 describe('a worker that leaves right after its last answer', () => {
   it('reaped before its END_REQUEST is read: the answer is delivered, then the exit is a recycle (no 502, no finding, no crash)', async () => {

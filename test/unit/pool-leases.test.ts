@@ -1,53 +1,39 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { PoolOptions } from '../../src/pool/options';
-import type { Lease, Pool } from '../../src/pool/pool';
-import type { Finding } from '../../src/pool/types';
-import { eventsOf, FakeHolder, FakeHost, fakeRequest, settle, startFakePool, type FakeConnection, type FakeProcess } from '../support/fakeLauncher';
+import { describe, expect, it, vi } from 'vitest';
+import type { Lease } from '../../src/pool/pool';
+import {
+  findingsOf,
+  lendIdle,
+  fakePoolSuite,
+  eventsOf,
+  FakeHolder,
+  FakeHost,
+  fakeRequest,
+  settle,
+  type FakeConnection,
+  type FakeProcess,
+} from '../support/fakeLauncher';
 
 // A lease's life against a fake host and a fake clock: release and recycle,
 // the busy timeout, a worker that dies mid-lease, a holder that goes away,
 // and what each leak policy does about them.
 
-const pools: Array<Pool<FakeConnection>> = [];
+const pools = fakePoolSuite();
 
-async function start(options: Partial<PoolOptions>, host?: FakeHost) {
-  const started = await startFakePool(options, host);
-  pools.push(started.pool);
-  return started;
-}
-
-function lend(pool: Pool<FakeConnection>, holder = new FakeHolder(), uri = '/x'): Lease<FakeConnection> {
-  const lease = pool.tryAcquire(fakeRequest(uri), holder);
-  if (!lease) throw new Error('no idle worker');
-  return lease;
-}
+const start = pools.start;
 
 function processOf(host: FakeHost, lease: Lease<FakeConnection>): FakeProcess {
   return host.byPid(lease.workerPid) as FakeProcess;
 }
 
-function findings(pool: Pool<FakeConnection>, kind: Finding['kind']): readonly Finding[] {
-  return pool.snapshot().findings.filter((f) => f.kind === kind);
-}
-
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-
-afterEach(async () => {
-  for (const pool of pools.splice(0)) await settle(pool.stop());
-  vi.useRealTimers();
-});
-
 describe('release', () => {
   it('returns the worker to the idle list after ok, most recently used first', async () => {
     const { pool } = await start({ minWorkers: 2, maxWorkers: 2 });
-    const a = lend(pool);
-    const b = lend(pool);
+    const a = lendIdle(pool);
+    const b = lendIdle(pool);
     expect(pool.snapshot().counts).toMatchObject({ idle: 0, busy: 2 });
     expect(pool.release(a, 'ok')).toBe(true);
     expect(pool.release(b, 'ok')).toBe(true);
-    expect(lend(pool).workerId).toBe(b.workerId);
+    expect(lendIdle(pool).workerId).toBe(b.workerId);
     expect(pool.snapshot().history.map((h) => [h.id, h.outcome])).toEqual([
       [a.id, 'ok'],
       [b.id, 'ok'],
@@ -56,10 +42,10 @@ describe('release', () => {
 
   it('recycles a worker after max requests, gracefully, and replaces it', async () => {
     const { pool, host, events } = await start({ minWorkers: 1, maxWorkers: 1, maxRequests: 2 });
-    const first = lend(pool);
+    const first = lendIdle(pool);
     const proc = processOf(host, first);
     pool.release(first, 'ok');
-    pool.release(lend(pool), 'ok');
+    pool.release(lendIdle(pool), 'ok');
     expect(proc.signals).toEqual(['SIGTERM']);
     await settle(new Promise<void>((resolve) => pool.onEvent((e) => e.type === 'worker-ready' && resolve())));
     expect(eventsOf(events, 'worker-exited')).toMatchObject([{ reason: 'max-requests', pid: proc.pid, accesses: 2, exit: { code: 0, signal: null } }]);
@@ -71,8 +57,8 @@ describe('release', () => {
     const host = new FakeHost();
     host.next.answers = false; // a wrapper that never answers FCGI_GET_VALUES
     const { pool } = await start({ minWorkers: 2, maxWorkers: 2, readyProbeTimeoutMs: 50 }, host);
-    const aborted = lend(pool);
-    const failed = lend(pool);
+    const aborted = lendIdle(pool);
+    const failed = lendIdle(pool);
     pool.release(aborted, 'client-abort');
     pool.release(failed, 'error');
     expect(processOf(host, aborted).signals).toEqual(['SIGTERM']);
@@ -83,13 +69,13 @@ describe('release', () => {
 
   it('reports a second release as a lease-protocol error, resolved at once, and leaves the counts alone', async () => {
     const { pool, events } = await start({ minWorkers: 2, maxWorkers: 2 });
-    const lease = lend(pool, new FakeHolder('twice'));
+    const lease = lendIdle(pool, new FakeHolder('twice'));
     expect(pool.release(lease, 'ok')).toBe(true);
     expect(pool.release(lease, 'ok')).toBe(false);
     expect(eventsOf(events, 'lease-protocol-error')).toEqual([
       { type: 'lease-protocol-error', leaseId: lease.id, workerId: lease.workerId, problem: 'double-release', holder: 'twice' },
     ]);
-    const [finding] = findings(pool, 'lease-protocol');
+    const [finding] = findingsOf(pool, 'lease-protocol');
     expect(finding).toMatchObject({ workerId: lease.workerId, lease: { id: lease.id }, resolution: { how: 'released' } });
     expect(finding?.message).toBe(`lease ${lease.id} was released a second time by twice; the second release was ignored and the counts are unchanged`);
     expect(pool.snapshot().counts).toMatchObject({ idle: 2, busy: 0 });
@@ -99,10 +85,10 @@ describe('release', () => {
   it('refuses a lease another pool issued', async () => {
     const { pool, events } = await start({ minWorkers: 1, maxWorkers: 1 });
     const { pool: other } = await start({ minWorkers: 1, maxWorkers: 1 });
-    const foreign = lend(other, new FakeHolder('foreign'));
+    const foreign = lendIdle(other, new FakeHolder('foreign'));
     expect(pool.release(foreign, 'ok')).toBe(false);
     expect(eventsOf(events, 'lease-protocol-error')).toMatchObject([{ problem: 'unknown-lease', workerId: null }]);
-    expect(findings(pool, 'lease-protocol')[0]?.message).toBe(`foreign released lease ${foreign.id}, which this pool never issued; ignored`);
+    expect(findingsOf(pool, 'lease-protocol')[0]?.message).toBe(`foreign released lease ${foreign.id}, which this pool never issued; ignored`);
     expect(foreign.active).toBe(true);
     other.release(foreign, 'ok');
   });
@@ -112,7 +98,7 @@ describe('the busy timeout', () => {
   it('reclaim: answers the holder (504), kills the worker, replaces it, and records a resolved finding', async () => {
     const { pool, host } = await start({ minWorkers: 1, maxWorkers: 1, busyTimeoutMs: 1_000 });
     const holder = new FakeHolder();
-    const lease = lend(pool, holder, '/slow');
+    const lease = lendIdle(pool, holder, '/slow');
     const proc = processOf(host, lease);
     proc.hung = true; // a stopped or hung script: SIGTERM would not do
     await vi.advanceTimersByTimeAsync(999);
@@ -120,7 +106,7 @@ describe('the busy timeout', () => {
     await vi.advanceTimersByTimeAsync(1);
     expect(holder.revocations).toEqual([{ kind: 'busy-timeout', timeoutMs: 1_000 }]);
     expect(proc.signals).toEqual(['SIGKILL']);
-    const [finding] = findings(pool, 'busy-timeout');
+    const [finding] = findingsOf(pool, 'busy-timeout');
     expect(finding).toMatchObject({
       workerId: lease.workerId,
       pid: proc.pid,
@@ -135,7 +121,7 @@ describe('the busy timeout', () => {
     expect(pool.snapshot().history.at(-1)).toMatchObject({ id: lease.id, outcome: 'timeout' });
     // The holder's own release afterwards is expected, not a protocol error.
     expect(pool.release(lease, 'timeout')).toBe(false);
-    expect(findings(pool, 'lease-protocol')).toEqual([]);
+    expect(findingsOf(pool, 'lease-protocol')).toEqual([]);
     await vi.advanceTimersByTimeAsync(20);
     expect(pool.snapshot().counts).toMatchObject({ idle: 1, total: 1 });
   });
@@ -146,11 +132,11 @@ describe('the busy timeout', () => {
     const t0 = Date.now();
     const revokedAt: Record<string, number> = {};
     for (const h of holders) h.revoke = () => void (revokedAt[h.description] = Date.now() - t0);
-    lend(pool, holders[0]);
+    lendIdle(pool, holders[0]);
     await vi.advanceTimersByTimeAsync(300);
-    const released = lend(pool, holders[1]);
+    const released = lendIdle(pool, holders[1]);
     await vi.advanceTimersByTimeAsync(300);
-    lend(pool, holders[2]);
+    lendIdle(pool, holders[2]);
     pool.release(released, 'ok');
     await vi.advanceTimersByTimeAsync(2_000);
     expect(revokedAt).toEqual({ a: 1_000, c: 1_600 });
@@ -160,7 +146,7 @@ describe('the busy timeout', () => {
   it('keep: answers the holder but leaves the worker as it is, marked, until a developer releases it', async () => {
     const { pool, host } = await start({ minWorkers: 1, maxWorkers: 2, busyTimeoutMs: 1_000, leakPolicy: 'keep', stopGraceMs: 500 });
     const holder = new FakeHolder();
-    const lease = lend(pool, holder);
+    const lease = lendIdle(pool, holder);
     const proc = processOf(host, lease);
     proc.hung = true;
     await vi.advanceTimersByTimeAsync(1_000);
@@ -168,12 +154,12 @@ describe('the busy timeout', () => {
     expect(proc.signals).toEqual([]);
     const worker = pool.snapshot().workers.find((w) => w.id === lease.workerId);
     expect(worker).toMatchObject({ state: 'busy', lease: { id: lease.id } });
-    const [finding] = findings(pool, 'busy-timeout');
+    const [finding] = findingsOf(pool, 'busy-timeout');
     expect(finding?.resolution).toBeNull();
     expect(worker?.findingIds).toEqual([finding?.id]);
 
     expect(pool.releaseLease(lease.id)).toBe(true);
-    expect(findings(pool, 'busy-timeout')[0]?.resolution).toMatchObject({ how: 'released' });
+    expect(findingsOf(pool, 'busy-timeout')[0]?.resolution).toMatchObject({ how: 'released' });
     await vi.advanceTimersByTimeAsync(500);
     expect(proc.signals).toEqual(['SIGTERM', 'SIGKILL']);
   });
@@ -183,12 +169,12 @@ describe('a worker that dies while leased', () => {
   it('reclaim: revokes the lease, records defunct-busy naming pid, signal, request and script, and replaces the worker', async () => {
     const { pool, host } = await start({ minWorkers: 1, maxWorkers: 1 });
     const holder = new FakeHolder('seed holder');
-    const lease = lend(pool, holder, '/api/users');
+    const lease = lendIdle(pool, holder, '/api/users');
     const proc = processOf(host, lease);
     await vi.advanceTimersByTimeAsync(1_500);
     proc.die({ code: null, signal: 'SIGKILL' });
     expect(holder.revocations).toEqual([{ kind: 'worker-exited', exit: { code: null, signal: 'SIGKILL' } }]);
-    const [finding] = findings(pool, 'defunct-busy');
+    const [finding] = findingsOf(pool, 'defunct-busy');
     expect(finding).toMatchObject({
       workerId: lease.workerId,
       pid: proc.pid,
@@ -209,7 +195,7 @@ describe('a worker that dies while leased', () => {
   it('keep: leaves the dead worker on the busy list, marked defunct, until its holder releases', async () => {
     const { pool, host } = await start({ minWorkers: 1, maxWorkers: 2, leakPolicy: 'keep' });
     const holder = new FakeHolder();
-    const lease = lend(pool, holder);
+    const lease = lendIdle(pool, holder);
     const proc = processOf(host, lease);
     proc.die({ code: null, signal: 'SIGSEGV' });
     expect(holder.revocations).toEqual([]);
@@ -220,27 +206,27 @@ describe('a worker that dies while leased', () => {
       exit: { signal: 'SIGSEGV' },
       lease: { id: lease.id },
     });
-    expect(findings(pool, 'defunct-busy')[0]?.resolution).toBeNull();
+    expect(findingsOf(pool, 'defunct-busy')[0]?.resolution).toBeNull();
     // The rest of the pool still serves.
     const other = await settle(pool.acquire(fakeRequest('/other'), new FakeHolder()));
     pool.release(other, 'ok');
 
     expect(pool.release(lease, 'worker-died')).toBe(true);
     expect(pool.snapshot().workers.some((w) => w.pid === proc.pid)).toBe(false);
-    expect(findings(pool, 'defunct-busy')[0]?.resolution).toMatchObject({ how: 'released' });
+    expect(findingsOf(pool, 'defunct-busy')[0]?.resolution).toMatchObject({ how: 'released' });
   });
 
   it('dates the finding when the holder saw the death, and names the signal once the exit is reaped', async () => {
     const { pool, host } = await start({ minWorkers: 1, maxWorkers: 1 });
-    const lease = lend(pool);
+    const lease = lendIdle(pool);
     const proc = processOf(host, lease);
     proc.gone = true; // the connection dropped and the process table agrees; Node has not reaped it yet
     const seenAt = Date.now();
     expect(pool.release(lease, 'worker-died')).toBe(true);
-    expect(findings(pool, 'defunct-busy')).toEqual([]); // waits for the exit status
+    expect(findingsOf(pool, 'defunct-busy')).toEqual([]); // waits for the exit status
     expect(proc.signals).toEqual(['SIGKILL']);
     await vi.advanceTimersByTimeAsync(5);
-    const [finding] = findings(pool, 'defunct-busy');
+    const [finding] = findingsOf(pool, 'defunct-busy');
     expect(finding).toMatchObject({
       detectedAt: seenAt,
       detectionLatencyMs: 0,
@@ -255,13 +241,13 @@ describe('a holder that goes away without releasing', () => {
   it('reclaim: the next scan ends the lease as leaked and recycles the worker; the holder is not called', async () => {
     const { pool, host } = await start({ minWorkers: 1, maxWorkers: 1 });
     const holder = new FakeHolder('ended holder');
-    const lease = lend(pool, holder);
+    const lease = lendIdle(pool, holder);
     await pool.scan();
-    expect(findings(pool, 'holder-gone')).toEqual([]);
+    expect(findingsOf(pool, 'holder-gone')).toEqual([]);
     await vi.advanceTimersByTimeAsync(250);
     holder.active = false;
     await pool.scan();
-    const [finding] = findings(pool, 'holder-gone');
+    const [finding] = findingsOf(pool, 'holder-gone');
     expect(finding).toMatchObject({
       workerId: lease.workerId,
       processState: 'S',
@@ -282,12 +268,12 @@ describe('a holder that goes away without releasing', () => {
   it('keep: keeps the lease on the worker for inspection, and reports it once', async () => {
     const { pool, host } = await start({ minWorkers: 1, maxWorkers: 1, leakPolicy: 'keep' });
     const holder = new FakeHolder();
-    const lease = lend(pool, holder);
+    const lease = lendIdle(pool, holder);
     holder.active = false;
     await pool.scan();
     await pool.scan();
-    expect(findings(pool, 'holder-gone')).toHaveLength(1);
-    expect(findings(pool, 'holder-gone')[0]?.resolution).toBeNull();
+    expect(findingsOf(pool, 'holder-gone')).toHaveLength(1);
+    expect(findingsOf(pool, 'holder-gone')[0]?.resolution).toBeNull();
     expect(lease.active).toBe(true);
     expect(pool.snapshot().workers[0]).toMatchObject({ state: 'busy', lease: { id: lease.id } });
     expect(processOf(host, lease).signals).toEqual([]);
@@ -337,7 +323,7 @@ describe("a developer's actions", () => {
   it('lets a busy worker recycled gracefully finish its request, then retires it', async () => {
     const { pool, host, events } = await start({ minWorkers: 1, maxWorkers: 1 });
     const holder = new FakeHolder();
-    const lease = lend(pool, holder);
+    const lease = lendIdle(pool, holder);
     const proc = processOf(host, lease);
     expect(pool.recycleWorker(lease.workerId, 'graceful')).toBe(true);
     expect(pool.snapshot().workers[0]).toMatchObject({ state: 'draining', exitReason: 'recycled-by-user', lease: { id: lease.id } });
@@ -354,7 +340,7 @@ describe("a developer's actions", () => {
   it('releases a lease from outside: the holder is told and the worker recycled', async () => {
     const { pool, host } = await start({ minWorkers: 1, maxWorkers: 1 });
     const holder = new FakeHolder();
-    const lease = lend(pool, holder);
+    const lease = lendIdle(pool, holder);
     expect(pool.releaseLease(lease.id)).toBe(true);
     expect(holder.revocations).toEqual([{ kind: 'worker-retired', reason: 'recycled-by-user' }]);
     expect(processOf(host, lease).signals).toEqual(['SIGTERM']);

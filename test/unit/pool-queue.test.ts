@@ -1,27 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { PoolSaturatedError, PoolUnavailableError, type Lease, type Pool } from '../../src/pool/pool';
-import type { PoolOptions } from '../../src/pool/options';
-import { eventsOf, FakeHolder, fakeRequest, settle, startFakePool, type FakeConnection } from '../support/fakeLauncher';
+import { describe, expect, it, vi } from 'vitest';
+import { PoolSaturatedError, PoolUnavailableError, type Lease } from '../../src/pool/pool';
+import { fakePoolSuite, eventsOf, FakeHolder, fakeRequest, settle, type FakeConnection } from '../support/fakeLauncher';
 
 // The wait queue against a fake host and a fake clock: order, limits and
 // timeouts to the millisecond, without a process or a real sleep.
 
-const pools: Array<Pool<FakeConnection>> = [];
+const pools = fakePoolSuite();
 
-async function start(options: Partial<PoolOptions>) {
-  const started = await startFakePool(options);
-  pools.push(started.pool);
-  return started;
-}
-
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-
-afterEach(async () => {
-  for (const pool of pools.splice(0)) await settle(pool.stop());
-  vi.useRealTimers();
-});
+const start = pools.start;
 
 describe('the wait queue', () => {
   it('hands a freed worker to the waiters first come, first served, and lets nobody jump the queue', async () => {

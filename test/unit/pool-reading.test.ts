@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Pool } from '../../src/pool/pool';
 import type { Finding } from '../../src/pool/types';
-import { FakeHolder, FakeHost, fakeRequest, settle, startFakePool, type FakeConnection, type FakeProcess } from '../support/fakeLauncher';
+import { fakePoolSuite, FakeHolder, FakeHost, fakeRequest, settle, type FakeConnection, type FakeProcess } from '../support/fakeLauncher';
 
 /**
  * A host that reads the process table once per scan (PoolHost.readProcesses),
@@ -26,23 +26,13 @@ class ReadingHost extends FakeHost {
   }
 }
 
-const pools: Array<Pool<FakeConnection>> = [];
+const pools = fakePoolSuite();
 const findings = (pool: Pool<FakeConnection>, kind: Finding['kind']): readonly Finding[] => pool.snapshot().findings.filter((f) => f.kind === kind);
 
 async function start(host: ReadingHost, minWorkers = 2) {
-  const started = await startFakePool({ minWorkers, maxWorkers: 3 }, host);
-  pools.push(started.pool);
+  const started = await pools.start({ minWorkers, maxWorkers: 3 }, host);
   return started;
 }
-
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-
-afterEach(async () => {
-  for (const pool of pools.splice(0)) await settle(pool.stop());
-  vi.useRealTimers();
-});
 
 describe('one reading of the process table per scan', () => {
   it('asks once for every worker, and finds a dead busy one in it', async () => {

@@ -1,15 +1,14 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { PoolOptions } from '../../src/pool/options';
+import { describe, expect, it, vi } from 'vitest';
 import type { Lease, Pool } from '../../src/pool/pool';
-import type { Finding } from '../../src/pool/types';
 import {
+  findingsOf,
+  fakePoolSuite,
   descendantStat,
   eventsOf,
   FakeHolder,
   FakeHost,
   fakeRequest,
   settle,
-  startFakePool,
   type FakeConnection,
   type FakeProcess,
 } from '../support/fakeLauncher';
@@ -17,31 +16,14 @@ import {
 // The reconciler against a fake process table: what the OS says about each
 // worker, compared with the lists, scan by scan (no interval, no sleep).
 
-const pools: Array<Pool<FakeConnection>> = [];
+const pools = fakePoolSuite();
 
-async function start(options: Partial<PoolOptions>, host?: FakeHost) {
-  const started = await startFakePool(options, host);
-  pools.push(started.pool);
-  return started;
-}
-
-function findings(pool: Pool<FakeConnection>, kind: Finding['kind']): readonly Finding[] {
-  return pool.snapshot().findings.filter((f) => f.kind === kind);
-}
+const start = pools.start;
 
 async function leased(pool: Pool<FakeConnection>, host: FakeHost, holder = new FakeHolder()): Promise<{ lease: Lease<FakeConnection>; proc: FakeProcess }> {
   const lease = await settle(pool.acquire(fakeRequest(), holder));
   return { lease, proc: host.byPid(lease.workerPid) as FakeProcess };
 }
-
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-
-afterEach(async () => {
-  for (const pool of pools.splice(0)) await settle(pool.stop());
-  vi.useRealTimers();
-});
 
 describe('a busy worker the OS says is dead', () => {
   it('reclaim: a zombie is reported as defunct-busy, its lease revoked and its group killed', async () => {
@@ -53,7 +35,7 @@ describe('a busy worker the OS says is dead', () => {
     proc.zombie = true;
     proc.closeSockets();
     await pool.scan();
-    const [finding] = findings(pool, 'defunct-busy');
+    const [finding] = findingsOf(pool, 'defunct-busy');
     expect(finding).toMatchObject({
       pid: proc.pid,
       processState: 'Z',
@@ -78,9 +60,9 @@ describe('a busy worker the OS says is dead', () => {
     proc.closeSockets();
     await pool.scan();
     await pool.scan();
-    expect(findings(pool, 'defunct-busy')).toHaveLength(1);
-    expect(findings(pool, 'defunct-busy')[0]).toMatchObject({ processState: null, resolution: null });
-    expect(findings(pool, 'defunct-busy')[0]?.message).toContain(': its process is gone while serving');
+    expect(findingsOf(pool, 'defunct-busy')).toHaveLength(1);
+    expect(findingsOf(pool, 'defunct-busy')[0]).toMatchObject({ processState: null, resolution: null });
+    expect(findingsOf(pool, 'defunct-busy')[0]?.message).toContain(': its process is gone while serving');
     expect(pool.snapshot().workers[0]).toMatchObject({ state: 'busy', defunct: true, lease: { id: lease.id } });
     expect(lease.active).toBe(true);
     expect(holder.revocations).toEqual([]);
@@ -93,7 +75,7 @@ describe('a busy worker the OS says is dead', () => {
     proc.reused = true;
     proc.closeSockets();
     await pool.scan();
-    expect(findings(pool, 'defunct-busy')[0]?.message).toContain('its process is gone (the pid now belongs to another process)');
+    expect(findingsOf(pool, 'defunct-busy')[0]?.message).toContain('its process is gone (the pid now belongs to another process)');
   });
 });
 
@@ -106,7 +88,7 @@ describe('a busy worker whose process is gone while its connection still holds d
     // Node reaps it, its complete answer still in the socket.
     proc.zombie = true;
     await pool.scan();
-    expect(findings(pool, 'defunct-busy')).toEqual([]);
+    expect(findingsOf(pool, 'defunct-busy')).toEqual([]);
     expect(lease.active).toBe(true);
     // The END_REQUEST is read, the connection closes, and the exit is judged.
     pool.release(lease, 'ok');
@@ -163,7 +145,7 @@ describe('wrappers and descendants', () => {
     wrapper.descendants = [{ ...php, state: 'Z' }];
     wrapper.closeSockets(); // the dead php-cgi's end of the connection
     await pool.scan();
-    const [finding] = findings(pool, 'defunct-busy');
+    const [finding] = findingsOf(pool, 'defunct-busy');
     expect(finding).toMatchObject({ pid: wrapper.pid, processState: 'Z', descendant: { pid: php.pid, comm: 'php-cgi', state: 'Z' }, lease: { id: lease.id } });
     expect(finding?.message).toContain(`: its php-cgi (pid ${php.pid}) is defunct (zombie) while serving`);
     expect(pool.snapshot().workers[0]).toMatchObject({ state: 'busy', defunct: true });
@@ -176,8 +158,8 @@ describe('wrappers and descendants', () => {
     proc.descendants = [child];
     await pool.scan();
     await pool.scan();
-    expect(findings(pool, 'zombie-descendant')).toHaveLength(1);
-    const [finding] = findings(pool, 'zombie-descendant');
+    expect(findingsOf(pool, 'zombie-descendant')).toHaveLength(1);
+    const [finding] = findingsOf(pool, 'zombie-descendant');
     expect(finding).toMatchObject({
       workerId: 'w1',
       processState: 'S',
@@ -188,7 +170,7 @@ describe('wrappers and descendants', () => {
     expect(finding?.message).toBe(`sendmail (pid ${child.pid}), a descendant of worker w1 (pid ${proc.pid}), is defunct: its parent has not reaped it`);
     proc.descendants = [];
     await pool.scan();
-    expect(findings(pool, 'zombie-descendant')[0]?.resolution).toMatchObject({ how: 'descendant-reaped', detail: `pid ${child.pid} was reaped` });
+    expect(findingsOf(pool, 'zombie-descendant')[0]?.resolution).toMatchObject({ how: 'descendant-reaped', detail: `pid ${child.pid} was reaped` });
     expect(pool.snapshot().counts.idle).toBe(1);
   });
 

@@ -1,41 +1,27 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { WorkerSpawnError } from '../../src/platform/spawnWorker';
-import type { PoolOptions } from '../../src/pool/options';
 import { Pool, PoolUnavailableError, type Lease } from '../../src/pool/pool';
 import type { PoolEvent } from '../../src/pool/types';
-import { eventsOf, FakeHolder, FakeHost, fakeRequest, settle, startFakePool, type FakeConnection, type FakeProcess } from '../support/fakeLauncher';
+import { fakePoolSuite, eventsOf, FakeHolder, FakeHost, fakeRequest, settle, type FakeConnection, type FakeProcess } from '../support/fakeLauncher';
 
 // Spawning, the readiness probe and the crash backoff against a fake host
 // and a fake clock.
 
-const pools: Array<Pool<FakeConnection>> = [];
+const pools = fakePoolSuite();
 
-async function start(options: Partial<PoolOptions>, host?: FakeHost) {
-  const started = await startFakePool(options, host);
-  pools.push(started.pool);
-  return started;
-}
+const start = pools.start;
 
 /** Fake time of each event of `type`, relative to `t0`. */
 function timeline(stamped: Array<{ at: number; event: PoolEvent }>, type: PoolEvent['type'], t0: number): number[] {
   return stamped.filter((s) => s.event.type === type).map((s) => s.at - t0);
 }
 
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-
-afterEach(async () => {
-  for (const pool of pools.splice(0)) await settle(pool.stop());
-  vi.useRealTimers();
-});
-
 describe('spawning', () => {
   it('starts the minimum one at a time, each on the starting list until it answers, and keeps the probe connection', async () => {
     const host = new FakeHost();
     host.next.loadMs = 40;
     const pool = new Pool<FakeConnection>({ cwd: '/srv', minWorkers: 2, maxWorkers: 2, scanIntervalMs: 0 }, host);
-    pools.push(pool);
+    pools.track(pool);
     const order: string[] = [];
     pool.onEvent((e) => {
       if (e.type === 'worker-starting' || e.type === 'worker-ready') order.push(`${e.type} ${e.workerId} at ${Date.now() - t0}`);
@@ -87,7 +73,7 @@ describe('spawning', () => {
     const host = new FakeHost();
     host.launchError = new WorkerSpawnError('php-cgi not found: /nonexistent/php-cgi', 'ENOENT');
     const pool = new Pool<FakeConnection>({ cwd: '/srv', minWorkers: 1, scanIntervalMs: 0 }, host);
-    pools.push(pool);
+    pools.track(pool);
     const events: PoolEvent[] = [];
     pool.onEvent((e) => events.push(e));
     const error = await settle(pool.start().catch((e: unknown) => e));
@@ -109,7 +95,7 @@ describe('spawning', () => {
     const host = new FakeHost();
     host.launchError = new WorkerSpawnError('cannot start php-cgi: Resource temporarily unavailable', 'EAGAIN');
     const pool = new Pool<FakeConnection>({ cwd: '/srv', minWorkers: 1, scanIntervalMs: 0 }, host);
-    pools.push(pool);
+    pools.track(pool);
     const events: PoolEvent[] = [];
     pool.onEvent((e) => events.push(e));
     const t0 = Date.now();
@@ -142,7 +128,7 @@ describe('the crash backoff', () => {
     const host = new FakeHost();
     host.next.crashAfterMs = 15; // answers the probe at 10 ms, dies at 15 ms, before any request
     const pool = new Pool<FakeConnection>({ cwd: '/srv', minWorkers: 1, maxWorkers: 1, scanIntervalMs: 0 }, host);
-    pools.push(pool);
+    pools.track(pool);
     const stamped: Array<{ at: number; event: PoolEvent }> = [];
     pool.onEvent((event) => stamped.push({ at: Date.now(), event }));
     const t0 = Date.now();

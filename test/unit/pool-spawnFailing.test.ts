@@ -1,15 +1,15 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { WorkerSpawnError } from '../../src/platform/spawnWorker';
 import { Pool, PoolSpawnFailingError, type Lease } from '../../src/pool/pool';
 import type { PoolEvent } from '../../src/pool/types';
-import { eventsOf, FakeHolder, FakeHost, fakeRequest, settle, type FakeConnection } from '../support/fakeLauncher';
+import { fakePoolSuite, eventsOf, FakeHolder, FakeHost, fakeRequest, settle, type FakeConnection } from '../support/fakeLauncher';
 
 // A php-cgi that exits as soon as it starts (a broken php.ini, a missing
 // extension): the crash backoff holds every spawn back, on demand ones
 // included, and while no worker is alive a request is turned away at once
 // with what the last worker said.
 
-const pools: Array<Pool<FakeConnection>> = [];
+const pools = fakePoolSuite();
 const FATAL = 'PHP Fatal error:  Unable to start session module in Unknown on line 0\n';
 
 function crashLoop(options: { maxWorkers?: number } = {}): { pool: Pool<FakeConnection>; host: FakeHost; events: PoolEvent[] } {
@@ -17,20 +17,11 @@ function crashLoop(options: { maxWorkers?: number } = {}): { pool: Pool<FakeConn
   host.next.crashAfterMs = 5; // dies while loading, before it could answer the probe
   host.next.stderr = `PHP Warning:  PHP Startup: Unable to load dynamic library 'nope.so'\n${FATAL}`;
   const pool = new Pool<FakeConnection>({ cwd: '/srv', minWorkers: 1, maxWorkers: options.maxWorkers ?? 4, scanIntervalMs: 0 }, host);
-  pools.push(pool);
+  pools.track(pool);
   const events: PoolEvent[] = [];
   pool.onEvent((event) => events.push(event));
   return { pool, host, events };
 }
-
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-
-afterEach(async () => {
-  for (const pool of pools.splice(0)) await settle(pool.stop());
-  vi.useRealTimers();
-});
 
 describe('a crash loop', () => {
   it('requests polling 20 times a second for 5 s: a handful of spawns, every request turned away at once naming the exit and the stderr line', async () => {
@@ -110,7 +101,7 @@ describe('a crash loop', () => {
   it('counts a worker that is lent before its exit is known, then unreachable, as a failed start', async () => {
     const host = new FakeHost();
     const pool = new Pool<FakeConnection>({ cwd: '/srv', minWorkers: 1, maxWorkers: 1, scanIntervalMs: 0 }, host);
-    pools.push(pool);
+    pools.track(pool);
     await settle(pool.start());
     // The worker looked ready, but nobody can connect to it: it is dying.
     const lease = pool.tryAcquire(fakeRequest('/'), new FakeHolder()) as Lease<FakeConnection>;
@@ -124,7 +115,7 @@ describe('a crash loop', () => {
     const host = new FakeHost();
     host.launchError = new WorkerSpawnError('cannot start php-cgi: Resource temporarily unavailable', 'EAGAIN');
     const pool = new Pool<FakeConnection>({ cwd: '/srv', minWorkers: 1, maxWorkers: 1, scanIntervalMs: 0 }, host);
-    pools.push(pool);
+    pools.track(pool);
     await settle(pool.start());
     const error = await settle(pool.acquire(fakeRequest('/'), new FakeHolder()).catch((e: unknown) => e));
     expect(error).toBeInstanceOf(PoolSpawnFailingError);
@@ -138,7 +129,7 @@ describe('a single crash while other workers live', () => {
   it('does not turn requests away: they wait for the live workers', async () => {
     const host = new FakeHost();
     const pool = new Pool<FakeConnection>({ cwd: '/srv', minWorkers: 2, maxWorkers: 2, scanIntervalMs: 0 }, host);
-    pools.push(pool);
+    pools.track(pool);
     await settle(pool.start());
     const busy = pool.tryAcquire(fakeRequest('/a'), new FakeHolder()) as Lease<FakeConnection>;
     host.next.crashAfterMs = 5;

@@ -1,24 +1,33 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { PoolOptions } from '../../src/pool/options';
 import type { Lease, Pool } from '../../src/pool/pool';
 import { CANARY_QUIET_MS, SAMPLE_AFTER_MS, SAMPLE_EVERY_MS, SAMPLE_TICK_MS } from '../../src/pool/stackWatch';
-import type { Finding } from '../../src/pool/types';
-import { eventsOf, FakeHolder, FakeHost, fakeRequest, FakeStacks, settle, startFakePool, type FakeConnection } from '../support/fakeLauncher';
+import {
+  lendIdle,
+  findingsOf,
+  fakePoolSuite,
+  eventsOf,
+  FakeHolder,
+  FakeHost,
+  fakeRequest,
+  FakeStacks,
+  settle,
+  type FakeConnection,
+} from '../support/fakeLauncher';
 
 // When the pool reads its busy workers' PHP stacks, on a fake host and a
 // fake clock: the canary at start, the once-a-second schedule for leases
 // older than a second, the slowlog timeout, the read before a busy-timeout
 // kill and the last stack a defunct-busy finding carries.
 
-const pools: Array<Pool<FakeConnection>> = [];
+const pools = fakePoolSuite();
 
 async function start(options: Partial<PoolOptions> = {}, configure: (stacks: FakeStacks) => void = () => undefined) {
   const host = new FakeHost();
   const stacks = new FakeStacks();
   configure(stacks);
   host.stacks = stacks;
-  const started = await startFakePool({ minWorkers: 2, maxWorkers: 4, ...options }, host);
-  pools.push(started.pool);
+  const started = await pools.start({ minWorkers: 2, maxWorkers: 4, ...options }, host);
   return { ...started, stacks };
 }
 
@@ -30,23 +39,8 @@ async function startChecked(options: Partial<PoolOptions> = {}, configure?: (sta
 }
 
 function lend(pool: Pool<FakeConnection>, uri = '/x', holder = new FakeHolder()): Lease<FakeConnection> {
-  const lease = pool.tryAcquire(fakeRequest(uri), holder);
-  if (!lease) throw new Error('no idle worker');
-  return lease;
+  return lendIdle(pool, holder, uri);
 }
-
-function findings(pool: Pool<FakeConnection>, kind: Finding['kind']): readonly Finding[] {
-  return pool.snapshot().findings.filter((f) => f.kind === kind);
-}
-
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-
-afterEach(async () => {
-  for (const pool of pools.splice(0)) await settle(pool.stop());
-  vi.useRealTimers();
-});
 
 describe('the canary', () => {
   it('runs as a request on a leased worker once the pool is quiet, counting in nothing, and turns stacks on', async () => {
@@ -270,7 +264,7 @@ describe('findings that carry a stack', () => {
     pool.release(quick, 'ok');
     const slow = lend(pool, '/slow');
     await vi.advanceTimersByTimeAsync(6_000);
-    const [finding, ...more] = findings(pool, 'slow-request');
+    const [finding, ...more] = findingsOf(pool, 'slow-request');
     expect(more).toEqual([]);
     expect(finding).toMatchObject({
       kind: 'slow-request',
@@ -286,14 +280,14 @@ describe('findings that carry a stack', () => {
     );
     expect(stacks.reads.some((r) => r.at === finding!.detectedAt)).toBe(true);
     pool.release(slow, 'ok');
-    expect(findings(pool, 'slow-request')[0]?.resolution?.how).toBe('released');
+    expect(findingsOf(pool, 'slow-request')[0]?.resolution?.how).toBe('released');
   });
 
   it('raises no slow-request when the slowlog timeout is off (0)', async () => {
     const { pool } = await startChecked({ slowlogTimeoutMs: 0 });
     lend(pool);
     await vi.advanceTimersByTimeAsync(30_000);
-    expect(findings(pool, 'slow-request')).toEqual([]);
+    expect(findingsOf(pool, 'slow-request')).toEqual([]);
   });
 
   it('reads the stack just before a busy-timeout kill and puts it on the finding', async () => {
@@ -311,7 +305,7 @@ describe('findings that carry a stack', () => {
       stopped: true,
     });
     await vi.advanceTimersByTimeAsync(3_100);
-    const [finding] = findings(pool, 'busy-timeout');
+    const [finding] = findingsOf(pool, 'busy-timeout');
     expect(finding).toMatchObject({
       stack: [{ function: 'spin', class: 'Hasher', file: '/srv/hang.php', line: 9 }],
       stackAgeMs: 0,
@@ -330,7 +324,7 @@ describe('findings that carry a stack', () => {
     await vi.advanceTimersByTimeAsync(3_600);
     const lastRead = stacks.reads.filter((r) => r.pid === lease.workerPid).at(-1)!;
     host.byPid(lease.workerPid)!.die({ code: null, signal: 'SIGSEGV' });
-    const [finding] = findings(pool, 'defunct-busy');
+    const [finding] = findingsOf(pool, 'defunct-busy');
     expect(finding).toMatchObject({ lease: { id: lease.id }, stack: [{ function: 'usleep' }, { function: 'work' }, { function: '{main}' }] });
     expect(finding!.stackAgeMs).toBe(finding!.detectedAt - lastRead.at);
     expect(finding!.stackAgeMs).toBeLessThanOrEqual(SAMPLE_EVERY_MS + SAMPLE_TICK_MS);
@@ -347,7 +341,7 @@ describe('findings that carry a stack', () => {
     await vi.advanceTimersByTimeAsync(300);
     // A crash (a clean exit before the first byte would be php-cgi leaving on its own: no finding at all).
     host.byPid(second.workerPid)!.die({ code: null, signal: 'SIGSEGV' });
-    const [finding] = findings(pool, 'defunct-busy');
+    const [finding] = findingsOf(pool, 'defunct-busy');
     expect(finding?.lease?.id).toBe(second.id);
     expect(finding).not.toHaveProperty('stack');
     expect(finding).not.toHaveProperty('stackAgeMs');
