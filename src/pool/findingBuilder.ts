@@ -73,21 +73,28 @@ export function holderGone(worker: WorkerFacts, lease: LeaseSnapshot, processSta
 
 /** `busy-timeout`: a lease outlived the busy timeout. */
 export function busyTimeout(worker: WorkerFacts, lease: LeaseSnapshot, timeoutMs: number, now: number): FindingDraft {
-  return draft(`busy-timeout:${lease.id}`, 'busy-timeout', worker, {
-    lease,
-    detectionLatencyMs: now - (lease.acquiredAt + timeoutMs),
-    detectedAt: now,
-    message: `worker ${worker.id} (pid ${worker.pid ?? '?'}) has been busy with ${describeRequest(lease)} for ${formatDuration(now - lease.acquiredAt)}, past the busy timeout of ${formatDuration(timeoutMs)}`,
-  });
+  return pastTimeout('busy-timeout', 'busy timeout', worker, lease, timeoutMs, now);
 }
 
 /** `slow-request`: a lease outlived the slowlog timeout (PHP-FPM's request_slowlog_timeout); the request goes on. */
 export function slowRequest(worker: WorkerFacts, lease: LeaseSnapshot, timeoutMs: number, now: number): FindingDraft {
-  return draft(`slow-request:${lease.id}`, 'slow-request', worker, {
+  return pastTimeout('slow-request', 'slowlog timeout', worker, lease, timeoutMs, now);
+}
+
+/** A lease that outlived one of the pool's timeouts: detected that long after the timeout fell due. */
+function pastTimeout(
+  kind: 'busy-timeout' | 'slow-request',
+  timeoutName: string,
+  worker: WorkerFacts,
+  lease: LeaseSnapshot,
+  timeoutMs: number,
+  now: number,
+): FindingDraft {
+  return draft(`${kind}:${lease.id}`, kind, worker, {
     lease,
     detectionLatencyMs: now - (lease.acquiredAt + timeoutMs),
     detectedAt: now,
-    message: `worker ${worker.id} (pid ${worker.pid ?? '?'}) has been busy with ${describeRequest(lease)} for ${formatDuration(now - lease.acquiredAt)}, past the slowlog timeout of ${formatDuration(timeoutMs)}`,
+    message: `worker ${worker.id} (pid ${worker.pid ?? '?'}) has been busy with ${describeRequest(lease)} for ${formatDuration(now - lease.acquiredAt)}, past the ${timeoutName} of ${formatDuration(timeoutMs)}`,
   });
 }
 
