@@ -27,7 +27,7 @@ import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { coldLoads, launchBrowser, warmLoads } from './lib/browser.mjs';
-import { ensureInstalled, findPhpFpm } from './lib/install.mjs';
+import { ensureInstalled, serverVersions } from './lib/install.mjs';
 import { createPageApp, PAGE_APPS } from './lib/pageApps.mjs';
 import { renderPagesReport, summariseLoads } from './lib/pagesReport.mjs';
 import { settle, treeRss } from './lib/procs.mjs';
@@ -77,21 +77,6 @@ const loadNow = () =>
     .map((l) => l.toFixed(2))
     .join(' ');
 
-function versions() {
-  const first = (cmd, args) => {
-    const r = spawnSync(cmd, args, { encoding: 'utf8' });
-    return ((r.stdout || '') + (r.stderr || '')).split('\n').find((l) => l.trim()) ?? '?';
-  };
-  return {
-    node: process.version,
-    nginx: first('/usr/sbin/nginx', ['-v']).replace('nginx version: ', ''),
-    phpFpm: first(findPhpFpm() ?? 'php-fpm', ['-v']).split(' (')[0],
-    phpCgi: first('/usr/bin/php-cgi', ['-v']).split(' (')[0],
-    phpCli: first('php', ['-v']).split(' (')[0],
-    apache: first('/usr/sbin/apache2', ['-v']).replace('Server version: ', ''),
-  };
-}
-
 /** Set by Ctrl+C / SIGTERM: the loads then fail (browser closed), and that is no error to report. */
 let interrupted = false;
 /** An app that is installed but did not start: the others still run, the exit code says so. */
@@ -128,7 +113,7 @@ async function main() {
       : '',
     loadBefore: loadNow(),
     // Each app's own software (WordPress: its version and MariaDB's).
-    versions: Object.assign(versions(), ...appIds.map((id) => PAGE_APPS[id].versions?.() ?? {})),
+    versions: Object.assign(serverVersions({ phpCli: true }), ...appIds.map((id) => PAGE_APPS[id].versions?.() ?? {})),
     playwright: JSON.parse(readFileSync(join(REPO, 'node_modules/playwright-core/package.json'), 'utf8')).version,
   };
   const results = { meta, targets: {}, apps: {} };

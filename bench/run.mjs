@@ -24,7 +24,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createApp, STATIC_BYTES, STATIC_FILE } from './lib/app.mjs';
-import { ensureInstalled, findPhpFpm } from './lib/install.mjs';
+import { ensureInstalled, serverVersions } from './lib/install.mjs';
 import { settle, treeRss } from './lib/procs.mjs';
 import { getStatus, TARGETS } from './lib/targets.mjs';
 import { runWrk } from './lib/wrk.mjs';
@@ -119,21 +119,6 @@ const onlyScenarios = opt.scenarios ? opt.scenarios.split(',').map((s) => s.trim
 const scenarios = onlyScenarios ? onlyScenarios.map((key) => ({ page: key.split('@')[0], c: Number(key.split('@')[1]), key })) : allScenarios;
 for (const s of scenarios) if (!PAGES[s.page] || !(s.c > 0)) throw new Error(`--scenarios: unknown scenario ${s.key} (PAGE@C, e.g. hello@8)`);
 
-function versions() {
-  const first = (cmd, args) => {
-    const r = spawnSync(cmd, args, { encoding: 'utf8' });
-    return ((r.stdout || '') + (r.stderr || '')).split('\n').find((l) => l.trim()) ?? '?';
-  };
-  return {
-    node: process.version,
-    nginx: first('/usr/sbin/nginx', ['-v']).replace('nginx version: ', ''),
-    phpFpm: first(findPhpFpm() ?? 'php-fpm', ['-v']).split(' (')[0],
-    phpCgi: first('/usr/bin/php-cgi', ['-v']).split(' (')[0],
-    apache: first('/usr/sbin/apache2', ['-v']).replace('Server version: ', ''),
-    wrk: first('/usr/bin/wrk', ['-v']).split(' [')[0],
-  };
-}
-
 /** The cgi and fpm SAPIs read different php.ini files; the comparison is only fair if they agree. */
 function phpIniCheck() {
   const norm = (p) => {
@@ -147,7 +132,7 @@ function phpIniCheck() {
       return null;
     }
   };
-  const ver = /PHP (\d+\.\d+)/.exec(versions().phpCgi)?.[1] ?? '8.2';
+  const ver = /PHP (\d+\.\d+)/.exec(serverVersions().phpCgi)?.[1] ?? '8.2';
   const cgi = norm(`/etc/php/${ver}/cgi/php.ini`);
   const fpm = norm(`/etc/php/${ver}/fpm/php.ini`);
   const ls = (d) => spawnSync('ls', [d], { encoding: 'utf8' }).stdout;
@@ -185,7 +170,7 @@ async function main() {
     loadBefore: loadavg()
       .map((l) => l.toFixed(2))
       .join(' '),
-    versions: versions(),
+    versions: serverVersions({ wrk: true }),
     phpIni: phpIniCheck(),
   };
   log(`mode ${meta.mode}: ${workers} workers, ${seconds} s per run, ${scenarios.length} scenarios × ${targetIds.length} targets; load ${meta.loadBefore}`);

@@ -87,3 +87,25 @@ export function ensureInstalled({ log = console.error } = {}) {
 if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(ensureInstalled());
 }
+
+/** The first line a command prints about itself (its version), or '?'. */
+function firstLineOf(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return ((r.stdout || '') + (r.stderr || '')).split('\n').find((l) => l.trim()) ?? '?';
+}
+
+/**
+ * The versions of what a benchmark compares, for its report: node and the
+ * servers, plus the PHP CLI (php -S) and wrk when the benchmark uses them.
+ */
+export function serverVersions({ phpCli = false, wrk = false } = {}) {
+  return {
+    node: process.version,
+    nginx: firstLineOf('/usr/sbin/nginx', ['-v']).replace('nginx version: ', ''),
+    phpFpm: firstLineOf(findPhpFpm() ?? 'php-fpm', ['-v']).split(' (')[0],
+    phpCgi: firstLineOf('/usr/bin/php-cgi', ['-v']).split(' (')[0],
+    ...(phpCli ? { phpCli: firstLineOf('php', ['-v']).split(' (')[0] } : {}),
+    apache: firstLineOf('/usr/sbin/apache2', ['-v']).replace('Server version: ', ''),
+    ...(wrk ? { wrk: firstLineOf('/usr/bin/wrk', ['-v']).split(' [')[0] } : {}),
+  };
+}
