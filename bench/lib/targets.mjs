@@ -54,6 +54,21 @@ async function firstOk(url, t0, timeoutMs, isDead) {
   throw new Error(`no 200 from ${url} within ${timeoutMs} ms`);
 }
 
+/**
+ * A server's cold start: ms from `t0` to its first 200 on `probe`. One that
+ * does not answer is stopped, and the error carries what it said (`detail`,
+ * read before the stop removes its folder).
+ */
+async function coldStart(name, { url, probe, t0, isDead, stop, detail }) {
+  try {
+    return await firstOk(url + probe, t0, 15_000, isDead);
+  } catch (error) {
+    const text = detail();
+    await stop();
+    throw new Error(`${name} did not start: ${error.message}\n${text}`, { cause: error });
+  }
+}
+
 function collect(child, label) {
   const out = { text: '' };
   const add = (d) => {
@@ -190,14 +205,15 @@ http {
     rmSync(dir, { recursive: true, force: true });
   };
   const url = `http://127.0.0.1:${port}`;
-  try {
-    const coldStartMs = await firstOk(url + probe, t0, 15_000, () => gone(fpmChild) || gone(nginxChild));
-    return { url, coldStartMs, rootPids: () => [fpmChild.pid, nginxChild.pid], stop, dir };
-  } catch (error) {
-    const detail = logs.map((l) => l.text).join('') + readTail(join(dir, 'nginx-error.log')) + readTail(join(dir, 'php-fpm.log'));
-    await stop();
-    throw new Error(`nginx + php-fpm did not start: ${error.message}\n${detail}`, { cause: error });
-  }
+  const coldStartMs = await coldStart('nginx + php-fpm', {
+    url,
+    probe,
+    t0,
+    isDead: () => gone(fpmChild) || gone(nginxChild),
+    stop,
+    detail: () => logs.map((l) => l.text).join('') + readTail(join(dir, 'nginx-error.log')) + readTail(join(dir, 'php-fpm.log')),
+  });
+  return { url, coldStartMs, rootPids: () => [fpmChild.pid, nginxChild.pid], stop, dir };
 }
 
 // ------------------------------------------------------------ apache + fcgid
@@ -291,14 +307,15 @@ ${
     rmSync(dir, { recursive: true, force: true });
   };
   const url = `http://127.0.0.1:${port}`;
-  try {
-    const coldStartMs = await firstOk(url + probe, t0, 15_000, () => gone(child));
-    return { url, coldStartMs, rootPids: () => [child.pid], stop, dir };
-  } catch (error) {
-    const detail = log.text + readTail(join(dir, 'apache-error.log'));
-    await stop();
-    throw new Error(`apache + mod_fcgid did not start: ${error.message}\n${detail}`, { cause: error });
-  }
+  const coldStartMs = await coldStart('apache + mod_fcgid', {
+    url,
+    probe,
+    t0,
+    isDead: () => gone(child),
+    stop,
+    detail: () => log.text + readTail(join(dir, 'apache-error.log')),
+  });
+  return { url, coldStartMs, rootPids: () => [child.pid], stop, dir };
 }
 
 // ------------------------------------------------------------------- ours
@@ -337,13 +354,8 @@ async function startOurs({ app, workers, probe = '/hello.php', nodeArgs = [], en
     await stopTree(child, 'SIGTERM', 10_000);
   };
   const url = `http://127.0.0.1:${port}`;
-  try {
-    const coldStartMs = await firstOk(url + probe, t0, 15_000, () => gone(child));
-    return { url, coldStartMs, rootPids: () => [child.pid], stop, log };
-  } catch (error) {
-    await stop();
-    throw new Error(`fastcgi-pool serve did not start: ${error.message}\n${log.text}`, { cause: error });
-  }
+  const coldStartMs = await coldStart('fastcgi-pool serve', { url, probe, t0, isDead: () => gone(child), stop, detail: () => log.text });
+  return { url, coldStartMs, rootPids: () => [child.pid], stop, log };
 }
 
 // ---------------------------------------------------------------- php -S
@@ -371,13 +383,8 @@ async function startPhpBuiltin({ app, probe = '/hello.php', builtinWorkers = 0 }
     await stopTree(child, 'SIGTERM');
   };
   const url = `http://127.0.0.1:${port}`;
-  try {
-    const coldStartMs = await firstOk(url + probe, t0, 15_000, () => gone(child));
-    return { url, coldStartMs, rootPids: () => [child.pid], stop, log };
-  } catch (error) {
-    await stop();
-    throw new Error(`php -S did not start: ${error.message}\n${log.text}`, { cause: error });
-  }
+  const coldStartMs = await coldStart('php -S', { url, probe, t0, isDead: () => gone(child), stop, detail: () => log.text });
+  return { url, coldStartMs, rootPids: () => [child.pid], stop, log };
 }
 
 export const TARGETS = {
