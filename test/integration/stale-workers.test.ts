@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readProcessStat } from '../../src/platform/processTable';
 import { WorkerRegistry } from '../../src/platform/workerRegistry';
-import { listeningUrl, spawnCli, stopCliRuns, type CliRun } from '../support/cli';
+import { listeningUrl, spawnCli, stopCliRuns, keepBusy, killGroups, type CliRun } from '../support/cli';
 import { isRunning, phpCgi, sleep, waitFor } from '../support/helpers';
 import { noteLatency } from '../support/latencyLog';
 
@@ -26,34 +26,13 @@ async function workerPids(url: string): Promise<number[]> {
   return status.workers.map((w) => w.pid);
 }
 
-/** Keeps a few slow requests in flight until the server goes away. */
-function load(url: string): void {
-  for (let i = 0; i < 3; i++) {
-    void (async () => {
-      for (;;) {
-        try {
-          await (await fetch(new URL('slow?ms=300', url))).text();
-        } catch {
-          return;
-        }
-      }
-    })();
-  }
-}
-
 beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), 'stale-test-'));
 });
 
 afterEach(async () => {
   await stopCliRuns(runs, 'SIGTERM');
-  for (const pid of strays.splice(0)) {
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  killGroups(strays);
 });
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -66,7 +45,7 @@ describe('stale workers after the manager is SIGKILLed', () => {
     const pids = await workerPids(url);
     strays.push(...pids); // in case the test fails half-way
     expect(pids).toHaveLength(3);
-    load(url);
+    keepBusy(url);
     await sleep(200);
     first.child.kill('SIGKILL');
     await first.exit;
@@ -97,7 +76,7 @@ describe('stale workers after the manager is SIGKILLed', () => {
     const url = await listeningUrl(first);
     const pids = await workerPids(url);
     strays.push(...pids);
-    load(url);
+    keepBusy(url);
     await sleep(200);
     const killedAt = Date.now();
     first.child.kill('SIGKILL');

@@ -7,7 +7,7 @@ import { PLATFORM_ENV } from '../../src/platform/platforms';
 import { listChildren } from '../../src/platform/processTable';
 import { Watchdog, WATCHDOG_NAME } from '../../src/platform/watchdog';
 import type { PlatformCapabilities } from '../../src/shared/platform';
-import { listeningUrl, spawnCli, stopCliRuns, type CliRun } from '../support/cli';
+import { listeningUrl, spawnCli, stopCliRuns, keepBusy, killGroups, type CliRun } from '../support/cli';
 import { isRunning, phpCgi, sleep, waitFor } from '../support/helpers';
 import { noteLatency } from '../support/latencyLog';
 
@@ -44,34 +44,13 @@ function watchdogOf(managerPid: number): number | undefined {
   });
 }
 
-/** Keeps slow requests in flight until the server goes away: the watchdog must stop busy workers too. */
-function load(url: string): void {
-  for (let i = 0; i < 3; i++) {
-    void (async () => {
-      for (;;) {
-        try {
-          await (await fetch(new URL('slow?ms=300', url))).text();
-        } catch {
-          return;
-        }
-      }
-    })();
-  }
-}
-
 beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), 'watchdog-test-'));
 });
 
 afterEach(async () => {
   await stopCliRuns(runs, 'SIGTERM');
-  for (const pid of strays.splice(0)) {
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  killGroups(strays);
 });
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -88,7 +67,7 @@ describe('the watchdog (portable Unix: no parent-death signal)', () => {
     expect(pids).toHaveLength(3);
     const watchdog = watchdogOf(first.child.pid as number);
     expect(watchdog).toBeDefined();
-    load(url);
+    keepBusy(url);
     await sleep(200);
     const killedAt = Date.now();
     first.child.kill('SIGKILL');

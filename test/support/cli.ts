@@ -37,3 +37,29 @@ export async function stopCliRuns(runs: CliRun[], signal: NodeJS.Signals): Promi
     await run.exit;
   }
 }
+
+/** Keeps three slow requests in flight until the server goes away: its workers are busy when a test kills it. */
+export function keepBusy(url: string): void {
+  for (let i = 0; i < 3; i++) {
+    void (async () => {
+      for (;;) {
+        try {
+          await (await fetch(new URL('slow?ms=300', url))).text();
+        } catch {
+          return;
+        }
+      }
+    })();
+  }
+}
+
+/** SIGKILLs the process group of each pid taken from `pids` (workers a test that failed half-way left behind). */
+export function killGroups(pids: number[]): void {
+  for (const pid of pids.splice(0)) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
