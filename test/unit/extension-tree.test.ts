@@ -11,6 +11,7 @@ import type { PoolSnapshot } from '../../src/pool/types';
 import type { LeaseStack } from '../../src/shared/stackTypes';
 import { fake, type FakeTreeView, type MarkdownString, type ThemeIcon, type TreeItem } from '../support/fakeVscode';
 import { busyWorker, FakeServers, finding, leaseStack, managerDeps, snapshot, T0, worker } from './extension-fixtures';
+import { MAC_CAPABILITIES } from '../support/platforms';
 
 /** A pool as the model sees it, with a snapshot the test replaces. */
 function source(
@@ -353,16 +354,7 @@ describe('WorkersView', () => {
 
   it('says in the pool’s tooltip what this OS lets the pool check, and claims nothing without it', () => {
     const key = folder.uri.toString();
-    const mac = {
-      os: 'darwin',
-      implementation: 'portable-unix',
-      processTruth: 'ps',
-      stacks: false,
-      pdeathsig: false,
-      orphanGuard: 'watchdog',
-      workerAddress: 'unix-socket',
-    } as const;
-    servers.last.pool.current = snapshot([worker()], { platform: mac });
+    servers.last.pool.current = snapshot([worker()], { platform: MAC_CAPABILITIES });
     view.getChildren();
     const node = view.nodeById(`pool:${key}`) as TreeNode;
     const tooltip = ((view.resolveTreeItem(view.getTreeItem(node), node) as unknown as TreeItem).tooltip as MarkdownString).value;

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { createPlatform, defaultPlatformId, PLATFORM_ENV, runsOn, selectPlatform } from '../../src/platform/platforms';
 import { liveStackSupport } from '../../src/platform/phpStack/support';
 import { WinTruthReader, type WindowsProcessSource } from '../../src/platform/winTruth';
-import { describePlatform, platformLabel, type PlatformCapabilities } from '../../src/shared/platform';
+import { describePlatform, platformLabel } from '../../src/shared/platform';
+import { MAC_CAPABILITIES } from '../support/platforms';
 
 describe('choosing the platform implementation', () => {
   it('takes the OS’s own unless FASTCGI_POOL_PLATFORM forces one that can run here', () => {
@@ -51,15 +52,7 @@ describe('choosing the platform implementation', () => {
 });
 
 describe('the capability flags, in words', () => {
-  const mac: PlatformCapabilities = {
-    os: 'darwin',
-    implementation: 'portable-unix',
-    processTruth: 'ps',
-    stacks: false,
-    pdeathsig: false,
-    orphanGuard: 'watchdog',
-    workerAddress: 'unix-socket',
-  };
+  const mac = MAC_CAPABILITIES;
 
   it('says what is checked and what is not, the same in the tooltip and the dashboard', () => {
     expect(platformLabel(mac)).toBe('macOS');

@@ -20,6 +20,7 @@ import { KIND_LABELS } from '../../webview/format';
 import { formatDuration } from '../../src/shared/text';
 import { DashboardPage, DashboardServer, OUTPUT_DIR, findChromium, launchChromium } from './harness';
 import { THEMES } from './themes';
+import { MAC_CAPABILITIES } from '../support/platforms';
 
 const fixture = JSON.parse(readFileSync(join(__dirname, 'fixtures/snapshot.json'), 'utf8')) as PoolSnapshot;
 const DOCROOT = '/home/dev/shop/public';
@@ -95,15 +96,7 @@ describe.skipIf(!chromiumPath)('dashboard webview in headless Chromium', () => {
     await page.show({
       ...fixture,
       version: fixture.version + 1,
-      platform: {
-        ...(fixture.platform as NonNullable<typeof fixture.platform>),
-        os: 'darwin',
-        implementation: 'portable-unix',
-        processTruth: 'ps',
-        stacks: false,
-        pdeathsig: false,
-        orphanGuard: 'watchdog',
-      },
+      platform: MAC_CAPABILITIES,
     });
     expect(await page.page.locator('.platform').textContent()).toContain('macOS · process truth: one ps call per scan');
     expect(await page.page.locator('.platform').textContent()).toContain('live PHP stacks: not available here');
