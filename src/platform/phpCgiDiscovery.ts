@@ -1,7 +1,8 @@
-import { accessSync, constants as fsConstants, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { posix, win32 } from 'node:path';
 import { DEFAULTS } from '../shared/defaults';
 import { OptionError } from '../shared/options';
+import { isExecutable as executableOnDisk } from './spawnWorker';
 
 /** Where the php-cgi in use was found. */
 export type PhpCgiSource = 'configured' | 'path' | 'beside-php' | 'well-known';
@@ -112,15 +113,6 @@ function wellKnown(os: string, env: Readonly<Record<string, string | undefined>>
   if (env.LOCALAPPDATA) candidates.push(...versioned(j(env.LOCALAPPDATA, 'Microsoft', 'WinGet', 'Packages'), 'php.php.'));
   candidates.push(...versioned('C:\\tools', 'php'));
   return candidates;
-}
-
-function executableOnDisk(path: string): boolean {
-  try {
-    accessSync(path, fsConstants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function listDir(dir: string): string[] {

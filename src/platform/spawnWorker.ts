@@ -71,19 +71,21 @@ function findSetpriv(): string | null {
   return setprivPath;
 }
 
+/** Whether `path` is a file this process may execute. */
+export function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, fsConstants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Resolves a command the way execvp would, so that a missing php-cgi is
  * reported before we spawn anything and the message can name the path.
  */
 export function findExecutable(command: string, pathEnv: string): string | null {
-  const isExecutable = (p: string): boolean => {
-    try {
-      accessSync(p, fsConstants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  };
   if (command.includes('/') || (process.platform === 'win32' && command.includes('\\'))) {
     return isExecutable(command) ? command : null;
   }
