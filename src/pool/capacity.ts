@@ -74,10 +74,3 @@ export class Capacity<C extends WorkerConnection> {
     }
   }
 }
-
-/** Every worker on any list, copied so that callers may move them. */
-export function everyWorker<C extends WorkerConnection>(lists: Record<WorkerState, WorkerList<Worker<C>>>): Array<Worker<C>> {
-  const workers: Array<Worker<C>> = [];
-  for (const list of Object.values(lists)) workers.push(...list);
-  return workers;
-}

@@ -5,7 +5,7 @@ import { ProcessHost } from '../platform/processHost';
 import { AbandonedRequests } from './abandonedRequests';
 import { afterRelease, mayFinish } from './afterRelease';
 import { BusyDeadlines } from './busyDeadlines';
-import { Capacity, everyWorker } from './capacity';
+import { Capacity } from './capacity';
 import { followDebugSession } from './debugHold';
 import { PoolDebugging, type DebuggerControl, type DebuggerHost } from './debugging';
 import type { OptionId } from '../shared/options';
@@ -29,7 +29,7 @@ import type { Disposable, LeaseHolder, LeaseOutcome, LeaseRequestInfo, LeaseRevo
 import type { WorkerDebug, WorkerExitReason, WorkerState } from './types';
 import { WaitQueue } from './waitQueue';
 import { Worker, type WorkerOwner } from './worker';
-import { stateLists } from './workerList';
+import { everyWorker, stateLists } from './workerList';
 
 export { PoolSaturatedError, PoolSpawnFailingError, PoolUnavailableError } from './errors';
 export { DebuggerUnavailableError } from './debugging';
@@ -537,14 +537,13 @@ export class Pool<C extends WorkerConnection = FastCgiConnection> {
     this.changed();
     this.emit({ type: 'worker-debug', workerId: worker.id, pid, debug });
     // The last session ended: an idle spare goes now, a busy one after its request (makeIdle).
-    for (const { worker: idle, reason } of this.capacity.idleToRetire(Date.now())) this.retire(idle, reason, 'graceful');
-    if (this.queue.length > 0) this.ensureCapacity(); // requests already waiting may have the spare now
+    this.maintain(true); // requests already waiting may have the spare now
   }
 
-  /** Idle timeout above the minimum, the least recently used first; then the minimum and the waiters. */
-  private maintain(): void {
+  /** Idle workers past their timeout or above the maximum go, least recently used first; then the minimum and the waiters (`waitersOnly`: the waiters only). */
+  private maintain(waitersOnly = false): void {
     for (const { worker, reason } of this.capacity.idleToRetire(Date.now())) this.retire(worker, reason, 'graceful');
-    this.ensureCapacity();
+    if (!waitersOnly || this.queue.length > 0) this.ensureCapacity();
   }
 
   /** Reaped: no longer a process, it leaves every list (mod_fcgid's error → free); `recentExits` keeps the exit. */

@@ -28,3 +28,10 @@ export function stateLists<T extends ListNode<T>>(): Record<WorkerState, WorkerL
     error: new WorkerList<T>('error'),
   };
 }
+
+/** Every worker on any list, copied so that callers may move them. */
+export function everyWorker<T extends ListNode<T>>(lists: Record<WorkerState, WorkerList<T>>): T[] {
+  const workers: T[] = [];
+  for (const list of Object.values(lists)) workers.push(...list);
+  return workers;
+}
