@@ -542,7 +542,7 @@ async function main(): Promise<number> {
       {
         title: "08 beside the code, two slow pages keep two workers busy while another waits idle (the README's screenshot)",
         run: async () => {
-          await wb.openFile('index.php');
+          await wb.openFile(join(workspace, 'index.php'));
           // Three quick pages at once grow the pool to three workers; then two slow ones take two of them.
           await Promise.all([0, 1, 2].map(() => fetch(`${poolUrl}/slow?ms=700`).then((r) => r.arrayBuffer())));
           for (const ms of [20_000, 21_000]) readmeRequests.push(answerOf(fetch(`${poolUrl}/slow?ms=${ms}`, { signal: readmeAbort.signal })));
@@ -627,10 +627,23 @@ async function main(): Promise<number> {
           tab.on('load', () => loads++);
           await tab.addInitScript({ content: LIVE_RELOAD_INSTRUMENT });
           await tab.goto(`${poolUrl}/`);
-          await tab.waitForFunction('window.__liveHello === true', undefined, { timeout: 15_000 });
+          // What the tab and the server saw, if the page's event stream never says hello.
+          const liveState = async () => {
+            const inTab = await tab
+              .evaluate(
+                `JSON.stringify({ url: location.href, hello: window.__liveHello === true, loadedAt: window.__loadedAt ?? null,
+                  live: performance.getEntriesByType('resource').filter((e) => e.name.includes('/.fastcgi-pool/')).map((e) => e.name + ' ' + Math.round(e.duration) + ' ms') })`,
+              )
+              .catch((e: unknown) => `(could not read the tab: ${String(e)})`);
+            const server = await fetch(`${poolUrl}/.fastcgi-pool/status`)
+              .then(async (r) => JSON.stringify(((await r.json()) as { gateway: { liveReload: unknown } }).gateway.liveReload))
+              .catch((e: unknown) => `(no status: ${String(e)})`);
+            return `tab: ${String(inTab)}; ${loads} loads; server's live reload: ${server}`;
+          };
+          await poll("the page's live-reload stream to say hello", async () => (await tab.evaluate('window.__liveHello === true')) === true, 20_000, liveState);
           const tags = await tab.locator('script[src="/.fastcgi-pool/live.js"]').count();
           if (tags !== 1) throw new Error(`the page has ${tags} live-reload tags, expected 1`);
-          await wb.openFile('home.php');
+          await wb.openFile(join(workspace, 'src/pages/home.php'));
           await wb.page.keyboard.press('Control+End');
           await wb.page.keyboard.insertText('\n<p>Saved in VS Code, reloaded by FastCGI Pool.</p>\n');
           await wb.page.keyboard.press('Control+S');
@@ -639,12 +652,12 @@ async function main(): Promise<number> {
             async () => loads >= 2 && (await tab.locator('body').innerText()).includes('Saved in VS Code, reloaded by FastCGI Pool.'),
             15_000,
             async () =>
-              `tab: ${loads} loads, text ends: ${(
+              `${await liveState()}; text ends: ${(
                 await tab
                   .locator('body')
                   .innerText()
                   .catch(() => '?')
-              ).slice(-200)}`,
+              ).slice(-200)}; editor tabs: ${(await wb.page.locator('.editor-group-container .tab').allInnerTexts()).join(' | ')}`,
           );
           const status = (await (await fetch(`${poolUrl}/.fastcgi-pool/status`)).json()) as { gateway: { liveReload: { reloads: number; clients: number } } };
           console.log(`      ${loads} loads in the tab; live reload: ${JSON.stringify(status.gateway.liveReload)}`);

@@ -1,4 +1,5 @@
 import type { Frame, Locator, Page } from 'playwright-core';
+import { basename } from 'node:path';
 
 /**
  * Drives VS Code 1.100's web workbench (code-server) the way a person does:
@@ -191,23 +192,36 @@ export class Workbench {
     );
   }
 
-  /** Opens a file of the workspace through Quick Open (Ctrl+P) and waits for its editor tab. */
-  async openFile(name: string): Promise<void> {
+  /**
+   * Opens a file through Quick Open (Ctrl+P) by its absolute path and waits
+   * for its editor tab. An absolute path is answered by a stat of that file,
+   * not by the workspace's file search (ripgrep), which can take seconds to
+   * list a file on a cold machine.
+   */
+  async openFile(path: string): Promise<void> {
+    const name = basename(path);
     const widget = this.page.locator('.quick-input-widget');
     const input = widget.locator('input[type="text"], input.input').first();
+    const rows = widget.locator('.quick-input-list .monaco-list-row');
     await poll(
-      `Quick Open to list ${name}`,
+      `Quick Open to list ${path}`,
       async () => {
         if (await widget.isVisible()) await this.page.keyboard.press('Escape');
         await this.focusWorkbench();
         await this.page.keyboard.press('Control+P');
         await input.waitFor({ state: 'visible', timeout: 5_000 });
-        await input.fill(name);
-        const first = widget.locator('.quick-input-list .monaco-list-row').first();
-        await first.waitFor({ state: 'visible', timeout: 3_000 });
-        return ((await first.getAttribute('aria-label')) ?? '').includes(name);
+        await input.fill(path);
+        // Give the list up to 5 s to show the file before trying again.
+        const until = Date.now() + 5_000;
+        while (Date.now() < until) {
+          const first = (await readRows(rows.first()))[0];
+          if (first && `${first.ariaLabel} ${first.text}`.includes(name)) return true;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        return false;
       },
-      20_000,
+      30_000,
+      async () => `Quick Open rows: ${formatRows(await readRows(rows))}`,
     );
     await this.page.keyboard.press('Enter');
     await this.page.locator(`.editor-group-container .tab[aria-label^="${name}"]`).first().waitFor({ state: 'visible', timeout: 10_000 });
