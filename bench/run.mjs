@@ -20,6 +20,7 @@
 // is stopped by its pid. See docs/performance.md.
 import { spawn, spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
+import { get as httpGet } from 'node:http';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -94,13 +95,14 @@ const writeDocs = opt['write-docs'] || (!quick && !opt['no-docs'] && ['nginx', '
 
 const log = (...a) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
 
-/** Pages: path, POST body size. */
+/** Pages: path, POST body size, and whether wrk sends the file's own ETag (a browser's revalidation on reload: 304). */
 const PAGES = {
   hello: { path: '/hello.php' },
   json: { path: '/json.php' },
   sleep: { path: '/sleep.php' },
   post: { path: '/post.php', postBytes: 10 * 1024 },
   static: { path: `/${STATIC_FILE}` },
+  revalidate: { path: `/${STATIC_FILE}`, revalidate: true },
 };
 /** The issue's headline cells, in table order. */
 const HEADLINE = [
@@ -152,6 +154,24 @@ async function verify(target, label) {
   if (!body.startsWith(`${PAGES.post.postBytes} `)) throw new Error(`${label}: post.php answered ${JSON.stringify(body.slice(0, 100))}`);
   const buf = await fetch(target.url + PAGES.static.path).then((r) => r.arrayBuffer());
   if (buf.byteLength !== STATIC_BYTES) throw new Error(`${label}: static file came back with ${buf.byteLength} bytes`);
+  // Through node:http, as wrk sends it: fetch() would add `Cache-Control: no-cache` to a conditional request.
+  const etag = await etagOf(target.url + PAGES.revalidate.path);
+  const again = await new Promise((resolveStatus, reject) => {
+    httpGet(target.url + PAGES.revalidate.path, { headers: { 'If-None-Match': etag } }, (response) => {
+      response.resume();
+      resolveStatus(response.statusCode);
+    }).on('error', reject);
+  });
+  if (again !== 304) throw new Error(`${label}: a revalidation with its own ETag ${etag} answered ${again}, not 304`);
+}
+
+/** The ETag a server sends with `url` (the revalidate page sends it back, as a browser does on reload). */
+async function etagOf(url) {
+  const response = await fetch(url);
+  await response.arrayBuffer();
+  const etag = response.headers.get('etag');
+  if (!etag) throw new Error(`${url} came without an ETag`);
+  return etag;
 }
 
 async function main() {
@@ -247,7 +267,8 @@ async function main() {
       results.runs[s.key] = {};
       for (const id of targetIds) {
         currentRun = `${s.key} (${TARGETS[id].label} loaded)`;
-        const r = await runWrk({ url: running[id].url + page.path, connections: s.c, seconds, threads: wrkThreads, postBytes: page.postBytes });
+        const ifNoneMatch = page.revalidate ? await etagOf(running[id].url + page.path) : undefined;
+        const r = await runWrk({ url: running[id].url + page.path, connections: s.c, seconds, threads: wrkThreads, postBytes: page.postBytes, ifNoneMatch });
         results.runs[s.key][id] = r;
         // Let the target settle before the next one runs: wrk's closing
         // connections abort the requests in flight, and the pool recycles

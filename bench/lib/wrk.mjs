@@ -5,13 +5,16 @@ import { join } from 'node:path';
 const SCRIPT = join(import.meta.dirname, '../wrk/report.lua');
 
 /**
- * @param {{url: string, connections: number, seconds: number, threads?: number, postBytes?: number, timeoutS?: number}} o
+ * @param {{url: string, connections: number, seconds: number, threads?: number, postBytes?: number, ifNoneMatch?: string, timeoutS?: number}} o
  */
 export function runWrk(o) {
   const threads = Math.max(1, Math.min(o.threads ?? 1, o.connections));
   const args = ['-t', String(threads), '-c', String(o.connections), '-d', `${o.seconds}s`, '--timeout', `${o.timeoutS ?? 10}s`, '-s', SCRIPT, o.url];
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/wrk', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WRK_POST_BYTES: String(o.postBytes ?? 0) } });
+    const child = spawn('/usr/bin/wrk', args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, WRK_POST_BYTES: String(o.postBytes ?? 0), WRK_IF_NONE_MATCH: o.ifNoneMatch ?? '' },
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));

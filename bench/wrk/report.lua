@@ -1,10 +1,15 @@
--- wrk script: optional POST body (WRK_POST_BYTES), and a machine-readable
+-- wrk script: optional POST body (WRK_POST_BYTES), optional If-None-Match
+-- (WRK_IF_NONE_MATCH: a browser's revalidation), and a machine-readable
 -- summary line at the end (latencies in microseconds).
 local post = os.getenv("WRK_POST_BYTES")
 if post and tonumber(post) and tonumber(post) > 0 then
   wrk.method = "POST"
   wrk.body = string.rep("x", tonumber(post))
   wrk.headers["Content-Type"] = "application/octet-stream"
+end
+local etag = os.getenv("WRK_IF_NONE_MATCH")
+if etag and etag ~= "" then
+  wrk.headers["If-None-Match"] = etag
 end
 
 done = function(summary, latency, requests)

@@ -1,12 +1,13 @@
 import type { Socket } from 'node:net';
-import { parseHead } from './leanParse';
+import { parseHead, type LeanHead } from './leanParse';
 import { dateHeaderLine, LeanRequest, type LeanChannel } from './leanResponse';
 import { isHtmlFile } from './liveStatic';
 import type { ScriptRunner } from './phpExchange';
 import { emptyBody, memoryBody, type RequestBody } from './requestBody';
 import type { RequestLog } from './requestLog';
 import type { Router } from './router';
-import { cachedStaticFile, type CachedStaticResponse } from './staticFiles';
+import { isNotModified, isRevalidation } from './notModified';
+import { cachedStaticFile, staticRevalidation, type CachedStaticResponse, type StaticRevalidation } from './staticFiles';
 
 /** Settings of the lean front. */
 export interface LeanHttpOptions {
@@ -34,7 +35,9 @@ const HALF_OPEN_GRACE_MS = 1_000;
  * a request that is complete in the bytes at hand, simple (GET, HEAD or a
  * POST with a Content-Length body up to the in-memory limit; HTTP/1.1; no
  * Transfer-Encoding, Expect, Upgrade or `Connection: close`; strictly
- * well-formed) and routed to a PHP script or a small cached static file is
+ * well-formed) and routed to a PHP script or a small cached static file, or
+ * a static file's revalidation (If-None-Match / If-Modified-Since, which a
+ * browser sends for every asset on every reload: we send max-age=0), is
  * served directly. Anything else — the first request that is not — hands
  * the connection, with every unparsed byte, to Node's HTTP server for good:
  * errors, redirects, status JSON, uploads, chunked bodies, ranges and every
@@ -273,6 +276,16 @@ class LeanConnection implements LeanChannel {
     }
     // With live reload on, HTML pages get their tag on Node's path (liveStatic.ts).
     if (route.kind === 'static' && head.method !== 'POST' && !head.conditional && !(front.scripts.live !== null && isHtmlFile(route.filePath))) {
+      // A reload revalidates every asset (we send max-age=0): answered here, from the stat resolve made.
+      if (isRevalidation(head)) {
+        const validators = staticRevalidation(route.filePath, route.stats);
+        if (validators !== null && isNotModified(head, validators)) {
+          this.pending = end < bytes.length ? bytes.subarray(end) : null;
+          this.notModified(head, body, validators, startedAt);
+          return true;
+        }
+      }
+      // A stale validator gets the whole file, as a plain GET does.
       const file = cachedStaticFile(route.filePath, route.stats);
       if (file !== null) {
         this.pending = end < bytes.length ? bytes.subarray(end) : null;
@@ -296,6 +309,22 @@ class LeanConnection implements LeanChannel {
       }
     }
     return this.handOver(bytes);
+  }
+
+  /** Answers 304 Not Modified with the file's validators and no body. */
+  private notModified(head: LeanHead, body: RequestBody, validators: StaticRevalidation, startedAt: number): void {
+    const front = this.front;
+    if (!front.log.wanted) {
+      this.socket.write(`${notModifiedHead(validators)}${dateHeaderLine()}${this.connectionLines()}\r\n`, 'latin1');
+      this.idleSince = Date.now();
+      if (this.closing) this.close();
+      return;
+    }
+    const request = new LeanRequest(this, head, body);
+    this.current = request;
+    request.writeHead(304, undefined, validators.headers);
+    request.end();
+    front.log.request(request, startedAt, null, null, 0);
   }
 
   /** The Connection header(s) of a response: `close` once the gateway is closing. */
@@ -344,6 +373,14 @@ class LeanConnection implements LeanChannel {
 
 /** Status line and headers of a cached static file's 200, built once per cache entry. */
 const staticHeads = new WeakMap<CachedStaticResponse, string>();
+/** A 304's status line and the file's headers (the Date and Connection lines follow). */
+function notModifiedHead(validators: StaticRevalidation): string {
+  let head = 'HTTP/1.1 304 Not Modified\r\n';
+  const headers = validators.headers;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i] as string}: ${headers[i + 1] as string}\r\n`;
+  return head;
+}
+
 function staticHead(file: CachedStaticResponse): string {
   let head = staticHeads.get(file);
   if (head === undefined) {

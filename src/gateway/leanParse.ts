@@ -17,8 +17,16 @@ export interface LeanHead {
   /** 0 when absent. */
   contentLength: number;
   declaresBody: boolean;
-  /** Range or a conditional header: static files go through send. */
+  /**
+   * Range, If-Range, a precondition (If-Match, If-Unmodified-Since), any
+   * other If-* header, or a validator or Cache-Control given twice: static
+   * files go through send.
+   */
   conditional: boolean;
+  /** The validators of a revalidation, which the lean front answers itself (notModified.ts); undefined when absent. */
+  ifNoneMatch: string | undefined;
+  ifModifiedSince: string | undefined;
+  cacheControl: string | undefined;
 }
 
 /** Header-name bytes allowed by RFC 9110 (tchar). */
@@ -50,6 +58,9 @@ export function parseHead(head: string): LeanHead | null {
   let host: string | undefined;
   let contentLength = -1;
   let conditional = false;
+  let ifNoneMatch: string | undefined;
+  let ifModifiedSince: string | undefined;
+  let cacheControl: string | undefined;
   let at = lineEnd + 2;
   while (at < head.length) {
     let end = head.indexOf('\r\n', at);
@@ -98,11 +109,28 @@ export function parseHead(head: string): LeanHead | null {
           if (lower !== 'keep-alive' && lower !== '') return null;
         }
         break;
-      case 13:
-      case 17:
+      case 13: {
+        const lower = name.toLowerCase();
+        if (lower === 'if-none-match') {
+          if (ifNoneMatch !== undefined) conditional = true;
+          ifNoneMatch = value;
+        } else if (lower === 'cache-control') {
+          if (cacheControl !== undefined) conditional = true;
+          cacheControl = value;
+        } else if (lower.startsWith('if-')) conditional = true;
+        break;
+      }
+      case 17: {
+        const lower = name.toLowerCase();
+        if (lower === 'if-modified-since') {
+          if (ifModifiedSince !== undefined) conditional = true;
+          ifModifiedSince = value;
+        } else if (lower.startsWith('if-')) conditional = true;
+        else if (lower === 'transfer-encoding') return null;
+        break;
+      }
       case 19:
         if (name.toLowerCase().startsWith('if-')) conditional = true;
-        else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') return null;
         break;
       case 14:
         if (name.toLowerCase() === 'content-length') {
@@ -125,5 +153,8 @@ export function parseHead(head: string): LeanHead | null {
     contentLength: contentLength < 0 ? 0 : contentLength,
     declaresBody: contentLength >= 0,
     conditional,
+    ifNoneMatch,
+    ifModifiedSince,
+    cacheControl,
   };
 }

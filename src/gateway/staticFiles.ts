@@ -1,13 +1,17 @@
 import { readFileSync, statSync, type Stats } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { basename, dirname, extname } from 'node:path';
+import type * as MimeTypes from 'mime-types';
 import type sendType from 'send';
 
 /**
- * `send` (with mime-types and its 190 KB MIME database) is loaded on the
- * first static request that needs it, not at start-up: it was the largest
- * part of loading the engine, which every `fastcgi-pool serve` and every
- * extension activation pays before its first response.
+ * `send` and the MIME lookup it types files with (mime-types and its 190 KB
+ * database) are loaded on the first static request, not at start-up: they
+ * were the largest part of loading the engine, which every `fastcgi-pool
+ * serve` and every extension activation pays before its first response.
+ * The lean front types a file with the very lookup send uses (one copy of
+ * mime-types: package.json asks for the range send does), so it can answer
+ * a file send has never served and still say exactly what send would.
  */
 let sendModule: typeof sendType | null = null;
 function send(...args: Parameters<typeof sendType>): ReturnType<typeof sendType> {
@@ -15,7 +19,15 @@ function send(...args: Parameters<typeof sendType>): ReturnType<typeof sendType>
   sendModule ??= require('send') as typeof sendType;
   return sendModule(...args);
 }
+let mimeTypes: typeof MimeTypes | null = null;
+/** The Content-Type send writes for a file with this extension (`.css`, or '' for none). */
+function sendContentType(extension: string): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  mimeTypes ??= require('mime-types') as typeof MimeTypes;
+  return mimeTypes.contentType(extension) || 'application/octet-stream';
+}
 import { errorPage } from './errorPages';
+import type { FileValidators } from './notModified';
 
 /** Why a static file could not be sent; `status` is the HTTP status to answer. */
 export class StaticFileError extends Error {
@@ -63,12 +75,18 @@ interface CachedFile {
 /** Small files by absolute path; validated against a fresh stat on every request. */
 const fileCache = new Map<string, CachedFile>();
 let fileCacheBytes = 0;
-/**
- * Content-Type by lower-cased extension, as send (mime-types) chose it for
- * a file it served: the fast path never guesses a type itself, it reuses
- * send's answer, so the two paths cannot disagree.
- */
+/** Content-Type by lower-cased extension, from send's own lookup: the two paths cannot disagree. */
 const typeByExtension = new Map<string, string>();
+
+function contentTypeOf(filePath: string): string {
+  const extension = extname(filePath).toLowerCase();
+  let type = typeByExtension.get(extension);
+  if (type === undefined) {
+    type = sendContentType(extension);
+    if (typeByExtension.size < 1000) typeByExtension.set(extension, type);
+  }
+  return type;
+}
 
 /** Empties the small-file cache (tests; memory pressure). */
 export function clearStaticCache(): void {
@@ -126,22 +144,13 @@ export function serveStatic(req: IncomingMessage, res: ServerResponse, filePath:
   });
   // The file turned into a directory between resolve and send: treat it as gone.
   stream.on('directory', () => fail(new StaticFileError(404, `${filePath} is a directory`)));
-  // 'stream': send has set every header of a 200 and starts reading the file.
-  stream.on('stream', () => learnType(filePath, res));
   stream.pipe(res);
-}
-
-function learnType(filePath: string, res: ServerResponse): void {
-  const type = res.getHeader('Content-Type');
-  if (res.statusCode === 200 && typeof type === 'string' && typeByExtension.size < 1000) {
-    typeByExtension.set(extname(filePath).toLowerCase(), type);
-  }
 }
 
 /**
  * The fast path: a plain GET or HEAD (no Range, no conditional or
- * precondition header) of a small regular file whose type send has already
- * told us, answered from memory in one write with exactly the headers send
+ * precondition header) of a small regular file, typed by send's own
+ * lookup, answered from memory in one write with exactly the headers send
  * writes (Accept-Ranges, Cache-Control, Last-Modified, a weak ETag from size
  * and mtime, Content-Type, Content-Length). The file is read once and kept
  * while its size, mtime, ctime and inode stay the same: every request still
@@ -179,14 +188,55 @@ export interface CachedStaticResponse {
 /**
  * The in-memory answer for a plain GET or HEAD of `filePath` (the caller
  * has checked that the request has no Range or conditional header), or null
- * when the file must go through send: not a small regular file, a dotfile,
- * or an extension whose Content-Type send has not told us yet.
+ * when the file must go through send: not a small regular file, or a dotfile.
  */
 export function cachedStaticFile(filePath: string, stats: Stats | undefined | null, maxAgeSeconds = 0): CachedStaticResponse | null {
-  const type = typeByExtension.get(extname(filePath).toLowerCase());
-  if (type === undefined) return null;
-  const name = basename(filePath);
-  if (name.charCodeAt(0) === 0x2e /* . */) return null;
+  const file = regularFileStats(filePath, stats);
+  if (file === null || file.size > STATIC_CACHE_MAX_FILE) return null;
+  let entry = fileCache.get(filePath);
+  if (
+    entry === undefined ||
+    entry.size !== file.size ||
+    entry.mtimeMs !== file.mtimeMs ||
+    entry.ctimeMs !== file.ctimeMs ||
+    entry.ino !== file.ino ||
+    entry.maxAgeSeconds !== maxAgeSeconds
+  ) {
+    if (entry !== undefined) forget(filePath, entry);
+    entry = load(filePath, file, contentTypeOf(filePath), maxAgeSeconds);
+    if (entry === undefined) return null;
+  }
+  return entry;
+}
+
+/** What a 304 for a static file says, from its stat alone (see {@link staticRevalidation}). */
+export interface StaticRevalidation extends FileValidators {
+  /** The 304's own headers, flat `[name, value, …]`: send's 200 headers without the Content-* ones, as send's notModified() leaves them. */
+  readonly headers: readonly string[];
+}
+
+/**
+ * The validators of `filePath` and the headers of its 304, computed from
+ * its stat (no read, and any size: a 2 MB bundle is revalidated as cheaply
+ * as a 2 KB one), or null when the request must go through send: not a
+ * regular file, or a dotfile. They are exactly what send would write, so a
+ * validator from either path matches the other.
+ */
+export function staticRevalidation(filePath: string, stats: Stats | undefined | null, maxAgeSeconds = 0): StaticRevalidation | null {
+  const file = regularFileStats(filePath, stats);
+  if (file === null) return null;
+  const etag = weakEtag(file);
+  const lastModified = file.mtime.toUTCString();
+  return {
+    etag,
+    lastModified,
+    headers: ['Accept-Ranges', 'bytes', 'Cache-Control', cacheControl(maxAgeSeconds), 'Last-Modified', lastModified, 'ETag', etag],
+  };
+}
+
+/** The file's stat if it is a regular file that is not a dotfile (send denies those); `stats` when the caller has it, else a fresh stat. */
+function regularFileStats(filePath: string, stats: Stats | undefined | null): Stats | null {
+  if (basename(filePath).charCodeAt(0) === 0x2e /* . */) return null;
   if (stats === undefined || stats === null) {
     try {
       stats = statSync(filePath, { throwIfNoEntry: false });
@@ -195,21 +245,18 @@ export function cachedStaticFile(filePath: string, stats: Stats | undefined | nu
     }
     if (stats === undefined) return null;
   }
-  if (!stats.isFile() || stats.size > STATIC_CACHE_MAX_FILE) return null;
-  let entry = fileCache.get(filePath);
-  if (
-    entry === undefined ||
-    entry.size !== stats.size ||
-    entry.mtimeMs !== stats.mtimeMs ||
-    entry.ctimeMs !== stats.ctimeMs ||
-    entry.ino !== stats.ino ||
-    entry.maxAgeSeconds !== maxAgeSeconds
-  ) {
-    if (entry !== undefined) forget(filePath, entry);
-    entry = load(filePath, stats, type, maxAgeSeconds);
-    if (entry === undefined) return null;
-  }
-  return entry;
+  return stats.isFile() ? stats : null;
+}
+
+/** The etag package's weak validator for a Stats object, as send writes it. */
+function weakEtag(stats: Stats): string {
+  return `W/"${stats.size.toString(16)}-${stats.mtime.getTime().toString(16)}"`;
+}
+
+/** send's Cache-Control: max-age in whole seconds, clamped to 0 … 1 year. */
+function cacheControl(maxAgeSeconds: number): string {
+  const maxAge = Math.floor(Math.min(Math.max(0, maxAgeSeconds * 1000), 365 * 24 * 60 * 60 * 1000) / 1000);
+  return `public, max-age=${maxAge}`;
 }
 
 function forget(filePath: string, entry: CachedFile): void {
@@ -226,10 +273,6 @@ function load(filePath: string, stats: Stats, type: string, maxAgeSeconds: numbe
   }
   // Changed between the stat and the read: let send deal with it.
   if (body.length !== stats.size) return undefined;
-  // send: max-age in whole seconds, clamped to 0 … 1 year.
-  const maxAge = Math.floor(Math.min(Math.max(0, maxAgeSeconds * 1000), 365 * 24 * 60 * 60 * 1000) / 1000);
-  // The Date the etag package and send use for this stat.
-  const mtime = stats.mtime;
   const entry: CachedFile = {
     size: stats.size,
     mtimeMs: stats.mtimeMs,
@@ -241,12 +284,11 @@ function load(filePath: string, stats: Stats, type: string, maxAgeSeconds: numbe
       'Accept-Ranges',
       'bytes',
       'Cache-Control',
-      `public, max-age=${maxAge}`,
+      cacheControl(maxAgeSeconds),
       'Last-Modified',
-      mtime.toUTCString(),
-      // The etag package's weak validator for a Stats object.
+      stats.mtime.toUTCString(),
       'ETag',
-      `W/"${stats.size.toString(16)}-${mtime.getTime().toString(16)}"`,
+      weakEtag(stats),
       'Content-Type',
       type,
       'Content-Length',

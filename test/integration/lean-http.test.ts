@@ -2,7 +2,8 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { LeanHttpFront } from '../../src/gateway/leanHttp';
 import { startPoolServer, type PoolServer } from '../../src/gateway/poolServer';
 import { phpCgi, waitFor } from '../support/helpers';
 
@@ -20,6 +21,11 @@ beforeAll(async () => {
   cpSync(resolve(__dirname, '../fixtures/app'), docroot, { recursive: true });
   writeFileSync(join(docroot, 'stream.php'), '<?php header("Content-Type: text/plain"); echo "first,"; ob_flush(); flush(); usleep(150000); echo "second";');
   writeFileSync(join(docroot, 'hello.txt'), 'hello static\n');
+  // Above the in-memory cache's 256 KB limit: its revalidations are answered from the stat all the same.
+  writeFileSync(join(docroot, 'bundle.js'), 'x'.repeat(300 * 1024));
+  // Types no request of this file has served before the test that reads them.
+  for (const name of ['first.css', 'first.json', 'first.svg', 'first.woff2', 'FIRST.PNG', 'NOTES', 'first.unknown-ext'])
+    writeFileSync(join(docroot, name), `${name}\n`);
   server = await startPoolServer({ documentRoot: docroot, pool: { phpCgi, minWorkers: 2, maxWorkers: 2 }, gateway: { port: 0 } });
 });
 
@@ -125,8 +131,7 @@ describe('the lean HTTP front', () => {
     expect(first.headers.get('connection')).toBe('keep-alive');
     expect(first.headers.get('keep-alive')).toBe('timeout=5');
     expect(first.headers.get('date')).toMatch(/GMT$/);
-    // The first static response goes through send (which teaches the cache
-    // the Content-Type); the second comes from memory: same headers.
+    // The first static response reads the file into memory; the second comes from there: same headers.
     const second = await client.read();
     const third = await client.read();
     expect([second.status, second.body, third.status, third.body]).toEqual([200, 'hello static\n', 200, 'hello static\n']);
@@ -209,6 +214,85 @@ describe('the lean HTTP front', () => {
       client.send(request);
       expect([JSON.stringify(request), (await client.read()).status]).toEqual([JSON.stringify(request), status]);
       client.destroy();
+    }
+  });
+
+  it('serves a type it has never served from memory, with the Content-Type and headers send gives it on Node’s path', async () => {
+    const nodeOnly = await startPoolServer({ documentRoot: docroot, pool: { phpCgi, minWorkers: 1, maxWorkers: 1 }, gateway: { port: 0, leanHttp: false } });
+    const transfer = vi.spyOn(LeanHttpFront.prototype, 'transfer');
+    try {
+      const lean = new Client(server.port);
+      const node = new Client(nodeOnly.port);
+      const withoutDate = (head: string) => head.replace(/\r\nDate: [^\r]*/, '');
+      for (const name of ['first.css', 'first.json', 'first.svg', 'first.woff2', 'FIRST.PNG', 'NOTES', 'first.unknown-ext']) {
+        lean.send(get(`/${name}`));
+        node.send(get(`/${name}`));
+        const [ours, sends] = [await lean.read(), await node.read()];
+        expect([name, ours.status, ours.body]).toEqual([name, 200, `${name}\n`]);
+        expect([name, withoutDate(ours.head)]).toEqual([name, withoutDate(sends.head)]);
+      }
+      // The first load of a page after a start keeps the browser's connections on the lean front.
+      expect(transfer).not.toHaveBeenCalled();
+      lean.destroy();
+      node.destroy();
+    } finally {
+      transfer.mockRestore();
+      await nodeOnly.stop(1_000);
+    }
+  });
+
+  it('answers revalidations itself, exactly as send on Node’s path does, without handing the connection over', async () => {
+    const nodeOnly = await startPoolServer({ documentRoot: docroot, pool: { phpCgi, minWorkers: 1, maxWorkers: 1 }, gateway: { port: 0, leanHttp: false } });
+    let transfer: ReturnType<typeof vi.spyOn> | null = null;
+    try {
+      const first = async (port: number, path: string) => {
+        const client = new Client(port);
+        client.send(get(path));
+        const reply = await client.read();
+        client.destroy();
+        return reply;
+      };
+      // A plain GET first (send teaches the lean front the Content-Type a stale validator's 200 needs).
+      const [txt, js] = [await first(server.port, '/hello.txt'), await first(server.port, '/bundle.js')];
+      expect([(await first(nodeOnly.port, '/hello.txt')).headers.get('etag'), (await first(nodeOnly.port, '/bundle.js')).headers.get('etag')]).toEqual([
+        txt.headers.get('etag'),
+        js.headers.get('etag'),
+      ]);
+      const etag = txt.headers.get('etag') as string;
+      const lastModified = txt.headers.get('last-modified') as string;
+      const cases: [string, string, number][] = [
+        [get('/hello.txt', `If-None-Match: ${etag}\r\n`), 'our tag', 304],
+        [get('/hello.txt', `If-None-Match: ${etag}\r\nCache-Control: max-age=0\r\n`), 'a browser reload', 304],
+        [get('/hello.txt', `If-None-Match: ${etag.slice(2)}\r\n`), 'our tag without W/', 304],
+        [get('/hello.txt', `If-None-Match: "x", ${etag}\r\n`), 'a list holding ours', 304],
+        [get('/hello.txt', 'If-None-Match: *\r\n'), '*', 304],
+        [get('/hello.txt', 'If-None-Match: "stale"\r\n'), 'a stale tag', 200],
+        [get('/hello.txt', `If-Modified-Since: ${lastModified}\r\n`), 'If-Modified-Since at Last-Modified', 304],
+        [get('/hello.txt', 'If-Modified-Since: Thu, 01 Jan 2015 00:00:00 GMT\r\n'), 'an older If-Modified-Since', 200],
+        [get('/hello.txt', `If-None-Match: "stale"\r\nIf-Modified-Since: ${lastModified}\r\n`), 'a stale tag beside a fresh date', 200],
+        [get('/hello.txt', `If-None-Match: ${etag}\r\nCache-Control: no-cache\r\n`), 'no-cache', 200],
+        [`HEAD /hello.txt HTTP/1.1\r\nHost: localhost\r\nIf-None-Match: ${etag}\r\n\r\n`, 'HEAD with our tag', 304],
+        [get('/bundle.js', `If-None-Match: ${js.headers.get('etag') as string}\r\n`), 'a 300 KB file', 304],
+      ];
+      // From here on, every request is a revalidation: none may send its connection to Node's server.
+      transfer = vi.spyOn(LeanHttpFront.prototype, 'transfer');
+      const lean = new Client(server.port);
+      const node = new Client(nodeOnly.port);
+      const withoutDate = (head: string) => head.replace(/\r\nDate: [^\r]*/, '');
+      for (const [request, what, status] of cases) {
+        lean.send(request);
+        node.send(request);
+        const isHead = request.startsWith('HEAD');
+        const [ours, sends] = [await lean.read(isHead), await node.read(isHead)];
+        expect([what, ours.status]).toEqual([what, status]);
+        expect([what, withoutDate(ours.head), ours.body]).toEqual([what, withoutDate(sends.head), sends.body]);
+      }
+      expect(transfer).not.toHaveBeenCalled();
+      lean.destroy();
+      node.destroy();
+    } finally {
+      transfer?.mockRestore();
+      await nodeOnly.stop(1_000);
     }
   });
 
