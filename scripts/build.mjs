@@ -19,17 +19,17 @@ const common = {
 // send.js requires too: one copy of the database), so that Node does not even
 // parse them at start-up (~4 ms of the cold start). The extension and its
 // engine thread keep them inside their single bundles.
-const sendApart = {
-  name: 'send-apart',
-  setup(b) {
-    b.onResolve({ filter: /^send$/ }, () => ({ path: './send.js', external: true }));
-    b.onResolve({ filter: /^mime-types$/ }, () => ({ path: './mime.js', external: true }));
-  },
-};
 const mimeApart = {
   name: 'mime-apart',
   setup(b) {
     b.onResolve({ filter: /^mime-types$/ }, () => ({ path: './mime.js', external: true }));
+  },
+};
+const sendApart = {
+  name: 'send-apart',
+  setup(b) {
+    b.onResolve({ filter: /^send$/ }, () => ({ path: './send.js', external: true }));
+    mimeApart.setup(b);
   },
 };
 

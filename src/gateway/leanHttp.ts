@@ -373,20 +373,23 @@ class LeanConnection implements LeanChannel {
 
 /** Status line and headers of a cached static file's 200, built once per cache entry. */
 const staticHeads = new WeakMap<CachedStaticResponse, string>();
-/** A 304's status line and the file's headers (the Date and Connection lines follow). */
-function notModifiedHead(validators: StaticRevalidation): string {
-  let head = 'HTTP/1.1 304 Not Modified\r\n';
-  const headers = validators.headers;
-  for (let i = 0; i < headers.length; i += 2) head += `${headers[i] as string}: ${headers[i + 1] as string}\r\n`;
-  return head;
-}
-
 function staticHead(file: CachedStaticResponse): string {
   let head = staticHeads.get(file);
   if (head === undefined) {
-    head = 'HTTP/1.1 200 OK\r\n';
-    for (let i = 0; i < file.headers.length; i += 2) head += `${file.headers[i] as string}: ${file.headers[i + 1] as string}\r\n`;
+    head = responseHead('HTTP/1.1 200 OK', file.headers);
     staticHeads.set(file, head);
   }
+  return head;
+}
+
+/** A 304's status line and the file's headers (the Date and Connection lines follow). */
+function notModifiedHead(validators: StaticRevalidation): string {
+  return responseHead('HTTP/1.1 304 Not Modified', validators.headers);
+}
+
+/** A status line and flat `[name, value, …]` headers as the lines of a response head, each ending in CRLF. */
+function responseHead(statusLine: string, flatHeaders: readonly string[]): string {
+  let head = `${statusLine}\r\n`;
+  for (let i = 0; i < flatHeaders.length; i += 2) head += `${flatHeaders[i] as string}: ${flatHeaders[i + 1] as string}\r\n`;
   return head;
 }

@@ -3,6 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { basename, dirname, extname } from 'node:path';
 import type * as MimeTypes from 'mime-types';
 import type sendType from 'send';
+import { errorPage } from './errorPages';
+import type { FileValidators } from './notModified';
 
 /**
  * `send` and the MIME lookup it types files with (mime-types and its 190 KB
@@ -26,8 +28,6 @@ function sendContentType(extension: string): string {
   mimeTypes ??= require('mime-types') as typeof MimeTypes;
   return mimeTypes.contentType(extension) || 'application/octet-stream';
 }
-import { errorPage } from './errorPages';
-import type { FileValidators } from './notModified';
 
 /** Why a static file could not be sent; `status` is the HTTP status to answer. */
 export class StaticFileError extends Error {
