@@ -217,34 +217,54 @@ describe('the lean HTTP front', () => {
     }
   });
 
-  it('serves a type it has never served from memory, with the Content-Type and headers send gives it on Node’s path', async () => {
-    const nodeOnly = await startPoolServer({ documentRoot: docroot, pool: { phpCgi, minWorkers: 1, maxWorkers: 1 }, gateway: { port: 0, leanHttp: false } });
-    const transfer = vi.spyOn(LeanHttpFront.prototype, 'transfer');
-    try {
+  describe('beside Node’s path (a front with the lean front off, same document root)', () => {
+    let nodeOnly: PoolServer;
+    beforeAll(async () => {
+      nodeOnly = await startPoolServer({ documentRoot: docroot, pool: { phpCgi, minWorkers: 1, maxWorkers: 1 }, gateway: { port: 0, leanHttp: false } });
+    });
+    afterAll(async () => {
+      await nodeOnly?.stop(1_000);
+    });
+
+    /**
+     * Sends each request, in order, on one lean connection and on one connection
+     * to Node's path. Each pair of answers must be equal but for Date, with the
+     * status given, and the lean front must keep its connection throughout.
+     * Returns the lean answers.
+     */
+    async function expectAnswersAsNodePath(cases: readonly (readonly [what: string, request: string, status: number])[]): Promise<Response[]> {
+      const transfer = vi.spyOn(LeanHttpFront.prototype, 'transfer');
       const lean = new Client(server.port);
       const node = new Client(nodeOnly.port);
-      const withoutDate = (head: string) => head.replace(/\r\nDate: [^\r]*/, '');
-      for (const name of ['first.css', 'first.json', 'first.svg', 'first.woff2', 'FIRST.PNG', 'NOTES', 'first.unknown-ext']) {
-        lean.send(get(`/${name}`));
-        node.send(get(`/${name}`));
-        const [ours, sends] = [await lean.read(), await node.read()];
-        expect([name, ours.status, ours.body]).toEqual([name, 200, `${name}\n`]);
-        expect([name, withoutDate(ours.head)]).toEqual([name, withoutDate(sends.head)]);
+      try {
+        const withoutDate = (head: string) => head.replace(/\r\nDate: [^\r]*/, '');
+        const answers: Response[] = [];
+        for (const [what, request, status] of cases) {
+          lean.send(request);
+          node.send(request);
+          const isHead = request.startsWith('HEAD');
+          const [ours, sends] = [await lean.read(isHead), await node.read(isHead)];
+          expect([what, ours.status]).toEqual([what, status]);
+          expect([what, withoutDate(ours.head), ours.body]).toEqual([what, withoutDate(sends.head), sends.body]);
+          answers.push(ours);
+        }
+        expect(transfer).not.toHaveBeenCalled();
+        return answers;
+      } finally {
+        transfer.mockRestore();
+        lean.destroy();
+        node.destroy();
       }
-      // The first load of a page after a start keeps the browser's connections on the lean front.
-      expect(transfer).not.toHaveBeenCalled();
-      lean.destroy();
-      node.destroy();
-    } finally {
-      transfer.mockRestore();
-      await nodeOnly.stop(1_000);
     }
-  });
 
-  it('answers revalidations itself, exactly as send on Node’s path does, without handing the connection over', async () => {
-    const nodeOnly = await startPoolServer({ documentRoot: docroot, pool: { phpCgi, minWorkers: 1, maxWorkers: 1 }, gateway: { port: 0, leanHttp: false } });
-    let transfer: ReturnType<typeof vi.spyOn> | null = null;
-    try {
+    it('serves a type it has never served from memory, with the Content-Type and headers send gives it on Node’s path', async () => {
+      const names = ['first.css', 'first.json', 'first.svg', 'first.woff2', 'FIRST.PNG', 'NOTES', 'first.unknown-ext'];
+      // The first load of a page after a start keeps the browser's connections on the lean front.
+      const answers = await expectAnswersAsNodePath(names.map((name) => [name, get(`/${name}`), 200] as const));
+      expect(answers.map((a) => a.body)).toEqual(names.map((name) => `${name}\n`));
+    });
+
+    it('answers revalidations itself, exactly as send on Node’s path does, without handing the connection over', async () => {
       const first = async (port: number, path: string) => {
         const client = new Client(port);
         client.send(get(path));
@@ -252,7 +272,7 @@ describe('the lean HTTP front', () => {
         client.destroy();
         return reply;
       };
-      // A plain GET first (send teaches the lean front the Content-Type a stale validator's 200 needs).
+      // A plain GET first, on connections of their own: the validators both fronts give.
       const [txt, js] = [await first(server.port, '/hello.txt'), await first(server.port, '/bundle.js')];
       expect([(await first(nodeOnly.port, '/hello.txt')).headers.get('etag'), (await first(nodeOnly.port, '/bundle.js')).headers.get('etag')]).toEqual([
         txt.headers.get('etag'),
@@ -260,40 +280,21 @@ describe('the lean HTTP front', () => {
       ]);
       const etag = txt.headers.get('etag') as string;
       const lastModified = txt.headers.get('last-modified') as string;
-      const cases: [string, string, number][] = [
-        [get('/hello.txt', `If-None-Match: ${etag}\r\n`), 'our tag', 304],
-        [get('/hello.txt', `If-None-Match: ${etag}\r\nCache-Control: max-age=0\r\n`), 'a browser reload', 304],
-        [get('/hello.txt', `If-None-Match: ${etag.slice(2)}\r\n`), 'our tag without W/', 304],
-        [get('/hello.txt', `If-None-Match: "x", ${etag}\r\n`), 'a list holding ours', 304],
-        [get('/hello.txt', 'If-None-Match: *\r\n'), '*', 304],
-        [get('/hello.txt', 'If-None-Match: "stale"\r\n'), 'a stale tag', 200],
-        [get('/hello.txt', `If-Modified-Since: ${lastModified}\r\n`), 'If-Modified-Since at Last-Modified', 304],
-        [get('/hello.txt', 'If-Modified-Since: Thu, 01 Jan 2015 00:00:00 GMT\r\n'), 'an older If-Modified-Since', 200],
-        [get('/hello.txt', `If-None-Match: "stale"\r\nIf-Modified-Since: ${lastModified}\r\n`), 'a stale tag beside a fresh date', 200],
-        [get('/hello.txt', `If-None-Match: ${etag}\r\nCache-Control: no-cache\r\n`), 'no-cache', 200],
-        [`HEAD /hello.txt HTTP/1.1\r\nHost: localhost\r\nIf-None-Match: ${etag}\r\n\r\n`, 'HEAD with our tag', 304],
-        [get('/bundle.js', `If-None-Match: ${js.headers.get('etag') as string}\r\n`), 'a 300 KB file', 304],
-      ];
-      // From here on, every request is a revalidation: none may send its connection to Node's server.
-      transfer = vi.spyOn(LeanHttpFront.prototype, 'transfer');
-      const lean = new Client(server.port);
-      const node = new Client(nodeOnly.port);
-      const withoutDate = (head: string) => head.replace(/\r\nDate: [^\r]*/, '');
-      for (const [request, what, status] of cases) {
-        lean.send(request);
-        node.send(request);
-        const isHead = request.startsWith('HEAD');
-        const [ours, sends] = [await lean.read(isHead), await node.read(isHead)];
-        expect([what, ours.status]).toEqual([what, status]);
-        expect([what, withoutDate(ours.head), ours.body]).toEqual([what, withoutDate(sends.head), sends.body]);
-      }
-      expect(transfer).not.toHaveBeenCalled();
-      lean.destroy();
-      node.destroy();
-    } finally {
-      transfer?.mockRestore();
-      await nodeOnly.stop(1_000);
-    }
+      await expectAnswersAsNodePath([
+        ['our tag', get('/hello.txt', `If-None-Match: ${etag}\r\n`), 304],
+        ['a browser reload', get('/hello.txt', `If-None-Match: ${etag}\r\nCache-Control: max-age=0\r\n`), 304],
+        ['our tag without W/', get('/hello.txt', `If-None-Match: ${etag.slice(2)}\r\n`), 304],
+        ['a list holding ours', get('/hello.txt', `If-None-Match: "x", ${etag}\r\n`), 304],
+        ['*', get('/hello.txt', 'If-None-Match: *\r\n'), 304],
+        ['a stale tag', get('/hello.txt', 'If-None-Match: "stale"\r\n'), 200],
+        ['If-Modified-Since at Last-Modified', get('/hello.txt', `If-Modified-Since: ${lastModified}\r\n`), 304],
+        ['an older If-Modified-Since', get('/hello.txt', 'If-Modified-Since: Thu, 01 Jan 2015 00:00:00 GMT\r\n'), 200],
+        ['a stale tag beside a fresh date', get('/hello.txt', `If-None-Match: "stale"\r\nIf-Modified-Since: ${lastModified}\r\n`), 200],
+        ['no-cache', get('/hello.txt', `If-None-Match: ${etag}\r\nCache-Control: no-cache\r\n`), 200],
+        ['HEAD with our tag', `HEAD /hello.txt HTTP/1.1\r\nHost: localhost\r\nIf-None-Match: ${etag}\r\n\r\n`, 304],
+        ['a 300 KB file', get('/bundle.js', `If-None-Match: ${js.headers.get('etag') as string}\r\n`), 304],
+      ]);
+    });
   });
 
   // With a 10 s drain limit, a stop that waited for the idle connection would pass the 5 s test timeout.
