@@ -5,6 +5,7 @@
  * process group in afterEach; the suite's teardown checks none is left.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FastCgiConnection } from '../../src/fastcgi';
@@ -126,6 +127,17 @@ describe.skipIf(!linux)('live PHP stacks of real php-cgi workers', () => {
       // The same wait seen again: sinceMs counts from the first sighting.
       await sleep(120);
       expect(reader.waits.read(worker.pid).sinceMs).toBeGreaterThanOrEqual(100);
+      if (process.arch === 'x64') {
+        // Stopped and continued (as a read of a running worker does), poll goes on as restart_syscall
+        // with its own arguments: the wait still names the server.
+        process.kill(worker.pid, 'SIGSTOP');
+        await waitFor(() => readProcState(worker.pid)?.state === 'T', 'the worker to stop');
+        process.kill(worker.pid, 'SIGCONT');
+        await waitFor(() => readFileSync(`/proc/${worker.pid}/syscall`, 'latin1').startsWith('219 '), 'poll to go on as restart_syscall (219)');
+        const after = reader.waits.read(worker.pid);
+        expect(after).toMatchObject({ state: 'sleeping', syscall: 'poll', fd: wait.fd });
+        expect(after.target).toMatchObject({ kind: 'tcp', peer: `127.0.0.1:${port}`, tcpState: 'ESTABLISHED' });
+      }
     } finally {
       for (const socket of held) socket.destroy();
       server.close();

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeAddress } from '../../src/platform/phpStack/fdTarget';
-import { SYSCALL_TABLES, lookupSyscall } from '../../src/platform/phpStack/syscalls';
+import { SYSCALL_TABLES, lookupSyscall, restartedSyscall } from '../../src/platform/phpStack/syscalls';
 import { parsePsTime } from '../../src/platform/phpStack/procState';
 import { parseSyscallLine } from '../../src/platform/phpStack/waitReason';
 
@@ -63,6 +63,18 @@ describe('/proc/PID/syscall lines', () => {
   it('has no call for a running process or one outside a call', () => {
     expect(parseSyscallLine('running')).toBeNull();
     expect(parseSyscallLine('-1 0x7ffd4c1b2a28 0x7f3b1c2e3f4d')).toBeNull();
+  });
+});
+
+describe('a call that a stop interrupted (restart_syscall)', () => {
+  it('is poll when the task sleeps in poll, as /proc/PID/wchan names it', () => {
+    // As read on Debian 12's kernel from a php-cgi blocked in fread() on a socket, stopped and continued.
+    expect(restartedSyscall('poll_schedule_timeout.constprop.0')).toEqual({ name: 'poll', args: 'pollfds' });
+    expect(restartedSyscall('do_sys_poll\n')).toEqual({ name: 'poll', args: 'pollfds' });
+  });
+
+  it('is unknown for any other sleep, or when wchan cannot be read', () => {
+    for (const wchan of ['do_syscall_64', 'hrtimer_nanosleep', 'futex_wait_queue', '0', '']) expect(restartedSyscall(wchan)).toBeNull();
   });
 });
 

@@ -111,3 +111,20 @@ export function lookupSyscall(number: number, arch: string = process.arch): Sysc
   const table = arch === 'x64' || arch === 'arm64' ? SYSCALL_TABLES[arch] : undefined;
   return table?.[number] ?? { name: `syscall ${number}`, args: 'none' };
 }
+
+/**
+ * The call a `restart_syscall` goes on with, or null when we cannot tell.
+ *
+ * A blocking call that a stop interrupts (SIGSTOP … SIGCONT: the stack
+ * reader holding a worker still for a read, a debugger, `kill -STOP`)
+ * resumes as `restart_syscall`. The original arguments are still in the
+ * task's registers, so /proc/PID/syscall shows them beside the new number.
+ * Of the calls that restart this way, only poll waits on descriptors. The
+ * kernel function the task sleeps in (/proc/PID/wchan) names it: poll's own
+ * sleep. So a worker that was reading from a socket when it was stopped
+ * still names the socket.
+ */
+export function restartedSyscall(wchan: string): SyscallInfo | null {
+  const fn = wchan.trim().replace(/\.(constprop|isra|part)\.\d+$/, '');
+  return fn === 'poll_schedule_timeout' || fn === 'do_sys_poll' || fn === 'do_restart_poll' ? { name: 'poll', args: 'pollfds' } : null;
+}

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describeFd, epollTargets } from './fdTarget';
 import { MemoryReadError, ProcessMemory, type MemoryReader } from './processMemory';
 import { describeState, readContextSwitches, readCpuTimeMs, readProcState, readSchedStat, readWithPs } from './procState';
-import { lookupSyscall, type SyscallInfo } from './syscalls';
+import { lookupSyscall, restartedSyscall, type SyscallInfo } from './syscalls';
 import type { WaitReason, WaitTarget } from '../../shared/stackTypes';
 
 /**
@@ -38,7 +38,9 @@ export class WaitReasonReader {
       return { state: 'gone', syscall: null, fd: null, target: null, cpuMs: 0, sinceMs: 0 };
     }
     const call = stat.state === 'R' ? null : readSyscall(pid);
-    const info = call ? lookupSyscall(call.number) : null;
+    let info = call ? lookupSyscall(call.number) : null;
+    // A poll that a stop interrupted goes on as restart_syscall, with poll's arguments.
+    if (info?.name === 'restart_syscall') info = restartedSyscall(readWchan(pid)) ?? info;
     let fd: number | null = null;
     let target: WaitTarget | null = null;
     if (call && info) ({ fd, target } = resolveTarget(pid, info, call.args, options.memory ?? null));
@@ -83,6 +85,15 @@ function readSyscall(pid: number): { number: number; args: bigint[] } | null {
     return null;
   }
   return parseSyscallLine(text);
+}
+
+/** `/proc/PID/wchan`: the kernel function a sleeping task waits in ('' when unreadable). */
+function readWchan(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/wchan`, 'latin1');
+  } catch {
+    return '';
+  }
 }
 
 export function parseSyscallLine(text: string): { number: number; args: bigint[] } | null {
