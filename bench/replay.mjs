@@ -14,6 +14,7 @@ import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
 import { ensureInstalled } from './lib/install.mjs';
 import { createPageApp } from './lib/pageApps.mjs';
+import { percentile } from './lib/pagesReport.mjs';
 import { TARGETS } from './lib/targets.mjs';
 
 const { values: opt } = parseArgs({
@@ -100,15 +101,14 @@ try {
     }
   }
 
-  const quantile = (values, q) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * q))];
   const label = { nginx: 'nginx + php-fpm', ours: 'fastcgi-pool', compare: `fastcgi-pool (${opt['compare-cli']})` };
   console.log(`heavy page, ${opt.cold ? 'cold (plain GETs, new connections)' : 'warm (revalidations, kept connections)'}, ${rounds} rounds`);
   for (const [id, s] of Object.entries(state)) {
     console.log(
-      `${label[id]}: page + ${s.urls.length} subresources ${quantile(s.replays, 0.5).toFixed(2)} ms median, ${quantile(s.replays, 0.9).toFixed(2)} ms p90`,
+      `${label[id]}: page + ${s.urls.length} subresources ${percentile(s.replays, 0.5).toFixed(2)} ms median, ${percentile(s.replays, 0.9).toFixed(2)} ms p90`,
     );
     for (const [kind, ms] of Object.entries(s.kinds))
-      console.log(`  ${kind}: ${ms.length} answers, ${quantile(ms, 0.5).toFixed(3)} ms median, ${quantile(ms, 0.9).toFixed(3)} ms p90`);
+      console.log(`  ${kind}: ${ms.length} answers, ${percentile(ms, 0.5).toFixed(3)} ms median, ${percentile(ms, 0.9).toFixed(3)} ms p90`);
     s.agent.destroy();
   }
 } finally {
